@@ -1,0 +1,66 @@
+//! OAuth tokens as the SDK keeps them: [`Token`] (secrets redacted) and its key [`TokenKey`].
+
+use std::fmt;
+
+use crate::dc::{DataCenter, Environment};
+use crate::secret::SecretString;
+
+/// Identifies one connection: an application user in one data center and environment.
+///
+/// `user` is the application's own key for the user (its user id, an email, ...). The same
+/// user may connect a production and a sandbox org: those are two keys.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct TokenKey {
+    /// The application's key for the user.
+    pub user: String,
+    /// Where the user's Zoho account lives.
+    pub dc: DataCenter,
+    /// Which org of that account the token is for.
+    pub environment: Environment,
+}
+
+impl TokenKey {
+    /// A key for `user` in `dc` and `environment`.
+    pub fn new(user: impl Into<String>, dc: DataCenter, environment: Environment) -> Self {
+        Self { user: user.into(), dc, environment }
+    }
+}
+
+impl fmt::Display for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}/{}", self.user, self.dc, self.environment)
+    }
+}
+
+/// A Zoho OAuth token with everything needed to use and refresh it.
+///
+/// Secrets are [`SecretString`]s: `Debug` never shows them, they are zeroized on drop and
+/// there is no `PartialEq` (compare keys and expiry instead).
+#[derive(Clone, Debug)]
+pub struct Token {
+    /// Whose token this is, and for which data center and environment.
+    pub key: TokenKey,
+    /// The access token (`Authorization: Zoho-oauthtoken …`); `None` after it was invalidated.
+    pub access_token: Option<SecretString>,
+    /// The refresh token; `None` for online grants (which cannot refresh).
+    pub refresh_token: Option<SecretString>,
+    /// When the access token expires, in Unix epoch milliseconds.
+    pub expires_at_ms: i64,
+    /// The CRM API base for this token (`https://www.zohoapis.eu`, ...), as Zoho returned it.
+    pub api_domain: String,
+    /// The accounts server of the user's data center (`https://accounts.zoho.eu`, ...).
+    pub accounts_server: String,
+    /// Granted scopes, as requested or as Zoho reported them.
+    pub scopes: Vec<String>,
+    /// When the connection was first stored, Unix epoch milliseconds.
+    pub created_at_ms: i64,
+    /// When the token was last written, Unix epoch milliseconds.
+    pub updated_at_ms: i64,
+}
+
+impl Token {
+    /// Milliseconds of validity left at `now_ms` (negative when expired).
+    pub fn remaining_ms(&self, now_ms: i64) -> i64 {
+        self.expires_at_ms - now_ms
+    }
+}

@@ -1,0 +1,88 @@
+//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`.
+//!
+//! `codegen` builds the zohocrm package (default features) and copies what its build script
+//! wrote into `$OUT_DIR` to `generated/`, so the committed copy comes from the very generator
+//! the build uses. `--check` compares instead of copying and fails with a one-line fix.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+/// The files build.rs writes, in `$OUT_DIR` and in `generated/`.
+const FILES: &[&str] = &["accounts.rs", "crm.rs"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["codegen"] => codegen(false),
+        ["codegen", "--check"] => codegen(true),
+        _ => Err("usage: cargo xtask codegen [--check]".to_owned()),
+    };
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Builds zohocrm and returns the `OUT_DIR` of its build script.
+fn build_out_dir(root: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--package", "zohocrm", "--lib", "--message-format=json-render-diagnostics"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err("cargo build failed; fix the spec error above, then run `cargo xtask codegen` again".to_owned());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in stdout.lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_ours = message["reason"] == "build-script-executed"
+            && message["package_id"].as_str().is_some_and(|id| id.contains("zohocrm"));
+        if let (true, Some(out_dir)) = (is_ours, message["out_dir"].as_str()) {
+            return Ok(PathBuf::from(out_dir));
+        }
+    }
+    Err("cargo did not report zohocrm's build-script OUT_DIR".to_owned())
+}
+
+fn codegen(check: bool) -> Result<String, String> {
+    let root = workspace_root();
+    let out_dir = build_out_dir(&root)?;
+    let target = root.join("generated");
+    let mut stale = Vec::new();
+    for file in FILES {
+        let fresh = std::fs::read(out_dir.join(file)).map_err(|e| format!("{}: {e}", out_dir.join(file).display()))?;
+        let committed = std::fs::read(target.join(file)).ok();
+        if committed.as_deref() == Some(fresh.as_slice()) {
+            continue;
+        }
+        stale.push(format!("generated/{file}"));
+        if !check {
+            std::fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+            std::fs::write(target.join(file), &fresh).map_err(|e| format!("generated/{file}: {e}"))?;
+        }
+    }
+    match (check, stale.is_empty()) {
+        (_, true) => Ok("generated/ is up to date with spec/".to_owned()),
+        (true, false) => Err(format!(
+            "{} stale: spec/ changed without regenerating; run `cargo xtask codegen` and commit generated/",
+            stale.join(", ")
+        )),
+        (false, false) => Ok(format!("regenerated {}", stale.join(", "))),
+    }
+}
