@@ -1,5 +1,6 @@
 //! zohocrm: a typed Rust SDK for Zoho CRM v2 and Zoho Accounts OAuth.
 
+pub mod clock;
 pub mod dc;
 pub mod secret;
 pub mod token;
