@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod dc;
+pub mod nocontent;
 pub mod secret;
 pub mod token;
 pub mod transport;
