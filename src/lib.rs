@@ -1,13 +1,46 @@
 //! zohocrm: a typed Rust SDK for Zoho CRM v2 and Zoho Accounts OAuth.
+//!
+//! - [`accounts`] and [`crm`]: clients generated at build time from `spec/*.yaml` (progenitor).
+//! - [`dc`]: data centers, environments and the [`Endpoints`] table; [`credentials`]: client id
+//!   and per-DC secrets.
+//! - [`oauth`]: authorization URL, callback, code exchange, refresh, revoke.
+//! - [`manager`]: the token cache with single-flight refresh; [`store`]: where tokens live.
+//! - [`client`]: the typed CRM client of one user; [`Zoho`]: the application-wide entry point.
+//! - `testkit` (feature `testkit`): a local Zoho simulator.
+//!
+//! ```no_run
+//! # async fn demo() -> zohocrm::Result<()> {
+//! use zohocrm::{ClientCredentials, Zoho};
+//! let zoho = Zoho::builder(ClientCredentials::new("1000.CLIENT", "secret")).build()?;
+//! let (url, pending) = zoho.authorization_request("https://app.example/cb", ["ZohoCRM.users.READ"]);
+//! # let _ = (url, pending); Ok(()) }
+//! ```
+#![warn(missing_docs)]
 
+pub mod app;
+pub mod client;
 pub mod clock;
+pub mod credentials;
 pub mod dc;
+pub mod error;
+pub mod manager;
 pub mod nocontent;
+pub mod oauth;
 pub mod secret;
+pub mod store;
 pub mod token;
 pub mod transport;
 
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use app::{Zoho, ZohoBuilder};
+pub use client::CrmClient;
+pub use credentials::ClientCredentials;
+pub use dc::{DataCenter, Endpoints, Environment};
+pub use error::{Error, Result};
 pub use secret::SecretString;
+pub use token::{Token, TokenKey};
 
 /// The generated Zoho Accounts client (`spec/accounts.yaml`).
 #[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, missing_docs, clippy::all)]
@@ -28,11 +61,11 @@ mod crm_gen {
 }
 
 pub mod accounts {
-    //! Typed Zoho Accounts client, generated from `spec/accounts.yaml`.
+    //! Typed Zoho Accounts client, generated from `spec/accounts.yaml` (token, revoke, serverinfo).
     pub use crate::accounts_gen::*;
 }
 
 pub mod crm {
-    //! Typed Zoho CRM v2 client, generated from `spec/crm-v2.yaml`.
+    //! Typed Zoho CRM v2 client, generated from `spec/crm-v2.yaml` (users, metadata, org, records).
     pub use crate::crm_gen::*;
 }

@@ -1,5 +1,193 @@
-//! The state the generated clients carry (`Inner`) and the hooks that run around each request.
+//! The request path of the generated clients: the state they carry ([`Inner`]) and the
+//! progenitor hooks that add the `Authorization` header, refresh-and-replay once on
+//! `INVALID_TOKEN`, and trace every call (DC, environment, operation, status, duration).
+//!
+//! Retries with back-off (429, 5xx, connection resets) belong in [`send`]: it is the single
+//! place every CRM request passes through, after authorization and before decoding.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+use crate::dc::{DataCenter, Environment};
+use crate::error::Error;
+use crate::manager::TokenManager;
+use crate::secret::SecretString;
+use crate::token::TokenKey;
 
 /// Per-client state handed to the generated clients' hooks.
+///
+/// `Inner::default()` makes an unauthenticated client (useful against a test server).
 #[derive(Clone, Debug, Default)]
-pub struct Inner {}
+pub struct Inner {
+    auth: Option<Auth>,
+    dc: Option<DataCenter>,
+    environment: Option<Environment>,
+    /// Typed error raised inside a hook, for the hand-written layer to return as-is.
+    failure: Option<Arc<Mutex<Option<Error>>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Auth {
+    manager: TokenManager,
+    key: TokenKey,
+}
+
+impl Inner {
+    /// State for an accounts-server client of `dc` (no Authorization header).
+    pub(crate) fn accounts(dc: DataCenter) -> Self {
+        Self { dc: Some(dc), ..Self::default() }
+    }
+
+    /// State for a CRM client acting for `key`.
+    pub(crate) fn crm(manager: TokenManager, key: TokenKey, failure: Option<Arc<Mutex<Option<Error>>>>) -> Self {
+        Self { dc: Some(key.dc), environment: Some(key.environment), auth: Some(Auth { manager, key }), failure }
+    }
+
+    fn stash(&self, error: Error) -> String {
+        let message = error.to_string();
+        if let Some(slot) = &self.failure {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+        }
+        message
+    }
+}
+
+/// Sets `Authorization: Zoho-oauthtoken …`, marked sensitive so no HTTP layer logs it.
+fn set_authorization(request: &mut reqwest::Request, token: &SecretString) -> Result<(), String> {
+    let mut value = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.expose()))
+        .map_err(|_| "the access token contains characters that cannot go in an HTTP header".to_owned())?;
+    value.set_sensitive(true);
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
+}
+
+/// The access token a request carries.
+fn authorization_of(request: &reqwest::Request) -> Option<SecretString> {
+    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Zoho-oauthtoken ").map(SecretString::new)
+}
+
+/// Zoho's answers that mean "this access token is no good": refresh and replay once.
+fn is_rejected_token(status: reqwest::StatusCode, body: &[u8]) -> bool {
+    if status != reqwest::StatusCode::UNAUTHORIZED {
+        return false;
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        code: Option<String>,
+    }
+    serde_json::from_slice::<Envelope>(body)
+        .ok()
+        .and_then(|e| e.code)
+        .is_some_and(|code| code == "INVALID_TOKEN" || code == "INVALID_OAUTHTOKEN")
+}
+
+/// Sends one request. The single place where retries with back-off will go.
+async fn send(client: &reqwest::Client, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+    client.execute(request).await
+}
+
+/// Rebuilds a response whose body was read.
+fn rebuild(status: reqwest::StatusCode, headers: reqwest::header::HeaderMap, body: bytes::Bytes) -> reqwest::Response {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    reqwest::Response::from(response)
+}
+
+impl ClientHooks<Inner> for crate::crm::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let inner = self.inner();
+        let Some(auth) = &inner.auth else {
+            return Ok(());
+        };
+        let access = auth
+            .manager
+            .access_token(&auth.key)
+            .await
+            .map_err(|e| progenitor_client::Error::Custom(inner.stash(e)))?;
+        set_authorization(request, &access.token).map_err(progenitor_client::Error::Custom)
+    }
+
+    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        let inner = self.inner();
+        let span = tracing::info_span!(
+            "zoho.api",
+            operation = info.operation_id,
+            method = %request.method(),
+            dc = inner.dc.map(DataCenter::location),
+            environment = inner.environment.map(Environment::as_str),
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            replayed = false,
+        );
+        let started = Instant::now();
+        let _enter = span.enter();
+        let result = exec_crm(self, inner, request).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok((response, replayed)) => {
+                span.record("status", response.status().as_u16());
+                span.record("replayed", *replayed);
+            }
+            Err(e) => tracing::debug!(error = %e, "request failed"),
+        }
+        result.map(|(response, _)| response)
+    }
+}
+
+async fn exec_crm(
+    client: &crate::crm::Client,
+    inner: &Inner,
+    request: reqwest::Request,
+) -> reqwest::Result<(reqwest::Response, bool)> {
+    let Some(auth) = &inner.auth else {
+        return send(client.client(), request).await.map(|r| (r, false));
+    };
+    let used = authorization_of(&request);
+    let replay = request.try_clone();
+    let response = send(client.client(), request).await?;
+    if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+        return Ok((response, false));
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    if let (true, Some(mut replay), Some(used)) = (is_rejected_token(status, &body), replay, used) {
+        match auth.manager.refresh_after_rejection(&auth.key, &used).await {
+            Ok(fresh) => {
+                if set_authorization(&mut replay, &fresh.token).is_ok() {
+                    tracing::info!("access token rejected by Zoho; refreshed and replaying once");
+                    return send(client.client(), replay).await.map(|r| (r, true));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "access token rejected by Zoho and could not be refreshed");
+                inner.stash(e);
+            }
+        }
+    }
+    Ok((rebuild(status, headers, body), false))
+}
+
+impl ClientHooks<Inner> for crate::accounts::Client {
+    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::debug_span!(
+            "zoho.accounts",
+            operation = info.operation_id,
+            dc = self.inner().dc.map(DataCenter::location),
+            status = tracing::field::Empty
+        );
+        let _enter = span.enter();
+        let response = self.client().execute(request).await?;
+        span.record("status", response.status().as_u16());
+        Ok(response)
+    }
+}

@@ -1,0 +1,270 @@
+//! [`Zoho`]: the one application-wide entry point.
+//!
+//! Holds the configuration (credentials, endpoint table, timeouts, proxy), the shared HTTP
+//! connection pool, the token store and the [`TokenManager`], and hands out a [`CrmClient`] per
+//! connected user. Cheap to clone, `Send + Sync`: a web app with thousands of connected users
+//! keeps one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::CrmClient;
+use crate::clock::{Clock, SystemClock};
+use crate::credentials::ClientCredentials;
+use crate::dc::{DataCenter, Endpoints};
+use crate::error::{Error, Result};
+use crate::manager::{RefreshPolicy, TokenManager};
+use crate::oauth::{AuthorizationRequest, Callback, OAuthClient, PendingAuthorization};
+use crate::store::{MemoryStore, TokenStore};
+use crate::token::{Token, TokenKey};
+
+/// Default number of connections kept in the token cache.
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+
+/// Configures a [`Zoho`].
+#[derive(Debug)]
+pub struct ZohoBuilder {
+    credentials: ClientCredentials,
+    endpoints: Endpoints,
+    store: Option<Arc<dyn TokenStore>>,
+    clock: Arc<dyn Clock>,
+    policy: RefreshPolicy,
+    cache_capacity: usize,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    total_timeout: Duration,
+    proxy: Option<String>,
+    user_agent: String,
+}
+
+impl ZohoBuilder {
+    /// The endpoint table (default: Zoho's real one). Use the simulator's or a gateway's here.
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// Where tokens are kept (default: in memory only, lost at exit).
+    pub fn store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where tokens are kept, already shared.
+    pub fn shared_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock (default: the system clock). Tests pass the simulator's.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// When to refresh and how to back off.
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many connections the token cache keeps (default 10,000); others reload from the store.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// Time to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest wait for the next bytes of a response (default 30 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Longest time for a whole request (default 60 s).
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.total_timeout = timeout;
+        self
+    }
+
+    /// Send every request, token requests included, through this HTTP(S) proxy.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Builds the entry point.
+    pub fn build(self) -> Result<Zoho> {
+        let http = http_client(&self)?;
+        let endpoints = Arc::new(self.endpoints);
+        let credentials = Arc::new(self.credentials);
+        let oauth = OAuthClient::new(http.clone(), endpoints.clone(), credentials.clone(), self.clock.clone());
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let manager = TokenManager::new(store, oauth.clone(), self.clock.clone(), self.policy, self.cache_capacity);
+        Ok(Zoho { inner: Arc::new(ZohoInner { http, endpoints, credentials, oauth, manager }) })
+    }
+}
+
+/// Builds the shared HTTP client: no redirects (never follow one from a token endpoint, or
+/// carry an Authorization header to another host), the configured timeouts and proxy.
+fn http_client(b: &ZohoBuilder) -> Result<reqwest::Client> {
+    #[cfg(feature = "rustls")]
+    {
+        // reqwest's rustls without a built-in provider: use ring unless the app installed one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(b.connect_timeout)
+        .read_timeout(b.read_timeout)
+        .timeout(b.total_timeout)
+        .user_agent(b.user_agent.clone())
+        .pool_idle_timeout(Duration::from_secs(90));
+    if let Some(proxy) = &b.proxy {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| Error::config(format!("invalid proxy URL: {}", e.without_url())))?;
+        builder = builder.proxy(proxy);
+    } else {
+        builder = builder.no_proxy();
+    }
+    builder.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The application-wide Zoho entry point.
+///
+/// ```no_run
+/// # async fn demo() -> zohocrm::Result<()> {
+/// use zohocrm::{ClientCredentials, Zoho};
+/// let zoho = Zoho::builder(ClientCredentials::new("1000.CLIENT", "secret")).build()?;
+/// let (url, pending) = zoho.authorization_request("https://app.example/cb", ["ZohoCRM.users.READ"]);
+/// // redirect the user to `url`, keep `pending`; when Zoho redirects back:
+/// let token = zoho.complete_authorization("user-42", "https://app.example/cb?code=…", &pending).await?;
+/// let crm = zoho.client(&token.key).await?;
+/// let me = crm.current_user().await?;
+/// # let _ = (url, me); Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Zoho {
+    inner: Arc<ZohoInner>,
+}
+
+#[derive(Debug)]
+struct ZohoInner {
+    http: reqwest::Client,
+    endpoints: Arc<Endpoints>,
+    credentials: Arc<ClientCredentials>,
+    oauth: OAuthClient,
+    manager: TokenManager,
+}
+
+impl Zoho {
+    /// Starts configuring an entry point for the app registered as `credentials`.
+    pub fn builder(credentials: ClientCredentials) -> ZohoBuilder {
+        ZohoBuilder {
+            credentials,
+            endpoints: Endpoints::zoho(),
+            store: None,
+            clock: Arc::new(SystemClock),
+            policy: RefreshPolicy::default(),
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            total_timeout: Duration::from_secs(60),
+            proxy: None,
+            user_agent: concat!("zohocrm-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+
+    /// The endpoint table in force.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    /// The token manager (cache, refresh).
+    pub fn tokens(&self) -> &TokenManager {
+        &self.inner.manager
+    }
+
+    /// The OAuth client (code exchange, refresh, revoke, serverinfo).
+    pub fn oauth(&self) -> &OAuthClient {
+        &self.inner.oauth
+    }
+
+    /// An offline authorization URL for `scopes`, starting at accounts.zoho.com, and the state
+    /// to keep. For a China user, build an [`AuthorizationRequest`] with `.china()`.
+    pub fn authorization_request<I, S>(&self, redirect_uri: &str, scopes: I) -> (String, PendingAuthorization)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        AuthorizationRequest::new(self.inner.credentials.client_id(), redirect_uri)
+            .scopes(scopes)
+            .build(&self.inner.endpoints)
+    }
+
+    /// An authorization request to customise (access type, prompt, China).
+    pub fn authorization(&self, redirect_uri: &str) -> AuthorizationRequest {
+        AuthorizationRequest::new(self.inner.credentials.client_id(), redirect_uri)
+    }
+
+    /// Handles Zoho's redirect: verifies state, resolves the DC, exchanges the code at that DC,
+    /// stores the token for `user` and returns it.
+    pub async fn complete_authorization(
+        &self,
+        user: &str,
+        redirect: &str,
+        pending: &PendingAuthorization,
+    ) -> Result<Token> {
+        let code = Callback::parse(redirect)?.verify(pending, &self.inner.endpoints)?;
+        let token = self.inner.oauth.exchange_code(user, &code).await?;
+        self.inner.manager.insert(token.clone()).await?;
+        Ok(token)
+    }
+
+    /// The CRM client for a connection; loads (and if needed refreshes) its token.
+    pub async fn client(&self, key: &TokenKey) -> Result<CrmClient> {
+        let access = self.inner.manager.access_token(key).await?;
+        let (dc, environment) = self.inner.endpoints.resolve_api_domain(&access.api_domain)?;
+        if dc != key.dc || environment != key.environment {
+            return Err(Error::config(format!(
+                "the stored api_domain {} belongs to {}/{environment}, not to {key}",
+                access.api_domain,
+                dc.location()
+            )));
+        }
+        let base = self.inner.endpoints.api_domain(dc, environment).to_owned();
+        Ok(CrmClient::new(self.inner.manager.clone(), key.clone(), base, self.inner.http.clone()))
+    }
+
+    /// Revokes the connection's refresh token at its DC and deletes it from the store.
+    ///
+    /// The token is deleted even when Zoho already considered it invalid; if Zoho cannot be
+    /// reached, nothing is deleted and the error is returned (so the revoke can be retried).
+    pub async fn disconnect(&self, key: &TokenKey) -> Result<()> {
+        let token = match self.inner.manager.token(key).await {
+            Ok(token) => token,
+            Err(Error::NotConnected { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.inner.oauth.revoke(&token).await?;
+        self.inner.manager.forget(key);
+        self.inner.manager.store().delete(key).await?;
+        Ok(())
+    }
+
+    /// Zoho's data-center directory (`/oauth/serverinfo`) from the US accounts server.
+    pub async fn server_info(&self) -> Result<crate::accounts::types::ServerInfo> {
+        self.inner.oauth.server_info(DataCenter::Us).await
+    }
+}

@@ -1,0 +1,466 @@
+//! [`CrmClient`]: the typed CRM v2 client for one connected user.
+//!
+//! Built on the generated client ([`CrmClient::raw`] gives it to you for anything not wrapped
+//! here): the base URL is the token's `api_domain` (so the environment is always right), the
+//! hooks add `Authorization: Zoho-oauthtoken …` and refresh-and-replay once on `INVALID_TOKEN`,
+//! 204/304 become empty results, Zoho's error envelopes become [`Error::Api`], and listings
+//! are [`Stream`]s over every page until `more_records` is false.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use futures_core::Stream;
+use progenitor_client::ResponseValue;
+
+use crate::crm::{self, types};
+use crate::error::{Error, Result};
+use crate::manager::TokenManager;
+use crate::oauth::convert_progenitor;
+use crate::token::TokenKey;
+use crate::transport::Inner;
+
+pub use crate::crm::types::{ActionResult, Field, Layout, Module, Org, Record, User, UserType};
+
+/// The most items Zoho returns per page.
+pub const MAX_PER_PAGE: u32 = 200;
+/// The most records one insert, update or upsert may carry.
+pub const MAX_RECORDS_PER_WRITE: usize = 100;
+
+/// One page of a listing.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    /// The items on this page (empty when Zoho answered 204).
+    pub items: Vec<T>,
+    /// The page number, from 1.
+    pub page: u32,
+    /// Whether Zoho has more pages (`info.more_records`).
+    pub more_records: bool,
+}
+
+/// Options of a records listing.
+#[derive(Clone, Debug, Default)]
+pub struct RecordQuery {
+    /// Field API names to return (all when empty).
+    pub fields: Vec<String>,
+    /// Sort by this field.
+    pub sort_by: Option<String>,
+    /// Ascending instead of Zoho's default descending order.
+    pub ascending: bool,
+    /// Items per page (1..=200; default 200).
+    pub per_page: Option<u32>,
+    /// Custom view id.
+    pub cvid: Option<String>,
+    /// Only records modified after this time (ISO 8601); otherwise an empty result.
+    pub if_modified_since: Option<String>,
+}
+
+/// A search: by criteria, or by email, phone or word.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub enum Search {
+    /// `((Field:equals:value)and(...))`, built with [`Criteria`].
+    Criteria(Criteria),
+    /// Records with this email in any email field.
+    Email(String),
+    /// Records with this phone number in any phone field.
+    Phone(String),
+    /// Records containing this word.
+    Word(String),
+}
+
+/// Zoho search criteria, with `(`, `)`, `,` and `\` escaped in values.
+///
+/// ```
+/// use zohocrm::client::Criteria;
+/// let c = Criteria::equals("Company", "Zylker (EU), Ltd").and(Criteria::starts_with("Last_Name", "Bo"));
+/// assert_eq!(c.to_string(), r"((Company:equals:Zylker \(EU\)\, Ltd)and(Last_Name:starts_with:Bo))");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Criteria(String);
+
+impl Criteria {
+    fn leaf(field: &str, op: &str, value: &str) -> Self {
+        let mut escaped = String::with_capacity(value.len());
+        for c in value.chars() {
+            if matches!(c, '(' | ')' | ',' | '\\') {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        Self(format!("({field}:{op}:{escaped})"))
+    }
+
+    /// `field` equals `value`.
+    pub fn equals(field: &str, value: &str) -> Self {
+        Self::leaf(field, "equals", value)
+    }
+
+    /// `field` starts with `value`.
+    pub fn starts_with(field: &str, value: &str) -> Self {
+        Self::leaf(field, "starts_with", value)
+    }
+
+    /// Both must match.
+    pub fn and(self, other: Criteria) -> Self {
+        Self(format!("({}and{})", self.0, other.0))
+    }
+
+    /// Either may match.
+    pub fn or(self, other: Criteria) -> Self {
+        Self(format!("({}or{})", self.0, other.0))
+    }
+}
+
+impl std::fmt::Display for Criteria {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The CRM client of one connection. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct CrmClient {
+    manager: TokenManager,
+    key: TokenKey,
+    base: String,
+    http: reqwest::Client,
+}
+
+type Slot = Arc<Mutex<Option<Error>>>;
+
+impl CrmClient {
+    pub(crate) fn new(manager: TokenManager, key: TokenKey, base: String, http: reqwest::Client) -> Self {
+        Self { manager, key, base, http }
+    }
+
+    /// The connection this client acts for.
+    pub fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
+    /// The CRM API base URL in use (the token's `api_domain`).
+    pub fn api_domain(&self) -> &str {
+        &self.base
+    }
+
+    /// The generated client with this connection's hooks (authorization, refresh-and-replay,
+    /// tracing), for every operation of `spec/crm-v2.yaml`. Errors raised inside the hooks
+    /// arrive as `progenitor_client::Error::Custom` with the SDK error's message.
+    pub fn raw(&self) -> crm::Client {
+        crm::Client::new_with_client(&self.base, self.http.clone(), Inner::crm(self.manager.clone(), self.key.clone(), None))
+    }
+
+    fn call(&self) -> (crm::Client, Slot) {
+        let slot: Slot = Arc::new(Mutex::new(None));
+        let client = crm::Client::new_with_client(
+            &self.base,
+            self.http.clone(),
+            Inner::crm(self.manager.clone(), self.key.clone(), Some(slot.clone())),
+        );
+        (client, slot)
+    }
+
+    /// The signed-in user of this connection (`type=CurrentUser`).
+    pub async fn current_user(&self) -> Result<Option<User>> {
+        let page = self.users_page(UserType::CurrentUser, 1, 1).await?;
+        Ok(page.items.into_iter().next())
+    }
+
+    /// One page of users of `kind`.
+    pub async fn users_page(&self, kind: UserType, page: u32, per_page: u32) -> Result<Page<User>> {
+        let (page_nz, per_page_nz) = page_args(page, per_page)?;
+        let (raw, slot) = self.call();
+        let result = raw.list_users().type_(kind).page(page_nz).per_page(per_page_nz).send().await;
+        Ok(match finish("list_users", result, &slot)? {
+            Some(r) => Page { more_records: more(&r.info), items: r.users, page },
+            None => Page { items: Vec::new(), page, more_records: false },
+        })
+    }
+
+    /// Every user of `kind`, page after page.
+    pub fn users(&self, kind: UserType) -> impl Stream<Item = Result<User>> + Send + 'static {
+        let this = self.clone();
+        paginate(move |page| {
+            let this = this.clone();
+            async move { this.users_page(kind, page, MAX_PER_PAGE).await }
+        })
+    }
+
+    /// One user by id.
+    pub async fn user(&self, id: &str) -> Result<Option<User>> {
+        let (raw, slot) = self.call();
+        let result = raw.get_user().user_id(id).send().await;
+        Ok(finish("get_user", result, &slot)?.and_then(|r| r.users.into_iter().next()))
+    }
+
+    /// Metadata of every module.
+    pub async fn modules(&self) -> Result<Vec<Module>> {
+        let (raw, slot) = self.call();
+        let result = raw.list_modules().send().await;
+        Ok(finish("list_modules", result, &slot)?.map(|r| r.modules).unwrap_or_default())
+    }
+
+    /// Metadata of one module.
+    pub async fn module(&self, api_name: &str) -> Result<Option<Module>> {
+        let (raw, slot) = self.call();
+        let result = raw.get_module().module_api_name(api_name).send().await;
+        Ok(finish("get_module", result, &slot)?.and_then(|r| r.modules.into_iter().next()))
+    }
+
+    /// Fields of a module.
+    pub async fn fields(&self, module: &str) -> Result<Vec<Field>> {
+        let (raw, slot) = self.call();
+        let result = raw.list_fields().module(module).send().await;
+        Ok(finish("list_fields", result, &slot)?.map(|r| r.fields).unwrap_or_default())
+    }
+
+    /// Layouts of a module.
+    pub async fn layouts(&self, module: &str) -> Result<Vec<Layout>> {
+        let (raw, slot) = self.call();
+        let result = raw.list_layouts().module(module).send().await;
+        Ok(finish("list_layouts", result, &slot)?.map(|r| r.layouts).unwrap_or_default())
+    }
+
+    /// The organization.
+    pub async fn org(&self) -> Result<Option<Org>> {
+        let (raw, slot) = self.call();
+        let result = raw.get_org().send().await;
+        Ok(finish("get_org", result, &slot)?.and_then(|r| r.org.into_iter().next()))
+    }
+
+    /// One page of records of `module`.
+    pub async fn records_page(&self, module: &str, query: &RecordQuery, page: u32) -> Result<Page<Record>> {
+        let (page_nz, per_page_nz) = page_args(page, query.per_page.unwrap_or(MAX_PER_PAGE))?;
+        let (raw, slot) = self.call();
+        let mut request = raw.list_records().module(module).page(page_nz).per_page(per_page_nz);
+        if !query.fields.is_empty() {
+            request = request.fields(query.fields.join(","));
+        }
+        if let Some(sort_by) = &query.sort_by {
+            request = request.sort_by(sort_by.clone()).sort_order(if query.ascending {
+                types::SortOrder::Asc
+            } else {
+                types::SortOrder::Desc
+            });
+        }
+        if let Some(cvid) = &query.cvid {
+            request = request.cvid(cvid.clone());
+        }
+        if let Some(since) = &query.if_modified_since {
+            request = request.if_modified_since(since.clone());
+        }
+        let result = request.send().await;
+        Ok(match finish("list_records", result, &slot)? {
+            Some(r) => Page { more_records: more(&r.info), items: r.data, page },
+            None => Page { items: Vec::new(), page, more_records: false },
+        })
+    }
+
+    /// Every record of `module`, page after page.
+    pub fn records(&self, module: &str, query: RecordQuery) -> impl Stream<Item = Result<Record>> + Send + 'static {
+        let this = self.clone();
+        let module = module.to_owned();
+        let query = Arc::new(query);
+        paginate(move |page| {
+            let (this, module, query) = (this.clone(), module.clone(), query.clone());
+            async move { this.records_page(&module, &query, page).await }
+        })
+    }
+
+    /// One record by id.
+    pub async fn record(&self, module: &str, id: &str) -> Result<Option<Record>> {
+        let (raw, slot) = self.call();
+        let result = raw.get_record().module(module).record_id(id).send().await;
+        Ok(finish("get_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
+    }
+
+    /// One page of search results.
+    pub async fn search_page(&self, module: &str, search: &Search, page: u32, per_page: u32) -> Result<Page<Record>> {
+        let (page_nz, per_page_nz) = page_args(page, per_page)?;
+        let (raw, slot) = self.call();
+        let request = raw.search_records().module(module).page(page_nz).per_page(per_page_nz);
+        let request = match search {
+            Search::Criteria(c) => request.criteria(c.to_string()),
+            Search::Email(e) => request.email(e.clone()),
+            Search::Phone(p) => request.phone(p.clone()),
+            Search::Word(w) => request.word(w.clone()),
+        };
+        let result = request.send().await;
+        Ok(match finish("search_records", result, &slot)? {
+            Some(r) => Page { more_records: more(&r.info), items: r.data, page },
+            None => Page { items: Vec::new(), page, more_records: false },
+        })
+    }
+
+    /// Every search result, page after page.
+    pub fn search(&self, module: &str, search: Search) -> impl Stream<Item = Result<Record>> + Send + 'static {
+        let this = self.clone();
+        let module = module.to_owned();
+        let search = Arc::new(search);
+        paginate(move |page| {
+            let (this, module, search) = (this.clone(), module.clone(), search.clone());
+            async move { this.search_page(&module, &search, page, MAX_PER_PAGE).await }
+        })
+    }
+
+    /// Inserts up to 100 records; one result per record, in order (check each `status`).
+    pub async fn insert_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
+        check_batch(records.len())?;
+        let (raw, slot) = self.call();
+        let body = types::RecordsWrite { data: records, trigger: Vec::new(), duplicate_check_fields: Vec::new(), extra: Default::default() };
+        let result = raw.insert_records().module(module).body(body).send().await;
+        Ok(finish("insert_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
+    }
+
+    /// Updates up to 100 records (each carries its `id`).
+    pub async fn update_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
+        check_batch(records.len())?;
+        let (raw, slot) = self.call();
+        let body = types::RecordsWrite { data: records, trigger: Vec::new(), duplicate_check_fields: Vec::new(), extra: Default::default() };
+        let result = raw.update_records().module(module).body(body).send().await;
+        Ok(finish("update_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
+    }
+
+    /// Updates one record.
+    pub async fn update_record(&self, module: &str, id: &str, record: Record) -> Result<Option<ActionResult>> {
+        let (raw, slot) = self.call();
+        let body = types::RecordsWrite { data: vec![record], trigger: Vec::new(), duplicate_check_fields: Vec::new(), extra: Default::default() };
+        let result = raw.update_record().module(module).record_id(id).body(body).send().await;
+        Ok(finish("update_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
+    }
+
+    /// Inserts or updates up to 100 records, matched on `duplicate_check_fields`.
+    pub async fn upsert_records(
+        &self,
+        module: &str,
+        records: Vec<Record>,
+        duplicate_check_fields: &[&str],
+    ) -> Result<Vec<ActionResult>> {
+        check_batch(records.len())?;
+        let (raw, slot) = self.call();
+        let body = types::RecordsWrite {
+            data: records,
+            trigger: Vec::new(),
+            duplicate_check_fields: duplicate_check_fields.iter().map(|s| (*s).to_owned()).collect(),
+            extra: Default::default(),
+        };
+        let result = raw.upsert_records().module(module).body(body).send().await;
+        Ok(finish("upsert_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
+    }
+
+    /// Deletes up to 100 records by id.
+    pub async fn delete_records(&self, module: &str, ids: &[&str]) -> Result<Vec<ActionResult>> {
+        check_batch(ids.len())?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (raw, slot) = self.call();
+        let result = raw.delete_records().module(module).ids(ids.join(",")).send().await;
+        Ok(finish("delete_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
+    }
+
+    /// Deletes one record.
+    pub async fn delete_record(&self, module: &str, id: &str) -> Result<Option<ActionResult>> {
+        let (raw, slot) = self.call();
+        let result = raw.delete_record().module(module).record_id(id).send().await;
+        Ok(finish("delete_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
+    }
+
+    /// Every deleted record of `module` (`kind`: `all`, `recycle` or `permanent`).
+    pub fn deleted_records(&self, module: &str, kind: &str) -> impl Stream<Item = Result<types::DeletedRecord>> + Send + 'static {
+        let this = self.clone();
+        let module = module.to_owned();
+        let kind = kind.to_owned();
+        paginate(move |page| {
+            let (this, module, kind) = (this.clone(), module.clone(), kind.clone());
+            async move {
+                let (page_nz, per_page_nz) = page_args(page, MAX_PER_PAGE)?;
+                let (raw, slot) = this.call();
+                let result =
+                    raw.list_deleted_records().module(&module).type_(kind).page(page_nz).per_page(per_page_nz).send().await;
+                Ok(match finish("list_deleted_records", result, &slot)? {
+                    Some(r) => Page { more_records: more(&r.info), items: r.data, page },
+                    None => Page { items: Vec::new(), page, more_records: false },
+                })
+            }
+        })
+    }
+}
+
+fn check_batch(len: usize) -> Result<()> {
+    if len > MAX_RECORDS_PER_WRITE {
+        return Err(Error::config(format!(
+            "{len} records in one write; Zoho accepts at most {MAX_RECORDS_PER_WRITE} (LIMIT_EXCEEDED): split the batch"
+        )));
+    }
+    Ok(())
+}
+
+fn page_args(page: u32, per_page: u32) -> Result<(std::num::NonZeroU32, std::num::NonZeroU32)> {
+    let page = std::num::NonZeroU32::new(page).ok_or_else(|| Error::config("pages are numbered from 1"))?;
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(Error::config(format!("per_page must be 1..={MAX_PER_PAGE}, got {per_page}")));
+    }
+    let per_page = std::num::NonZeroU32::new(per_page).ok_or_else(|| Error::config("per_page must be at least 1"))?;
+    Ok((page, per_page))
+}
+
+fn more(info: &Option<types::Info>) -> bool {
+    info.as_ref().and_then(|i| i.more_records).unwrap_or(false)
+}
+
+/// Turns a generated call's result into the SDK's: a hook's typed error first, 204/304 as
+/// `None`, Zoho's envelope as [`Error::Api`].
+fn finish<T>(
+    operation: &str,
+    result: std::result::Result<ResponseValue<T>, progenitor_client::Error<types::ErrorEnvelope>>,
+    slot: &Slot,
+) -> Result<Option<T>> {
+    if let Some(error) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(error);
+    }
+    match crate::nocontent::NoContent::or_empty(result) {
+        Ok(value) => Ok(value.map(ResponseValue::into_inner)),
+        Err(e) => Err(convert_progenitor(operation, e, |envelope: &types::ErrorEnvelope| {
+            Some((
+                envelope.code.clone(),
+                envelope.message.clone().unwrap_or_default(),
+                serde_json::Value::Object(envelope.details.clone()),
+            ))
+        })),
+    }
+}
+
+/// A stream over every item of a paged listing, fetching page after page until `more_records`
+/// is false. Stops after the first error (which it yields).
+fn paginate<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T>> + Send + 'static
+where
+    T: Send + 'static,
+    F: Fn(u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Page<T>>> + Send + 'static,
+{
+    struct State<T, F> {
+        fetch: F,
+        next_page: Option<u32>,
+        buffer: VecDeque<T>,
+    }
+    let state = State { fetch, next_page: Some(1), buffer: VecDeque::new() };
+    futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(item) = state.buffer.pop_front() {
+                return Some((Ok(item), state));
+            }
+            let page = state.next_page?;
+            match (state.fetch)(page).await {
+                Ok(p) => {
+                    state.next_page = if p.more_records && !p.items.is_empty() { page.checked_add(1) } else { None };
+                    state.buffer.extend(p.items);
+                }
+                Err(e) => {
+                    state.next_page = None;
+                    return Some((Err(e), state));
+                }
+            }
+        }
+    })
+}

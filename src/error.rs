@@ -1,0 +1,376 @@
+//! The one error type of the SDK: what went wrong, where, and what to do about it.
+//!
+//! Every variant says whether it is worth retrying ([`Error::is_retryable`]) and, for transport
+//! failures, whether the request may have reached Zoho ([`Error::may_have_been_sent`]). No
+//! variant ever carries a secret: bodies kept for diagnosis are truncated and token fields are
+//! scrubbed.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::dc::{DataCenter, DcError};
+use crate::token::TokenKey;
+
+use crate::store::StoreError;
+
+/// `Result` with the SDK's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a transport failure happened.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The connection could not be opened: nothing was sent.
+    Connect,
+    /// The connect, read or total timeout elapsed.
+    Timeout,
+    /// The connection broke, or the response could not be read.
+    Other,
+}
+
+/// Where a rate limit was hit.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitScope {
+    /// Zoho Accounts' token throttle (10 access tokens per refresh token per 10 minutes).
+    TokenEndpoint,
+    /// CRM's concurrency limit (`TOO_MANY_REQUESTS`, HTTP 429).
+    Api,
+}
+
+/// Why the redirect back from Zoho was not accepted.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallbackError {
+    /// The user refused consent (`error=access_denied`), or Zoho reported another error.
+    Denied {
+        /// Zoho's `error` value.
+        error: String,
+    },
+    /// The redirect carried no `code`.
+    MissingCode,
+    /// The redirect carried no `state`, or one that does not match the pending request.
+    StateMismatch,
+    /// The redirect URL or query could not be parsed.
+    Malformed {
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Denied { error } if error == "access_denied" => {
+                f.write_str("the user denied access on Zoho's consent page (error=access_denied); ask them to connect again")
+            }
+            Self::Denied { error } => write!(f, "Zoho redirected back with error={error}; start the authorization again"),
+            Self::MissingCode => f.write_str(
+                "the redirect from Zoho carried no `code` parameter; pass the whole redirect URL (or its query) to the callback parser",
+            ),
+            Self::StateMismatch => f.write_str(
+                "the redirect's `state` does not match the pending authorization (possible CSRF, or a stale or reused link); start the authorization again",
+            ),
+            Self::Malformed { reason } => write!(f, "the redirect from Zoho could not be parsed: {reason}"),
+        }
+    }
+}
+
+/// Every error the SDK returns.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum Error {
+    /// The SDK was configured wrongly (bad URL, missing credentials, ...).
+    Config {
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A data center, environment or Zoho URL could not be resolved or was rejected.
+    DataCenter(DcError),
+    /// The redirect back from Zoho was not accepted.
+    Callback(CallbackError),
+    /// The request did not complete.
+    Transport {
+        /// The operation (`token`, `list_users`, ...).
+        operation: String,
+        /// How it failed.
+        kind: TransportKind,
+        /// Whether Zoho may have received the request (false only when the connection was never made).
+        may_have_been_sent: bool,
+        /// The underlying error (carries no secrets: URLs never contain them).
+        source: reqwest::Error,
+    },
+    /// Zoho Accounts answered with an OAuth error (`invalid_client`, `invalid_code`, ...).
+    OAuth {
+        /// The data center whose accounts server answered.
+        dc: DataCenter,
+        /// Zoho's `error` value.
+        error: String,
+        /// Zoho's `error_description`, when present.
+        description: Option<String>,
+        /// What this usually means and what to do.
+        hint: String,
+    },
+    /// The connection cannot be used any more: the user must authorize the app again.
+    ReauthorizationRequired {
+        /// The connection.
+        key: TokenKey,
+        /// Why (refresh token revoked, online grant without refresh token, ...).
+        reason: String,
+    },
+    /// No token is stored for this connection.
+    NotConnected {
+        /// The connection that was looked up.
+        key: TokenKey,
+    },
+    /// Zoho CRM answered with an error envelope (`{code, details, message, status}`).
+    Api {
+        /// The operation.
+        operation: String,
+        /// HTTP status.
+        status: u16,
+        /// Zoho's `code` (`INVALID_MODULE`, `NO_PERMISSION`, ...).
+        code: String,
+        /// Zoho's `message`.
+        message: String,
+        /// Zoho's `details`.
+        details: serde_json::Value,
+    },
+    /// A rate limit was reached; nothing more is sent until `retry_after` has passed.
+    RateLimited {
+        /// Which limit.
+        scope: RateLimitScope,
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
+    /// A response could not be decoded.
+    Decode {
+        /// The operation.
+        operation: String,
+        /// HTTP status of the response.
+        status: u16,
+        /// The start of the body (at most 512 bytes, token fields scrubbed).
+        body: String,
+        /// What did not match.
+        reason: String,
+    },
+    /// The token store failed.
+    Store(StoreError),
+}
+
+impl Error {
+    /// Whether repeating the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::RateLimited { .. } => true,
+            Self::Api { status, .. } => *status == 429 || *status >= 500,
+            Self::Decode { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// Whether Zoho may have received the request (relevant before retrying a write).
+    pub fn may_have_been_sent(&self) -> bool {
+        match self {
+            Self::Transport { may_have_been_sent, .. } => *may_have_been_sent,
+            Self::Api { .. } | Self::OAuth { .. } | Self::Decode { .. } | Self::RateLimited { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Zoho's error code (`INVALID_TOKEN`, `invalid_client`, ...) when Zoho sent one.
+    pub fn zoho_code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            Self::OAuth { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::Config { message: message.into() }
+    }
+
+    /// Classifies a reqwest error.
+    pub(crate) fn transport(operation: &str, source: reqwest::Error) -> Self {
+        let kind = if source.is_timeout() {
+            TransportKind::Timeout
+        } else if source.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Other
+        };
+        Self::Transport {
+            operation: operation.to_owned(),
+            kind,
+            may_have_been_sent: kind != TransportKind::Connect,
+            source: source.without_url(),
+        }
+    }
+
+    /// A decode error that keeps a scrubbed, truncated copy of the body.
+    pub(crate) fn decode(operation: &str, status: u16, body: &[u8], reason: impl fmt::Display) -> Self {
+        Self::Decode { operation: operation.to_owned(), status, body: scrub_body(body), reason: reason.to_string() }
+    }
+}
+
+/// Keys whose values are secrets in any Zoho body.
+const SECRET_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "token"];
+
+/// Truncates a body for diagnostics and removes secret values from it.
+pub(crate) fn scrub_body(body: &[u8]) -> String {
+    const LIMIT: usize = 512;
+    let text = String::from_utf8_lossy(body);
+    let scrubbed = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(mut value) => {
+            scrub_value(&mut value);
+            value.to_string()
+        }
+        // Not JSON: keep only what cannot be a token (no long alphanumeric runs).
+        Err(_) => text.split_whitespace().map(|w| if w.len() > 24 { "[redacted]" } else { w }).collect::<Vec<_>>().join(" "),
+    };
+    if scrubbed.len() <= LIMIT {
+        return scrubbed;
+    }
+    let mut end = LIMIT;
+    while !scrubbed.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &scrubbed[..end], body.len())
+}
+
+fn scrub_value(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if SECRET_KEYS.contains(&k.as_str()) && v.is_string() {
+                    *v = serde_json::Value::String(crate::secret::REDACTED.to_owned());
+                } else {
+                    scrub_value(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_value),
+        _ => {}
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config { message } => write!(f, "configuration error: {message}"),
+            Self::DataCenter(e) => write!(f, "{e}"),
+            Self::Callback(e) => write!(f, "{e}"),
+            Self::Transport { operation, kind, may_have_been_sent, source } => {
+                let what = match kind {
+                    TransportKind::Connect => "could not connect",
+                    TransportKind::Timeout => "timed out",
+                    TransportKind::Other => "failed in transit",
+                };
+                let sent = if *may_have_been_sent { "it may have reached Zoho" } else { "it was not sent" };
+                write!(f, "{operation}: the request {what} ({sent}): {source}")
+            }
+            Self::OAuth { dc, error, description, hint } => {
+                write!(f, "token endpoint of {} ({}) answered {error}", dc.name(), dc.accounts_server())?;
+                if let Some(d) = description {
+                    write!(f, " ({d})")?;
+                }
+                write!(f, ": {hint}")
+            }
+            Self::ReauthorizationRequired { key, reason } => {
+                write!(f, "connection {key} must be authorized again: {reason}")
+            }
+            Self::NotConnected { key } => {
+                write!(f, "no token is stored for {key}; connect the user first (authorization URL, then the callback)")
+            }
+            Self::Api { operation, status, code, message, details } => {
+                write!(f, "{operation}: Zoho CRM answered HTTP {status} {code}: {message}")?;
+                if !details.is_null() && details.as_object().is_none_or(|m| !m.is_empty()) {
+                    write!(f, " (details: {details})")?;
+                }
+                Ok(())
+            }
+            Self::RateLimited { scope, retry_after } => match scope {
+                RateLimitScope::TokenEndpoint => write!(
+                    f,
+                    "Zoho Accounts throttled token requests (at most 10 access tokens per refresh token per 10 minutes); no token request is sent for {} s",
+                    retry_after.as_secs()
+                ),
+                RateLimitScope::Api => write!(
+                    f,
+                    "Zoho CRM answered TOO_MANY_REQUESTS (concurrency limit); retry after {} s",
+                    retry_after.as_secs()
+                ),
+            },
+            Self::Decode { operation, status, body, reason } => {
+                write!(f, "{operation}: could not decode the HTTP {status} response ({reason}); body: {body}")
+            }
+            Self::Store(e) => write!(f, "token store: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::DataCenter(e) => Some(e),
+            Self::Transport { source, .. } => Some(source),
+            Self::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<DcError> for Error {
+    fn from(e: DcError) -> Self {
+        Self::DataCenter(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<CallbackError> for Error {
+    fn from(e: CallbackError) -> Self {
+        Self::Callback(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_tokens_and_truncates() {
+        let body = br#"{"access_token":"1000.aaaa.bbbb","api_domain":"https://www.zohoapis.com","nested":{"refresh_token":"1000.cc.dd"}}"#;
+        let s = scrub_body(body);
+        assert!(!s.contains("1000.aaaa"));
+        assert!(!s.contains("1000.cc"));
+        assert!(s.contains("zohoapis"));
+        let long = vec![b'a'; 4000];
+        assert!(scrub_body(&long).len() < 600);
+    }
+
+    #[test]
+    fn retryability() {
+        let e = Error::Api {
+            operation: "x".into(),
+            status: 503,
+            code: "INTERNAL_ERROR".into(),
+            message: String::new(),
+            details: serde_json::Value::Null,
+        };
+        assert!(e.is_retryable());
+        let e = Error::Api {
+            operation: "x".into(),
+            status: 400,
+            code: "INVALID_MODULE".into(),
+            message: String::new(),
+            details: serde_json::Value::Null,
+        };
+        assert!(!e.is_retryable());
+    }
+}
