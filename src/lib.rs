@@ -1,6 +1,7 @@
 //! zohocrm: a typed Rust SDK for Zoho CRM v2 and Zoho Accounts OAuth.
 
 pub mod clock;
+pub mod credentials;
 pub mod dc;
 pub mod secret;
 pub mod token;
