@@ -492,7 +492,7 @@ impl fmt::Display for DcError {
                 accounts_server,
             } => write!(
                 f,
-                "data center mismatch: the location says {location} ({}) but the accounts server is {}'s ({}); \
+                "data center mismatch: the location says {location} ({}) but the accounts server belongs to {} ({}); \
                  refusing to guess where the user's account lives",
                 location.name(),
                 accounts_server,
