@@ -176,7 +176,7 @@ async fn a_revoked_refresh_token_is_a_clear_error_without_a_loop() {
     let email = user_in(&h.sim, DataCenter::Sa);
     let token = connect(&h, "u", &email, Environment::Production).await;
     let crm = h.zoho.client(&token.key).await.unwrap();
-    h.sim.revoke_refresh_tokens_for(&email);
+    assert!(h.sim.revoke_refresh_token_out_of_band(token.refresh_token.as_ref().unwrap()));
     h.sim.clear_requests();
     let err = crm.current_user().await.unwrap_err();
     assert!(matches!(err, Error::ReauthorizationRequired { .. }), "{err:?}");
