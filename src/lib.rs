@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod dc;
 pub mod secret;
+pub mod store;
 pub mod token;
 pub mod transport;
 
