@@ -304,6 +304,8 @@ pub struct Shape {
     pub method: String,
     /// Path as sent (percent-encoded).
     pub path: String,
+    /// The query string exactly as sent (still percent-encoded), unless it holds a secret.
+    pub raw_query: Option<String>,
     /// Decoded query parameters, in the order sent, as `name=value`.
     pub query: Vec<String>,
     /// Headers sorted by name, as `name: value` (volatile ones dropped).
@@ -365,6 +367,13 @@ impl Shape {
         Shape {
             method: request.method.clone(),
             path: request.path().to_owned(),
+            raw_query: request.raw_query().map(|q| {
+                if request.query().iter().any(|(k, _)| is_secret_key(k)) {
+                    format!("{REDACTED} (holds a secret parameter)")
+                } else {
+                    q.to_owned()
+                }
+            }),
             query: request.query().into_iter().map(pair).collect(),
             headers,
             body,
