@@ -425,7 +425,7 @@ fn finish<T>(
             Some((
                 envelope.code.clone(),
                 envelope.message.clone().unwrap_or_default(),
-                serde_json::Value::Object(envelope.details.clone()),
+                envelope.details.clone().map(serde_json::Value::Object).unwrap_or(serde_json::Value::Null),
             ))
         })),
     }

@@ -54,15 +54,10 @@ fn differences(path: &str, left: &Value, right: &Value, out: &mut Vec<String>) {
 /// still happen (a fixed gap fails the test until its entry is removed) and nothing else may
 /// change.
 ///
-/// `details` of `ErrorEnvelope` and `ActionResult` is typed as an optional object, which
-/// progenitor generates as `Map` with `skip_serializing_if = "Map::is_empty"`, so Zoho's
-/// explicit `"details": {}` disappears on re-encoding. Fix in spec/crm-v2.yaml: add
-/// `nullable: true` to both `details` properties (generates `Option<Map>`; verified to make
-/// every fixture round-trip exactly).
-const KNOWN_SPEC_GAPS: &[(&str, &str)] = &[
-    ("error_invalid_token.json", "/details: lost (was {})"),
-    ("error_oauth_scope_mismatch.json", "/details: lost (was {})"),
-];
+/// Empty today: `details` of `ErrorEnvelope` and `ActionResult` is `nullable: true` in the spec
+/// (an `Option<Map>`), so Zoho's explicit `"details": {}` survives re-encoding. Any entry added
+/// here must name a spec limitation that cannot be fixed.
+const KNOWN_SPEC_GAPS: &[(&str, &str)] = &[];
 
 /// Decodes `text` as `T` (naming the failing field), re-encodes it and asserts nothing changed.
 fn round_trip<T: DeserializeOwned + Serialize>(label: &str, text: &str) -> T {
