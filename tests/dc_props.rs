@@ -94,7 +94,7 @@ fn mutate(h: &str, kind: u8, word: &str, n: u16) -> String {
         15 => format!("https://{h}\\@{word}.com"),
         16 => encode_all(&format!("https://{h}@{word}.com")),
         17 => encode_all(&format!("https://{word}.com/?{h}")),
-        18 => format!("{h}"),
+        18 => h.to_owned(),
         _ => format!("https://{h}{word}"),
     }
 }
