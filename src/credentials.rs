@@ -80,7 +80,15 @@ impl ClientCredentials {
 
     /// Whether `dc` is enabled and has a secret.
     pub fn is_enabled(&self, dc: DataCenter) -> bool {
-        self.secret_for(dc).is_ok()
+        self.lookup(dc).is_some()
+    }
+
+    /// The secret for `dc` if the client is enabled there.
+    fn lookup(&self, dc: DataCenter) -> Option<&SecretString> {
+        if self.enabled.as_ref().is_some_and(|set| !set.contains(&dc)) {
+            return None;
+        }
+        self.dc_secrets.get(&dc).or(self.default_secret.as_ref())
     }
 
     /// The DCs this client can be used in, in [`DataCenter::ALL`] order.
@@ -101,13 +109,7 @@ impl ClientCredentials {
     /// Fails with [`DcError::NotEnabled`] when the client is not enabled for `dc` (or no secret
     /// covers it), before any request is made.
     pub fn secret_for(&self, dc: DataCenter) -> Result<&SecretString, DcError> {
-        let enabled = self.enabled.as_ref().is_none_or(|set| set.contains(&dc));
-        let secret = if enabled {
-            self.dc_secrets.get(&dc).or(self.default_secret.as_ref())
-        } else {
-            None
-        };
-        secret.ok_or_else(|| DcError::NotEnabled {
+        self.lookup(dc).ok_or_else(|| DcError::NotEnabled {
             dc,
             enabled: self.enabled_dcs(),
         })

@@ -573,22 +573,43 @@ fn sanitize_short(s: &str) -> String {
 }
 
 /// Removes userinfo, query and fragment from a received URL-like value, then caps and escapes it.
+///
+/// Conservative on purpose: everything before the last `@` ahead of any `?`/`#` is treated as
+/// userinfo. When percent-decoding the value (repeatedly) reveals parts that must be redacted,
+/// the decoded form is shown, redacted; otherwise the value is shown as received.
 fn sanitize_url(s: &str) -> String {
-    let (scheme, rest) = match s.find("://") {
-        Some(i) => s.split_at(i + 3),
-        None => ("", s),
-    };
-    let authority_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rfind('@') {
-        Some(at) => format!("[redacted]@{}", &authority[at + 1..]),
-        None => authority.to_owned(),
-    };
-    let tail = match tail.find(['?', '#']) {
-        Some(i) => format!("{}{}[redacted]", &tail[..i], &tail[i..=i]),
-        None => tail.to_owned(),
-    };
-    sanitize_short(&format!("{scheme}{authority}{tail}"))
+    fn redact(s: &str) -> String {
+        let (scheme, rest) = match s.find("://") {
+            Some(i) => s.split_at(i + 3),
+            None => ("", s),
+        };
+        let (before, after) = rest.split_at(rest.find(['?', '#']).unwrap_or(rest.len()));
+        let before = match before.rfind('@') {
+            Some(at) => format!("[redacted]@{}", &before[at + 1..]),
+            None => before.to_owned(),
+        };
+        let after = match after.chars().next() {
+            Some(mark) => format!("{mark}[redacted]"),
+            None => String::new(),
+        };
+        format!("{scheme}{before}{after}")
+    }
+    let mut decoded = s.to_owned();
+    for _ in 0..4 {
+        let next = percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned();
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    let redacted_decoded = redact(&decoded);
+    if redacted_decoded != decoded {
+        sanitize_short(&redacted_decoded)
+    } else {
+        sanitize_short(&redact(s))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1083,6 +1104,24 @@ mod tests {
             "https://evil.com#[redacted]"
         );
         assert_eq!(sanitize_url("a\nb"), "a\\nb");
+        // Userinfo hidden by percent-encoding (once or twice) is still removed.
+        assert_eq!(
+            sanitize_url("https%3A%2F%2Fu%3Apw%40evil.com"),
+            "https://[redacted]@evil.com"
+        );
+        assert_eq!(
+            sanitize_url("https://u%253Apw%2540evil.com"),
+            "https://[redacted]@evil.com"
+        );
+        assert_eq!(
+            sanitize_url("https://u:pw\\@evil.com/x"),
+            "https://[redacted]@evil.com/x"
+        );
+        // Harmless encoding is shown as received.
+        assert_eq!(
+            sanitize_url("https://accounts.zoho.eu%2F"),
+            "https://accounts.zoho.eu%2F"
+        );
         assert!(sanitize_url(&"x".repeat(5000)).chars().count() <= MAX_SHOWN + 1);
     }
 

@@ -9,8 +9,20 @@ use zohocrm::dc::{DataCenter, Endpoints, Environment};
 /// FACTS §1.1, copied by hand: (location, name, accounts server, token URL, production,
 /// sandbox, developer, file-upload host). Kept independent of the snapshot on purpose, so a
 /// wrong URL fails here even if someone re-accepts the snapshot.
+/// (location, name, accounts, token, production, sandbox, developer, file upload).
+type FactsRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
 #[rustfmt::skip]
-const FACTS: [(&str, &str, &str, &str, &str, &str, &str, &str); 8] = [
+const FACTS: [FactsRow; 8] = [
     ("us", "United States", "https://accounts.zoho.com", "https://accounts.zoho.com/oauth/v2/token",
      "https://www.zohoapis.com", "https://sandbox.zohoapis.com", "https://developer.zohoapis.com",
      "https://content.zohoapis.com"),
