@@ -119,13 +119,7 @@ impl ZohoBuilder {
 /// Builds the shared HTTP client: no redirects (never follow one from a token endpoint, or
 /// carry an Authorization header to another host), the configured timeouts and proxy.
 fn http_client(b: &ZohoBuilder) -> Result<reqwest::Client> {
-    #[cfg(feature = "rustls")]
-    {
-        // reqwest's rustls without a built-in provider: use ring unless the app installed one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let mut builder = crate::transport::http_client_builder()
         .connect_timeout(b.connect_timeout)
         .read_timeout(b.read_timeout)
         .timeout(b.total_timeout)

@@ -17,6 +17,20 @@ use crate::manager::TokenManager;
 use crate::secret::SecretString;
 use crate::token::TokenKey;
 
+/// A `reqwest::ClientBuilder` set up the way the SDK needs: the TLS provider installed (with
+/// the `rustls` feature, reqwest is built without one; *ring* is installed unless the
+/// application installed another) and redirects never followed (a token endpoint must not be
+/// redirected, and an `Authorization` header must never travel to another host).
+///
+/// Use it when you build a `reqwest::Client` for the generated clients yourself.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    #[cfg(feature = "rustls")]
+    {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
+}
+
 /// Per-client state handed to the generated clients' hooks.
 ///
 /// `Inner::default()` makes an unauthenticated client (useful against a test server).

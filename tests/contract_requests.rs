@@ -513,7 +513,7 @@ async fn authorization_header_is_redacted_in_shapes() {
             .parse()
             .expect("header value"),
     );
-    let http = reqwest::Client::builder()
+    let http = zohocrm::transport::http_client_builder()
         .default_headers(headers)
         .build()
         .expect("client");

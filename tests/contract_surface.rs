@@ -109,6 +109,7 @@ fn secret_fields_are_secret_strings() {
             "TokenRequest.code",
             "TokenRequest.refresh_token",
             "TokenResponse.access_token",
+            "TokenResponse.id_token",
             "TokenResponse.refresh_token",
         ]
     );

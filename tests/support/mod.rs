@@ -7,9 +7,7 @@ pub mod surface;
 
 /// A reqwest client for loopback tests, built the way the SDK builds its clients.
 pub fn http_client() -> reqwest::Client {
-    #[cfg(feature = "rustls")]
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    zohocrm::transport::http_client_builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .expect("a plain reqwest client builds")
