@@ -292,12 +292,17 @@ pub mod child {
     use std::sync::{Arc, Mutex, mpsc};
     use std::time::Duration;
 
+    /// The line a child prints once its store is open.
+    pub const READY: &str = "zohocrm-child-ready";
+
     /// Progress a child reported before it died.
     #[derive(Default, Debug)]
     pub struct Progress {
         /// The last `n` the child reported committed, per key index.
         pub committed: Vec<i64>,
         pub commits: usize,
+        /// Whether the child's last report was "leased": it died holding the lease.
+        pub died_holding_lease: bool,
     }
 
     pub struct Running {
@@ -318,13 +323,14 @@ pub mod child {
         }
         let mut child = cmd.spawn().expect("spawn child test binary");
         let stdout = child.stdout.take().unwrap();
-        let progress = Arc::new(Mutex::new(Progress { committed: vec![-1; keys], commits: 0 }));
+        let progress = Arc::new(Mutex::new(Progress { committed: vec![-1; keys], commits: 0, died_holding_lease: false }));
         let (tx, ready) = mpsc::channel();
         let p = Arc::clone(&progress);
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if line == "ready" {
+                // libtest prints "test <name> ... " without a newline before the test runs.
+                if line.ends_with(READY) {
                     let _ = tx.send(());
                 } else if let Some(rest) = line.strip_prefix("committed ") {
                     let mut parts = rest.split(' ');
@@ -333,6 +339,9 @@ pub mod child {
                     let mut p = p.lock().unwrap();
                     p.committed[k] = p.committed[k].max(n);
                     p.commits += 1;
+                    p.died_holding_lease = false;
+                } else if line.starts_with("leased ") {
+                    p.lock().unwrap().died_holding_lease = true;
                 }
             }
         });
@@ -340,9 +349,10 @@ pub mod child {
     }
 
     impl Running {
-        /// Waits for the child's "ready" line.
+        /// Waits for the child's [`READY`] line.
         pub fn wait_ready(&mut self) {
             if self.ready.recv_timeout(Duration::from_secs(10)).is_err() {
+                let pid = self.child.id();
                 let _ = self.child.kill();
                 let out = self.child.wait_with_output_stderr();
                 panic!("child never became ready; stderr:\n{out}");
@@ -431,12 +441,13 @@ pub mod rows {
     /// → commit `n + 1` → print `committed <key index> <n>`, round-robin over the keys, for
     /// `limit` iterations (or until killed, at most 30 s).
     pub async fn refresh_loop(store: &dyn TokenStore, keys: &[TokenKey], limit: Option<usize>) {
-        println!("ready");
+        println!("{}", child::READY);
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let mut i = 0;
         while limit.is_none_or(|l| i < l) && std::time::Instant::now() < deadline {
             let idx = if limit.is_some() { 0 } else { i % keys.len() };
             let lease = store.begin_refresh(&keys[idx]).await.unwrap();
+            println!("leased {idx}");
             let n = check_whole(lease.current().expect("seeded row"));
             lease.commit(&row(&keys[idx], n + 1)).await.unwrap();
             println!("committed {idx} {}", n + 1);
