@@ -1,0 +1,437 @@
+//! PostgresStore against the machine's PostgreSQL (each test in its own schema, dropped at the
+//! end): conformance, cross-instance single flight, schema, lock timeout, no row values in
+//! errors, SIGKILL during refresh-and-save, encryption at rest, timings.
+//!
+//! Skips with a printed message when PostgreSQL is unreachable, unless `CI` is set.
+#![cfg(feature = "postgres")]
+
+mod store_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use store_support::pg::TestSchema;
+use store_support::*;
+use zohocrm::dc::{DataCenter, Environment};
+use zohocrm::store::{PostgresOptions, PostgresStore, StoreError, TokenStore};
+
+const CHILD: &str = "ZOHOCRM_STORE_CHILD";
+const CHILD_PG: &str = "ZOHOCRM_STORE_PG";
+const CHILD_SCHEMA: &str = "ZOHOCRM_STORE_SCHEMA";
+const HELPER: &str = "pg_child_helper";
+
+async fn store(schema: &TestSchema) -> PostgresStore {
+    PostgresStore::connect(&schema.conn_str, &schema.name)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pg_conformance_across_two_instances() {
+    let Some(schema) = TestSchema::new("conformance").await else {
+        return;
+    };
+    let (a, b) = (store(&schema).await, store(&schema).await);
+    conformance(&a, &b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_single_flight_across_instances() {
+    let Some(schema) = TestSchema::new("flight").await else {
+        return;
+    };
+    let (a, b) = (store(&schema).await, store(&schema).await);
+    single_flight(Arc::new(a), Arc::new(b)).await;
+}
+
+#[tokio::test]
+async fn pg_schema_snapshot_and_idempotent_migration() {
+    let Some(schema) = TestSchema::new("schema").await else {
+        return;
+    };
+    drop(store(&schema).await);
+    drop(store(&schema).await); // a second open migrates nothing
+    let client = schema.client().await;
+    let columns: Vec<serde_json::Value> = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text
+             FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+            &[&schema.name],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "table": r.get::<_, String>(0), "column": r.get::<_, String>(1),
+                "type": r.get::<_, String>(2), "nullable": r.get::<_, String>(3),
+            })
+        })
+        .collect();
+    let pk: Vec<String> = client
+        .query(
+            "SELECT a.attname::text FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+             WHERE i.indrelid = format('%I.zohocrm_tokens', $1::text)::regclass AND i.indisprimary
+             ORDER BY array_position(i.indkey, a.attnum)",
+            &[&schema.name],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let versions: Vec<(String, i64)> = client
+        .query(
+            &format!(
+                "SELECT table_name, version FROM \"{}\".zohocrm_schema",
+                schema.name
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    insta::assert_json_snapshot!(
+        "postgres_schema",
+        serde_json::json!({
+            "columns": columns, "primary_key": pk, "versions": versions,
+        })
+    );
+}
+
+#[tokio::test]
+async fn pg_newer_schema_and_bad_names_are_refused() {
+    let Some(schema) = TestSchema::new("newer").await else {
+        return;
+    };
+    drop(store(&schema).await);
+    let client = schema.client().await;
+    client
+        .batch_execute(&format!(
+            "UPDATE \"{}\".zohocrm_schema SET version = 7",
+            schema.name
+        ))
+        .await
+        .unwrap();
+    let err = PostgresStore::connect(&schema.conn_str, &schema.name)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Migration {
+                found: 7,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let err = PostgresStore::connect(&schema.conn_str, "bad-schema; --")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidIdentifier { what: "schema", .. }),
+        "{err}"
+    );
+    let options = PostgresOptions {
+        table: "t\"x".into(),
+        ..PostgresOptions::default()
+    };
+    let err = PostgresStore::connect_with(&schema.conn_str, &schema.name, options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidIdentifier { what: "table", .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn pg_unreachable_server_is_a_database_error() {
+    let err = PostgresStore::connect(
+        "host=127.0.0.1 port=1 user=postgres dbname=test connect_timeout=2",
+        "s",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Database {
+                backend: "PostgreSQL",
+                action: "connect",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn pg_lock_timeout_gives_a_busy_error() {
+    let Some(schema) = TestSchema::new("busy").await else {
+        return;
+    };
+    let options = PostgresOptions {
+        lock_timeout: Duration::from_millis(100),
+        ..PostgresOptions::default()
+    };
+    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options.clone())
+        .await
+        .unwrap();
+    let b = PostgresStore::connect_with(&schema.conn_str, &schema.name, options)
+        .await
+        .unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "a", "r", 1)).await.unwrap();
+    let lease = a.begin_refresh(&k).await.unwrap();
+    let start = std::time::Instant::now();
+    let err = b
+        .begin_refresh(&k)
+        .await
+        .err()
+        .expect("second lease must not be granted");
+    assert!(
+        matches!(
+            err,
+            StoreError::Busy {
+                backend: "PostgreSQL",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(start.elapsed() >= Duration::from_millis(90));
+    // Other keys are not blocked by the lease, and plain reads and writes never are.
+    let other = key("bob", DataCenter::Us, Environment::Production);
+    b.begin_refresh(&other)
+        .await
+        .unwrap()
+        .release()
+        .await
+        .unwrap();
+    b.put(&token(&k, "b", "r", 2)).await.unwrap();
+    assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "b");
+    lease.release().await.unwrap();
+    within("lease after release", b.begin_refresh(&k))
+        .await
+        .unwrap()
+        .release()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn pg_errors_never_quote_row_values() {
+    let Some(schema) = TestSchema::new("leak").await else {
+        return;
+    };
+    let s = store(&schema).await;
+    let client = schema.client().await;
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{}\".zohocrm_tokens ADD CONSTRAINT short_tokens CHECK (length(access_token) < 5)",
+            schema.name
+        ))
+        .await
+        .unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    let err = s
+        .put(&token(
+            &k,
+            "1000.very-secret-access",
+            "1000.very-secret-refresh",
+            1,
+        ))
+        .await
+        .unwrap_err();
+    let text = format!(
+        "{err} / {err:?} / {:?}",
+        std::error::Error::source(&err).map(|e| e.to_string())
+    );
+    assert!(matches!(err, StoreError::Database { .. }), "{err}");
+    assert!(
+        text.contains("short_tokens") && text.contains("23514"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("very-secret"),
+        "a token leaked into the error: {text}"
+    );
+}
+
+/// SIGKILLs a child process at random moments of its begin_refresh → write → commit loop
+/// (holding a PostgreSQL advisory lock): rows stay whole, the refresh token intact, nothing
+/// reported committed is lost, and the dead child's lock is released.
+#[tokio::test]
+async fn pg_sigkill_during_refresh_leaves_store_consistent() {
+    let Some(schema) = TestSchema::new("kill").await else {
+        return;
+    };
+    let keys = rows::keys();
+    let s = store(&schema).await;
+    for k in &keys {
+        s.put(&rows::row(k, 0)).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let (mut commits, mut in_lease, mut last) = (0, 0, vec![0i64; keys.len()]);
+    let iterations = 8;
+    for _ in 0..iterations {
+        let envs = [
+            (CHILD, "kill".to_owned()),
+            (CHILD_PG, schema.conn_str.clone()),
+            (CHILD_SCHEMA, schema.name.clone()),
+        ];
+        let mut running = child::spawn(HELPER, &envs, keys.len());
+        running.wait_ready();
+        std::thread::sleep(Duration::from_millis(random_below(40)));
+        let progress = running.kill();
+        commits += progress.commits;
+        in_lease += usize::from(progress.died_holding_lease);
+        let fresh = store(&schema).await;
+        for (i, k) in keys.iter().enumerate() {
+            let t = fresh.get(k).await.unwrap().expect("row still there");
+            let n = rows::check_whole(&t);
+            assert!(
+                n >= progress.committed[i],
+                "key {i}: stored n={n} < reported committed {}",
+                progress.committed[i]
+            );
+            assert!(n >= last[i], "key {i} went backwards");
+            last[i] = n;
+        }
+        for k in &keys {
+            within("lease after SIGKILL", fresh.begin_refresh(k))
+                .await
+                .unwrap()
+                .release()
+                .await
+                .unwrap();
+        }
+    }
+    println!(
+        "postgres kill loop: {iterations} kills ({in_lease} while holding the lease), {commits} commits by children, {:?}",
+        started.elapsed()
+    );
+    assert!(
+        commits > 0,
+        "the children never committed: the kills did not hit the loop"
+    );
+}
+
+#[tokio::test]
+async fn pg_timing() {
+    let Some(schema) = TestSchema::new("timing").await else {
+        return;
+    };
+    let s = store(&schema).await;
+    let keys: Vec<_> = (0..50)
+        .map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production))
+        .collect();
+    time_it("postgres put", 50, |i| {
+        let (s, t) = (
+            s.clone(),
+            token(&keys[i], "1000.access", "1000.refresh", i as i64),
+        );
+        async move { s.put(&t).await.unwrap() }
+    })
+    .await;
+    time_it("postgres get", 500, |i| {
+        let (s, k) = (s.clone(), keys[i % 50].clone());
+        async move { assert!(s.get(&k).await.unwrap().is_some()) }
+    })
+    .await;
+    time_it("postgres begin_refresh+commit", 30, |i| {
+        let (s, k) = (s.clone(), keys[i].clone());
+        async move {
+            let lease = s.begin_refresh(&k).await.unwrap();
+            let t = lease.current().unwrap().clone();
+            lease.commit(&t).await.unwrap();
+        }
+    })
+    .await;
+}
+
+#[cfg(feature = "encryption")]
+#[tokio::test]
+async fn pg_tokens_are_sealed_and_a_wrong_key_is_refused() {
+    use zohocrm::store::TokenCipher;
+    let Some(schema) = TestSchema::new("cipher").await else {
+        return;
+    };
+    let with = |b: u8| PostgresOptions {
+        cipher: Some(TokenCipher::new([b; 32])),
+        ..PostgresOptions::default()
+    };
+    let s = PostgresStore::connect_with(&schema.conn_str, &schema.name, with(1))
+        .await
+        .unwrap();
+    let k = key("ann", DataCenter::Au, Environment::Sandbox);
+    s.put(&token(&k, "1000.plain-access", "1000.plain-refresh", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        access(&s.get(&k).await.unwrap().unwrap()),
+        "1000.plain-access"
+    );
+    let client = schema.client().await;
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT access_token, refresh_token FROM \"{}\".zohocrm_tokens",
+                schema.name
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (at, rt): (String, String) = (row.get(0), row.get(1));
+    assert!(
+        at.starts_with("zc1:")
+            && rt.starts_with("zc1:")
+            && !at.contains("plain")
+            && !rt.contains("plain")
+    );
+    let wrong = PostgresStore::connect_with(&schema.conn_str, &schema.name, with(2))
+        .await
+        .unwrap();
+    assert!(matches!(
+        wrong.get(&k).await,
+        Err(StoreError::WrongKey { .. })
+    ));
+    let none = store(&schema).await;
+    assert!(matches!(
+        none.get(&k).await,
+        Err(StoreError::CipherRequired { .. })
+    ));
+}
+
+/// Not a test: the child side of the kill test, run through
+/// `current_exe() --ignored --exact pg_child_helper`.
+#[test]
+#[ignore = "helper run as a child process by the PostgreSQL kill test"]
+fn pg_child_helper() {
+    let Ok(mode) = std::env::var(CHILD) else {
+        return;
+    };
+    let (conn, schema) = (
+        std::env::var(CHILD_PG).unwrap(),
+        std::env::var(CHILD_SCHEMA).unwrap(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = PostgresStore::connect(&conn, &schema).await.unwrap();
+        match mode.as_str() {
+            "kill" => rows::refresh_loop(&store, &rows::keys(), None).await,
+            other => panic!("unknown child mode {other}"),
+        }
+    });
+}
