@@ -270,7 +270,7 @@ pub fn import_zoho_rows(
                 let (dc, env) = options.default_location.ok_or_else(|| {
                     fail("row has no api_domain (a Zoho SDK 2.1 store); pass the data center and environment it was created in (ImportOptions::default_location)".into())
                 })?;
-                (dc, env, api_domain_of(dc, env))
+                (dc, env, dc.api_domain(env).to_owned())
             }
         };
         let key = TokenKey::new(user, dc, environment);
@@ -280,7 +280,7 @@ pub fn import_zoho_rows(
             refresh_token: row.refresh_token,
             expires_at_ms,
             api_domain,
-            accounts_server: accounts_server_of(dc),
+            accounts_server: dc.accounts_server().to_owned(),
             scopes: options.scopes.clone(),
             created_at_ms: options.now_ms,
             updated_at_ms: options.now_ms,
@@ -307,53 +307,15 @@ pub fn import_zoho_rows(
     })
 }
 
-/// The top-level domain part of a data center's hosts (`zohoapis.{tld}`).
-fn tld_of(dc: DataCenter) -> &'static str {
-    match dc {
-        DataCenter::Us => "com",
-        DataCenter::Eu => "eu",
-        DataCenter::In => "in",
-        DataCenter::Au => "com.au",
-        DataCenter::Cn => "com.cn",
-        DataCenter::Jp => "jp",
-        DataCenter::Ca => "ca",
-        DataCenter::Sa => "sa",
-    }
-}
-
-fn accounts_server_of(dc: DataCenter) -> String {
-    match dc {
-        DataCenter::Ca => "https://accounts.zohocloud.ca".to_owned(),
-        dc => format!("https://accounts.zoho.{}", tld_of(dc)),
-    }
-}
-
-fn api_domain_of(dc: DataCenter, env: Environment) -> String {
-    let prefix = match env {
-        Environment::Production => "www",
-        Environment::Sandbox => "sandbox",
-        Environment::Developer => "developer",
-    };
-    format!("https://{prefix}.zohoapis.{}", tld_of(dc))
-}
-
-/// The built-in lookup: `https://{www|sandbox|developer}.zohoapis.{tld}` (scheme optional,
-/// trailing slash and case ignored).
+/// The built-in lookup: Zoho's real API domains, through the data-center table
+/// (`https://` may be missing in old stores; case and one trailing slash are ignored).
 fn location_of_api_domain(domain: &str) -> Option<(DataCenter, Environment)> {
-    let domain = domain.trim().trim_end_matches('/').to_ascii_lowercase();
-    let host = domain.strip_prefix("https://").unwrap_or(&domain);
-    let (prefix, rest) = host.split_once('.')?;
-    let env = match prefix {
-        "www" => Environment::Production,
-        "sandbox" => Environment::Sandbox,
-        "developer" => Environment::Developer,
-        _ => return None,
-    };
-    let tld = rest.strip_prefix("zohoapis.")?;
-    DataCenter::ALL
-        .into_iter()
-        .find(|dc| tld_of(*dc) == tld)
-        .map(|dc| (dc, env))
+    let domain = domain.trim();
+    if domain.contains("://") {
+        DataCenter::from_api_domain(domain).ok()
+    } else {
+        DataCenter::from_api_domain(&format!("https://{domain}")).ok()
+    }
 }
 
 /// The DBStore fields read, in order; `user` is `user_name` (8.0) or `user_mail` (2.1).
@@ -563,19 +525,8 @@ mod tests {
         );
         for dc in DataCenter::ALL {
             for env in Environment::ALL {
-                assert_eq!(
-                    location_of_api_domain(&api_domain_of(dc, env)),
-                    Some((dc, env))
-                );
+                assert_eq!(location_of_api_domain(dc.api_domain(env)), Some((dc, env)));
             }
         }
-        assert_eq!(
-            accounts_server_of(DataCenter::Ca),
-            "https://accounts.zohocloud.ca"
-        );
-        assert_eq!(
-            accounts_server_of(DataCenter::Cn),
-            "https://accounts.zoho.com.cn"
-        );
     }
 }
