@@ -10,10 +10,7 @@
 //! build with one line naming the file and the problem.
 
 /// The specs to generate: (spec file, output module file).
-const SPECS: &[(&str, &str)] = &[
-    ("spec/accounts.yaml", "accounts.rs"),
-    ("spec/crm-v2.yaml", "crm.rs"),
-];
+const SPECS: &[(&str, &str)] = &[("spec/accounts.yaml", "accounts.rs"), ("spec/crm-v2.yaml", "crm.rs")];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -45,10 +42,7 @@ mod codegen {
             match generate(&root, spec) {
                 Ok(code) => {
                     if let Err(e) = std::fs::write(out_dir.join(out_name), code) {
-                        fail(
-                            spec,
-                            &format!("cannot write {}: {e}", out_dir.join(out_name).display()),
-                        );
+                        fail(spec, &format!("cannot write {}: {e}", out_dir.join(out_name).display()));
                     }
                 }
                 Err(message) => fail(spec, &message),
@@ -65,18 +59,16 @@ mod codegen {
 
     /// Generates the formatted, stamped client for one spec file.
     fn generate(root: &Path, spec_path: &str) -> Result<String, String> {
-        let text = std::fs::read_to_string(root.join(spec_path))
-            .map_err(|e| format!("cannot read: {e}"))?;
-        let raw: serde_json::Value =
-            serde_norway::from_str(&text).map_err(|e| format!("invalid YAML: {e}"))?;
+        let text = std::fs::read_to_string(root.join(spec_path)).map_err(|e| format!("cannot read: {e}"))?;
+        let raw: serde_json::Value = serde_norway::from_str(&text).map_err(|e| format!("invalid YAML: {e}"))?;
         let version = raw.get("openapi").and_then(|v| v.as_str()).unwrap_or("");
         if !version.starts_with("3.0.") {
             return Err(format!(
                 "`openapi: {version}` is not supported; progenitor reads OpenAPI 3.0.x only (write `openapi: 3.0.3`)"
             ));
         }
-        let mut api: openapiv3::OpenAPI = serde_json::from_value(raw)
-            .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+        let mut api: openapiv3::OpenAPI =
+            serde_json::from_value(raw).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
         strip_browser_only(&mut api);
         reject_external_refs(&text)?;
 
@@ -89,11 +81,7 @@ mod codegen {
                     .parse::<proc_macro2::TokenStream>()
                     .map_err(|e| format!("{e}"))?,
             )
-            .with_replacement(
-                "Secret",
-                "crate::secret::SecretString",
-                [TypeImpl::Display].into_iter(),
-            );
+            .with_replacement("Secret", "crate::secret::SecretString", [TypeImpl::Display].into_iter());
         if std::env::var_os("CARGO_FEATURE_SCHEMARS").is_some() {
             settings.with_derive("schemars::JsonSchema");
         }
@@ -118,8 +106,7 @@ mod codegen {
                 return Err(format!("progenitor cannot generate this spec: {why}"));
             }
         };
-        let file: syn::File =
-            syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
+        let file: syn::File = syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
         let body = prettyplease::unparse(&file);
 
         let digest = Sha256::digest(text.as_bytes());
@@ -139,10 +126,7 @@ mod codegen {
         api.paths.paths.retain(|_, item| match item {
             openapiv3::ReferenceOr::Item(path) => {
                 let ops = [&path.get, &path.put, &path.post, &path.delete, &path.patch];
-                !ops.iter().any(|op| {
-                    op.as_ref()
-                        .is_some_and(|op| op.extensions.contains_key(BROWSER_ONLY))
-                })
+                !ops.iter().any(|op| op.as_ref().is_some_and(|op| op.extensions.contains_key(BROWSER_ONLY)))
             }
             openapiv3::ReferenceOr::Reference { .. } => true,
         });

@@ -4,9 +4,7 @@ use std::fmt;
 
 /// A Zoho data center: where a user's account and CRM org live.
 #[non_exhaustive]
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataCenter {
     /// United States (`.com`).
@@ -29,16 +27,7 @@ pub enum DataCenter {
 
 impl DataCenter {
     /// Every data center, in Zoho's order.
-    pub const ALL: [DataCenter; 8] = [
-        Self::Us,
-        Self::Eu,
-        Self::In,
-        Self::Au,
-        Self::Cn,
-        Self::Jp,
-        Self::Ca,
-        Self::Sa,
-    ];
+    pub const ALL: [DataCenter; 8] = [Self::Us, Self::Eu, Self::In, Self::Au, Self::Cn, Self::Jp, Self::Ca, Self::Sa];
 
     /// The `location` code Zoho puts on the redirect (`us`, `eu`, ...).
     pub fn location(self) -> &'static str {
@@ -63,19 +52,7 @@ impl fmt::Display for DataCenter {
 
 /// A CRM environment: production (Zoho's default), sandbox or developer org.
 #[non_exhaustive]
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     /// The live org (`www.zohoapis.*`).

@@ -11,12 +11,7 @@ pub mod transport;
 pub use secret::SecretString;
 
 /// The generated Zoho Accounts client (`spec/accounts.yaml`).
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    missing_docs,
-    clippy::all
-)]
+#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, missing_docs, clippy::all)]
 mod accounts_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/accounts.rs"));
@@ -25,12 +20,7 @@ mod accounts_gen {
 }
 
 /// The generated Zoho CRM v2 client (`spec/crm-v2.yaml`).
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    missing_docs,
-    clippy::all
-)]
+#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, missing_docs, clippy::all)]
 mod crm_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/crm.rs"));

@@ -9,9 +9,7 @@ use crate::secret::SecretString;
 ///
 /// `user` is the application's own key for the user (its user id, an email, ...). The same
 /// user may connect a production and a sandbox org: those are two keys.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct TokenKey {
     /// The application's key for the user.
     pub user: String,
@@ -24,11 +22,7 @@ pub struct TokenKey {
 impl TokenKey {
     /// A key for `user` in `dc` and `environment`.
     pub fn new(user: impl Into<String>, dc: DataCenter, environment: Environment) -> Self {
-        Self {
-            user: user.into(),
-            dc,
-            environment,
-        }
+        Self { user: user.into(), dc, environment }
     }
 }
 

@@ -12,12 +12,7 @@ const FILES: &[&str] = &["accounts.rs", "crm.rs"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
         _ => Err("usage: cargo xtask codegen [--check]".to_owned()),
@@ -44,21 +39,12 @@ fn build_out_dir(root: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(root)
-        .args([
-            "build",
-            "--package",
-            "zohocrm",
-            "--lib",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(["build", "--package", "zohocrm", "--lib", "--message-format=json-render-diagnostics"])
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !output.status.success() {
-        return Err(
-            "cargo build failed; fix the spec error above, then run `cargo xtask codegen` again"
-                .to_owned(),
-        );
+        return Err("cargo build failed; fix the spec error above, then run `cargo xtask codegen` again".to_owned());
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     for line in stdout.lines() {
@@ -66,9 +52,7 @@ fn build_out_dir(root: &Path) -> Result<PathBuf, String> {
             continue;
         };
         let is_ours = message["reason"] == "build-script-executed"
-            && message["package_id"]
-                .as_str()
-                .is_some_and(|id| id.contains("zohocrm"));
+            && message["package_id"].as_str().is_some_and(|id| id.contains("zohocrm"));
         if let (true, Some(out_dir)) = (is_ours, message["out_dir"].as_str()) {
             return Ok(PathBuf::from(out_dir));
         }
@@ -82,8 +66,7 @@ fn codegen(check: bool) -> Result<String, String> {
     let target = root.join("generated");
     let mut stale = Vec::new();
     for file in FILES {
-        let fresh = std::fs::read(out_dir.join(file))
-            .map_err(|e| format!("{}: {e}", out_dir.join(file).display()))?;
+        let fresh = std::fs::read(out_dir.join(file)).map_err(|e| format!("{}: {e}", out_dir.join(file).display()))?;
         let committed = std::fs::read(target.join(file)).ok();
         if committed.as_deref() == Some(fresh.as_slice()) {
             continue;
@@ -91,8 +74,7 @@ fn codegen(check: bool) -> Result<String, String> {
         stale.push(format!("generated/{file}"));
         if !check {
             std::fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
-            std::fs::write(target.join(file), &fresh)
-                .map_err(|e| format!("generated/{file}: {e}"))?;
+            std::fs::write(target.join(file), &fresh).map_err(|e| format!("generated/{file}: {e}"))?;
         }
     }
     match (check, stale.is_empty()) {
