@@ -1,1 +1,108 @@
-fn main() {}
+//! `zoho-sim`: runs the local Zoho simulator until SIGINT/SIGTERM, after printing its endpoint
+//! table as one line of JSON on stdout.
+//!
+//! ```text
+//! cargo run --features testkit --bin zoho-sim -- [--port N]
+//! ```
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use zohocrm::testkit::{SimConfig, Simulator};
+
+fn usage() -> &'static str {
+    "usage: zoho-sim [--port N]\n  Runs the Zoho simulator on 127.0.0.1 (port N, or a free port), prints one JSON line with its endpoints, default client and users, and serves until SIGINT/SIGTERM."
+}
+
+fn parse_args() -> Result<SimConfig, String> {
+    let mut config = SimConfig::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" | "-p" => {
+                let v = args.next().ok_or("--port needs a value")?;
+                config.port = v
+                    .parse()
+                    .map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
+            }
+            s if s.starts_with("--port=") => {
+                let v = &s["--port=".len()..];
+                config.port = v
+                    .parse()
+                    .map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
+            }
+            "--help" | "-h" => return Err(String::new()),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(config)
+}
+
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let config = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("zoho-sim: {e}");
+            }
+            eprintln!("{}", usage());
+            return if e.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("zoho-sim: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let sim = match Simulator::start_with(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("zoho-sim: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let line = sim.info_line();
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+            eprintln!("zoho-sim: cannot write to stdout");
+            return ExitCode::FAILURE;
+        }
+        drop(out);
+        stopped().await;
+        sim.shutdown();
+        ExitCode::SUCCESS
+    })
+}

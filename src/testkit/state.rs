@@ -1,0 +1,515 @@
+//! The simulator's mutable world: registered clients, accounts, sign-in sessions, codes and
+//! tokens (with Zoho's limits), orgs with their data, the request log and pending faults.
+//!
+//! Nothing here implements `Debug`: token values are map keys. Secret values are held as
+//! [`SecretString`] where they are stored as data.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::{Map, Value, json};
+
+use crate::dc::{DataCenter, Environment};
+
+use super::seed::{self, FieldDef, ModuleDef};
+use super::{ClientRegistration, Fault, LoggedRequest, Route};
+
+/// Access tokens live one hour.
+pub(crate) const ACCESS_TOKEN_SECS: i64 = 3600;
+/// Authorization codes live 60 seconds.
+pub(crate) const CODE_SECS: i64 = 60;
+/// Access tokens minted per refresh token per window before the throttle answers.
+pub(crate) const REFRESH_MINTS_PER_WINDOW: usize = 10;
+/// The throttle window.
+pub(crate) const REFRESH_WINDOW_MS: i64 = 10 * 60 * 1000;
+/// Active access tokens per refresh token; minting one more invalidates the oldest.
+pub(crate) const ACTIVE_ACCESS_TOKENS: usize = 15;
+/// Refresh tokens per user and client; minting one more deletes the oldest.
+pub(crate) const REFRESH_TOKENS_PER_USER: usize = 20;
+
+/// A Zoho Accounts user who can sign in.
+#[derive(Clone, Debug)]
+pub(crate) struct Account {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub zuid: String,
+    pub dc: DataCenter,
+}
+
+/// A signed-in browser session (carried as `sim_session` on the authorize URL).
+pub(crate) struct Session {
+    pub email: String,
+    pub created_ms: i64,
+}
+
+/// An authorization code.
+pub(crate) struct Code {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub email: String,
+    pub dc: DataCenter,
+    pub environment: Environment,
+    pub scopes: Vec<String>,
+    pub issue_refresh: bool,
+    pub created_ms: i64,
+    pub used: bool,
+}
+
+/// A refresh token.
+pub(crate) struct RefreshToken {
+    pub client_id: String,
+    pub email: String,
+    pub dc: DataCenter,
+    pub environment: Environment,
+    pub scopes: Vec<String>,
+    pub seq: u64,
+    /// When each access token was minted from it with the refresh grant (throttle window).
+    pub refresh_mints: Vec<i64>,
+}
+
+/// An access token.
+pub(crate) struct AccessToken {
+    pub email: String,
+    pub dc: DataCenter,
+    pub environment: Environment,
+    pub scopes: Vec<String>,
+    pub expires_ms: i64,
+    pub refresh_token: Option<String>,
+    pub seq: u64,
+    /// Invalidated by the 15-active-tokens rule: answers `INVALID_OAUTHTOKEN`.
+    pub superseded: bool,
+    /// Revoked (directly, with its refresh token, or out of band): answers `INVALID_TOKEN`.
+    pub revoked: bool,
+}
+
+/// A CRM user of one org.
+pub(crate) struct CrmUser {
+    pub id: String,
+    pub email: String,
+    pub modified_s: i64,
+    pub json: Map<String, Value>,
+    /// Modules this user's profile may not touch (answers `NO_PERMISSION`).
+    pub denied_modules: Vec<String>,
+}
+
+impl CrmUser {
+    pub(crate) fn str_field(&self, key: &str) -> &str {
+        self.json
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub(crate) fn full_name(&self) -> String {
+        self.str_field("full_name").to_owned()
+    }
+}
+
+/// A stored record.
+#[derive(Clone)]
+pub(crate) struct Rec {
+    pub id: String,
+    pub data: Map<String, Value>,
+    pub modified_s: i64,
+    pub created_s: i64,
+}
+
+/// A module as one org has it: definition plus its generated metadata.
+pub(crate) struct OrgModule {
+    pub def: &'static ModuleDef,
+    pub json: Value,
+    pub fields: Vec<Value>,
+    pub layouts: Vec<Value>,
+}
+
+/// One CRM org (a data center and environment).
+pub(crate) struct Org {
+    pub dc: DataCenter,
+    pub id: String,
+    pub prefix: u64,
+    next: u64,
+    pub offset_secs: i32,
+    pub time_zone: String,
+    pub currency_symbol: String,
+    pub company: String,
+    pub owner: (String, String),
+    pub org_json: Value,
+    pub roles: Vec<(String, String)>,
+    pub profiles: Vec<(String, String)>,
+    pub users: Vec<CrmUser>,
+    pub modules: Vec<OrgModule>,
+    pub records: BTreeMap<&'static str, Vec<Rec>>,
+    pub deleted: BTreeMap<&'static str, Vec<(i64, Value)>>,
+    pub metadata_modified_s: i64,
+}
+
+impl Org {
+    pub(crate) fn new(
+        dc: DataCenter,
+        prefix: u64,
+        offset_secs: i32,
+        tz: &str,
+        symbol: &str,
+    ) -> Self {
+        Org {
+            dc,
+            id: format!("{}", prefix * 10 + 3),
+            prefix,
+            next: 186_017,
+            offset_secs,
+            time_zone: tz.to_owned(),
+            currency_symbol: symbol.to_owned(),
+            company: String::new(),
+            owner: (String::new(), String::new()),
+            org_json: Value::Null,
+            roles: Vec::new(),
+            profiles: Vec::new(),
+            users: Vec::new(),
+            modules: Vec::new(),
+            records: BTreeMap::new(),
+            deleted: BTreeMap::new(),
+            metadata_modified_s: 0,
+        }
+    }
+
+    /// A fresh id in Zoho's shape (`3652397000000186017`).
+    pub(crate) fn new_id(&mut self) -> String {
+        self.next += 1;
+        format!("{}{:012}", self.prefix, self.next)
+    }
+
+    pub(crate) fn role_ref(&self, name: &str) -> Value {
+        self.roles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(n, i)| json!({"name": n, "id": i}))
+            .unwrap_or(Value::Null)
+    }
+
+    pub(crate) fn profile_ref(&self, name: &str) -> Value {
+        self.profiles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(n, i)| json!({"name": n, "id": i}))
+            .unwrap_or(Value::Null)
+    }
+
+    /// The module with this API name (case-insensitive, as Zoho's URLs are).
+    pub(crate) fn module(&self, api_name: &str) -> Option<&OrgModule> {
+        self.modules
+            .iter()
+            .find(|m| m.def.api_name.eq_ignore_ascii_case(api_name))
+    }
+
+    pub(crate) fn field(&self, module: &str, api_name: &str) -> Option<&'static FieldDef> {
+        self.module(module).and_then(|m| {
+            m.def
+                .fields
+                .iter()
+                .find(|f| f.api_name.eq_ignore_ascii_case(api_name))
+        })
+    }
+
+    /// A record with every key of the module set to its empty value.
+    pub(crate) fn blank_record(&self, module: &str) -> Map<String, Value> {
+        let mut r = Map::new();
+        if let Some(m) = self.module(module) {
+            for fd in m.def.fields {
+                let empty = match fd.data_type {
+                    "boolean" => Value::Bool(false),
+                    _ => Value::Null,
+                };
+                r.insert(fd.api_name.to_owned(), empty);
+            }
+            for key in m.def.system_keys {
+                let v = match *key {
+                    "$currency_symbol" => Value::String(self.currency_symbol.clone()),
+                    "$converted" | "$process_flow" => Value::Bool(false),
+                    "$approved" | "$editable" => Value::Bool(true),
+                    "$approval" => {
+                        json!({"delegate": false, "approve": false, "reject": false, "resubmit": false})
+                    }
+                    "$converted_detail" => json!({}),
+                    "Tag" => json!([]),
+                    _ => Value::Null,
+                };
+                r.insert((*key).to_owned(), v);
+            }
+        }
+        r
+    }
+
+    /// Gives a seeded record its id, owner, timestamps and derived fields.
+    pub(crate) fn finish_seed_record(
+        &mut self,
+        module: &str,
+        mut r: Map<String, Value>,
+        t: i64,
+        owner: &(String, String),
+    ) -> Rec {
+        let id = self.new_id();
+        r.insert("id".into(), Value::String(id.clone()));
+        if r.contains_key("Owner") {
+            r.insert("Owner".into(), json!({"name": owner.0, "id": owner.1}));
+        }
+        seed::stamp(&mut r, t, t + 60, self.offset_secs, owner, owner);
+        derive_fields(module, &mut r);
+        let mut rec = seed::seed_rec(id, r, t + 60);
+        rec.created_s = t;
+        rec
+    }
+
+    pub(crate) fn push_record(&mut self, module: &'static str, rec: Rec) {
+        self.records.entry(module).or_default().push(rec);
+    }
+
+    pub(crate) fn user_by_email(&self, email: &str) -> Option<&CrmUser> {
+        self.users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+    }
+}
+
+/// Fields Zoho computes from others (`Full_Name`).
+pub(crate) fn derive_fields(module: &str, r: &mut Map<String, Value>) {
+    if (module == "Leads" || module == "Contacts") && r.contains_key("Full_Name") {
+        let part = |k: &str| {
+            r.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty() && *s != "-None-")
+                .map(str::to_owned)
+        };
+        let full: Vec<String> = ["Salutation", "First_Name", "Last_Name"]
+            .iter()
+            .filter_map(|k| part(k))
+            .collect();
+        r.insert("Full_Name".into(), Value::String(full.join(" ")));
+    }
+}
+
+/// A fault waiting for its route.
+pub(crate) struct PendingFault {
+    pub route: Route,
+    pub fault: Fault,
+    pub remaining: usize,
+}
+
+/// Everything the simulator knows.
+pub(crate) struct State {
+    pub clients: BTreeMap<String, ClientRegistration>,
+    pub accounts: Vec<Account>,
+    pub orgs: BTreeMap<(DataCenter, Environment), Org>,
+    pub sessions: HashMap<String, Session>,
+    pub codes: HashMap<String, Code>,
+    pub refresh_tokens: HashMap<String, RefreshToken>,
+    pub access_tokens: HashMap<String, AccessToken>,
+    pub seq: u64,
+    pub log: Vec<LoggedRequest>,
+    pub faults: VecDeque<PendingFault>,
+    /// Clock start (epoch seconds): seeded data is older.
+    pub start_s: i64,
+    /// Record counts of the US production org and of every other org.
+    pub us_counts: seed::SeedCounts,
+    pub other_counts: seed::SeedCounts,
+}
+
+/// What a successful mint produced.
+pub(crate) struct Minted {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub scopes: Vec<String>,
+    pub dc: DataCenter,
+    pub environment: Environment,
+}
+
+/// Why an access token was not accepted.
+pub(crate) enum TokenRejection {
+    /// Unknown, expired, revoked, or for another DC/environment.
+    Invalid,
+    /// Invalidated by the 15-active-tokens rule.
+    Superseded,
+}
+
+impl State {
+    /// The org of `dc` and `env`, seeded on first use (seeding every org up front is slow).
+    pub(crate) fn org(&mut self, dc: DataCenter, env: Environment) -> &mut Org {
+        let (accounts, start_s) = (&self.accounts, self.start_s);
+        let counts = if dc == DataCenter::Us && env == Environment::Production {
+            self.us_counts
+        } else {
+            self.other_counts
+        };
+        self.orgs
+            .entry((dc, env))
+            .or_insert_with(|| seed::build_org(dc, env, accounts, start_s, counts))
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub(crate) fn account(&self, email: &str) -> Option<&Account> {
+        self.accounts
+            .iter()
+            .find(|a| a.email.eq_ignore_ascii_case(email))
+    }
+
+    /// Whether the user has a live refresh token for this client and environment.
+    pub(crate) fn has_refresh_token(&self, email: &str, client_id: &str, env: Environment) -> bool {
+        self.refresh_tokens.values().any(|r| {
+            r.email.eq_ignore_ascii_case(email) && r.client_id == client_id && r.environment == env
+        })
+    }
+
+    /// Mints an access token (and, when asked, a refresh token), enforcing Zoho's limits:
+    /// 20 refresh tokens per user and client, 15 active access tokens per refresh token.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn mint(
+        &mut self,
+        now_ms: i64,
+        client_id: &str,
+        email: &str,
+        dc: DataCenter,
+        env: Environment,
+        scopes: Vec<String>,
+        with_refresh: bool,
+        from_refresh: Option<String>,
+    ) -> Minted {
+        let mut refresh_value = None;
+        let mut parent = from_refresh;
+        if with_refresh {
+            // The 21st refresh token deletes the oldest, with its access tokens.
+            loop {
+                let live: Vec<(u64, String)> = self
+                    .refresh_tokens
+                    .iter()
+                    .filter(|(_, r)| {
+                        r.email.eq_ignore_ascii_case(email) && r.client_id == client_id
+                    })
+                    .map(|(k, r)| (r.seq, k.clone()))
+                    .collect();
+                if live.len() < REFRESH_TOKENS_PER_USER {
+                    break;
+                }
+                if let Some((_, oldest)) = live.into_iter().min() {
+                    self.remove_refresh_token(&oldest);
+                }
+            }
+            let value = new_token();
+            let seq = self.next_seq();
+            self.refresh_tokens.insert(
+                value.clone(),
+                RefreshToken {
+                    client_id: client_id.to_owned(),
+                    email: email.to_owned(),
+                    dc,
+                    environment: env,
+                    scopes: scopes.clone(),
+                    seq,
+                    refresh_mints: Vec::new(),
+                },
+            );
+            refresh_value = Some(value.clone());
+            parent = Some(value);
+        }
+        if let Some(rt) = &parent {
+            // The 16th active access token of a refresh token invalidates the oldest.
+            let mut active: Vec<(u64, String)> = self
+                .access_tokens
+                .iter()
+                .filter(|(_, a)| {
+                    a.refresh_token.as_deref() == Some(rt.as_str())
+                        && !a.superseded
+                        && !a.revoked
+                        && a.expires_ms > now_ms
+                })
+                .map(|(k, a)| (a.seq, k.clone()))
+                .collect();
+            active.sort();
+            while active.len() >= ACTIVE_ACCESS_TOKENS {
+                let (_, oldest) = active.remove(0);
+                if let Some(a) = self.access_tokens.get_mut(&oldest) {
+                    a.superseded = true;
+                }
+            }
+        }
+        let value = new_token();
+        let seq = self.next_seq();
+        self.access_tokens.insert(
+            value.clone(),
+            AccessToken {
+                email: email.to_owned(),
+                dc,
+                environment: env,
+                scopes: scopes.clone(),
+                expires_ms: now_ms + ACCESS_TOKEN_SECS * 1000,
+                refresh_token: parent,
+                seq,
+                superseded: false,
+                revoked: false,
+            },
+        );
+        Minted {
+            access_token: value,
+            refresh_token: refresh_value,
+            scopes,
+            dc,
+            environment: env,
+        }
+    }
+
+    /// Deletes a refresh token and revokes every access token minted from it.
+    pub(crate) fn remove_refresh_token(&mut self, value: &str) -> bool {
+        if self.refresh_tokens.remove(value).is_none() {
+            return false;
+        }
+        for a in self.access_tokens.values_mut() {
+            if a.refresh_token.as_deref() == Some(value) {
+                a.revoked = true;
+            }
+        }
+        true
+    }
+
+    /// Checks an access token presented to the CRM API of `dc`/`env`.
+    pub(crate) fn check_access_token(
+        &self,
+        token: &str,
+        dc: DataCenter,
+        env: Environment,
+        now_ms: i64,
+    ) -> Result<&AccessToken, TokenRejection> {
+        let a = self
+            .access_tokens
+            .get(token)
+            .ok_or(TokenRejection::Invalid)?;
+        if a.superseded {
+            return Err(TokenRejection::Superseded);
+        }
+        if a.revoked || a.expires_ms <= now_ms || a.dc != dc || a.environment != env {
+            return Err(TokenRejection::Invalid);
+        }
+        Ok(a)
+    }
+}
+
+/// A fresh token value in Zoho's shape: `1000.<32 hex>.<32 hex>`.
+pub(crate) fn new_token() -> String {
+    format!("1000.{}.{}", random_hex(16), random_hex(16))
+}
+
+/// `n` random bytes as lowercase hex.
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    if getrandom::fill(&mut buf).is_err() {
+        // Extremely unlikely; fall back to a time-derived value so the simulator keeps working.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
