@@ -76,6 +76,8 @@ impl fmt::Display for CallbackError {
     }
 }
 
+impl std::error::Error for CallbackError {}
+
 /// Every error the SDK returns.
 #[non_exhaustive]
 #[derive(Debug)]

@@ -530,7 +530,10 @@ fn token_error(dc: DataCenter, response: &accounts::types::TokenResponse) -> Err
             dc.location().to_uppercase(),
             dc.name()
         ),
-        "invalid_client_secret" => format!("the client secret for {} is wrong", dc.name()),
+        "invalid_client_secret" => format!(
+            "the client secret used for {} is wrong: with Multi-DC each data center may have its own secret (ClientCredentials::with_dc_secret)",
+            dc.name()
+        ),
         "invalid_code" => "the authorization code expired (codes live about a minute), was already used, or was issued by another data center; send the user through authorization again".to_owned(),
         "invalid_redirect_uri" => "redirect_uri must match the URI registered for the client exactly, and the one the code was issued for".to_owned(),
         "missing_access_token" => "Zoho's answer had neither access_token nor error".to_owned(),
