@@ -29,6 +29,12 @@ mod codegen {
     use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
     use sha2::{Digest, Sha256};
 
+    /// Types whose fields are all optional, which derive `Default`.
+    const DEFAULTABLE: &[&str] = &[
+        "Record", "User", "Org", "Module", "Field", "Layout", "NamedRef", "Info", "DeletedRecord",
+        "TokenResponse", "RevokeResponse", "ServerInfo",
+    ];
+
     /// Extension that marks browser-only operations (documented, never generated).
     const BROWSER_ONLY: &str = "x-zohocrm-browser-only";
 
@@ -82,6 +88,13 @@ mod codegen {
                     .map_err(|e| format!("{e}"))?,
             )
             .with_replacement("Secret", "crate::secret::SecretString", [TypeImpl::Display].into_iter());
+        // Open objects whose fields are all optional get `Default`, so callers can write
+        // `Record { id: None, extra }` or `Record::default()` and add fields.
+        let mut default = progenitor::TypePatch::default();
+        default.with_derive("Default");
+        for name in DEFAULTABLE {
+            settings.with_patch(name, &default);
+        }
         if std::env::var_os("CARGO_FEATURE_SCHEMARS").is_some() {
             settings.with_derive("schemars::JsonSchema");
         }

@@ -75,7 +75,7 @@ pub mod types {
         }
     }
     ///`RevokeResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct RevokeResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
@@ -90,7 +90,7 @@ pub mod types {
         }
     }
     ///`ServerInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ServerInfo {
         ///Location code (`us`, `eu`, ...) to accounts server URL.
         #[serde(
@@ -135,7 +135,7 @@ is an error described by `error` (and sometimes `error_description`).
 `expires_in` is seconds, unless `expires_in_sec` is present (legacy form), in
 which case `expires_in` is milliseconds. Unknown fields are kept.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct TokenResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub access_token: ::std::option::Option<crate::secret::SecretString>,

@@ -33,6 +33,7 @@ pub struct ZohoBuilder {
     connect_timeout: Duration,
     read_timeout: Duration,
     total_timeout: Duration,
+    token_timeout: Duration,
     proxy: Option<String>,
     user_agent: String,
 }
@@ -92,6 +93,13 @@ impl ZohoBuilder {
         self
     }
 
+    /// Longest time for one token-endpoint call (default 20 s, never more than the total
+    /// timeout). A refresh holds the store's refresh lease while it waits for Zoho.
+    pub fn token_timeout(mut self, timeout: Duration) -> Self {
+        self.token_timeout = timeout;
+        self
+    }
+
     /// Send every request, token requests included, through this HTTP(S) proxy.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = Some(url.into());
@@ -109,7 +117,8 @@ impl ZohoBuilder {
         let http = http_client(&self)?;
         let endpoints = Arc::new(self.endpoints);
         let credentials = Arc::new(self.credentials);
-        let oauth = OAuthClient::new(http.clone(), endpoints.clone(), credentials.clone(), self.clock.clone());
+        let oauth = OAuthClient::new(http.clone(), endpoints.clone(), credentials.clone(), self.clock.clone())
+            .with_token_timeout(self.token_timeout.min(self.total_timeout));
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let manager = TokenManager::new(store, oauth.clone(), self.clock.clone(), self.policy, self.cache_capacity);
         Ok(Zoho { inner: Arc::new(ZohoInner { http, endpoints, credentials, oauth, manager }) })
@@ -175,6 +184,7 @@ impl Zoho {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             total_timeout: Duration::from_secs(60),
+            token_timeout: crate::oauth::DEFAULT_TOKEN_TIMEOUT,
             proxy: None,
             user_agent: concat!("zohocrm-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
         }

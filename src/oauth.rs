@@ -308,6 +308,7 @@ pub struct OAuthClient {
     endpoints: Arc<Endpoints>,
     credentials: Arc<ClientCredentials>,
     clock: Arc<dyn Clock>,
+    token_timeout: Duration,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -315,6 +316,9 @@ impl std::fmt::Debug for OAuthClient {
         f.debug_struct("OAuthClient").field("credentials", &self.credentials).finish_non_exhaustive()
     }
 }
+
+/// The default time limit of one accounts-server call.
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The default wait after Zoho's token throttle: its window is 10 minutes.
 pub const DEFAULT_THROTTLE_BACKOFF: Duration = Duration::from_secs(600);
@@ -327,7 +331,15 @@ impl OAuthClient {
         credentials: Arc<ClientCredentials>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { http, endpoints, credentials, clock }
+        Self { http, endpoints, credentials, clock, token_timeout: DEFAULT_TOKEN_TIMEOUT }
+    }
+
+    /// Bounds each accounts-server call (default 20 s). A refresh holds the store's refresh
+    /// lease (SQLite: the write lock) while it waits for Zoho, so keep this below the store's
+    /// busy or lock timeout.
+    pub fn with_token_timeout(mut self, timeout: Duration) -> Self {
+        self.token_timeout = timeout;
+        self
     }
 
     /// The endpoint table in force.
@@ -341,7 +353,7 @@ impl OAuthClient {
     }
 
     fn accounts(&self, dc: DataCenter) -> accounts::Client {
-        accounts::Client::new_with_client(self.endpoints.accounts_server(dc), self.http.clone(), Inner::accounts(dc))
+        accounts::Client::new_with_client(self.endpoints.accounts_server(dc), self.http.clone(), Inner::accounts(dc, self.token_timeout))
     }
 
     /// Exchanges a verified code at the user's data center; the token is for `user`.

@@ -41,6 +41,8 @@ pub struct Inner {
     environment: Option<Environment>,
     /// Typed error raised inside a hook, for the hand-written layer to return as-is.
     failure: Option<Arc<Mutex<Option<Error>>>>,
+    /// Per-request timeout (token endpoint calls).
+    timeout: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -51,13 +53,13 @@ struct Auth {
 
 impl Inner {
     /// State for an accounts-server client of `dc` (no Authorization header).
-    pub(crate) fn accounts(dc: DataCenter) -> Self {
-        Self { dc: Some(dc), ..Self::default() }
+    pub(crate) fn accounts(dc: DataCenter, timeout: std::time::Duration) -> Self {
+        Self { dc: Some(dc), timeout: Some(timeout), ..Self::default() }
     }
 
     /// State for a CRM client acting for `key`.
     pub(crate) fn crm(manager: TokenManager, key: TokenKey, failure: Option<Arc<Mutex<Option<Error>>>>) -> Self {
-        Self { dc: Some(key.dc), environment: Some(key.environment), auth: Some(Auth { manager, key }), failure }
+        Self { dc: Some(key.dc), environment: Some(key.environment), auth: Some(Auth { manager, key }), failure, timeout: None }
     }
 
     fn stash(&self, error: Error) -> String {
@@ -192,7 +194,12 @@ async fn exec_crm(
 }
 
 impl ClientHooks<Inner> for crate::accounts::Client {
-    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+    async fn exec(&self, mut request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        if let Some(timeout) = self.inner().timeout {
+            // Bounded tighter than other calls: a refresh holds the store's refresh lease.
+            let limit = request.timeout().map_or(timeout, |t| (*t).min(timeout));
+            *request.timeout_mut() = Some(limit);
+        }
         let span = tracing::debug_span!(
             "zoho.accounts",
             operation = info.operation_id,
