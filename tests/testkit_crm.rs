@@ -170,7 +170,8 @@ async fn scopes_must_cover_the_call() {
     let mismatch = fixture("error_oauth_scope_mismatch.json");
     let lead_body = json!({"data": [{"Last_Name": "Scoped"}]});
     // (method, path, body, scopes that work, scopes that do not)
-    let cases: Vec<(Method, &str, Option<Value>, Vec<&str>, Vec<&str>)> = vec![
+    type Case<'a> = (Method, &'a str, Option<Value>, Vec<&'a str>, Vec<&'a str>);
+    let cases: Vec<Case<'_>> = vec![
         (
             Method::GET,
             "/users?type=CurrentUser",
