@@ -199,11 +199,25 @@ impl Resp {
                     .header("content-type", "application/json;charset=UTF-8")
                     .header("content-length", full.to_string());
                 let half = Bytes::from(bytes).slice(..full / 2);
-                let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                    Ok(half),
-                    Err(std::io::Error::other("body truncated by the simulator")),
-                ];
-                Body::from_stream(futures_util::stream::iter(chunks))
+                // Send the head and half the body, let them reach the client, then fail the body:
+                // hyper aborts the connection short of the announced length.
+                let stream = futures_util::stream::unfold(0u8, move |step| {
+                    let half = half.clone();
+                    async move {
+                        match step {
+                            0 => Some((Ok(half), 1)),
+                            1 => {
+                                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                                Some((
+                                    Err(std::io::Error::other("body truncated by the simulator")),
+                                    2,
+                                ))
+                            }
+                            _ => None,
+                        }
+                    }
+                });
+                Body::from_stream(stream)
             }
         };
         builder
