@@ -668,21 +668,25 @@ pub(crate) fn new_crm_user(
 /// The JSON line `zoho-sim` prints and `GET /_sim/info` answers.
 pub(crate) fn info_json(shared: &Shared) -> Value {
     let st = shared.lock();
-    let client = super::default_client();
-    let secrets: serde_json::Map<String, Value> = client
-        .secrets
-        .iter()
-        .map(|(dc, s)| {
-            (
-                dc.location().to_owned(),
-                Value::String(s.expose().to_owned()),
-            )
-        })
-        .collect();
+    // The default client (null when the simulator was started without it).
+    let client = st.clients.get(super::DEFAULT_CLIENT_ID).map(|c| {
+        let secrets: serde_json::Map<String, Value> = c
+            .secrets
+            .iter()
+            .map(|(dc, s)| {
+                (
+                    dc.location().to_owned(),
+                    Value::String(s.expose().to_owned()),
+                )
+            })
+            .collect();
+        let redirect = c.redirect_uris.first().cloned().unwrap_or_default();
+        json!({"client_id": c.client_id, "client_secret": secrets, "redirect_uri": redirect})
+    });
     json!({
         "accounts": shared.endpoints().accounts,
         "api": shared.endpoints().api,
-        "client": {"client_id": client.client_id, "client_secret": secrets, "redirect_uri": super::DEFAULT_REDIRECT_URI},
+        "client": client,
         "users": st.accounts.iter().map(|a| json!({"email": a.email, "dc": a.dc})).collect::<Vec<_>>(),
         "control": format!("{}/_sim", shared.base()),
     })
