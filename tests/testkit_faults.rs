@@ -142,6 +142,19 @@ async fn dropped_connections_give_the_client_no_response() {
         .map(|r| r.status)
         .collect();
     assert_eq!(statuses, [0, 200]);
+    // A pooled keep-alive connection is dropped the same way (no silent retry).
+    let pooled = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/crm/v2/users?type=CurrentUser", t.api_domain);
+    let call = || {
+        pooled
+            .get(&url)
+            .header("Authorization", format!("Zoho-oauthtoken {}", t.access))
+            .send()
+    };
+    assert_eq!(call().await.unwrap().status(), 200);
+    sim.inject(Route::Users, Fault::DropConnection, 1);
+    assert!(call().await.is_err());
+    assert_eq!(call().await.unwrap().status(), 200);
     // Also at the token endpoint.
     sim.inject(Route::Token, Fault::DropConnection, 1);
     let err = client()
