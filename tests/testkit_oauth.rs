@@ -970,3 +970,106 @@ async fn request_log_records_routes_grants_users_and_redacts_secrets() {
     sim.clear_requests();
     assert_eq!(sim.count(Route::Any), 0);
 }
+
+#[tokio::test]
+async fn without_access_type_zoho_defaults_to_online() {
+    let sim = Simulator::start().await.unwrap();
+    let url = auth_url(&sim, DataCenter::Us, USERS_READ, "offline", "")
+        .replace("&access_type=offline", "");
+    assert!(!url.contains("access_type"));
+    let back = sim
+        .consent(
+            &url,
+            "patricia.boyle@zylker.example",
+            Environment::Production,
+            Decision::Accept,
+        )
+        .await
+        .unwrap();
+    let body = exchange(&sim, DataCenter::Us, &query(&back)["code"])
+        .await
+        .1;
+    assert!(
+        body.get("access_token").is_some() && body.get("refresh_token").is_none(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_simulator_without_the_default_client_knows_no_client() {
+    let sim = Simulator::start_with(zohocrm::testkit::SimConfig {
+        register_default_client: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let url = auth_url(&sim, DataCenter::Us, USERS_READ, "offline", "");
+    let err = sim
+        .consent(
+            &url,
+            "patricia.boyle@zylker.example",
+            Environment::Production,
+            Decision::Accept,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SimError::ErrorPage { code } if code == "invalid_client"),
+        "{err}"
+    );
+    assert_eq!(
+        exchange(&sim, DataCenter::Us, "1000.x.y").await.1,
+        json!({"error": "invalid_client"})
+    );
+    let info: Value = serde_json::from_str(&sim.info_line()).unwrap();
+    assert_eq!(info["client"], Value::Null);
+    // Registering it (or any client) makes it work.
+    sim.register_client(sim.default_client());
+    assert!(
+        sim.consent(
+            &url,
+            "patricia.boyle@zylker.example",
+            Environment::Production,
+            Decision::Accept
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_client_without_a_secret_in_the_users_dc_cannot_get_consent_there() {
+    let sim = Simulator::start().await.unwrap();
+    sim.register_client(ClientRegistration {
+        client_id: "1000.USONLY".into(),
+        secrets: [(DataCenter::Us, SecretString::new("s"))]
+            .into_iter()
+            .collect(),
+        redirect_uris: vec![DEFAULT_REDIRECT_URI.into()],
+    });
+    let url = auth_url(&sim, DataCenter::Us, USERS_READ, "offline", "")
+        .replace(DEFAULT_CLIENT_ID, "1000.USONLY");
+    assert!(
+        sim.consent(
+            &url,
+            "patricia.boyle@zylker.example",
+            Environment::Production,
+            Decision::Accept
+        )
+        .await
+        .is_ok()
+    );
+    let err = sim
+        .consent(
+            &url,
+            "eu.user@zylker.example",
+            Environment::Production,
+            Decision::Accept,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SimError::ErrorPage { code } if code == "invalid_client"),
+        "{err}"
+    );
+}

@@ -299,11 +299,14 @@ fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
     let Some(account) = st.account(&email).cloned() else {
         return error_page("user_not_found", "The signed-in user no longer exists.");
     };
-    if account.dc != dc
-        || st
-            .clients
-            .get(&params.client_id)
-            .is_none_or(|c| !c.secrets.contains_key(&dc))
+    if account.dc != dc {
+        let msg = "The consent was posted to another accounts server than the user's data center.";
+        return error_page("invalid_request", msg).with_user(Some(email));
+    }
+    if st
+        .clients
+        .get(&params.client_id)
+        .is_none_or(|c| !c.secrets.contains_key(&dc))
     {
         return error_page(
             "invalid_client",

@@ -71,7 +71,7 @@ pub struct SimConfig {
     pub clock_start_ms: Option<i64>,
     /// Leads in the US production org (at least 250 by default, to page with `per_page=200`).
     pub us_leads: usize,
-    /// Contacts, Accounts and Deals in the US production org.
+    /// Contacts in the US production org.
     pub us_contacts: usize,
     /// Accounts in the US production org.
     pub us_accounts: usize,

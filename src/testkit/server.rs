@@ -199,11 +199,25 @@ impl Resp {
                     .header("content-type", "application/json;charset=UTF-8")
                     .header("content-length", full.to_string());
                 let half = Bytes::from(bytes).slice(..full / 2);
-                let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                    Ok(half),
-                    Err(std::io::Error::other("body truncated by the simulator")),
-                ];
-                Body::from_stream(futures_util::stream::iter(chunks))
+                // Send the head and half the body, let them reach the client, then fail the body:
+                // hyper aborts the connection short of the announced length.
+                let stream = futures_util::stream::unfold(0u8, move |step| {
+                    let half = half.clone();
+                    async move {
+                        match step {
+                            0 => Some((Ok(half), 1)),
+                            1 => {
+                                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                                Some((
+                                    Err(std::io::Error::other("body truncated by the simulator")),
+                                    2,
+                                ))
+                            }
+                            _ => None,
+                        }
+                    }
+                });
+                Body::from_stream(stream)
             }
         };
         builder
@@ -654,21 +668,25 @@ pub(crate) fn new_crm_user(
 /// The JSON line `zoho-sim` prints and `GET /_sim/info` answers.
 pub(crate) fn info_json(shared: &Shared) -> Value {
     let st = shared.lock();
-    let client = super::default_client();
-    let secrets: serde_json::Map<String, Value> = client
-        .secrets
-        .iter()
-        .map(|(dc, s)| {
-            (
-                dc.location().to_owned(),
-                Value::String(s.expose().to_owned()),
-            )
-        })
-        .collect();
+    // The default client (null when the simulator was started without it).
+    let client = st.clients.get(super::DEFAULT_CLIENT_ID).map(|c| {
+        let secrets: serde_json::Map<String, Value> = c
+            .secrets
+            .iter()
+            .map(|(dc, s)| {
+                (
+                    dc.location().to_owned(),
+                    Value::String(s.expose().to_owned()),
+                )
+            })
+            .collect();
+        let redirect = c.redirect_uris.first().cloned().unwrap_or_default();
+        json!({"client_id": c.client_id, "client_secret": secrets, "redirect_uri": redirect})
+    });
     json!({
         "accounts": shared.endpoints().accounts,
         "api": shared.endpoints().api,
-        "client": {"client_id": client.client_id, "client_secret": secrets, "redirect_uri": super::DEFAULT_REDIRECT_URI},
+        "client": client,
         "users": st.accounts.iter().map(|a| json!({"email": a.email, "dc": a.dc})).collect::<Vec<_>>(),
         "control": format!("{}/_sim", shared.base()),
     })

@@ -54,7 +54,7 @@ fn digits(s: &str, n: usize) -> Option<(i64, &str)> {
     Some((head.parse().ok()?, &s[n..]))
 }
 
-fn expect(s: &str, c: char) -> Option<&str> {
+fn eat(s: &str, c: char) -> Option<&str> {
     s.strip_prefix(c)
 }
 
@@ -64,15 +64,15 @@ fn expect(s: &str, c: char) -> Option<&str> {
 pub(crate) fn parse_iso(s: &str) -> Option<i64> {
     let s = s.trim();
     let (year, s) = digits(s, 4)?;
-    let (month, s) = digits(expect(s, '-')?, 2)?;
-    let (day, s) = digits(expect(s, '-')?, 2)?;
+    let (month, s) = digits(eat(s, '-')?, 2)?;
+    let (day, s) = digits(eat(s, '-')?, 2)?;
     let s = s
         .strip_prefix('T')
         .or_else(|| s.strip_prefix('t'))
         .or_else(|| s.strip_prefix(' '))?;
     let (hour, s) = digits(s, 2)?;
-    let (minute, s) = digits(expect(s, ':')?, 2)?;
-    let (second, mut s) = digits(expect(s, ':')?, 2)?;
+    let (minute, s) = digits(eat(s, ':')?, 2)?;
+    let (second, mut s) = digits(eat(s, ':')?, 2)?;
     if let Some(rest) = s.strip_prefix('.') {
         let n = rest.bytes().take_while(u8::is_ascii_digit).count();
         if n == 0 {

@@ -216,3 +216,31 @@ pub fn keys(v: &Value) -> BTreeSet<String> {
         .cloned()
         .collect()
 }
+
+/// Asserts that `actual` has the same shape as `expected`: the same keys in every object (arrays
+/// compared element by element against the expected array's first element), and JSON types
+/// that agree where the expected value is not null.
+pub fn assert_same_shape(actual: &Value, expected: &Value, at: &str) {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            let ak: BTreeSet<_> = a.keys().collect();
+            let ek: BTreeSet<_> = e.keys().collect();
+            assert_eq!(ak, ek, "keys differ at {at}");
+            for (k, ev) in e {
+                assert_same_shape(&a[k], ev, &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            if let Some(first) = e.first() {
+                for (i, av) in a.iter().enumerate() {
+                    assert_same_shape(av, first, &format!("{at}[{i}]"));
+                }
+            }
+        }
+        (_, Value::Null) | (Value::Null, _) => {}
+        (Value::Number(_), Value::Number(_))
+        | (Value::String(_), Value::String(_))
+        | (Value::Bool(_), Value::Bool(_)) => {}
+        (a, e) => panic!("type differs at {at}: {a} vs {e}"),
+    }
+}
