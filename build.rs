@@ -31,8 +31,18 @@ mod codegen {
 
     /// Types whose fields are all optional, which derive `Default`.
     const DEFAULTABLE: &[&str] = &[
-        "Record", "User", "Org", "Module", "Field", "Layout", "NamedRef", "Info", "DeletedRecord",
-        "TokenResponse", "RevokeResponse", "ServerInfo",
+        "Record",
+        "User",
+        "Org",
+        "Module",
+        "Field",
+        "Layout",
+        "NamedRef",
+        "Info",
+        "DeletedRecord",
+        "TokenResponse",
+        "RevokeResponse",
+        "ServerInfo",
     ];
 
     /// Extension that marks browser-only operations (documented, never generated).
@@ -82,11 +92,7 @@ mod codegen {
         settings
             .with_interface(InterfaceStyle::Builder)
             .with_tag(TagStyle::Merged)
-            .with_inner_type(
-                "crate::transport::Inner"
-                    .parse::<proc_macro2::TokenStream>()
-                    .map_err(|e| format!("{e}"))?,
-            )
+            .with_inner_type("crate::transport::Inner".parse::<proc_macro2::TokenStream>().map_err(|e| format!("{e}"))?)
             .with_replacement("Secret", "crate::secret::SecretString", [TypeImpl::Display].into_iter());
         // Open objects whose fields are all optional get `Default`, so callers can write
         // `Record { id: None, extra }` or `Record::default()` and add fields.

@@ -24,12 +24,7 @@ use zohocrm::store::SqliteStore;
 use zohocrm::testkit::{self, Decision, Simulator};
 use zohocrm::{ClientCredentials, Zoho};
 
-const SCOPES: &[&str] = &[
-    "ZohoCRM.users.READ",
-    "ZohoCRM.modules.ALL",
-    "ZohoCRM.settings.READ",
-    "ZohoCRM.org.READ",
-];
+const SCOPES: &[&str] = &["ZohoCRM.users.READ", "ZohoCRM.modules.ALL", "ZohoCRM.settings.READ", "ZohoCRM.org.READ"];
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,7 +42,9 @@ fn store_path() -> std::path::PathBuf {
 }
 
 async fn simulated() -> Result<(), Box<dyn std::error::Error>> {
-    println!("== zohocrm tour against the local Zoho simulator (set ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REDIRECT_URI for real Zoho)");
+    println!(
+        "== zohocrm tour against the local Zoho simulator (set ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REDIRECT_URI for real Zoho)"
+    );
     let sim = Simulator::start().await?;
     let table: EndpointTable = serde_json::from_value(serde_json::to_value(sim.endpoints())?)?;
     let endpoints = Endpoints::from_table(&table)?;
@@ -111,16 +108,20 @@ async fn simulated() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn tour_calls(crm: &zohocrm::CrmClient) -> Result<(), Box<dyn std::error::Error>> {
     let me = crm.current_user().await?.ok_or("CurrentUser returned nothing")?;
-    println!(
-        "4. CurrentUser: {} <{}>",
-        me.full_name.as_deref().unwrap_or("?"),
-        me.email.as_deref().unwrap_or("?")
-    );
+    println!("4. CurrentUser: {} <{}>", me.full_name.as_deref().unwrap_or("?"), me.email.as_deref().unwrap_or("?"));
     let modules = crm.modules().await?;
     let names: Vec<_> = modules.iter().filter_map(|m| m.api_name.as_deref()).take(6).collect();
     println!("   {} modules: {} ...", modules.len(), names.join(", "));
     let page = crm
-        .records_page("Leads", &RecordQuery { per_page: Some(5), fields: vec!["Last_Name".into(), "Company".into()], ..Default::default() }, 1)
+        .records_page(
+            "Leads",
+            &RecordQuery {
+                per_page: Some(5),
+                fields: vec!["Last_Name".into(), "Company".into()],
+                ..Default::default()
+            },
+            1,
+        )
         .await?;
     println!("   first page of Leads ({} records, more: {}):", page.items.len(), page.more_records);
     for record in &page.items {
@@ -137,7 +138,8 @@ async fn tour_calls(crm: &zohocrm::CrmClient) -> Result<(), Box<dyn std::error::
 }
 
 async fn real_zoho(credentials: ClientCredentials) -> Result<(), Box<dyn std::error::Error>> {
-    let redirect_uri = std::env::var("ZOHO_REDIRECT_URI").map_err(|_| "set ZOHO_REDIRECT_URI (registered with your Zoho client)")?;
+    let redirect_uri =
+        std::env::var("ZOHO_REDIRECT_URI").map_err(|_| "set ZOHO_REDIRECT_URI (registered with your Zoho client)")?;
     let path = store_path();
     let zoho = Zoho::builder(credentials).store(SqliteStore::open(&path).await?).build()?;
     let (url, pending) = zoho.authorization_request(&redirect_uri, SCOPES.iter().copied());

@@ -147,7 +147,11 @@ impl CrmClient {
     /// tracing), for every operation of `spec/crm-v2.yaml`. Errors raised inside the hooks
     /// arrive as `progenitor_client::Error::Custom` with the SDK error's message.
     pub fn raw(&self) -> crm::Client {
-        crm::Client::new_with_client(&self.base, self.http.clone(), Inner::crm(self.manager.clone(), self.key.clone(), None))
+        crm::Client::new_with_client(
+            &self.base,
+            self.http.clone(),
+            Inner::crm(self.manager.clone(), self.key.clone(), None),
+        )
     }
 
     fn call(&self) -> (crm::Client, Slot) {
@@ -307,7 +311,12 @@ impl CrmClient {
     pub async fn insert_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
         check_batch(records.len())?;
         let (raw, slot) = self.call();
-        let body = types::RecordsWrite { data: records, trigger: Vec::new(), duplicate_check_fields: Vec::new(), extra: Default::default() };
+        let body = types::RecordsWrite {
+            data: records,
+            trigger: Vec::new(),
+            duplicate_check_fields: Vec::new(),
+            extra: Default::default(),
+        };
         let result = raw.insert_records().module(module).body(body).send().await;
         Ok(finish("insert_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
     }
@@ -316,7 +325,12 @@ impl CrmClient {
     pub async fn update_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
         check_batch(records.len())?;
         let (raw, slot) = self.call();
-        let body = types::RecordsWrite { data: records, trigger: Vec::new(), duplicate_check_fields: Vec::new(), extra: Default::default() };
+        let body = types::RecordsWrite {
+            data: records,
+            trigger: Vec::new(),
+            duplicate_check_fields: Vec::new(),
+            extra: Default::default(),
+        };
         let result = raw.update_records().module(module).body(body).send().await;
         Ok(finish("update_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
     }
@@ -324,7 +338,12 @@ impl CrmClient {
     /// Updates one record.
     pub async fn update_record(&self, module: &str, id: &str, record: Record) -> Result<Option<ActionResult>> {
         let (raw, slot) = self.call();
-        let body = types::RecordsWrite { data: vec![record], trigger: Vec::new(), duplicate_check_fields: Vec::new(), extra: Default::default() };
+        let body = types::RecordsWrite {
+            data: vec![record],
+            trigger: Vec::new(),
+            duplicate_check_fields: Vec::new(),
+            extra: Default::default(),
+        };
         let result = raw.update_record().module(module).record_id(id).body(body).send().await;
         Ok(finish("update_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
     }
@@ -367,7 +386,11 @@ impl CrmClient {
     }
 
     /// Every deleted record of `module` (`kind`: `all`, `recycle` or `permanent`).
-    pub fn deleted_records(&self, module: &str, kind: &str) -> impl Stream<Item = Result<types::DeletedRecord>> + Send + 'static {
+    pub fn deleted_records(
+        &self,
+        module: &str,
+        kind: &str,
+    ) -> impl Stream<Item = Result<types::DeletedRecord>> + Send + 'static {
         let this = self.clone();
         let module = module.to_owned();
         let kind = kind.to_owned();
@@ -376,8 +399,14 @@ impl CrmClient {
             async move {
                 let (page_nz, per_page_nz) = page_args(page, MAX_PER_PAGE)?;
                 let (raw, slot) = this.call();
-                let result =
-                    raw.list_deleted_records().module(&module).type_(kind).page(page_nz).per_page(per_page_nz).send().await;
+                let result = raw
+                    .list_deleted_records()
+                    .module(&module)
+                    .type_(kind)
+                    .page(page_nz)
+                    .per_page(per_page_nz)
+                    .send()
+                    .await;
                 Ok(match finish("list_deleted_records", result, &slot)? {
                     Some(r) => Page { more_records: more(&r.info), items: r.data, page },
                     None => Page { items: Vec::new(), page, more_records: false },

@@ -93,10 +93,7 @@ impl ClientCredentials {
 
     /// The DCs this client can be used in, in [`DataCenter::ALL`] order.
     pub fn enabled_dcs(&self) -> Vec<DataCenter> {
-        DataCenter::ALL
-            .into_iter()
-            .filter(|dc| self.is_enabled(*dc))
-            .collect()
+        DataCenter::ALL.into_iter().filter(|dc| self.is_enabled(*dc)).collect()
     }
 
     /// Whether `dc` has its own secret (rather than the shared one).
@@ -109,20 +106,14 @@ impl ClientCredentials {
     /// Fails with [`DcError::NotEnabled`] when the client is not enabled for `dc` (or no secret
     /// covers it), before any request is made.
     pub fn secret_for(&self, dc: DataCenter) -> Result<&SecretString, DcError> {
-        self.lookup(dc).ok_or_else(|| DcError::NotEnabled {
-            dc,
-            enabled: self.enabled_dcs(),
-        })
+        self.lookup(dc).ok_or_else(|| DcError::NotEnabled { dc, enabled: self.enabled_dcs() })
     }
 
     /// Reads `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET` and the optional per-DC
     /// `ZOHO_CLIENT_SECRET_<LOCATION>` (`ZOHO_CLIENT_SECRET_EU`, ...) from the process
     /// environment. `Ok(None)` when `ZOHO_CLIENT_ID` is unset. See [`ClientCredentials::from_vars`].
     pub fn from_env() -> Result<Option<Self>, DcError> {
-        Self::from_vars(
-            std::env::vars_os()
-                .filter(|(k, _)| k.to_str().is_some_and(|k| k.starts_with("ZOHO_CLIENT_"))),
-        )
+        Self::from_vars(std::env::vars_os().filter(|(k, _)| k.to_str().is_some_and(|k| k.starts_with("ZOHO_CLIENT_"))))
     }
 
     /// Like [`ClientCredentials::from_env`], from the given variables (names and values).
@@ -136,10 +127,7 @@ impl ClientCredentials {
         K: Into<OsString>,
         V: Into<OsString>,
     {
-        let invalid = |var: &str, reason: String| DcError::InvalidEnv {
-            var: var.to_owned(),
-            reason,
-        };
+        let invalid = |var: &str, reason: String| DcError::InvalidEnv { var: var.to_owned(), reason };
         let mut client_id = None;
         let mut default_secret = None;
         let mut dc_secrets = BTreeMap::new();
@@ -150,9 +138,8 @@ impl ClientCredentials {
                 continue;
             }
             let read = |value: OsString| -> Result<String, DcError> {
-                let value = value
-                    .into_string()
-                    .map_err(|_| invalid(name, "the value is not valid Unicode".to_owned()))?;
+                let value =
+                    value.into_string().map_err(|_| invalid(name, "the value is not valid Unicode".to_owned()))?;
                 if value.trim().is_empty() {
                     return Err(invalid(name, "the value is empty".to_owned()));
                 }
@@ -183,23 +170,14 @@ impl ClientCredentials {
                 ));
             }
         };
-        Ok(Some(Self {
-            client_id: client_id.trim().to_owned(),
-            default_secret,
-            dc_secrets,
-            enabled,
-        }))
+        Ok(Some(Self { client_id: client_id.trim().to_owned(), default_secret, dc_secrets, enabled }))
     }
 }
 
 impl fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let own: Vec<&str> = self.dc_secrets.keys().map(|dc| dc.location()).collect();
-        let enabled: Vec<&str> = self
-            .enabled_dcs()
-            .into_iter()
-            .map(DataCenter::location)
-            .collect();
+        let enabled: Vec<&str> = self.enabled_dcs().into_iter().map(DataCenter::location).collect();
         f.debug_struct("ClientCredentials")
             .field("client_id", &self.client_id)
             .field("shared_secret", &self.default_secret.is_some())

@@ -83,9 +83,7 @@ pub enum DataCenter {
 
 /// A CRM environment: production (Zoho's default), sandbox or developer org.
 #[non_exhaustive]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     /// The live org (`www.zohoapis.*`).
@@ -185,16 +183,7 @@ const SERVERINFO_PATH: &str = "/oauth/serverinfo";
 
 impl DataCenter {
     /// Every data center, in Zoho's order.
-    pub const ALL: [DataCenter; 8] = [
-        Self::Us,
-        Self::Eu,
-        Self::In,
-        Self::Au,
-        Self::Cn,
-        Self::Jp,
-        Self::Ca,
-        Self::Sa,
-    ];
+    pub const ALL: [DataCenter; 8] = [Self::Us, Self::Eu, Self::In, Self::Au, Self::Cn, Self::Jp, Self::Ca, Self::Sa];
 
     fn row(self) -> &'static Row {
         &TABLE[self as usize]
@@ -256,16 +245,12 @@ impl DataCenter {
     /// ```
     pub fn from_location(code: &str) -> Result<DataCenter, DcError> {
         let trimmed = code.trim();
-        Self::ALL
-            .into_iter()
-            .find(|dc| dc.location().eq_ignore_ascii_case(trimmed))
-            .ok_or_else(|| DcError::UnknownLocation {
+        Self::ALL.into_iter().find(|dc| dc.location().eq_ignore_ascii_case(trimmed)).ok_or_else(|| {
+            DcError::UnknownLocation {
                 received: sanitize_short(code),
-                accepted: Self::ALL
-                    .iter()
-                    .map(|dc| dc.location().to_owned())
-                    .collect(),
-            })
+                accepted: Self::ALL.iter().map(|dc| dc.location().to_owned()).collect(),
+            }
+        })
     }
 
     /// The DC whose Zoho accounts server is `url` (see [`Endpoints::resolve_accounts_server`]).
@@ -329,16 +314,12 @@ impl FromStr for Environment {
     /// Parses `production`, `sandbox` or `developer`: case-insensitive, whitespace trimmed.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let trimmed = s.trim();
-        Self::ALL
-            .into_iter()
-            .find(|env| env.as_str().eq_ignore_ascii_case(trimmed))
-            .ok_or_else(|| DcError::UnknownEnvironment {
+        Self::ALL.into_iter().find(|env| env.as_str().eq_ignore_ascii_case(trimmed)).ok_or_else(|| {
+            DcError::UnknownEnvironment {
                 received: sanitize_short(s),
-                accepted: Self::ALL
-                    .iter()
-                    .map(|env| env.as_str().to_owned())
-                    .collect(),
-            })
+                accepted: Self::ALL.iter().map(|env| env.as_str().to_owned()).collect(),
+            }
+        })
     }
 }
 
@@ -443,22 +424,14 @@ pub enum DcError {
 }
 
 fn join<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 impl fmt::Display for DcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::UnknownLocation { received, accepted } => {
-                write!(
-                    f,
-                    "unknown Zoho data center location \"{received}\"; accepted: {}",
-                    join(accepted)
-                )?;
+                write!(f, "unknown Zoho data center location \"{received}\"; accepted: {}", join(accepted))?;
                 if received.trim().eq_ignore_ascii_case("uk") {
                     f.write_str(
                         " (the UK data center is not supported: no official Zoho CRM SDK has it and its CRM \
@@ -468,11 +441,7 @@ impl fmt::Display for DcError {
                 Ok(())
             }
             Self::UnknownEnvironment { received, accepted } => {
-                write!(
-                    f,
-                    "unknown Zoho CRM environment \"{received}\"; accepted: {}",
-                    join(accepted)
-                )
+                write!(f, "unknown Zoho CRM environment \"{received}\"; accepted: {}", join(accepted))
             }
             Self::UnknownAccountsServer { received, accepted } => write!(
                 f,
@@ -487,10 +456,7 @@ impl fmt::Display for DcError {
                  to use a gateway or simulator, remap it with Endpoints::with_api_domain",
                 join(accepted)
             ),
-            Self::Mismatch {
-                location,
-                accounts_server,
-            } => write!(
+            Self::Mismatch { location, accounts_server } => write!(
                 f,
                 "data center mismatch: the location says {location} ({}) but the accounts server belongs to {} ({}); \
                  refusing to guess where the user's account lives",
@@ -539,11 +505,7 @@ impl fmt::Display for DcError {
                 "the client is not enabled for data center {dc} ({}); enabled: {}; enable {dc} in the API \
                  console's Multi-DC settings and include it in ClientCredentials::only_dcs",
                 dc.name(),
-                if enabled.is_empty() {
-                    "none".to_owned()
-                } else {
-                    join(enabled)
-                }
+                if enabled.is_empty() { "none".to_owned() } else { join(enabled) }
             ),
             Self::InvalidEnv { var, reason } => write!(f, "environment variable {var}: {reason}"),
         }
@@ -561,11 +523,7 @@ const MAX_SHOWN: usize = 200;
 
 /// Caps the length and escapes control characters of a short received value.
 fn sanitize_short(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(MAX_SHOWN)
-        .flat_map(char::escape_debug)
-        .collect();
+    let mut out: String = s.chars().take(MAX_SHOWN).flat_map(char::escape_debug).collect();
     if s.chars().count() > MAX_SHOWN {
         out.push('…');
     }
@@ -596,20 +554,14 @@ fn sanitize_url(s: &str) -> String {
     }
     let mut decoded = s.to_owned();
     for _ in 0..4 {
-        let next = percent_encoding::percent_decode_str(&decoded)
-            .decode_utf8_lossy()
-            .into_owned();
+        let next = percent_encoding::percent_decode_str(&decoded).decode_utf8_lossy().into_owned();
         if next == decoded {
             break;
         }
         decoded = next;
     }
     let redacted_decoded = redact(&decoded);
-    if redacted_decoded != decoded {
-        sanitize_short(&redacted_decoded)
-    } else {
-        sanitize_short(&redact(s))
-    }
+    if redacted_decoded != decoded { sanitize_short(&redacted_decoded) } else { sanitize_short(&redact(s)) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,10 +596,8 @@ fn char_reason(c: char) -> String {
 /// with the table: `scheme://authority/path` with scheme and authority lower-cased and one
 /// trailing slash removed. Returns `(sanitized value for errors, canonical form)`.
 fn normalize_received(raw: &str) -> Result<(String, String), DcError> {
-    let invalid = |shown: &str, reason: &str| DcError::InvalidUrl {
-        received: sanitize_url(shown),
-        reason: reason.to_owned(),
-    };
+    let invalid =
+        |shown: &str, reason: &str| DcError::InvalidUrl { received: sanitize_url(shown), reason: reason.to_owned() };
     if raw.is_empty() {
         return Err(invalid(raw, "the value is empty"));
     }
@@ -668,10 +618,7 @@ fn normalize_received(raw: &str) -> Result<(String, String), DcError> {
         return Err(invalid(&decoded, &char_reason(c)));
     }
     let Some((scheme, rest)) = decoded.split_once("://") else {
-        return Err(invalid(
-            &decoded,
-            "not an absolute URL (expected https://host)",
-        ));
+        return Err(invalid(&decoded, "not an absolute URL (expected https://host)"));
     };
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "https" && scheme != "http" {
@@ -694,20 +641,14 @@ fn normalize_received(raw: &str) -> Result<(String, String), DcError> {
 
 /// Validates an override base URL and returns its canonical form (no trailing slash).
 fn canonical_override(raw: &str, allow_insecure: bool) -> Result<String, DcError> {
-    let invalid = |reason: &str| DcError::InvalidUrl {
-        received: sanitize_url(raw),
-        reason: reason.to_owned(),
-    };
+    let invalid = |reason: &str| DcError::InvalidUrl { received: sanitize_url(raw), reason: reason.to_owned() };
     if raw.len() > MAX_URL_LEN {
         return Err(invalid("the value is too long"));
     }
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| invalid(&format!("it does not parse as a URL ({e})")))?;
+    let url = url::Url::parse(raw.trim()).map_err(|e| invalid(&format!("it does not parse as a URL ({e})")))?;
     let scheme = url.scheme();
     if scheme != "https" && scheme != "http" {
-        return Err(invalid(
-            "the scheme must be https (or http for loopback hosts)",
-        ));
+        return Err(invalid("the scheme must be https (or http for loopback hosts)"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("userinfo (user@host) is not allowed"));
@@ -727,9 +668,7 @@ fn canonical_override(raw: &str, allow_insecure: bool) -> Result<String, DcError
         url::Host::Ipv6(ip) => ip.is_loopback(),
     };
     if scheme == "http" && !loopback && !allow_insecure {
-        return Err(DcError::InsecureUrl {
-            received: sanitize_url(raw),
-        });
+        return Err(DcError::InsecureUrl { received: sanitize_url(raw) });
     }
     let path = url.path();
     let path = path.strip_suffix('/').unwrap_or(path);
@@ -821,10 +760,7 @@ impl Endpoints {
     /// Remaps the accounts server (token, revoke, serverinfo) of `dc`.
     pub fn with_accounts_server(mut self, dc: DataCenter, url: &str) -> Result<Self, DcError> {
         let canonical = canonical_override(url, self.allow_insecure)?;
-        if let Some(other) = DataCenter::ALL
-            .into_iter()
-            .find(|o| *o != dc && self.accounts[*o as usize] == canonical)
-        {
+        if let Some(other) = DataCenter::ALL.into_iter().find(|o| *o != dc && self.accounts[*o as usize] == canonical) {
             return Err(DcError::AmbiguousUrl {
                 url: canonical,
                 existing: format!("accounts {other}"),
@@ -836,12 +772,7 @@ impl Endpoints {
     }
 
     /// Remaps the CRM API base of `dc` in `env`.
-    pub fn with_api_domain(
-        mut self,
-        dc: DataCenter,
-        env: Environment,
-        url: &str,
-    ) -> Result<Self, DcError> {
+    pub fn with_api_domain(mut self, dc: DataCenter, env: Environment, url: &str) -> Result<Self, DcError> {
         let canonical = canonical_override(url, self.allow_insecure)?;
         if let Some((odc, oenv)) = self
             .api_slots()
@@ -904,20 +835,11 @@ impl Endpoints {
     /// The whole table in force, in the [`EndpointTable`] shape.
     pub fn table(&self) -> EndpointTable {
         EndpointTable {
-            accounts: DataCenter::ALL
-                .into_iter()
-                .map(|dc| (dc, self.accounts_server(dc).to_owned()))
-                .collect(),
+            accounts: DataCenter::ALL.into_iter().map(|dc| (dc, self.accounts_server(dc).to_owned())).collect(),
             api: DataCenter::ALL
                 .into_iter()
                 .map(|dc| {
-                    (
-                        dc,
-                        Environment::ALL
-                            .into_iter()
-                            .map(|env| (env, self.api_domain(dc, env).to_owned()))
-                            .collect(),
-                    )
+                    (dc, Environment::ALL.into_iter().map(|env| (env, self.api_domain(dc, env).to_owned())).collect())
                 })
                 .collect(),
         }
@@ -925,9 +847,7 @@ impl Endpoints {
 
     fn api_slots(&self) -> impl Iterator<Item = (DataCenter, Environment, &String)> {
         DataCenter::ALL.into_iter().flat_map(move |dc| {
-            Environment::ALL
-                .into_iter()
-                .map(move |env| (dc, env, &self.api[dc as usize][env as usize]))
+            Environment::ALL.into_iter().map(move |env| (dc, env, &self.api[dc as usize][env as usize]))
         })
     }
 
@@ -956,10 +876,7 @@ impl Endpoints {
     pub fn authorization_server(&self, dc: DataCenter) -> &str {
         match dc {
             DataCenter::Cn => self.accounts_server(DataCenter::Cn),
-            _ => self
-                .authorization
-                .as_deref()
-                .unwrap_or_else(|| self.accounts_server(DataCenter::Us)),
+            _ => self.authorization.as_deref().unwrap_or_else(|| self.accounts_server(DataCenter::Us)),
         }
     }
 
@@ -986,10 +903,7 @@ impl Endpoints {
     /// trailing dot, percent-encoding inside the URL, or http where the entry is https.
     pub fn resolve_accounts_server(&self, url: &str) -> Result<DataCenter, DcError> {
         let (shown, canonical) = normalize_received(url)?;
-        if let Some(dc) = DataCenter::ALL
-            .into_iter()
-            .find(|dc| self.accounts[*dc as usize] == canonical)
-        {
+        if let Some(dc) = DataCenter::ALL.into_iter().find(|dc| self.accounts[*dc as usize] == canonical) {
             return Ok(dc);
         }
         if let Some(rest) = canonical.strip_prefix("http://") {
@@ -998,10 +912,7 @@ impl Endpoints {
                 return Err(DcError::InsecureUrl { received: shown });
             }
         }
-        Err(DcError::UnknownAccountsServer {
-            received: shown,
-            accepted: self.accounts.to_vec(),
-        })
+        Err(DcError::UnknownAccountsServer { received: shown, accepted: self.accounts.to_vec() })
     }
 
     /// The DC of a redirect from its `location` and `accounts-server` parameters. Either may be
@@ -1021,10 +932,7 @@ impl Endpoints {
                 if by_location == by_server {
                     Ok(by_location)
                 } else {
-                    Err(DcError::Mismatch {
-                        location: by_location,
-                        accounts_server: by_server,
-                    })
+                    Err(DcError::Mismatch { location: by_location, accounts_server: by_server })
                 }
             }
         }
@@ -1032,10 +940,7 @@ impl Endpoints {
 
     /// The DC and environment whose CRM API base is `api_domain` (the token response's field).
     /// Same matching rules as [`Endpoints::resolve_accounts_server`].
-    pub fn resolve_api_domain(
-        &self,
-        api_domain: &str,
-    ) -> Result<(DataCenter, Environment), DcError> {
+    pub fn resolve_api_domain(&self, api_domain: &str) -> Result<(DataCenter, Environment), DcError> {
         let (shown, canonical) = normalize_received(api_domain)?;
         if let Some((dc, env, _)) = self.api_slots().find(|(_, _, u)| **u == canonical) {
             return Ok((dc, env));
@@ -1063,29 +968,13 @@ impl Endpoints {
         let dc = self.resolve_location(location)?;
         let url = locations
             .get(dc.location())
-            .or_else(|| {
-                locations
-                    .iter()
-                    .find(|(k, _)| k.trim().eq_ignore_ascii_case(dc.location()))
-                    .map(|(_, v)| v)
-            })
+            .or_else(|| locations.iter().find(|(k, _)| k.trim().eq_ignore_ascii_case(dc.location())).map(|(_, v)| v))
             .ok_or_else(|| DcError::NotInServerInfo {
                 location: dc,
-                listed: locations
-                    .keys()
-                    .take(32)
-                    .map(|k| sanitize_short(k))
-                    .collect(),
+                listed: locations.keys().take(32).map(|k| sanitize_short(k)).collect(),
             })?;
         let by_url = self.resolve_accounts_server(url)?;
-        if by_url == dc {
-            Ok(dc)
-        } else {
-            Err(DcError::Mismatch {
-                location: dc,
-                accounts_server: by_url,
-            })
-        }
+        if by_url == dc { Ok(dc) } else { Err(DcError::Mismatch { location: dc, accounts_server: by_url }) }
     }
 }
 
@@ -1095,61 +984,25 @@ mod tests {
 
     #[test]
     fn sanitize_removes_userinfo_query_fragment() {
-        assert_eq!(
-            sanitize_url("https://user:pw@evil.com/x?code=1#f"),
-            "https://[redacted]@evil.com/x?[redacted]"
-        );
-        assert_eq!(
-            sanitize_url("https://evil.com#accounts.zoho.eu"),
-            "https://evil.com#[redacted]"
-        );
+        assert_eq!(sanitize_url("https://user:pw@evil.com/x?code=1#f"), "https://[redacted]@evil.com/x?[redacted]");
+        assert_eq!(sanitize_url("https://evil.com#accounts.zoho.eu"), "https://evil.com#[redacted]");
         assert_eq!(sanitize_url("a\nb"), "a\\nb");
         // Userinfo hidden by percent-encoding (once or twice) is still removed.
-        assert_eq!(
-            sanitize_url("https%3A%2F%2Fu%3Apw%40evil.com"),
-            "https://[redacted]@evil.com"
-        );
-        assert_eq!(
-            sanitize_url("https://u%253Apw%2540evil.com"),
-            "https://[redacted]@evil.com"
-        );
-        assert_eq!(
-            sanitize_url("https://u:pw\\@evil.com/x"),
-            "https://[redacted]@evil.com/x"
-        );
+        assert_eq!(sanitize_url("https%3A%2F%2Fu%3Apw%40evil.com"), "https://[redacted]@evil.com");
+        assert_eq!(sanitize_url("https://u%253Apw%2540evil.com"), "https://[redacted]@evil.com");
+        assert_eq!(sanitize_url("https://u:pw\\@evil.com/x"), "https://[redacted]@evil.com/x");
         // Harmless encoding is shown as received.
-        assert_eq!(
-            sanitize_url("https://accounts.zoho.eu%2F"),
-            "https://accounts.zoho.eu%2F"
-        );
+        assert_eq!(sanitize_url("https://accounts.zoho.eu%2F"), "https://accounts.zoho.eu%2F");
         assert!(sanitize_url(&"x".repeat(5000)).chars().count() <= MAX_SHOWN + 1);
     }
 
     #[test]
     fn override_canonical_forms() {
-        assert_eq!(
-            canonical_override("HTTP://LOCALHOST:8080/Eu/", false).unwrap(),
-            "http://localhost:8080/Eu"
-        );
-        assert_eq!(
-            canonical_override("http://[::1]:9/", false).unwrap(),
-            "http://[::1]:9"
-        );
-        assert_eq!(
-            canonical_override("http://127.9.9.9", false).unwrap(),
-            "http://127.9.9.9"
-        );
-        assert!(matches!(
-            canonical_override("http://10.0.0.1", false),
-            Err(DcError::InsecureUrl { .. })
-        ));
-        assert_eq!(
-            canonical_override("http://10.0.0.1", true).unwrap(),
-            "http://10.0.0.1"
-        );
-        assert_eq!(
-            canonical_override("https://gw.example:443/zoho", false).unwrap(),
-            "https://gw.example/zoho"
-        );
+        assert_eq!(canonical_override("HTTP://LOCALHOST:8080/Eu/", false).unwrap(), "http://localhost:8080/Eu");
+        assert_eq!(canonical_override("http://[::1]:9/", false).unwrap(), "http://[::1]:9");
+        assert_eq!(canonical_override("http://127.9.9.9", false).unwrap(), "http://127.9.9.9");
+        assert!(matches!(canonical_override("http://10.0.0.1", false), Err(DcError::InsecureUrl { .. })));
+        assert_eq!(canonical_override("http://10.0.0.1", true).unwrap(), "http://10.0.0.1");
+        assert_eq!(canonical_override("https://gw.example:443/zoho", false).unwrap(), "https://gw.example/zoho");
     }
 }

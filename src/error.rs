@@ -229,7 +229,9 @@ pub(crate) fn scrub_body(body: &[u8]) -> String {
             value.to_string()
         }
         // Not JSON: keep only what cannot be a token (no long alphanumeric runs).
-        Err(_) => text.split_whitespace().map(|w| if w.len() > 24 { "[redacted]" } else { w }).collect::<Vec<_>>().join(" "),
+        Err(_) => {
+            text.split_whitespace().map(|w| if w.len() > 24 { "[redacted]" } else { w }).collect::<Vec<_>>().join(" ")
+        }
     };
     if scrubbed.len() <= LIMIT {
         return scrubbed;

@@ -258,7 +258,12 @@ impl TokenManager {
         token.expires_at_ms.saturating_sub(buffer).saturating_sub(jitter)
     }
 
-    async fn slow_path(&self, key: &TokenKey, entry: &Arc<Entry>, rejected: Option<&SecretString>) -> Result<AccessToken> {
+    async fn slow_path(
+        &self,
+        key: &TokenKey,
+        entry: &Arc<Entry>,
+        rejected: Option<&SecretString>,
+    ) -> Result<AccessToken> {
         let _single = entry.refreshing.lock().await;
         let now = self.inner.clock.now_ms();
         // Someone else may have refreshed while we waited.

@@ -198,8 +198,7 @@ impl<T, E> NoContent<T, E> for Result<ResponseValue<T>, Error<E>> {
     fn or_outcome(self) -> Result<Outcome<ResponseValue<T>>, Error<E>> {
         match self {
             Ok(value) => Ok(Outcome::Value(value)),
-            Err(Error::UnexpectedResponse(response)) => match Empty::from_status(response.status())
-            {
+            Err(Error::UnexpectedResponse(response)) => match Empty::from_status(response.status()) {
                 Some(empty) => Ok(Outcome::from(empty)),
                 None => Err(Error::UnexpectedResponse(response)),
             },
@@ -222,33 +221,20 @@ mod tests {
     }
 
     fn value(status: StatusCode) -> Sent {
-        Ok(ResponseValue::new(
-            "body".to_owned(),
-            status,
-            HeaderMap::new(),
-        ))
+        Ok(ResponseValue::new("body".to_owned(), status, HeaderMap::new()))
     }
 
     #[test]
     fn maps_exactly_204_and_304_to_empty() {
         assert!(matches!(unexpected(204).or_empty(), Ok(None)));
         assert!(matches!(unexpected(304).or_empty(), Ok(None)));
-        assert_eq!(
-            unexpected(204).or_outcome().unwrap().empty(),
-            Some(Empty::NoContent)
-        );
-        assert_eq!(
-            unexpected(304).or_outcome().unwrap().empty(),
-            Some(Empty::NotModified)
-        );
+        assert_eq!(unexpected(204).or_outcome().unwrap().empty(), Some(Empty::NoContent));
+        assert_eq!(unexpected(304).or_outcome().unwrap().empty(), Some(Empty::NotModified));
     }
 
     #[test]
     fn every_other_unexpected_status_is_left_untouched() {
-        for status in [
-            100, 200, 201, 202, 203, 205, 206, 207, 301, 302, 303, 305, 307, 400, 401, 404, 429,
-            500, 503,
-        ] {
+        for status in [100, 200, 201, 202, 203, 205, 206, 207, 301, 302, 303, 305, 307, 400, 401, 404, 429, 500, 503] {
             match unexpected(status).or_empty() {
                 Err(Error::UnexpectedResponse(r)) => assert_eq!(r.status().as_u16(), status),
                 other => panic!("status {status}: expected the untouched error, got {other:?}"),
@@ -263,9 +249,7 @@ mod tests {
     #[test]
     fn other_errors_are_left_untouched() {
         let invalid: Sent = Err(Error::InvalidRequest("module was not initialized".into()));
-        assert!(
-            matches!(invalid.or_empty(), Err(Error::InvalidRequest(m)) if m == "module was not initialized")
-        );
+        assert!(matches!(invalid.or_empty(), Err(Error::InvalidRequest(m)) if m == "module was not initialized"));
 
         let documented: Sent = Err(Error::ErrorResponse(ResponseValue::new(
             "INVALID_TOKEN".to_owned(),
@@ -281,13 +265,9 @@ mod tests {
         }
 
         // A `2XX` operation answering 204 fails to decode the empty body: not ours to guess.
-        let empty_payload: Sent = Err(Error::InvalidResponsePayload(
-            bytes::Bytes::new(),
-            serde_json::from_slice::<String>(b"").unwrap_err(),
-        ));
-        assert!(
-            matches!(empty_payload.or_empty(), Err(Error::InvalidResponsePayload(b, _)) if b.is_empty())
-        );
+        let empty_payload: Sent =
+            Err(Error::InvalidResponsePayload(bytes::Bytes::new(), serde_json::from_slice::<String>(b"").unwrap_err()));
+        assert!(matches!(empty_payload.or_empty(), Err(Error::InvalidResponsePayload(b, _)) if b.is_empty()));
 
         let custom: Sent = Err(Error::Custom("hook".into()));
         assert!(matches!(custom.or_outcome(), Err(Error::Custom(m)) if m == "hook"));
@@ -297,20 +277,13 @@ mod tests {
     fn values_pass_through_with_status_and_headers() {
         let mut headers = HeaderMap::new();
         headers.insert("x-probe", "1".parse().unwrap());
-        let sent: Sent = Ok(ResponseValue::new(
-            "v".to_owned(),
-            StatusCode::CREATED,
-            headers,
-        ));
+        let sent: Sent = Ok(ResponseValue::new("v".to_owned(), StatusCode::CREATED, headers));
         let got = sent.or_empty().unwrap().unwrap();
         assert_eq!(got.status(), StatusCode::CREATED);
         assert_eq!(got.headers()["x-probe"], "1");
         assert_eq!(got.into_inner(), "v");
 
-        assert_eq!(
-            value(StatusCode::OK).or_outcome().unwrap().into_inner(),
-            Outcome::Value("body".to_owned())
-        );
+        assert_eq!(value(StatusCode::OK).or_outcome().unwrap().into_inner(), Outcome::Value("body".to_owned()));
     }
 
     #[test]

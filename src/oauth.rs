@@ -145,11 +145,9 @@ fn random_state() -> SecretString {
     // getrandom only fails when the OS has no entropy source; fall back to time + address noise
     // rather than panicking, which is still unguessable enough for a one-minute CSRF token.
     if getrandom::fill(&mut bytes).is_err() {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-            ^ (&bytes as *const _ as usize as u128);
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+                ^ (&bytes as *const _ as usize as u128);
         for (i, b) in bytes.iter_mut().enumerate() {
             *b = (seed >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
         }
@@ -274,12 +272,7 @@ impl Callback {
         }
         let code = self.code.filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
         let dc = endpoints.resolve_redirect(self.location.as_deref(), self.accounts_server.as_deref())?;
-        Ok(AuthorizationCode {
-            code,
-            dc,
-            redirect_uri: pending.redirect_uri.clone(),
-            scopes: pending.scopes.clone(),
-        })
+        Ok(AuthorizationCode { code, dc, redirect_uri: pending.redirect_uri.clone(), scopes: pending.scopes.clone() })
     }
 }
 
@@ -353,7 +346,11 @@ impl OAuthClient {
     }
 
     fn accounts(&self, dc: DataCenter) -> accounts::Client {
-        accounts::Client::new_with_client(self.endpoints.accounts_server(dc), self.http.clone(), Inner::accounts(dc, self.token_timeout))
+        accounts::Client::new_with_client(
+            self.endpoints.accounts_server(dc),
+            self.http.clone(),
+            Inner::accounts(dc, self.token_timeout),
+        )
     }
 
     /// Exchanges a verified code at the user's data center; the token is for `user`.
@@ -462,7 +459,8 @@ impl OAuthClient {
         };
         let span = tracing::info_span!("zoho.revoke", dc = dc.location(), environment = token.key.environment.as_str());
         let _enter = span.enter();
-        let result = self.accounts(dc).revoke_token().body(accounts::types::RevokeRequest { token: secret }).send().await;
+        let result =
+            self.accounts(dc).revoke_token().body(accounts::types::RevokeRequest { token: secret }).send().await;
         match result {
             Ok(rv) if rv.status.as_deref() == Some("success") => Ok(()),
             Ok(rv) => Err(Error::OAuth {
@@ -669,7 +667,8 @@ mod tests {
     fn expiry_handles_the_legacy_millisecond_form() {
         let modern = response(serde_json::json!({"access_token": "a", "expires_in": 3600}));
         assert_eq!(expires_in_ms(&modern), 3_600_000);
-        let legacy = response(serde_json::json!({"access_token": "a", "expires_in": 3_600_000, "expires_in_sec": 3600}));
+        let legacy =
+            response(serde_json::json!({"access_token": "a", "expires_in": 3_600_000, "expires_in_sec": 3600}));
         assert_eq!(expires_in_ms(&legacy), 3_600_000);
     }
 

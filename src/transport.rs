@@ -59,7 +59,13 @@ impl Inner {
 
     /// State for a CRM client acting for `key`.
     pub(crate) fn crm(manager: TokenManager, key: TokenKey, failure: Option<Arc<Mutex<Option<Error>>>>) -> Self {
-        Self { dc: Some(key.dc), environment: Some(key.environment), auth: Some(Auth { manager, key }), failure, timeout: None }
+        Self {
+            dc: Some(key.dc),
+            environment: Some(key.environment),
+            auth: Some(Auth { manager, key }),
+            failure,
+            timeout: None,
+        }
     }
 
     fn stash(&self, error: Error) -> String {
@@ -124,11 +130,8 @@ impl ClientHooks<Inner> for crate::crm::Client {
         let Some(auth) = &inner.auth else {
             return Ok(());
         };
-        let access = auth
-            .manager
-            .access_token(&auth.key)
-            .await
-            .map_err(|e| progenitor_client::Error::Custom(inner.stash(e)))?;
+        let access =
+            auth.manager.access_token(&auth.key).await.map_err(|e| progenitor_client::Error::Custom(inner.stash(e)))?;
         set_authorization(request, &access.token).map_err(progenitor_client::Error::Custom)
     }
 

@@ -123,7 +123,9 @@ async fn crm_429_is_a_typed_rate_limit_with_retry_after() {
     h.sim.inject(Route::Org, Fault::TooManyRequests { retry_after_secs: 7 }, 1);
     let err = crm.org().await.unwrap_err();
     match err {
-        Error::RateLimited { scope: RateLimitScope::Api, retry_after } => assert_eq!(retry_after, Duration::from_secs(7)),
+        Error::RateLimited { scope: RateLimitScope::Api, retry_after } => {
+            assert_eq!(retry_after, Duration::from_secs(7))
+        }
         other => panic!("{other:?}"),
     }
     crm.org().await.unwrap();
@@ -160,7 +162,10 @@ async fn a_failed_refresh_keeps_the_old_token_and_the_next_call_recovers() {
     assert!(err.is_retryable() || matches!(err, Error::Decode { .. } | Error::Api { .. }), "{err:?}");
     let stored = h.zoho.tokens().store().get(&token.key).await.unwrap().unwrap();
     assert!(stored.refresh_token.as_ref().unwrap().ct_eq(token.refresh_token.as_ref().unwrap()));
-    assert!(stored.access_token.as_ref().unwrap().ct_eq(token.access_token.as_ref().unwrap()), "old token kept as it was");
+    assert!(
+        stored.access_token.as_ref().unwrap().ct_eq(token.access_token.as_ref().unwrap()),
+        "old token kept as it was"
+    );
     crm.org().await.unwrap();
 }
 
@@ -324,7 +329,8 @@ async fn counting_proxy() -> (String, Arc<AtomicUsize>) {
                 let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
                 let target = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
                 let authority = target.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
-                let path = format!("/{}", target.trim_start_matches("http://").split_once('/').map(|x| x.1).unwrap_or(""));
+                let path =
+                    format!("/{}", target.trim_start_matches("http://").split_once('/').map(|x| x.1).unwrap_or(""));
                 // One request per connection, so every request is counted.
                 let rewritten = head
                     .replacen(&target, &path, 1)
@@ -360,8 +366,10 @@ async fn the_proxy_carries_every_request_including_the_token_endpoint() {
         .build()
         .unwrap();
     let email = user_in(&h.sim, DataCenter::Eu);
-    let (url, pending) = zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, common::SCOPES.iter().copied());
-    let redirect = h.sim.consent(&url, &email, Environment::Production, zohocrm::testkit::Decision::Accept).await.unwrap();
+    let (url, pending) =
+        zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, common::SCOPES.iter().copied());
+    let redirect =
+        h.sim.consent(&url, &email, Environment::Production, zohocrm::testkit::Decision::Accept).await.unwrap();
     let token = zoho.complete_authorization("u", &redirect, &pending).await.unwrap();
     assert_eq!(count.load(Ordering::SeqCst), 1, "the code exchange went through the proxy");
     zoho.client(&token.key).await.unwrap().org().await.unwrap();
@@ -422,7 +430,11 @@ async fn policy_is_configurable() {
         .endpoints(common::endpoints(&h.sim))
         .clock(h.sim.clock())
         .shared_store(h.zoho.tokens().store().clone())
-        .refresh_policy(RefreshPolicy { buffer: Duration::from_secs(600), jitter: Duration::ZERO, ..Default::default() })
+        .refresh_policy(RefreshPolicy {
+            buffer: Duration::from_secs(600),
+            jitter: Duration::ZERO,
+            ..Default::default()
+        })
         .build()
         .unwrap();
     let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;

@@ -11,8 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use zohocrm::accounts::types::{RevokeResponse, ServerInfo, TokenResponse};
 use zohocrm::crm::types::{
-    ErrorEnvelope, ModulesResponse, RecordsActionResponse, RecordsResponse, UsersActionResponse,
-    UsersResponse,
+    ErrorEnvelope, ModulesResponse, RecordsActionResponse, RecordsResponse, UsersActionResponse, UsersResponse,
 };
 
 fn fixture_dir() -> PathBuf {
@@ -61,37 +60,19 @@ const KNOWN_SPEC_GAPS: &[(&str, &str)] = &[];
 
 /// Decodes `text` as `T` (naming the failing field), re-encodes it and asserts nothing changed.
 fn round_trip<T: DeserializeOwned + Serialize>(label: &str, text: &str) -> T {
-    let original: Value =
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("{label}: not JSON: {e}"));
-    let decoded: T =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{label}: does not decode into {}: {e}",
-                    std::any::type_name::<T>()
-                )
-            });
+    let original: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{label}: not JSON: {e}"));
+    let decoded: T = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+        .unwrap_or_else(|e| panic!("{label}: does not decode into {}: {e}", std::any::type_name::<T>()));
     let encoded = serde_json::to_value(&decoded).expect("re-encodes");
     let mut diff = Vec::new();
     differences("", &original, &encoded, &mut diff);
-    let known: Vec<&str> = KNOWN_SPEC_GAPS
-        .iter()
-        .filter(|(l, _)| *l == label)
-        .map(|(_, d)| *d)
-        .collect();
-    let unexpected: Vec<&String> = diff
-        .iter()
-        .filter(|d| !known.contains(&d.as_str()))
-        .collect();
+    let known: Vec<&str> = KNOWN_SPEC_GAPS.iter().filter(|(l, _)| *l == label).map(|(_, d)| *d).collect();
+    let unexpected: Vec<&String> = diff.iter().filter(|d| !known.contains(&d.as_str())).collect();
     assert!(
         unexpected.is_empty(),
         "{label}: re-encoding as {} changed the JSON:\n{}",
         std::any::type_name::<T>(),
-        unexpected
-            .iter()
-            .map(|d| d.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        unexpected.iter().map(|d| d.as_str()).collect::<Vec<_>>().join("\n")
     );
     for gap in known {
         assert!(
@@ -109,10 +90,7 @@ fn round_trip<T: DeserializeOwned + Serialize>(label: &str, text: &str) -> T {
 fn check<T: DeserializeOwned + Serialize>(file: &str) {
     let decoded: T = round_trip(file, &read_fixture(file));
     let name = file.trim_end_matches(".json");
-    let type_name = std::any::type_name::<T>()
-        .rsplit("::")
-        .next()
-        .unwrap_or_default();
+    let type_name = std::any::type_name::<T>().rsplit("::").next().unwrap_or_default();
     insta::with_settings!({ sort_maps => true, info => &type_name }, {
         insta::assert_json_snapshot!(name, decoded, {
             ".access_token" => "[redacted]",
@@ -130,9 +108,7 @@ fn check_fixture(file: &str) {
         "settings_modules.json" => check::<ModulesResponse>(file),
         "serverinfo.json" => check::<ServerInfo>(file),
         "token_revoke_success.json" => check::<RevokeResponse>(file),
-        f if f.starts_with("records_") && f.ends_with("_response.json") => {
-            check::<RecordsActionResponse>(file)
-        }
+        f if f.starts_with("records_") && f.ends_with("_response.json") => check::<RecordsActionResponse>(file),
         f if f.starts_with("error_") => check::<ErrorEnvelope>(file),
         f if f.starts_with("token_") => check::<TokenResponse>(file),
         other => panic!("fixture {other} has no generated type: add it to check_fixture"),
@@ -165,12 +141,7 @@ fn every_fixture_round_trips_through_its_generated_type() {
             failures.push(message);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n\n"));
 }
 
 const LEGACY_TOKEN: &str = r#"{"access_token":"1000.legacy0a1b2c3d.4e5f6a7b8c9d","expires_in_sec":3600,"api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600000}"#;
@@ -181,10 +152,7 @@ fn legacy_token_variant_round_trips() {
     let token: TokenResponse = round_trip("legacy token", LEGACY_TOKEN);
     assert_eq!(token.expires_in_sec, Some(3600));
     assert_eq!(token.expires_in, Some(3_600_000));
-    assert_eq!(
-        token.access_token.as_ref().map(|t| t.expose()),
-        Some("1000.legacy0a1b2c3d.4e5f6a7b8c9d")
-    );
+    assert_eq!(token.access_token.as_ref().map(|t| t.expose()), Some("1000.legacy0a1b2c3d.4e5f6a7b8c9d"));
     assert!(token.extra.is_empty());
     insta::assert_json_snapshot!("token_legacy_ms", token, {
         ".access_token" => "[redacted]",
@@ -223,19 +191,13 @@ fn unknown_fields_and_new_status_values_are_kept() {
     );
     assert_eq!(users.users[0].status.as_deref(), Some("suspended_by_zoho"));
     assert_eq!(users.users[0].extra["Custom_Field__c"], Value::Null);
-    assert_eq!(
-        users.info.as_ref().map(|i| &i.extra["next_page_token"]),
-        Some(&json!("abc"))
-    );
+    assert_eq!(users.info.as_ref().map(|i| &i.extra["next_page_token"]), Some(&json!("abc")));
 
     let modules: ModulesResponse = round_trip(
         "module with a new generated_type",
         r#"{"modules":[{"api_name":"Brand_New","generated_type":"linking","kiosk_supported":true}]}"#,
     );
-    assert_eq!(
-        modules.modules[0].generated_type.as_deref(),
-        Some("linking")
-    );
+    assert_eq!(modules.modules[0].generated_type.as_deref(), Some("linking"));
 
     let records: RecordsResponse = round_trip(
         "records with custom fields",
@@ -243,10 +205,7 @@ fn unknown_fields_and_new_status_values_are_kept() {
     );
     assert_eq!(records.data[0].extra["Custom_Amount"], json!(12.5));
 
-    let revoke: RevokeResponse = round_trip(
-        "revoke with extras",
-        r#"{"status":"partial","revoked_count":2}"#,
-    );
+    let revoke: RevokeResponse = round_trip("revoke with extras", r#"{"status":"partial","revoked_count":2}"#);
     assert_eq!(revoke.status.as_deref(), Some("partial"));
 
     let info: ServerInfo = round_trip(
@@ -258,8 +217,7 @@ fn unknown_fields_and_new_status_values_are_kept() {
 
 /// `users_list.json` with one value of the wrong type.
 fn users_list_with_wrong_confirm() -> String {
-    let mut users: Value =
-        serde_json::from_str(&read_fixture("users_list.json")).expect("fixture is JSON");
+    let mut users: Value = serde_json::from_str(&read_fixture("users_list.json")).expect("fixture is JSON");
     users["users"][1]["confirm"] = json!("yes");
     serde_json::to_string(&users).expect("serializes")
 }
@@ -268,25 +226,21 @@ fn users_list_with_wrong_confirm() -> String {
 #[test]
 fn wrong_type_errors_name_the_field() {
     let body = users_list_with_wrong_confirm();
-    let err = serde_path_to_error::deserialize::<_, UsersResponse>(
-        &mut serde_json::Deserializer::from_str(&body),
-    )
-    .expect_err("a string is not a boolean");
+    let err = serde_path_to_error::deserialize::<_, UsersResponse>(&mut serde_json::Deserializer::from_str(&body))
+        .expect_err("a string is not a boolean");
     assert_eq!(err.path().to_string(), "users[1].confirm");
     assert!(err.to_string().contains("users[1].confirm"), "{err}");
     assert!(err.to_string().contains("expected a boolean"), "{err}");
 
-    let err = serde_path_to_error::deserialize::<_, TokenResponse>(
-        &mut serde_json::Deserializer::from_str(
-            r#"{"access_token":"1000.a.b","expires_in":"3600"}"#,
-        ),
-    )
+    let err = serde_path_to_error::deserialize::<_, TokenResponse>(&mut serde_json::Deserializer::from_str(
+        r#"{"access_token":"1000.a.b","expires_in":"3600"}"#,
+    ))
     .expect_err("a string is not an integer");
     assert_eq!(err.path().to_string(), "expires_in");
 
     // A missing required field is named even by plain serde_json.
-    let err = serde_json::from_str::<ErrorEnvelope>(r#"{"message":"x","status":"error"}"#)
-        .expect_err("code is required");
+    let err =
+        serde_json::from_str::<ErrorEnvelope>(r#"{"message":"x","status":"error"}"#).expect_err("code is required");
     assert!(err.to_string().contains("missing field `code`"), "{err}");
 }
 
@@ -296,25 +250,18 @@ fn wrong_type_errors_name_the_field() {
 async fn wrong_type_through_the_client_keeps_the_body_to_name_the_field() {
     let body = users_list_with_wrong_confirm();
     let served = body.clone();
-    let server = support::capture::CaptureServer::start(move |_| {
-        support::capture::Canned::json(200, &served)
-    })
-    .await;
+    let server = support::capture::CaptureServer::start(move |_| support::capture::Canned::json(200, &served)).await;
     let crm = support::crm_client(server.base_url());
     match crm.list_users().send().await {
         Err(zohocrm::crm::Error::InvalidResponsePayload(bytes, plain)) => {
             assert_eq!(bytes.as_ref(), body.as_bytes());
             assert!(plain.is_data(), "{plain}");
-            let named = serde_path_to_error::deserialize::<_, UsersResponse>(
-                &mut serde_json::Deserializer::from_slice(&bytes),
-            )
-            .expect_err("same body, same error");
+            let named =
+                serde_path_to_error::deserialize::<_, UsersResponse>(&mut serde_json::Deserializer::from_slice(&bytes))
+                    .expect_err("same body, same error");
             assert_eq!(named.path().to_string(), "users[1].confirm");
         }
-        other => panic!(
-            "expected InvalidResponsePayload, got {:?}",
-            other.map(|_| ())
-        ),
+        other => panic!("expected InvalidResponsePayload, got {:?}", other.map(|_| ())),
     }
 }
 
@@ -361,15 +308,9 @@ fn debug_of_decoded_token_types_never_shows_tokens() {
             format!("{builder:?}"),
         ];
         for rendering in &renderings {
-            assert!(
-                rendering.contains("redacted"),
-                "the token field should show as redacted: {rendering}"
-            );
+            assert!(rendering.contains("redacted"), "the token field should show as redacted: {rendering}");
             for secret in &secrets {
-                assert!(
-                    !rendering.contains(secret.as_str()),
-                    "a token leaked: {rendering}"
-                );
+                assert!(!rendering.contains(secret.as_str()), "a token leaked: {rendering}");
             }
         }
     }
@@ -380,10 +321,7 @@ fn debug_of_decoded_token_types_never_shows_tokens() {
 async fn debug_of_a_token_call_result_never_shows_tokens() {
     let text = read_fixture("token_refresh.json");
     let served = text.clone();
-    let server = support::capture::CaptureServer::start(move |_| {
-        support::capture::Canned::json(200, &served)
-    })
-    .await;
+    let server = support::capture::CaptureServer::start(move |_| support::capture::Canned::json(200, &served)).await;
     let accounts = support::accounts_client(server.base_url());
     let result = accounts
         .token()
@@ -411,9 +349,7 @@ async fn debug_of_a_token_call_result_never_shows_tokens() {
 #[tokio::test]
 async fn token_payload_errors_print_the_raw_body() {
     let body = r#"{"access_token":"1000.leaky.token","expires_in":"3600"}"#;
-    let server =
-        support::capture::CaptureServer::start(move |_| support::capture::Canned::json(200, body))
-            .await;
+    let server = support::capture::CaptureServer::start(move |_| support::capture::Canned::json(200, body)).await;
     let accounts = support::accounts_client(server.base_url());
     let result = accounts
         .token()
@@ -431,9 +367,6 @@ async fn token_payload_errors_print_the_raw_body() {
         Err(e @ zohocrm::accounts::Error::InvalidResponsePayload(..)) => {
             assert!(e.to_string().contains("1000.leaky.token"), "{e}");
         }
-        other => panic!(
-            "expected InvalidResponsePayload, got {:?}",
-            other.map(|_| ())
-        ),
+        other => panic!("expected InvalidResponsePayload, got {:?}", other.map(|_| ())),
     }
 }

@@ -61,12 +61,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 fn surface_ids(client: &str) -> Vec<String> {
-    sorted(
-        surface::operations(surface::compiled_source(client))
-            .into_iter()
-            .map(|op| op.operation_id)
-            .collect(),
-    )
+    sorted(surface::operations(surface::compiled_source(client)).into_iter().map(|op| op.operation_id).collect())
 }
 
 /// Every CRM operation, every parameter set, against the capture server.
@@ -78,14 +73,7 @@ async fn every_crm_operation_request_shape() {
     let user = "4150868000000225013";
     let record = "3652397000000190367";
 
-    call!(
-        server,
-        covered,
-        "crm",
-        "get_org",
-        "get_org",
-        crm.get_org().send()
-    );
+    call!(server, covered, "crm", "get_org", "get_org", crm.get_org().send());
     call!(
         server,
         covered,
@@ -99,30 +87,9 @@ async fn every_crm_operation_request_shape() {
             .if_modified_since(SINCE)
             .send()
     );
-    call!(
-        server,
-        covered,
-        "crm",
-        "add_users",
-        "add_users",
-        crm.add_users().body(users_body()).send()
-    );
-    call!(
-        server,
-        covered,
-        "crm",
-        "update_users",
-        "update_users",
-        crm.update_users().body(users_body()).send()
-    );
-    call!(
-        server,
-        covered,
-        "crm",
-        "get_user",
-        "get_user",
-        crm.get_user().user_id(user).if_modified_since(SINCE).send()
-    );
+    call!(server, covered, "crm", "add_users", "add_users", crm.add_users().body(users_body()).send());
+    call!(server, covered, "crm", "update_users", "update_users", crm.update_users().body(users_body()).send());
+    call!(server, covered, "crm", "get_user", "get_user", crm.get_user().user_id(user).if_modified_since(SINCE).send());
     call!(
         server,
         covered,
@@ -131,46 +98,11 @@ async fn every_crm_operation_request_shape() {
         "update_user",
         crm.update_user().user_id(user).body(users_body()).send()
     );
-    call!(
-        server,
-        covered,
-        "crm",
-        "delete_user",
-        "delete_user",
-        crm.delete_user().user_id(user).send()
-    );
-    call!(
-        server,
-        covered,
-        "crm",
-        "list_modules",
-        "list_modules",
-        crm.list_modules().if_modified_since(SINCE).send()
-    );
-    call!(
-        server,
-        covered,
-        "crm",
-        "get_module",
-        "get_module",
-        crm.get_module().module_api_name("Leads").send()
-    );
-    call!(
-        server,
-        covered,
-        "crm",
-        "list_fields",
-        "list_fields",
-        crm.list_fields().module("Leads").send()
-    );
-    call!(
-        server,
-        covered,
-        "crm",
-        "list_layouts",
-        "list_layouts",
-        crm.list_layouts().module("Leads").send()
-    );
+    call!(server, covered, "crm", "delete_user", "delete_user", crm.delete_user().user_id(user).send());
+    call!(server, covered, "crm", "list_modules", "list_modules", crm.list_modules().if_modified_since(SINCE).send());
+    call!(server, covered, "crm", "get_module", "get_module", crm.get_module().module_api_name("Leads").send());
+    call!(server, covered, "crm", "list_fields", "list_fields", crm.list_fields().module("Leads").send());
+    call!(server, covered, "crm", "list_layouts", "list_layouts", crm.list_layouts().module("Leads").send());
     call!(
         server,
         covered,
@@ -191,24 +123,14 @@ async fn every_crm_operation_request_shape() {
             .if_modified_since(SINCE)
             .send()
     );
-    call!(
-        server,
-        covered,
-        "crm",
-        "list_records",
-        "list_records_minimal",
-        crm.list_records().module("Leads").send()
-    );
+    call!(server, covered, "crm", "list_records", "list_records_minimal", crm.list_records().module("Leads").send());
     call!(
         server,
         covered,
         "crm",
         "insert_records",
         "insert_records",
-        crm.insert_records()
-            .module("Leads")
-            .body(records_body(json!({})))
-            .send()
+        crm.insert_records().module("Leads").body(records_body(json!({}))).send()
     );
     call!(
         server,
@@ -216,10 +138,7 @@ async fn every_crm_operation_request_shape() {
         "crm",
         "update_records",
         "update_records",
-        crm.update_records()
-            .module("Leads")
-            .body(records_body(json!({})))
-            .send()
+        crm.update_records().module("Leads").body(records_body(json!({}))).send()
     );
     call!(
         server,
@@ -229,9 +148,7 @@ async fn every_crm_operation_request_shape() {
         "upsert_records",
         crm.upsert_records()
             .module("Leads")
-            .body(records_body(
-                json!({"duplicate_check_fields": ["Email", "Company"]})
-            ))
+            .body(records_body(json!({"duplicate_check_fields": ["Email", "Company"]})))
             .send()
     );
     call!(
@@ -240,11 +157,7 @@ async fn every_crm_operation_request_shape() {
         "crm",
         "delete_records",
         "delete_records",
-        crm.delete_records()
-            .module("Leads")
-            .ids("3652397000000190367,3652397000000190368")
-            .wf_trigger(true)
-            .send()
+        crm.delete_records().module("Leads").ids("3652397000000190367,3652397000000190368").wf_trigger(true).send()
     );
     call!(
         server,
@@ -270,12 +183,7 @@ async fn every_crm_operation_request_shape() {
         "crm",
         "list_deleted_records",
         "list_deleted_records",
-        crm.list_deleted_records()
-            .module("Leads")
-            .type_("recycle")
-            .page(1u32)
-            .per_page(100u32)
-            .send()
+        crm.list_deleted_records().module("Leads").type_("recycle").page(1u32).per_page(100u32).send()
     );
     call!(
         server,
@@ -283,12 +191,7 @@ async fn every_crm_operation_request_shape() {
         "crm",
         "get_record",
         "get_record",
-        crm.get_record()
-            .module("Leads")
-            .record_id(record)
-            .fields("Last_Name,Email")
-            .if_modified_since(SINCE)
-            .send()
+        crm.get_record().module("Leads").record_id(record).fields("Last_Name,Email").if_modified_since(SINCE).send()
     );
     call!(
         server,
@@ -296,11 +199,7 @@ async fn every_crm_operation_request_shape() {
         "crm",
         "update_record",
         "update_record",
-        crm.update_record()
-            .module("Leads")
-            .record_id(record)
-            .body(records_body(json!({})))
-            .send()
+        crm.update_record().module("Leads").record_id(record).body(records_body(json!({}))).send()
     );
     call!(
         server,
@@ -308,18 +207,10 @@ async fn every_crm_operation_request_shape() {
         "crm",
         "delete_record",
         "delete_record",
-        crm.delete_record()
-            .module("Leads")
-            .record_id(record)
-            .wf_trigger(false)
-            .send()
+        crm.delete_record().module("Leads").record_id(record).wf_trigger(false).send()
     );
 
-    assert_eq!(
-        sorted(covered),
-        surface_ids("crm"),
-        "every generated CRM operation must have a request snapshot here"
-    );
+    assert_eq!(sorted(covered), surface_ids("crm"), "every generated CRM operation must have a request snapshot here");
 }
 
 fn code_grant() -> TokenRequest {
@@ -351,42 +242,16 @@ async fn every_accounts_operation_request_shape() {
     let accounts = support::accounts_client(server.base_url());
     let mut covered = Vec::new();
 
-    call!(
-        server,
-        covered,
-        "accounts",
-        "server_info",
-        "server_info",
-        accounts.server_info().send()
-    );
-    call!(
-        server,
-        covered,
-        "accounts",
-        "token",
-        "token_authorization_code",
-        accounts.token().body(code_grant()).send()
-    );
-    call!(
-        server,
-        covered,
-        "accounts",
-        "token",
-        "token_refresh_token",
-        accounts.token().body(refresh_grant()).send()
-    );
+    call!(server, covered, "accounts", "server_info", "server_info", accounts.server_info().send());
+    call!(server, covered, "accounts", "token", "token_authorization_code", accounts.token().body(code_grant()).send());
+    call!(server, covered, "accounts", "token", "token_refresh_token", accounts.token().body(refresh_grant()).send());
     call!(
         server,
         covered,
         "accounts",
         "revoke_token",
         "revoke_token",
-        accounts
-            .revoke_token()
-            .body(RevokeRequest {
-                token: REFRESH_TOKEN.into()
-            })
-            .send()
+        accounts.revoke_token().body(RevokeRequest { token: REFRESH_TOKEN.into() }).send()
     );
 
     assert_eq!(
@@ -421,10 +286,7 @@ async fn token_parameters_go_in_a_form_body_never_in_the_url() {
                 ("client_secret", CLIENT_SECRET),
                 ("code", GRANT_CODE),
                 ("grant_type", "authorization_code"),
-                (
-                    "redirect_uri",
-                    "https://app.example.com/zoho/callback?tenant=a b",
-                ),
+                ("redirect_uri", "https://app.example.com/zoho/callback?tenant=a b"),
             ],
         ),
         (
@@ -438,66 +300,33 @@ async fn token_parameters_go_in_a_form_body_never_in_the_url() {
         ),
     ];
     for (body, expected) in cases {
-        accounts
-            .token()
-            .body(body)
-            .send()
-            .await
-            .expect("token call");
+        accounts.token().body(body).send().await.expect("token call");
         let request = server.take_one();
         assert_eq!(request.method, "POST");
         assert_eq!(request.target, "/oauth/v2/token", "no query string at all");
         assert_eq!(request.raw_query(), None);
-        assert_eq!(
-            request.header("content-type"),
-            Some("application/x-www-form-urlencoded")
-        );
+        assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
         let mut pairs = support::capture::decode_form(&request.body_text());
         pairs.sort();
-        let expected: Vec<(String, String)> = expected
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let expected: Vec<(String, String)> = expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(pairs, expected, "form body");
         for secret in [CLIENT_SECRET, GRANT_CODE, REFRESH_TOKEN] {
             assert_not_in_url(&request, secret);
-            assert!(
-                request.headers.iter().all(|(_, v)| !v.contains(secret)),
-                "a secret is in a header"
-            );
+            assert!(request.headers.iter().all(|(_, v)| !v.contains(secret)), "a secret is in a header");
         }
         let shape = serde_json::to_string(&Shape::of(&request)).expect("serializes");
         for secret in [CLIENT_SECRET, GRANT_CODE, REFRESH_TOKEN] {
-            assert!(
-                !shape.contains(secret),
-                "the snapshot shape leaks a secret: {shape}"
-            );
+            assert!(!shape.contains(secret), "the snapshot shape leaks a secret: {shape}");
         }
     }
 
-    accounts
-        .revoke_token()
-        .body(RevokeRequest {
-            token: REFRESH_TOKEN.into(),
-        })
-        .send()
-        .await
-        .expect("revoke call");
+    accounts.revoke_token().body(RevokeRequest { token: REFRESH_TOKEN.into() }).send().await.expect("revoke call");
     let request = server.take_one();
-    assert_eq!(
-        (request.method.as_str(), request.target.as_str()),
-        ("POST", "/oauth/v2/token/revoke")
-    );
-    assert_eq!(
-        request.header("content-type"),
-        Some("application/x-www-form-urlencoded")
-    );
+    assert_eq!((request.method.as_str(), request.target.as_str()), ("POST", "/oauth/v2/token/revoke"));
+    assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
     assert_eq!(
         request.body_text(),
-        format!(
-            "token={}",
-            url::form_urlencoded::byte_serialize(REFRESH_TOKEN.as_bytes()).collect::<String>()
-        )
+        format!("token={}", url::form_urlencoded::byte_serialize(REFRESH_TOKEN.as_bytes()).collect::<String>())
     );
     assert_not_in_url(&request, REFRESH_TOKEN);
 }
@@ -509,39 +338,17 @@ async fn authorization_header_is_redacted_in_shapes() {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
-        format!("Zoho-oauthtoken {ACCESS_TOKEN}")
-            .parse()
-            .expect("header value"),
+        format!("Zoho-oauthtoken {ACCESS_TOKEN}").parse().expect("header value"),
     );
-    let http = zohocrm::transport::http_client_builder()
-        .default_headers(headers)
-        .build()
-        .expect("client");
-    let crm = zohocrm::crm::Client::new_with_client(
-        server.base_url(),
-        http,
-        zohocrm::transport::Inner::default(),
-    );
+    let http = zohocrm::transport::http_client_builder().default_headers(headers).build().expect("client");
+    let crm = zohocrm::crm::Client::new_with_client(server.base_url(), http, zohocrm::transport::Inner::default());
     crm.get_org().send().await.expect("get_org");
     let request = server.take_one();
-    assert_eq!(
-        request.header("authorization"),
-        Some(format!("Zoho-oauthtoken {ACCESS_TOKEN}").as_str())
-    );
+    assert_eq!(request.header("authorization"), Some(format!("Zoho-oauthtoken {ACCESS_TOKEN}").as_str()));
     assert_not_in_url(&request, ACCESS_TOKEN);
     let shape = Shape::of(&request);
-    assert!(
-        shape
-            .headers
-            .contains(&format!("authorization: Zoho-oauthtoken {REDACTED}")),
-        "{:?}",
-        shape.headers
-    );
-    assert!(
-        !serde_json::to_string(&shape)
-            .expect("serializes")
-            .contains(ACCESS_TOKEN)
-    );
+    assert!(shape.headers.contains(&format!("authorization: Zoho-oauthtoken {REDACTED}")), "{:?}", shape.headers);
+    assert!(!serde_json::to_string(&shape).expect("serializes").contains(ACCESS_TOKEN));
 }
 
 /// Path parameters are percent-encoded as one segment: a `/`, `?` or space cannot change the route.
@@ -549,17 +356,9 @@ async fn authorization_header_is_redacted_in_shapes() {
 async fn path_parameters_are_one_encoded_segment() {
     let server = CaptureServer::json_ok("{}").await;
     let crm = support::crm_client(server.base_url());
-    crm.get_record()
-        .module("Custom Module")
-        .record_id("../users/1?type=AllUsers#x")
-        .send()
-        .await
-        .expect("get_record");
+    crm.get_record().module("Custom Module").record_id("../users/1?type=AllUsers#x").send().await.expect("get_record");
     let request = server.take_one();
-    assert_eq!(
-        request.target,
-        "/crm/v2/Custom%20Module/..%2Fusers%2F1%3Ftype=AllUsers%23x"
-    );
+    assert_eq!(request.target, "/crm/v2/Custom%20Module/..%2Fusers%2F1%3Ftype=AllUsers%23x");
     assert_eq!(request.raw_query(), None);
 }
 
@@ -578,31 +377,19 @@ async fn optional_parameters_are_omitted_and_required_ones_enforced() {
         Err(zohocrm::crm::Error::InvalidRequest(message)) => {
             assert!(message.contains("module"), "{message}")
         }
-        other => panic!(
-            "expected InvalidRequest naming `module`, got {:?}",
-            other.map(|_| ())
-        ),
+        other => panic!("expected InvalidRequest naming `module`, got {:?}", other.map(|_| ())),
     }
     match crm.delete_records().module("Leads").send().await {
         Err(zohocrm::crm::Error::InvalidRequest(message)) => {
             assert!(message.contains("ids"), "{message}")
         }
-        other => panic!(
-            "expected InvalidRequest naming `ids`, got {:?}",
-            other.map(|_| ())
-        ),
+        other => panic!("expected InvalidRequest naming `ids`, got {:?}", other.map(|_| ())),
     }
     match crm.insert_records().module("Leads").send().await {
         Err(zohocrm::crm::Error::InvalidRequest(message)) => {
             assert!(message.contains("data"), "{message}")
         }
-        other => panic!(
-            "expected InvalidRequest naming `data`, got {:?}",
-            other.map(|_| ())
-        ),
+        other => panic!("expected InvalidRequest naming `data`, got {:?}", other.map(|_| ())),
     }
-    assert!(
-        server.take().is_empty(),
-        "nothing may be sent when a required parameter is missing"
-    );
+    assert!(server.take().is_empty(), "nothing may be sent when a required parameter is missing");
 }

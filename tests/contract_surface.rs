@@ -24,23 +24,14 @@ fn crm_surface() {
 #[test]
 fn every_spec_operation_is_generated() {
     for client in CLIENTS {
-        let mut generated: Vec<String> = surface::operations(surface::compiled_source(client))
-            .into_iter()
-            .map(|op| op.operation_id)
-            .collect();
+        let mut generated: Vec<String> =
+            surface::operations(surface::compiled_source(client)).into_iter().map(|op| op.operation_id).collect();
         generated.sort();
-        assert_eq!(
-            generated,
-            surface::spec_operation_ids(surface::spec_source(client)),
-            "{client}"
-        );
+        assert_eq!(generated, surface::spec_operation_ids(surface::spec_source(client)), "{client}");
     }
     // The one browser-only operation is documented in the spec but never generated.
     assert!(surface::spec_source("accounts").contains("operationId: authorize"));
-    assert!(
-        !surface::spec_operation_ids(surface::spec_source("accounts"))
-            .contains(&"authorize".to_owned())
-    );
+    assert!(!surface::spec_operation_ids(surface::spec_source("accounts")).contains(&"authorize".to_owned()));
 }
 
 /// Operation names are unique and each Rust method is the snake_case `operationId`.
@@ -52,10 +43,7 @@ fn rust_methods_are_the_operation_ids() {
         for op in &ops {
             assert_eq!(op.rust_method, op.operation_id, "{client}");
         }
-        let mut routes: Vec<_> = ops
-            .iter()
-            .map(|op| (op.method.clone(), op.path.clone()))
-            .collect();
+        let mut routes: Vec<_> = ops.iter().map(|op| (op.method.clone(), op.path.clone())).collect();
         routes.dedup();
         assert_eq!(routes.len(), ops.len(), "{client}: duplicate routes");
     }
@@ -64,14 +52,7 @@ fn rust_methods_are_the_operation_ids() {
 /// Fields that carry secrets are typed `crate::secret::SecretString` in every generated type.
 #[test]
 fn secret_fields_are_secret_strings() {
-    const SECRET_FIELDS: &[&str] = &[
-        "client_secret",
-        "code",
-        "refresh_token",
-        "access_token",
-        "token",
-        "id_token",
-    ];
+    const SECRET_FIELDS: &[&str] = &["client_secret", "code", "refresh_token", "access_token", "token", "id_token"];
     let file = syn::parse_file(surface::compiled_source("accounts")).expect("parses");
     let types = file
         .items
@@ -91,8 +72,7 @@ fn secret_fields_are_secret_strings() {
             if SECRET_FIELDS.contains(&name.as_str()) {
                 let ty = field.ty.to_token_stream().to_string().replace(' ', "");
                 assert!(
-                    ty == "crate::secret::SecretString"
-                        || ty == "::std::option::Option<crate::secret::SecretString>",
+                    ty == "crate::secret::SecretString" || ty == "::std::option::Option<crate::secret::SecretString>",
                     "{}.{name} is `{ty}`, expected SecretString: type it `$ref: \"#/components/schemas/Secret\"` in spec/accounts.yaml",
                     s.ident
                 );
@@ -128,11 +108,7 @@ fn committed_copy_is_what_the_build_generates() {
             // (made with default features) does not have. Everything else must be identical:
             // the stamp lines byte for byte, the code token for token.
             let stamp = |s: &str| s.lines().take(3).collect::<Vec<_>>().join("\n");
-            assert_eq!(
-                stamp(built),
-                stamp(committed),
-                "{client}: spec stamp differs; {fix}"
-            );
+            assert_eq!(stamp(built), stamp(committed), "{client}: spec stamp differs; {fix}");
             let tokens = |s: &str| {
                 syn::parse_file(s)
                     .expect("parses")
@@ -140,15 +116,9 @@ fn committed_copy_is_what_the_build_generates() {
                     .to_string()
                     .replace(" , schemars :: JsonSchema", "")
             };
-            assert!(
-                tokens(built) == tokens(committed),
-                "generated/{client}.rs differs from OUT_DIR; {fix}"
-            );
+            assert!(tokens(built) == tokens(committed), "generated/{client}.rs differs from OUT_DIR; {fix}");
         } else {
-            assert!(
-                built == committed,
-                "generated/{client}.rs differs from OUT_DIR/{client}.rs; {fix}"
-            );
+            assert!(built == committed, "generated/{client}.rs differs from OUT_DIR/{client}.rs; {fix}");
         }
     }
 }

@@ -21,10 +21,7 @@ fn per_dc_secret_overrides_the_shared_one() {
         .with_dc_secret(DataCenter::Cn, "s3cr3t-cn");
     assert_eq!(c.secret_for(DataCenter::Eu).unwrap().expose(), "s3cr3t-eu");
     assert_eq!(c.secret_for(DataCenter::Cn).unwrap().expose(), "s3cr3t-cn");
-    assert_eq!(
-        c.secret_for(DataCenter::Us).unwrap().expose(),
-        "s3cr3t-shared"
-    );
+    assert_eq!(c.secret_for(DataCenter::Us).unwrap().expose(), "s3cr3t-shared");
     assert!(c.has_dc_secret(DataCenter::Eu) && !c.has_dc_secret(DataCenter::Us));
 }
 
@@ -37,18 +34,9 @@ fn only_enabled_dcs_get_a_secret() {
     assert!(c.secret_for(DataCenter::Eu).is_ok());
     // A DC-specific secret does not enable a DC that only_dcs excluded.
     let err = c.secret_for(DataCenter::Jp).unwrap_err();
-    assert_eq!(
-        err,
-        DcError::NotEnabled {
-            dc: DataCenter::Jp,
-            enabled: vec![DataCenter::Us, DataCenter::Eu]
-        }
-    );
+    assert_eq!(err, DcError::NotEnabled { dc: DataCenter::Jp, enabled: vec![DataCenter::Us, DataCenter::Eu] });
     let text = err.to_string();
-    assert!(
-        text.contains("not enabled for data center jp (Japan)"),
-        "{text}"
-    );
+    assert!(text.contains("not enabled for data center jp (Japan)"), "{text}");
     assert!(text.contains("enabled: us, eu"), "{text}");
     assert!(!text.contains("s3cr3t"), "{text}");
     assert_eq!(c.enabled_dcs(), vec![DataCenter::Us, DataCenter::Eu]);
@@ -71,10 +59,7 @@ fn debug_never_shows_a_secret() {
 }
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 #[test]
@@ -91,24 +76,13 @@ fn from_vars_reads_id_shared_and_per_dc_secrets() {
     assert_eq!(c.client_id(), "1000.CLIENT");
     assert_eq!(c.secret_for(DataCenter::Eu).unwrap().expose(), "s3cr3t-eu");
     assert_eq!(c.secret_for(DataCenter::Ca).unwrap().expose(), "s3cr3t-ca");
-    assert_eq!(
-        c.secret_for(DataCenter::Sa).unwrap().expose(),
-        "s3cr3t-shared"
-    );
+    assert_eq!(c.secret_for(DataCenter::Sa).unwrap().expose(), "s3cr3t-shared");
 }
 
 #[test]
 fn from_vars_without_client_id_is_none() {
-    assert!(
-        ClientCredentials::from_vars(vars(&[("ZOHO_CLIENT_SECRET", "x")]))
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        ClientCredentials::from_vars(Vec::<(String, String)>::new())
-            .unwrap()
-            .is_none()
-    );
+    assert!(ClientCredentials::from_vars(vars(&[("ZOHO_CLIENT_SECRET", "x")])).unwrap().is_none());
+    assert!(ClientCredentials::from_vars(Vec::<(String, String)>::new()).unwrap().is_none());
 }
 
 #[test]
@@ -121,23 +95,14 @@ fn from_vars_with_only_per_dc_secrets_enables_only_those() {
     .unwrap()
     .unwrap();
     assert_eq!(c.enabled_dcs(), vec![DataCenter::Eu, DataCenter::In]);
-    assert!(matches!(
-        c.secret_for(DataCenter::Us),
-        Err(DcError::NotEnabled { .. })
-    ));
+    assert!(matches!(c.secret_for(DataCenter::Us), Err(DcError::NotEnabled { .. })));
 }
 
 #[test]
 fn from_vars_errors_name_the_variable_never_the_value() {
     let cases: [(&[(&str, &str)], &str); 4] = [
         (&[("ZOHO_CLIENT_ID", "1000.CLIENT")], "ZOHO_CLIENT_SECRET"),
-        (
-            &[
-                ("ZOHO_CLIENT_ID", "1000.CLIENT"),
-                ("ZOHO_CLIENT_SECRET", " "),
-            ],
-            "ZOHO_CLIENT_SECRET",
-        ),
+        (&[("ZOHO_CLIENT_ID", "1000.CLIENT"), ("ZOHO_CLIENT_SECRET", " ")], "ZOHO_CLIENT_SECRET"),
         (
             &[
                 ("ZOHO_CLIENT_ID", "1000.CLIENT"),
@@ -146,16 +111,11 @@ fn from_vars_errors_name_the_variable_never_the_value() {
             ],
             "ZOHO_CLIENT_SECRET_UK",
         ),
-        (
-            &[("ZOHO_CLIENT_ID", ""), ("ZOHO_CLIENT_SECRET", "s3cr3t")],
-            "ZOHO_CLIENT_ID",
-        ),
+        (&[("ZOHO_CLIENT_ID", ""), ("ZOHO_CLIENT_SECRET", "s3cr3t")], "ZOHO_CLIENT_ID"),
     ];
     for (input, var) in cases {
         let err = ClientCredentials::from_vars(vars(input)).unwrap_err();
-        let DcError::InvalidEnv { var: got, .. } = &err else {
-            panic!("{err:?}")
-        };
+        let DcError::InvalidEnv { var: got, .. } = &err else { panic!("{err:?}") };
         assert_eq!(got, var);
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
         assert!(!format!("{err:?}").contains("s3cr3t"), "{err:?}");
@@ -166,10 +126,7 @@ fn from_vars_errors_name_the_variable_never_the_value() {
     ]))
     .unwrap_err()
     .to_string();
-    assert!(
-        uk.contains("accepted: us, eu, in, au, cn, jp, ca, sa"),
-        "{uk}"
-    );
+    assert!(uk.contains("accepted: us, eu, in, au, cn, jp, ca, sa"), "{uk}");
 }
 
 #[cfg(unix)]
@@ -179,15 +136,9 @@ fn from_vars_rejects_non_unicode_values() {
     use std::os::unix::ffi::OsStringExt;
     let bad = OsString::from_vec(vec![0x73, 0xff, 0x65]);
     let err = ClientCredentials::from_vars(vec![
-        (
-            OsString::from("ZOHO_CLIENT_ID"),
-            OsString::from("1000.CLIENT"),
-        ),
+        (OsString::from("ZOHO_CLIENT_ID"), OsString::from("1000.CLIENT")),
         (OsString::from("ZOHO_CLIENT_SECRET"), bad),
     ])
     .unwrap_err();
-    assert!(
-        matches!(err, DcError::InvalidEnv { ref var, .. } if var == "ZOHO_CLIENT_SECRET"),
-        "{err:?}"
-    );
+    assert!(matches!(err, DcError::InvalidEnv { ref var, .. } if var == "ZOHO_CLIENT_SECRET"), "{err:?}");
 }

@@ -14,38 +14,19 @@ fn any_env() -> impl Strategy<Value = Environment> {
 
 /// Upper-cases the ASCII letters of `s` selected by `mask` (bit i for letter i, cycling).
 fn mangle_case(s: &str, mask: u64) -> String {
-    s.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if mask >> (i % 64) & 1 == 1 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
-        })
-        .collect()
+    s.chars().enumerate().map(|(i, c)| if mask >> (i % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c }).collect()
 }
 
 /// Percent-encodes every character that is not alphanumeric (how a redirect may carry it).
 fn encode_all(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_string()
-            } else {
-                format!("%{:02X}", c as u32)
-            }
-        })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("%{:02X}", c as u32) }).collect()
 }
 
 /// The independent oracle: what a received value must be, up to case, one trailing slash and
 /// one whole-value percent-decoding, to name a table entry (Zoho's table has no paths).
 fn oracle(s: &str) -> String {
     let decoded = if !s.contains("://") && s.contains('%') {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
+        percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
     } else {
         s.to_owned()
     };
@@ -60,11 +41,7 @@ fn assert_sound(e: &Endpoints, s: &str) {
         assert_eq!(oracle(s), dc.accounts_server(), "{s:?} resolved to {dc}");
     }
     if let Ok((dc, env)) = e.resolve_api_domain(s) {
-        assert_eq!(
-            oracle(s),
-            dc.api_domain(env),
-            "{s:?} resolved to {dc} {env}"
-        );
+        assert_eq!(oracle(s), dc.api_domain(env), "{s:?} resolved to {dc} {env}");
     }
 }
 

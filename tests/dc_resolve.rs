@@ -73,43 +73,22 @@ const HOSTILE_EU: &[&str] = &[
 fn redirect_from_zoho_examples() {
     let e = Endpoints::zoho();
     // FACTS §2.1, Zoho's own examples.
-    assert_eq!(
-        e.resolve_redirect(Some("us"), Some("https://accounts.zoho.com")),
-        Ok(DataCenter::Us)
-    );
-    assert_eq!(
-        e.resolve_redirect(Some("in"), Some("https://accounts.zoho.in")),
-        Ok(DataCenter::In)
-    );
+    assert_eq!(e.resolve_redirect(Some("us"), Some("https://accounts.zoho.com")), Ok(DataCenter::Us));
+    assert_eq!(e.resolve_redirect(Some("in"), Some("https://accounts.zoho.in")), Ok(DataCenter::In));
     // accounts-server still percent-encoded, as seen in the wild.
-    assert_eq!(
-        e.resolve_redirect(Some("us"), Some("https%3A%2F%2Faccounts.zoho.com")),
-        Ok(DataCenter::Us)
-    );
-    assert_eq!(
-        e.resolve_redirect(Some("ca"), Some("https%3a%2f%2faccounts.zohocloud.ca")),
-        Ok(DataCenter::Ca)
-    );
+    assert_eq!(e.resolve_redirect(Some("us"), Some("https%3A%2F%2Faccounts.zoho.com")), Ok(DataCenter::Us));
+    assert_eq!(e.resolve_redirect(Some("ca"), Some("https%3a%2f%2faccounts.zohocloud.ca")), Ok(DataCenter::Ca));
     // Either one alone.
     assert_eq!(e.resolve_redirect(Some("cn"), None), Ok(DataCenter::Cn));
-    assert_eq!(
-        e.resolve_redirect(None, Some("https://accounts.zoho.sa")),
-        Ok(DataCenter::Sa)
-    );
+    assert_eq!(e.resolve_redirect(None, Some("https://accounts.zoho.sa")), Ok(DataCenter::Sa));
 }
 
 #[test]
 fn redirect_every_dc_both_ways() {
     let e = Endpoints::zoho();
     for dc in DataCenter::ALL {
-        assert_eq!(
-            e.resolve_redirect(Some(dc.location()), Some(dc.accounts_server())),
-            Ok(dc)
-        );
-        assert_eq!(
-            e.resolve_redirect(Some(&dc.location().to_uppercase()), None),
-            Ok(dc)
-        );
+        assert_eq!(e.resolve_redirect(Some(dc.location()), Some(dc.accounts_server())), Ok(dc));
+        assert_eq!(e.resolve_redirect(Some(&dc.location().to_uppercase()), None), Ok(dc));
         assert_eq!(e.resolve_redirect(None, Some(dc.accounts_server())), Ok(dc));
     }
 }
@@ -119,15 +98,9 @@ fn redirect_disagreement_and_absence() {
     let e = Endpoints::zoho();
     assert_eq!(
         e.resolve_redirect(Some("eu"), Some("https://accounts.zoho.in")),
-        Err(DcError::Mismatch {
-            location: DataCenter::Eu,
-            accounts_server: DataCenter::In
-        })
+        Err(DcError::Mismatch { location: DataCenter::Eu, accounts_server: DataCenter::In })
     );
-    assert_eq!(
-        e.resolve_redirect(None, None),
-        Err(DcError::MissingLocation)
-    );
+    assert_eq!(e.resolve_redirect(None, None), Err(DcError::MissingLocation));
     // A valid location does not excuse a foreign accounts server.
     assert!(matches!(
         e.resolve_redirect(Some("eu"), Some("https://accounts.zoho.eu.evil.com")),
@@ -167,14 +140,8 @@ fn hostile_accounts_servers_are_rejected() {
         assert!(r.is_err(), "{s:?} was accepted as {r:?}");
         // Every other DC too, with the same tricks.
         for dc in DataCenter::ALL {
-            let variant = s.replace(
-                "accounts.zoho.eu",
-                dc.accounts_server().trim_start_matches("https://"),
-            );
-            assert!(
-                e.resolve_accounts_server(&variant).is_err(),
-                "{variant:?} was accepted"
-            );
+            let variant = s.replace("accounts.zoho.eu", dc.accounts_server().trim_start_matches("https://"));
+            assert!(e.resolve_accounts_server(&variant).is_err(), "{variant:?} was accepted");
         }
     }
 }
@@ -184,15 +151,11 @@ fn http_for_a_real_zoho_host_is_insecure() {
     let e = Endpoints::zoho();
     assert_eq!(
         e.resolve_accounts_server("http://accounts.zoho.eu"),
-        Err(DcError::InsecureUrl {
-            received: "http://accounts.zoho.eu".into()
-        })
+        Err(DcError::InsecureUrl { received: "http://accounts.zoho.eu".into() })
     );
     assert_eq!(
         e.resolve_api_domain("http://www.zohoapis.eu"),
-        Err(DcError::InsecureUrl {
-            received: "http://www.zohoapis.eu".into()
-        })
+        Err(DcError::InsecureUrl { received: "http://www.zohoapis.eu".into() })
     );
 }
 
@@ -202,11 +165,7 @@ fn api_domain_gives_dc_and_environment() {
     // The token fixtures.
     for name in ["token_authorization_code.json", "token_refresh.json"] {
         let api = fixture(name)["api_domain"].as_str().unwrap().to_owned();
-        assert_eq!(
-            e.resolve_api_domain(&api),
-            Ok((DataCenter::Us, Environment::Production)),
-            "{name}"
-        );
+        assert_eq!(e.resolve_api_domain(&api), Ok((DataCenter::Us, Environment::Production)), "{name}");
     }
     for dc in DataCenter::ALL {
         for env in Environment::ALL {
@@ -237,8 +196,7 @@ fn api_domain_gives_dc_and_environment() {
 fn serverinfo_fixture() {
     let e = Endpoints::zoho();
     let info = fixture("serverinfo.json");
-    let locations: BTreeMap<String, String> =
-        serde_json::from_value(info["locations"].clone()).unwrap();
+    let locations: BTreeMap<String, String> = serde_json::from_value(info["locations"].clone()).unwrap();
     for (code, url) in &locations {
         let r = e.resolve_server_info(&locations, code);
         if code == "uk" {
@@ -251,16 +209,7 @@ fn serverinfo_fixture() {
     }
     // CN is not listed: say so, do not guess.
     let r = e.resolve_server_info(&locations, "cn");
-    assert!(
-        matches!(
-            r,
-            Err(DcError::NotInServerInfo {
-                location: DataCenter::Cn,
-                ..
-            })
-        ),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(DcError::NotInServerInfo { location: DataCenter::Cn, .. })), "{r:?}");
     assert!(r.unwrap_err().to_string().contains("not to list China"));
 }
 
@@ -271,19 +220,10 @@ fn serverinfo_answer_must_itself_be_in_the_table() {
     locations.insert("eu".to_owned(), "https://accounts.zoho.in".to_owned());
     assert_eq!(
         e.resolve_server_info(&locations, "eu"),
-        Err(DcError::Mismatch {
-            location: DataCenter::Eu,
-            accounts_server: DataCenter::In
-        })
+        Err(DcError::Mismatch { location: DataCenter::Eu, accounts_server: DataCenter::In })
     );
-    locations.insert(
-        "eu".to_owned(),
-        "https://accounts.zoho.eu.evil.com".to_owned(),
-    );
-    assert!(matches!(
-        e.resolve_server_info(&locations, "eu"),
-        Err(DcError::UnknownAccountsServer { .. })
-    ));
+    locations.insert("eu".to_owned(), "https://accounts.zoho.eu.evil.com".to_owned());
+    assert!(matches!(e.resolve_server_info(&locations, "eu"), Err(DcError::UnknownAccountsServer { .. })));
 }
 
 #[test]
@@ -309,38 +249,22 @@ fn errors_name_received_and_accepted_without_userinfo() {
         let text = err.to_string();
         let debug = format!("{err:?}");
         for leak in ["hunter2", "1000.abc", "zzfragzz"] {
-            assert!(
-                !text.contains(leak) && !debug.contains(leak),
-                "{input:?} leaked {leak}: {text}"
-            );
+            assert!(!text.contains(leak) && !debug.contains(leak), "{input:?} leaked {leak}: {text}");
         }
         messages.insert(input.escape_debug().to_string(), text);
     }
-    let api = e
-        .resolve_api_domain("https://www.zohoapis.uk")
-        .unwrap_err()
-        .to_string();
+    let api = e.resolve_api_domain("https://www.zohoapis.uk").unwrap_err().to_string();
     messages.insert("api_domain https://www.zohoapis.uk".to_owned(), api);
-    let mismatch = e
-        .resolve_redirect(Some("eu"), Some("https://accounts.zoho.in"))
-        .unwrap_err()
-        .to_string();
+    let mismatch = e.resolve_redirect(Some("eu"), Some("https://accounts.zoho.in")).unwrap_err().to_string();
     messages.insert("redirect eu + accounts.zoho.in".to_owned(), mismatch);
-    messages.insert(
-        "redirect none".to_owned(),
-        DcError::MissingLocation.to_string(),
-    );
+    messages.insert("redirect none".to_owned(), DcError::MissingLocation.to_string());
     insta::assert_yaml_snapshot!("resolve_error_messages", messages);
 }
 
 #[test]
 fn unknown_accounts_server_lists_the_table_in_force() {
-    let err = Endpoints::zoho()
-        .resolve_accounts_server("https://evil.com")
-        .unwrap_err();
-    let DcError::UnknownAccountsServer { received, accepted } = &err else {
-        panic!("{err:?}")
-    };
+    let err = Endpoints::zoho().resolve_accounts_server("https://evil.com").unwrap_err();
+    let DcError::UnknownAccountsServer { received, accepted } = &err else { panic!("{err:?}") };
     assert_eq!(received, "https://evil.com");
     assert_eq!(accepted.len(), 8);
     assert!(accepted.contains(&"https://accounts.zohocloud.ca".to_owned()));
@@ -353,10 +277,7 @@ fn unknown_accounts_server_lists_the_table_in_force() {
 /// A simulator-like table: one loopback origin per kind, a path prefix per DC (and environment).
 fn sim_table() -> EndpointTable {
     EndpointTable {
-        accounts: DataCenter::ALL
-            .into_iter()
-            .map(|dc| (dc, format!("http://127.0.0.1:9001/{dc}")))
-            .collect(),
+        accounts: DataCenter::ALL.into_iter().map(|dc| (dc, format!("http://127.0.0.1:9001/{dc}"))).collect(),
         api: DataCenter::ALL
             .into_iter()
             .map(|dc| {
@@ -375,42 +296,21 @@ fn simulator_table_remaps_everything() {
     let e = Endpoints::from_table(&sim_table()).unwrap();
     for dc in DataCenter::ALL {
         assert_eq!(e.accounts_server(dc), format!("http://127.0.0.1:9001/{dc}"));
-        assert_eq!(
-            e.token_url(dc),
-            format!("http://127.0.0.1:9001/{dc}/oauth/v2/token")
-        );
-        assert_eq!(
-            e.revoke_url(dc),
-            format!("http://127.0.0.1:9001/{dc}/oauth/v2/token/revoke")
-        );
+        assert_eq!(e.token_url(dc), format!("http://127.0.0.1:9001/{dc}/oauth/v2/token"));
+        assert_eq!(e.revoke_url(dc), format!("http://127.0.0.1:9001/{dc}/oauth/v2/token/revoke"));
         assert_eq!(e.resolve_accounts_server(e.accounts_server(dc)), Ok(dc));
-        assert_eq!(
-            e.resolve_redirect(
-                Some(dc.location()),
-                Some(&format!("http://127.0.0.1:9001/{dc}/"))
-            ),
-            Ok(dc)
-        );
+        assert_eq!(e.resolve_redirect(Some(dc.location()), Some(&format!("http://127.0.0.1:9001/{dc}/"))), Ok(dc));
         // Zoho's real hosts are not part of this table: no real secret goes there by mistake.
         assert!(e.resolve_accounts_server(dc.accounts_server()).is_err());
         for env in Environment::ALL {
-            assert_eq!(
-                e.api_domain(dc, env),
-                format!("http://localhost:9002/{dc}/{env}")
-            );
+            assert_eq!(e.api_domain(dc, env), format!("http://localhost:9002/{dc}/{env}"));
             assert_eq!(e.resolve_api_domain(e.api_domain(dc, env)), Ok((dc, env)));
             assert!(e.resolve_api_domain(dc.api_domain(env)).is_err());
         }
     }
     // Authorization follows the US accounts server in force; CN keeps its own.
-    assert_eq!(
-        e.authorization_url_base(DataCenter::Eu),
-        "http://127.0.0.1:9001/us/oauth/v2/auth"
-    );
-    assert_eq!(
-        e.authorization_url_base(DataCenter::Cn),
-        "http://127.0.0.1:9001/cn/oauth/v2/auth"
-    );
+    assert_eq!(e.authorization_url_base(DataCenter::Eu), "http://127.0.0.1:9001/us/oauth/v2/auth");
+    assert_eq!(e.authorization_url_base(DataCenter::Cn), "http://127.0.0.1:9001/cn/oauth/v2/auth");
     // Other paths, ports and prefixes on the same origin are rejected.
     for s in [
         "http://127.0.0.1:9001",
@@ -433,10 +333,7 @@ fn table_round_trips_through_json() {
     let json = serde_json::to_string(&e.table()).unwrap();
     let back: EndpointTable = serde_json::from_str(&json).unwrap();
     assert_eq!(Endpoints::from_table(&back).unwrap(), e);
-    assert_eq!(
-        Endpoints::from_table(&Endpoints::zoho().table()).unwrap(),
-        Endpoints::zoho()
-    );
+    assert_eq!(Endpoints::from_table(&Endpoints::zoho().table()).unwrap(), Endpoints::zoho());
     assert_eq!(Endpoints::default(), Endpoints::zoho());
 }
 
@@ -444,15 +341,10 @@ fn table_round_trips_through_json() {
 fn incomplete_table_lists_what_is_missing() {
     let mut t = sim_table();
     t.accounts.remove(&DataCenter::Jp);
-    t.api
-        .get_mut(&DataCenter::Sa)
-        .unwrap()
-        .remove(&Environment::Developer);
+    t.api.get_mut(&DataCenter::Sa).unwrap().remove(&Environment::Developer);
     assert_eq!(
         Endpoints::from_table(&t),
-        Err(DcError::IncompleteTable {
-            missing: vec!["accounts jp".to_owned(), "api sa developer".to_owned()]
-        })
+        Err(DcError::IncompleteTable { missing: vec!["accounts jp".to_owned(), "api sa developer".to_owned()] })
     );
 }
 
@@ -461,119 +353,56 @@ fn single_overrides() {
     let e = Endpoints::zoho()
         .with_accounts_server(DataCenter::Eu, "https://zoho-gw.corp.example/accounts/eu/")
         .unwrap()
-        .with_api_domain(
-            DataCenter::Eu,
-            Environment::Sandbox,
-            "https://zoho-gw.corp.example:8443/api/eu-sandbox",
-        )
+        .with_api_domain(DataCenter::Eu, Environment::Sandbox, "https://zoho-gw.corp.example:8443/api/eu-sandbox")
         .unwrap();
-    assert_eq!(
-        e.token_url(DataCenter::Eu),
-        "https://zoho-gw.corp.example/accounts/eu/oauth/v2/token"
-    );
-    assert_eq!(
-        e.resolve_accounts_server("https://zoho-gw.corp.example/accounts/eu"),
-        Ok(DataCenter::Eu)
-    );
-    assert_eq!(
-        e.resolve_accounts_server("https://ZOHO-GW.corp.example/accounts/eu/"),
-        Ok(DataCenter::Eu)
-    );
-    assert!(
-        e.resolve_accounts_server("https://zoho-gw.corp.example/ACCOUNTS/eu")
-            .is_err()
-    );
-    assert!(
-        e.resolve_accounts_server("https://accounts.zoho.eu")
-            .is_err()
-    );
+    assert_eq!(e.token_url(DataCenter::Eu), "https://zoho-gw.corp.example/accounts/eu/oauth/v2/token");
+    assert_eq!(e.resolve_accounts_server("https://zoho-gw.corp.example/accounts/eu"), Ok(DataCenter::Eu));
+    assert_eq!(e.resolve_accounts_server("https://ZOHO-GW.corp.example/accounts/eu/"), Ok(DataCenter::Eu));
+    assert!(e.resolve_accounts_server("https://zoho-gw.corp.example/ACCOUNTS/eu").is_err());
+    assert!(e.resolve_accounts_server("https://accounts.zoho.eu").is_err());
     // Untouched DCs keep Zoho's hosts.
-    assert_eq!(
-        e.resolve_accounts_server("https://accounts.zoho.com"),
-        Ok(DataCenter::Us)
-    );
+    assert_eq!(e.resolve_accounts_server("https://accounts.zoho.com"), Ok(DataCenter::Us));
     assert_eq!(
         e.resolve_api_domain("https://zoho-gw.corp.example:8443/api/eu-sandbox"),
         Ok((DataCenter::Eu, Environment::Sandbox))
     );
-    assert!(
-        e.resolve_api_domain("https://zoho-gw.corp.example/api/eu-sandbox")
-            .is_err()
-    );
-    assert_eq!(
-        e.resolve_api_domain("https://www.zohoapis.eu"),
-        Ok((DataCenter::Eu, Environment::Production))
-    );
+    assert!(e.resolve_api_domain("https://zoho-gw.corp.example/api/eu-sandbox").is_err());
+    assert_eq!(e.resolve_api_domain("https://www.zohoapis.eu"), Ok((DataCenter::Eu, Environment::Production)));
 }
 
 #[test]
 fn authorization_server_override() {
-    let e = Endpoints::zoho()
-        .with_authorization_server("https://login.corp.example/zoho/")
-        .unwrap();
-    assert_eq!(
-        e.authorization_url_base(DataCenter::Us),
-        "https://login.corp.example/zoho/oauth/v2/auth"
-    );
-    assert_eq!(
-        e.authorization_url_base(DataCenter::Jp),
-        "https://login.corp.example/zoho/oauth/v2/auth"
-    );
-    assert_eq!(
-        e.authorization_url_base(DataCenter::Cn),
-        "https://accounts.zoho.com.cn/oauth/v2/auth"
-    );
+    let e = Endpoints::zoho().with_authorization_server("https://login.corp.example/zoho/").unwrap();
+    assert_eq!(e.authorization_url_base(DataCenter::Us), "https://login.corp.example/zoho/oauth/v2/auth");
+    assert_eq!(e.authorization_url_base(DataCenter::Jp), "https://login.corp.example/zoho/oauth/v2/auth");
+    assert_eq!(e.authorization_url_base(DataCenter::Cn), "https://accounts.zoho.com.cn/oauth/v2/auth");
     // The token endpoint is not affected.
-    assert_eq!(
-        e.token_url(DataCenter::Us),
-        "https://accounts.zoho.com/oauth/v2/token"
-    );
+    assert_eq!(e.token_url(DataCenter::Us), "https://accounts.zoho.com/oauth/v2/token");
 }
 
 #[test]
 fn overrides_require_https_outside_loopback() {
     let base = Endpoints::zoho();
-    for ok in [
-        "http://127.0.0.1:1",
-        "http://127.8.9.10/x",
-        "http://[::1]:8080",
-        "http://localhost",
-        "https://gw.example",
-    ] {
-        assert!(
-            base.clone()
-                .with_accounts_server(DataCenter::Eu, ok)
-                .is_ok(),
-            "{ok}"
-        );
+    for ok in
+        ["http://127.0.0.1:1", "http://127.8.9.10/x", "http://[::1]:8080", "http://localhost", "https://gw.example"]
+    {
+        assert!(base.clone().with_accounts_server(DataCenter::Eu, ok).is_ok(), "{ok}");
     }
-    for insecure in [
-        "http://gw.example",
-        "http://10.0.0.1",
-        "http://[::2]",
-        "http://localhost.evil.com",
-        "http://128.0.0.1",
-    ] {
+    for insecure in
+        ["http://gw.example", "http://10.0.0.1", "http://[::2]", "http://localhost.evil.com", "http://128.0.0.1"]
+    {
         assert!(
-            matches!(
-                base.clone().with_accounts_server(DataCenter::Eu, insecure),
-                Err(DcError::InsecureUrl { .. })
-            ),
+            matches!(base.clone().with_accounts_server(DataCenter::Eu, insecure), Err(DcError::InsecureUrl { .. })),
             "{insecure}"
         );
         assert!(
             matches!(
-                base.clone()
-                    .with_api_domain(DataCenter::Eu, Environment::Production, insecure),
+                base.clone().with_api_domain(DataCenter::Eu, Environment::Production, insecure),
                 Err(DcError::InsecureUrl { .. })
             ),
             "{insecure}"
         );
-        let e = base
-            .clone()
-            .allow_insecure()
-            .with_accounts_server(DataCenter::Eu, insecure)
-            .unwrap();
+        let e = base.clone().allow_insecure().with_accounts_server(DataCenter::Eu, insecure).unwrap();
         assert_eq!(e.resolve_accounts_server(insecure), Ok(DataCenter::Eu));
     }
     for invalid in [
@@ -587,10 +416,7 @@ fn overrides_require_https_outside_loopback() {
         "",
     ] {
         let r = base.clone().with_accounts_server(DataCenter::Eu, invalid);
-        assert!(
-            matches!(r, Err(DcError::InvalidUrl { .. })),
-            "{invalid:?}: {r:?}"
-        );
+        assert!(matches!(r, Err(DcError::InvalidUrl { .. })), "{invalid:?}: {r:?}");
         assert!(!format!("{r:?}").contains("pw@"), "{r:?}");
     }
 }
@@ -606,18 +432,10 @@ fn ambiguous_overrides_are_refused() {
             new: "accounts us".to_owned()
         })
     );
-    let r = Endpoints::zoho().with_api_domain(
-        DataCenter::Eu,
-        Environment::Developer,
-        "https://sandbox.zohoapis.eu",
-    );
+    let r = Endpoints::zoho().with_api_domain(DataCenter::Eu, Environment::Developer, "https://sandbox.zohoapis.eu");
     assert!(matches!(r, Err(DcError::AmbiguousUrl { .. })), "{r:?}");
     // Re-setting a slot to its own URL is fine.
-    assert!(
-        Endpoints::zoho()
-            .with_accounts_server(DataCenter::Eu, "https://accounts.zoho.eu")
-            .is_ok()
-    );
+    assert!(Endpoints::zoho().with_accounts_server(DataCenter::Eu, "https://accounts.zoho.eu").is_ok());
     // A table that maps every API slot to one host is refused.
     let mut t = sim_table();
     for envs in t.api.values_mut() {
@@ -625,8 +443,5 @@ fn ambiguous_overrides_are_refused() {
             *url = "http://127.0.0.1:9002".to_owned();
         }
     }
-    assert!(matches!(
-        Endpoints::from_table(&t),
-        Err(DcError::AmbiguousUrl { .. })
-    ));
+    assert!(matches!(Endpoints::from_table(&t), Err(DcError::AmbiguousUrl { .. })));
 }

@@ -10,16 +10,8 @@ use zohocrm::dc::{DataCenter, Endpoints, Environment};
 /// sandbox, developer, file-upload host). Kept independent of the snapshot on purpose, so a
 /// wrong URL fails here even if someone re-accepts the snapshot.
 /// (location, name, accounts, token, production, sandbox, developer, file upload).
-type FactsRow = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-);
+type FactsRow =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
 
 #[rustfmt::skip]
 const FACTS: [FactsRow; 8] = [
@@ -61,11 +53,7 @@ fn table_matches_facts_row_by_row() {
         assert_eq!(dc.accounts_server(), accounts, "{dc} accounts server");
         assert_eq!(dc.token_url(), token, "{dc} token URL");
         assert_eq!(dc.revoke_url(), format!("{accounts}/oauth/v2/token/revoke"));
-        assert_eq!(
-            dc.api_domain(Environment::Production),
-            prd,
-            "{dc} production"
-        );
+        assert_eq!(dc.api_domain(Environment::Production), prd, "{dc} production");
         assert_eq!(dc.api_domain(Environment::Sandbox), sdb, "{dc} sandbox");
         assert_eq!(dc.api_domain(Environment::Developer), dev, "{dc} developer");
         assert_eq!(dc.file_upload_host(), upload, "{dc} file upload");
@@ -73,10 +61,7 @@ fn table_matches_facts_row_by_row() {
         assert_eq!(endpoints.accounts_server(dc), accounts);
         assert_eq!(endpoints.token_url(dc), token);
         assert_eq!(endpoints.revoke_url(dc), dc.revoke_url());
-        assert_eq!(
-            endpoints.serverinfo_url(dc),
-            format!("{accounts}/oauth/serverinfo")
-        );
+        assert_eq!(endpoints.serverinfo_url(dc), format!("{accounts}/oauth/serverinfo"));
         assert_eq!(endpoints.api_domain(dc, Environment::Production), prd);
         assert_eq!(endpoints.api_domain(dc, Environment::Sandbox), sdb);
         assert_eq!(endpoints.api_domain(dc, Environment::Developer), dev);
@@ -93,21 +78,14 @@ fn authorization_starts_at_com_except_china() {
             "https://accounts.zoho.com/oauth/v2/auth"
         };
         assert_eq!(endpoints.authorization_url_base(dc), expected, "{dc}");
-        assert_eq!(
-            format!("{}/oauth/v2/auth", dc.authorization_server()),
-            expected,
-            "{dc}"
-        );
+        assert_eq!(format!("{}/oauth/v2/auth", dc.authorization_server()), expected, "{dc}");
     }
 }
 
 #[test]
 fn environment_names_and_prefixes() {
     assert_eq!(Environment::default(), Environment::Production);
-    let got: Vec<_> = Environment::ALL
-        .iter()
-        .map(|e| (e.as_str(), e.api_prefix(), e.to_string()))
-        .collect();
+    let got: Vec<_> = Environment::ALL.iter().map(|e| (e.as_str(), e.api_prefix(), e.to_string())).collect();
     assert_eq!(
         got,
         [
@@ -119,10 +97,7 @@ fn environment_names_and_prefixes() {
     for dc in DataCenter::ALL {
         for env in Environment::ALL {
             let host = dc.api_domain(env).strip_prefix("https://").unwrap();
-            assert!(
-                host.starts_with(&format!("{}.zohoapis.", env.api_prefix())),
-                "{dc} {env}: {host}"
-            );
+            assert!(host.starts_with(&format!("{}.zohoapis.", env.api_prefix())), "{dc} {env}: {host}");
         }
     }
 }
@@ -153,10 +128,7 @@ fn table_snapshot() {
             revoke_url: dc.revoke_url(),
             authorization_url: endpoints.authorization_url_base(dc),
             serverinfo_url: endpoints.serverinfo_url(dc),
-            api: Environment::ALL
-                .into_iter()
-                .map(|env| (env, dc.api_domain(env)))
-                .collect(),
+            api: Environment::ALL.into_iter().map(|env| (env, dc.api_domain(env))).collect(),
             file_upload_host: dc.file_upload_host(),
         })
         .collect();
@@ -179,9 +151,7 @@ fn location_parsing_is_case_insensitive_and_trims() {
         assert_eq!(DataCenter::from_str(code), Ok(dc));
         assert_eq!(code.parse::<DataCenter>(), Ok(dc));
     }
-    for bad in [
-        "", "uk", "usa", "com", "e u", "eu.", ".eu", "zoho.eu", "us\0",
-    ] {
+    for bad in ["", "uk", "usa", "com", "e u", "eu.", ".eu", "zoho.eu", "us\0"] {
         assert!(DataCenter::from_location(bad).is_err(), "{bad:?} accepted");
     }
 }
@@ -189,10 +159,7 @@ fn location_parsing_is_case_insensitive_and_trims() {
 #[test]
 fn unknown_location_error_names_received_and_accepted() {
     let err = DataCenter::from_location("xx").unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "unknown Zoho data center location \"xx\"; accepted: us, eu, in, au, cn, jp, ca, sa"
-    );
+    assert_eq!(err.to_string(), "unknown Zoho data center location \"xx\"; accepted: us, eu, in, au, cn, jp, ca, sa");
     let uk = DataCenter::from_location("uk").unwrap_err().to_string();
     assert!(uk.contains("UK data center is not supported"), "{uk}");
 }
@@ -204,10 +171,7 @@ fn environment_parsing() {
         assert_eq!(env.as_str().to_uppercase().parse::<Environment>(), Ok(env));
     }
     let err = "prod".parse::<Environment>().unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "unknown Zoho CRM environment \"prod\"; accepted: production, sandbox, developer"
-    );
+    assert_eq!(err.to_string(), "unknown Zoho CRM environment \"prod\"; accepted: production, sandbox, developer");
 }
 
 #[test]

@@ -98,8 +98,11 @@ fn pg_url() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_processes_with_an_expired_token_refresh_exactly_once_through_postgres() {
     use zohocrm::store::PostgresStore;
-    let schema = format!("fleet_{}_{}", std::process::id(), zohocrm::clock::Clock::now_ms(&zohocrm::clock::SystemClock));
-    let store = Arc::new(PostgresStore::connect(&pg_url(), &schema).await.expect("PostgreSQL at 127.0.0.1:5432 (database test)"));
+    let schema =
+        format!("fleet_{}_{}", std::process::id(), zohocrm::clock::Clock::now_ms(&zohocrm::clock::SystemClock));
+    let store = Arc::new(
+        PostgresStore::connect(&pg_url(), &schema).await.expect("PostgreSQL at 127.0.0.1:5432 (database test)"),
+    );
     let h = harness_with(store.clone()).await;
     let email = user_in(&h.sim, DataCenter::Eu);
     let token = connect(&h, "fleet-user", &email, Environment::Production).await;
@@ -114,7 +117,10 @@ async fn four_processes_with_an_expired_token_refresh_exactly_once_through_postg
         let out = c.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        let line = stdout.split("FLEET-OK").nth(1).unwrap_or_else(|| panic!("child did not report:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+        let line = stdout
+            .split("FLEET-OK")
+            .nth(1)
+            .unwrap_or_else(|| panic!("child did not report:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
         ok += line.split_whitespace().next().unwrap().parse::<u32>().unwrap();
     }
     let token_requests = h.sim.count(Route::Token);

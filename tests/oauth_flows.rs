@@ -58,7 +58,8 @@ async fn wrong_per_dc_secret_is_a_typed_invalid_client_naming_the_dc() {
     .build()
     .unwrap();
     let (url, pending) = zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
-    let redirect = h.sim.consent(&url, &user_in(&h.sim, DataCenter::Eu), Environment::Production, Decision::Accept).await.unwrap();
+    let redirect =
+        h.sim.consent(&url, &user_in(&h.sim, DataCenter::Eu), Environment::Production, Decision::Accept).await.unwrap();
     let err = zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
     match &err {
         // Zoho answers `invalid_client` (FACTS §2.3, observed) or `invalid_client_secret`
@@ -168,7 +169,8 @@ async fn an_access_token_revoked_behind_our_back_is_refreshed_and_replayed_once(
     let me = crm.current_user().await.unwrap();
     assert!(me.is_some());
     assert_eq!(h.sim.count_grant("refresh_token"), 1);
-    let users_calls = h.sim.requests().into_iter().filter(|r| r.route == Route::Users).map(|r| r.status).collect::<Vec<_>>();
+    let users_calls =
+        h.sim.requests().into_iter().filter(|r| r.route == Route::Users).map(|r| r.status).collect::<Vec<_>>();
     assert_eq!(users_calls, vec![401, 200], "one rejected call, one replay");
 }
 

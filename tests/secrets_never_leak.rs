@@ -53,7 +53,8 @@ async fn no_secret_in_debug_display_errors_or_trace_output() {
 
     let h = harness().await;
     let mut texts: Vec<(String, String)> = Vec::new();
-    let mut secrets: Vec<String> = DataCenter::ALL.iter().map(|dc| testkit::default_client_secret(*dc).expose().to_owned()).collect();
+    let mut secrets: Vec<String> =
+        DataCenter::ALL.iter().map(|dc| testkit::default_client_secret(*dc).expose().to_owned()).collect();
 
     // Full connect flow, with every intermediate value formatted.
     let email = user_in(&h.sim, DataCenter::Eu);
@@ -108,7 +109,12 @@ async fn no_secret_in_debug_display_errors_or_trace_output() {
     let (url2, pending2) = bad.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
     let redirect2 = h.sim.consent(&url2, &email, Environment::Production, Decision::Accept).await.unwrap();
     errors.push(bad.complete_authorization("u", &redirect2, &pending2).await.unwrap_err());
-    errors.push(h.zoho.complete_authorization("u", &format!("{redirect}&x=1").replace("state=", "state=x"), &pending).await.unwrap_err());
+    errors.push(
+        h.zoho
+            .complete_authorization("u", &format!("{redirect}&x=1").replace("state=", "state=x"), &pending)
+            .await
+            .unwrap_err(),
+    );
     for e in &errors {
         texts.push(("Error Display".into(), e.to_string()));
         texts.push(("Error Debug".into(), format!("{e:?}")));

@@ -6,9 +6,7 @@ mod store_support;
 
 use store_support::*;
 use zohocrm::dc::{DataCenter, Environment};
-use zohocrm::store::{
-    ImportOptions, ImportReport, StoreError, import_zoho_filestore, import_zoho_rows,
-};
+use zohocrm::store::{ImportOptions, ImportReport, StoreError, import_zoho_filestore, import_zoho_rows};
 
 /// Written by Python 3's `csv.writer(f, quotechar='"', quoting=csv.QUOTE_MINIMAL)` with the
 /// SDK 2.1 FileStore header (CRLF line ends, the secret and a redirect URI needing quotes).
@@ -49,17 +47,8 @@ fn summary(report: &ImportReport) -> serde_json::Value {
 /// redirect URI anywhere in the result.
 fn assert_no_client_credentials(report: &ImportReport) {
     let all = format!("{} {report:?}", summary(report));
-    for forbidden in [
-        "CLIENTID",
-        "sec,ret",
-        "s3cr",
-        "grant.bob",
-        "app.example.com",
-    ] {
-        assert!(
-            !all.contains(forbidden),
-            "{forbidden:?} was imported: {all}"
-        );
+    for forbidden in ["CLIENTID", "sec,ret", "s3cr", "grant.bob", "app.example.com"] {
+        assert!(!all.contains(forbidden), "{forbidden:?} was imported: {all}");
     }
 }
 
@@ -113,17 +102,9 @@ fn unknown_api_domain_needs_a_resolver() {
     let err = import_zoho_filestore(csv, &ImportOptions::new(NOW)).unwrap_err();
     assert!(matches!(err, StoreError::Import { line: 2, .. }), "{err}");
     assert!(err.to_string().contains("zohoapis.uk"), "{err}");
-    let resolve = |domain: &str| {
-        domain
-            .ends_with(".uk")
-            .then_some((DataCenter::Eu, Environment::Production))
-    };
-    let report =
-        import_zoho_filestore(csv, &ImportOptions::new(NOW).resolve_api_domain(&resolve)).unwrap();
-    assert_eq!(
-        report.tokens[0].key.to_string(),
-        "u@example.com@eu/production"
-    );
+    let resolve = |domain: &str| domain.ends_with(".uk").then_some((DataCenter::Eu, Environment::Production));
+    let report = import_zoho_filestore(csv, &ImportOptions::new(NOW).resolve_api_domain(&resolve)).unwrap();
+    assert_eq!(report.tokens[0].key.to_string(), "u@example.com@eu/production");
     assert_eq!(report.tokens[0].api_domain, "https://www.zohoapis.uk");
 }
 
@@ -133,33 +114,18 @@ fn malformed_files_are_errors_with_the_line() {
     let options = ImportOptions::new(NOW).default_location(DataCenter::Us, Environment::Production);
     let cases = [
         ("empty", String::new()),
-        (
-            "not a token file",
-            "name,email\nann,ann@example.com\n".to_owned(),
-        ),
+        ("not a token file", "name,email\nann,ann@example.com\n".to_owned()),
         ("short row", format!("{h21}\r\n1,ann,c,s,r,a,g,1\r\n")),
-        (
-            "unclosed quote",
-            format!("{h21}\r\n1,ann,c,\"s3cret,r,a,,1,u\r\n"),
-        ),
-        (
-            "text after a quote",
-            format!("{h21}\r\n1,ann,c,\"s\"x,r,a,,1,u\r\n"),
-        ),
-        (
-            "bad expiry",
-            format!("{h21}\r\n1,ann,c,s,r,a,,soon,u\r\n2,bob,c,s,r,a,,12.5,u\r\n"),
-        ),
+        ("unclosed quote", format!("{h21}\r\n1,ann,c,\"s3cret,r,a,,1,u\r\n")),
+        ("text after a quote", format!("{h21}\r\n1,ann,c,\"s\"x,r,a,,1,u\r\n")),
+        ("bad expiry", format!("{h21}\r\n1,ann,c,s,r,a,,soon,u\r\n2,bob,c,s,r,a,,12.5,u\r\n")),
     ];
     let mut messages = Vec::new();
     for (name, text) in &cases {
         let err = import_zoho_filestore(text, &options).unwrap_err();
         assert!(matches!(err, StoreError::Import { .. }), "{name}: {err}");
         let message = err.to_string();
-        assert!(
-            !message.contains("s3cret"),
-            "{name}: secret in error: {message}"
-        );
+        assert!(!message.contains("s3cret"), "{name}: secret in error: {message}");
         messages.push(format!("{name}: {message}"));
     }
     insta::assert_yaml_snapshot!("import_errors", messages);
@@ -172,8 +138,7 @@ mod sqlite {
 
     #[tokio::test]
     async fn imported_tokens_land_in_the_store_without_the_client_secret() {
-        let options =
-            ImportOptions::new(NOW).default_location(DataCenter::In, Environment::Production);
+        let options = ImportOptions::new(NOW).default_location(DataCenter::In, Environment::Production);
         let report = import_zoho_filestore(FILESTORE_80, &options).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens.sqlite3");
@@ -181,26 +146,16 @@ mod sqlite {
         for t in &report.tokens {
             store.put(t).await.unwrap();
         }
-        let ann = report
-            .tokens
-            .iter()
-            .find(|t| t.key.user == "ann@example.com")
-            .unwrap();
+        let ann = report.tokens.iter().find(|t| t.key.user == "ann@example.com").unwrap();
         let got = store.get(&ann.key).await.unwrap().unwrap();
-        assert_eq!(
-            (access(&got), refresh(&got)),
-            ("1000.access.ann.eu.v2", "1000.refresh.ann.eu.v2")
-        );
+        assert_eq!((access(&got), refresh(&got)), ("1000.access.ann.eu.v2", "1000.refresh.ann.eu.v2"));
         drop(store);
         for suffix in ["", "-wal"] {
             let mut p = path.as_os_str().to_owned();
             p.push(suffix);
             let bytes = std::fs::read(&p).unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes);
-            assert!(
-                !text.contains("s3cr") && !text.contains("CLIENTID"),
-                "client credentials in {p:?}"
-            );
+            assert!(!text.contains("s3cr") && !text.contains("CLIENTID"), "client credentials in {p:?}");
         }
     }
 
@@ -232,42 +187,27 @@ mod sqlite {
     #[tokio::test]
     async fn dbstore_tables_of_both_sdk_versions_import() {
         let (_d80, p80) = dbstore(true);
-        let rows = SqliteStore::read_zoho_dbstore(&p80, "oauthtoken")
-            .await
-            .unwrap();
+        let rows = SqliteStore::read_zoho_dbstore(&p80, "oauthtoken").await.unwrap();
         let report = import_zoho_rows(rows, &ImportOptions::new(NOW)).unwrap();
         assert_no_client_credentials(&report);
         assert_eq!(report.tokens.len(), 1);
-        assert_eq!(
-            report.tokens[0].key.to_string(),
-            "ann@example.com@jp/production"
-        );
+        assert_eq!(report.tokens[0].key.to_string(), "ann@example.com@jp/production");
         assert_eq!(report.tokens[0].expires_at_ms, 1_700_000_360_000);
         assert_eq!(report.skipped.len(), 1);
 
         let (_d21, p21) = dbstore(false);
-        let rows = SqliteStore::read_zoho_dbstore(&p21, "oauthtoken")
-            .await
-            .unwrap();
-        let options =
-            ImportOptions::new(NOW).default_location(DataCenter::Eu, Environment::Production);
+        let rows = SqliteStore::read_zoho_dbstore(&p21, "oauthtoken").await.unwrap();
+        let options = ImportOptions::new(NOW).default_location(DataCenter::Eu, Environment::Production);
         let report = import_zoho_rows(rows, &options).unwrap();
         let t = &report.tokens[0];
         assert_eq!(t.key.to_string(), "ann@example.com@eu/production");
         assert!(t.access_token.is_none(), "an empty access token is None");
-        assert_eq!(
-            (refresh(t), t.expires_at_ms),
-            ("1000.r.ann", 1_700_000_360_000)
-        ); // integer expiry read as text
+        assert_eq!((refresh(t), t.expires_at_ms), ("1000.r.ann", 1_700_000_360_000)); // integer expiry read as text
         assert_eq!(t.accounts_server, "https://accounts.zoho.eu");
 
-        let err = SqliteStore::read_zoho_dbstore(&p21, "no_such_table")
-            .await
-            .unwrap_err();
+        let err = SqliteStore::read_zoho_dbstore(&p21, "no_such_table").await.unwrap_err();
         assert!(matches!(err, StoreError::Import { .. }), "{err}");
-        let err = SqliteStore::read_zoho_dbstore(&p21, "oauthtoken; --")
-            .await
-            .unwrap_err();
+        let err = SqliteStore::read_zoho_dbstore(&p21, "oauthtoken; --").await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidIdentifier { .. }), "{err}");
     }
 }
@@ -280,9 +220,7 @@ async fn dbstore_table_in_postgres_imports() {
     let Some(schema) = TestSchema::new("dbstore").await else {
         return;
     };
-    let store = PostgresStore::connect(&schema.conn_str, &schema.name)
-        .await
-        .unwrap();
+    let store = PostgresStore::connect(&schema.conn_str, &schema.name).await.unwrap();
     let client = schema.client().await;
     client
         .batch_execute(&format!(
@@ -296,27 +234,12 @@ async fn dbstore_table_in_postgres_imports() {
         ))
         .await
         .unwrap();
-    let rows = store
-        .read_zoho_dbstore(&schema.name, "oauthtoken")
-        .await
-        .unwrap();
+    let rows = store.read_zoho_dbstore(&schema.name, "oauthtoken").await.unwrap();
     let report = import_zoho_rows(rows, &ImportOptions::new(NOW)).unwrap();
     assert_no_client_credentials(&report);
     let keys: Vec<String> = report.tokens.iter().map(|t| t.key.to_string()).collect();
-    assert_eq!(
-        keys,
-        [
-            "ann@example.com@ca/sandbox",
-            "bob@example.com@sa/production"
-        ]
-    );
-    assert_eq!(
-        report.tokens[0].accounts_server,
-        "https://accounts.zohocloud.ca"
-    );
-    let err = store
-        .read_zoho_dbstore(&schema.name, "missing")
-        .await
-        .unwrap_err();
+    assert_eq!(keys, ["ann@example.com@ca/sandbox", "bob@example.com@sa/production"]);
+    assert_eq!(report.tokens[0].accounts_server, "https://accounts.zohocloud.ca");
+    let err = store.read_zoho_dbstore(&schema.name, "missing").await.unwrap_err();
     assert!(matches!(err, StoreError::Import { .. }), "{err}");
 }

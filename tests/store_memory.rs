@@ -25,14 +25,8 @@ async fn memory_single_flight() {
 async fn memory_debug_shows_no_tokens() {
     let store = MemoryStore::new();
     let k = key("ann", DataCenter::Us, Environment::Production);
-    store
-        .put(&token(&k, "1000.secret-access", "1000.secret-refresh", 1))
-        .await
-        .unwrap();
+    store.put(&token(&k, "1000.secret-access", "1000.secret-refresh", 1)).await.unwrap();
     let shown = format!("{store:?} {:?}", store.get(&k).await.unwrap());
-    assert!(
-        !shown.contains("secret-access") && !shown.contains("secret-refresh"),
-        "{shown}"
-    );
+    assert!(!shown.contains("secret-access") && !shown.contains("secret-refresh"), "{shown}");
     assert!(shown.contains("MemoryStore { tokens: 1 }"), "{shown}");
 }

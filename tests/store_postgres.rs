@@ -21,9 +21,7 @@ const CHILD_SCHEMA: &str = "ZOHOCRM_STORE_SCHEMA";
 const HELPER: &str = "pg_child_helper";
 
 async fn store(schema: &TestSchema) -> PostgresStore {
-    PostgresStore::connect(&schema.conn_str, &schema.name)
-        .await
-        .unwrap()
+    PostgresStore::connect(&schema.conn_str, &schema.name).await.unwrap()
 }
 
 #[tokio::test]
@@ -82,13 +80,7 @@ async fn pg_schema_snapshot_and_idempotent_migration() {
         .map(|r| r.get(0))
         .collect();
     let versions: Vec<(String, i64)> = client
-        .query(
-            &format!(
-                "SELECT table_name, version FROM \"{}\".zohocrm_schema",
-                schema.name
-            ),
-            &[],
-        )
+        .query(&format!("SELECT table_name, version FROM \"{}\".zohocrm_schema", schema.name), &[])
         .await
         .unwrap()
         .iter()
@@ -109,67 +101,23 @@ async fn pg_newer_schema_and_bad_names_are_refused() {
     };
     drop(store(&schema).await);
     let client = schema.client().await;
-    client
-        .batch_execute(&format!(
-            "UPDATE \"{}\".zohocrm_schema SET version = 7",
-            schema.name
-        ))
-        .await
-        .unwrap();
-    let err = PostgresStore::connect(&schema.conn_str, &schema.name)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::Migration {
-                found: 7,
-                supported: 1,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    client.batch_execute(&format!("UPDATE \"{}\".zohocrm_schema SET version = 7", schema.name)).await.unwrap();
+    let err = PostgresStore::connect(&schema.conn_str, &schema.name).await.unwrap_err();
+    assert!(matches!(err, StoreError::Migration { found: 7, supported: 1, .. }), "{err}");
 
-    let err = PostgresStore::connect(&schema.conn_str, "bad-schema; --")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::InvalidIdentifier { what: "schema", .. }),
-        "{err}"
-    );
-    let options = PostgresOptions {
-        table: "t\"x".into(),
-        ..PostgresOptions::default()
-    };
-    let err = PostgresStore::connect_with(&schema.conn_str, &schema.name, options)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::InvalidIdentifier { what: "table", .. }),
-        "{err}"
-    );
+    let err = PostgresStore::connect(&schema.conn_str, "bad-schema; --").await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidIdentifier { what: "schema", .. }), "{err}");
+    let options = PostgresOptions { table: "t\"x".into(), ..PostgresOptions::default() };
+    let err = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidIdentifier { what: "table", .. }), "{err}");
 }
 
 #[tokio::test]
 async fn pg_unreachable_server_is_a_database_error() {
-    let err = PostgresStore::connect(
-        "host=127.0.0.1 port=1 user=postgres dbname=test connect_timeout=2",
-        "s",
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::Database {
-                backend: "PostgreSQL",
-                action: "connect",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = PostgresStore::connect("host=127.0.0.1 port=1 user=postgres dbname=test connect_timeout=2", "s")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database { backend: "PostgreSQL", action: "connect", .. }), "{err}");
 }
 
 #[tokio::test]
@@ -177,53 +125,23 @@ async fn pg_lock_timeout_gives_a_busy_error() {
     let Some(schema) = TestSchema::new("busy").await else {
         return;
     };
-    let options = PostgresOptions {
-        lock_timeout: Duration::from_millis(100),
-        ..PostgresOptions::default()
-    };
-    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options.clone())
-        .await
-        .unwrap();
-    let b = PostgresStore::connect_with(&schema.conn_str, &schema.name, options)
-        .await
-        .unwrap();
+    let options = PostgresOptions { lock_timeout: Duration::from_millis(100), ..PostgresOptions::default() };
+    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options.clone()).await.unwrap();
+    let b = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap();
     let k = key("ann", DataCenter::Us, Environment::Production);
     a.put(&token(&k, "a", "r", 1)).await.unwrap();
     let lease = a.begin_refresh(&k).await.unwrap();
     let start = std::time::Instant::now();
-    let err = b
-        .begin_refresh(&k)
-        .await
-        .err()
-        .expect("second lease must not be granted");
-    assert!(
-        matches!(
-            err,
-            StoreError::Busy {
-                backend: "PostgreSQL",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = b.begin_refresh(&k).await.err().expect("second lease must not be granted");
+    assert!(matches!(err, StoreError::Busy { backend: "PostgreSQL", .. }), "{err}");
     assert!(start.elapsed() >= Duration::from_millis(90));
     // Other keys are not blocked by the lease, and plain reads and writes never are.
     let other = key("bob", DataCenter::Us, Environment::Production);
-    b.begin_refresh(&other)
-        .await
-        .unwrap()
-        .release()
-        .await
-        .unwrap();
+    b.begin_refresh(&other).await.unwrap().release().await.unwrap();
     b.put(&token(&k, "b", "r", 2)).await.unwrap();
     assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "b");
     lease.release().await.unwrap();
-    within("lease after release", b.begin_refresh(&k))
-        .await
-        .unwrap()
-        .release()
-        .await
-        .unwrap();
+    within("lease after release", b.begin_refresh(&k)).await.unwrap().release().await.unwrap();
 }
 
 #[tokio::test]
@@ -241,28 +159,11 @@ async fn pg_errors_never_quote_row_values() {
         .await
         .unwrap();
     let k = key("ann", DataCenter::Us, Environment::Production);
-    let err = s
-        .put(&token(
-            &k,
-            "1000.very-secret-access",
-            "1000.very-secret-refresh",
-            1,
-        ))
-        .await
-        .unwrap_err();
-    let text = format!(
-        "{err} / {err:?} / {:?}",
-        std::error::Error::source(&err).map(|e| e.to_string())
-    );
+    let err = s.put(&token(&k, "1000.very-secret-access", "1000.very-secret-refresh", 1)).await.unwrap_err();
+    let text = format!("{err} / {err:?} / {:?}", std::error::Error::source(&err).map(|e| e.to_string()));
     assert!(matches!(err, StoreError::Database { .. }), "{err}");
-    assert!(
-        text.contains("short_tokens") && text.contains("23514"),
-        "{text}"
-    );
-    assert!(
-        !text.contains("very-secret"),
-        "a token leaked into the error: {text}"
-    );
+    assert!(text.contains("short_tokens") && text.contains("23514"), "{text}");
+    assert!(!text.contains("very-secret"), "a token leaked into the error: {text}");
 }
 
 /// SIGKILLs a child process at random moments of its begin_refresh → write → commit loop
@@ -282,11 +183,8 @@ async fn pg_sigkill_during_refresh_leaves_store_consistent() {
     let (mut commits, mut in_lease, mut last) = (0, 0, vec![0i64; keys.len()]);
     let iterations = 8;
     for _ in 0..iterations {
-        let envs = [
-            (CHILD, "kill".to_owned()),
-            (CHILD_PG, schema.conn_str.clone()),
-            (CHILD_SCHEMA, schema.name.clone()),
-        ];
+        let envs =
+            [(CHILD, "kill".to_owned()), (CHILD_PG, schema.conn_str.clone()), (CHILD_SCHEMA, schema.name.clone())];
         let mut running = child::spawn(HELPER, &envs, keys.len());
         running.wait_ready();
         std::thread::sleep(Duration::from_millis(random_below(40)));
@@ -297,31 +195,19 @@ async fn pg_sigkill_during_refresh_leaves_store_consistent() {
         for (i, k) in keys.iter().enumerate() {
             let t = fresh.get(k).await.unwrap().expect("row still there");
             let n = rows::check_whole(&t);
-            assert!(
-                n >= progress.committed[i],
-                "key {i}: stored n={n} < reported committed {}",
-                progress.committed[i]
-            );
+            assert!(n >= progress.committed[i], "key {i}: stored n={n} < reported committed {}", progress.committed[i]);
             assert!(n >= last[i], "key {i} went backwards");
             last[i] = n;
         }
         for k in &keys {
-            within("lease after SIGKILL", fresh.begin_refresh(k))
-                .await
-                .unwrap()
-                .release()
-                .await
-                .unwrap();
+            within("lease after SIGKILL", fresh.begin_refresh(k)).await.unwrap().release().await.unwrap();
         }
     }
     println!(
         "postgres kill loop: {iterations} kills ({in_lease} while holding the lease), {commits} commits by children, {:?}",
         started.elapsed()
     );
-    assert!(
-        commits > 0,
-        "the children never committed: the kills did not hit the loop"
-    );
+    assert!(commits > 0, "the children never committed: the kills did not hit the loop");
 }
 
 #[tokio::test]
@@ -330,14 +216,9 @@ async fn pg_timing() {
         return;
     };
     let s = store(&schema).await;
-    let keys: Vec<_> = (0..50)
-        .map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production))
-        .collect();
+    let keys: Vec<_> = (0..50).map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production)).collect();
     time_it("postgres put", 50, |i| {
-        let (s, t) = (
-            s.clone(),
-            token(&keys[i], "1000.access", "1000.refresh", i as i64),
-        );
+        let (s, t) = (s.clone(), token(&keys[i], "1000.access", "1000.refresh", i as i64));
         async move { s.put(&t).await.unwrap() }
     })
     .await;
@@ -364,51 +245,22 @@ async fn pg_tokens_are_sealed_and_a_wrong_key_is_refused() {
     let Some(schema) = TestSchema::new("cipher").await else {
         return;
     };
-    let with = |b: u8| PostgresOptions {
-        cipher: Some(TokenCipher::new([b; 32])),
-        ..PostgresOptions::default()
-    };
-    let s = PostgresStore::connect_with(&schema.conn_str, &schema.name, with(1))
-        .await
-        .unwrap();
+    let with = |b: u8| PostgresOptions { cipher: Some(TokenCipher::new([b; 32])), ..PostgresOptions::default() };
+    let s = PostgresStore::connect_with(&schema.conn_str, &schema.name, with(1)).await.unwrap();
     let k = key("ann", DataCenter::Au, Environment::Sandbox);
-    s.put(&token(&k, "1000.plain-access", "1000.plain-refresh", 1))
-        .await
-        .unwrap();
-    assert_eq!(
-        access(&s.get(&k).await.unwrap().unwrap()),
-        "1000.plain-access"
-    );
+    s.put(&token(&k, "1000.plain-access", "1000.plain-refresh", 1)).await.unwrap();
+    assert_eq!(access(&s.get(&k).await.unwrap().unwrap()), "1000.plain-access");
     let client = schema.client().await;
     let row = client
-        .query_one(
-            &format!(
-                "SELECT access_token, refresh_token FROM \"{}\".zohocrm_tokens",
-                schema.name
-            ),
-            &[],
-        )
+        .query_one(&format!("SELECT access_token, refresh_token FROM \"{}\".zohocrm_tokens", schema.name), &[])
         .await
         .unwrap();
     let (at, rt): (String, String) = (row.get(0), row.get(1));
-    assert!(
-        at.starts_with("zc1:")
-            && rt.starts_with("zc1:")
-            && !at.contains("plain")
-            && !rt.contains("plain")
-    );
-    let wrong = PostgresStore::connect_with(&schema.conn_str, &schema.name, with(2))
-        .await
-        .unwrap();
-    assert!(matches!(
-        wrong.get(&k).await,
-        Err(StoreError::WrongKey { .. })
-    ));
+    assert!(at.starts_with("zc1:") && rt.starts_with("zc1:") && !at.contains("plain") && !rt.contains("plain"));
+    let wrong = PostgresStore::connect_with(&schema.conn_str, &schema.name, with(2)).await.unwrap();
+    assert!(matches!(wrong.get(&k).await, Err(StoreError::WrongKey { .. })));
     let none = store(&schema).await;
-    assert!(matches!(
-        none.get(&k).await,
-        Err(StoreError::CipherRequired { .. })
-    ));
+    assert!(matches!(none.get(&k).await, Err(StoreError::CipherRequired { .. })));
 }
 
 /// Not a test: the child side of the kill test, run through
@@ -419,14 +271,8 @@ fn pg_child_helper() {
     let Ok(mode) = std::env::var(CHILD) else {
         return;
     };
-    let (conn, schema) = (
-        std::env::var(CHILD_PG).unwrap(),
-        std::env::var(CHILD_SCHEMA).unwrap(),
-    );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (conn, schema) = (std::env::var(CHILD_PG).unwrap(), std::env::var(CHILD_SCHEMA).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let store = PostgresStore::connect(&conn, &schema).await.unwrap();
         match mode.as_str() {

@@ -76,23 +76,9 @@ async fn sqlite_tightens_an_existing_world_readable_file() {
 #[tokio::test]
 async fn sqlite_missing_directory_is_an_io_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = SqliteStore::open(dir.path().join("no/such/dir/tokens.sqlite3"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::Io {
-                action: "create",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains("no/such/dir/tokens.sqlite3"),
-        "{err}"
-    );
+    let err = SqliteStore::open(dir.path().join("no/such/dir/tokens.sqlite3")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Io { action: "create", .. }), "{err}");
+    assert!(err.to_string().contains("no/such/dir/tokens.sqlite3"), "{err}");
     assert!(std::error::Error::source(&err).is_some());
 }
 
@@ -101,22 +87,11 @@ async fn sqlite_token_survives_a_process_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.sqlite3");
     // Another process writes the token and exits...
-    let child = child::spawn(
-        HELPER,
-        &[
-            (CHILD, "write".into()),
-            (CHILD_PATH, path.display().to_string()),
-        ],
-        1,
-    );
+    let child = child::spawn(HELPER, &[(CHILD, "write".into()), (CHILD_PATH, path.display().to_string())], 1);
     child.finish();
     // ...and this one, opening the file fresh, finds it.
     let store = SqliteStore::open(&path).await.unwrap();
-    let got = store
-        .get(&rows::keys()[0])
-        .await
-        .unwrap()
-        .expect("token written by the child");
+    let got = store.get(&rows::keys()[0]).await.unwrap().expect("token written by the child");
     assert_eq!(rows::check_whole(&got), 41);
 }
 
@@ -126,9 +101,8 @@ async fn sqlite_schema_snapshot() {
     let path = dir.path().join("tokens.sqlite3");
     drop(SqliteStore::open(&path).await.unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
-        .unwrap();
+    let mut stmt =
+        conn.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").unwrap();
     let schema: Vec<serde_json::Value> = stmt
         .query_map([], |r| {
             let sql: String = r.get(2)?;
@@ -145,9 +119,7 @@ async fn sqlite_schema_snapshot() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let journal: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     insta::assert_json_snapshot!(
         "sqlite_schema",
         serde_json::json!({
@@ -175,53 +147,28 @@ async fn sqlite_get_is_one_primary_key_lookup() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(plan.len(), 1, "{plan:?}");
-    assert!(
-        plan[0].starts_with("SEARCH zohocrm_tokens USING PRIMARY KEY"),
-        "{plan:?}"
-    );
+    assert!(plan[0].starts_with("SEARCH zohocrm_tokens USING PRIMARY KEY"), "{plan:?}");
 }
 
 #[tokio::test]
 async fn sqlite_custom_table_and_reopen_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
-    let options = SqliteOptions {
-        table: "my_tokens".into(),
-        ..SqliteOptions::default()
-    };
-    let store = SqliteStore::open_with(&path, options.clone())
-        .await
-        .unwrap();
+    let options = SqliteOptions { table: "my_tokens".into(), ..SqliteOptions::default() };
+    let store = SqliteStore::open_with(&path, options.clone()).await.unwrap();
     let k = key("ann", DataCenter::Us, Environment::Production);
     store.put(&token(&k, "a", "r", 1)).await.unwrap();
     drop(store);
     let again = SqliteStore::open_with(&path, options).await.unwrap();
     assert_eq!(again.list().await.unwrap(), vec![k]);
     // The default table in the same file is separate.
-    assert!(
-        SqliteStore::open(&path)
-            .await
-            .unwrap()
-            .list()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(SqliteStore::open(&path).await.unwrap().list().await.unwrap().is_empty());
 
     for bad in ["", "tokens; DROP TABLE x", "\"q\"", "1abc"] {
-        let err = SqliteStore::open_with(
-            &path,
-            SqliteOptions {
-                table: bad.into(),
-                ..SqliteOptions::default()
-            },
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(err, StoreError::InvalidIdentifier { what: "table", .. }),
-            "{err}"
-        );
+        let err = SqliteStore::open_with(&path, SqliteOptions { table: bad.into(), ..SqliteOptions::default() })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidIdentifier { what: "table", .. }), "{err}");
     }
 }
 
@@ -231,24 +178,10 @@ async fn sqlite_newer_schema_is_refused() {
     let path = dir.path().join("tokens.sqlite3");
     drop(SqliteStore::open(&path).await.unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE zohocrm_schema SET version = 99 WHERE table_name = 'zohocrm_tokens'",
-        [],
-    )
-    .unwrap();
+    conn.execute("UPDATE zohocrm_schema SET version = 99 WHERE table_name = 'zohocrm_tokens'", []).unwrap();
     drop(conn);
     let err = SqliteStore::open(&path).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::Migration {
-                found: 99,
-                supported: 1,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::Migration { found: 99, supported: 1, .. }), "{err}");
     assert!(err.to_string().contains("upgrade zohocrm"), "{err}");
 }
 
@@ -258,18 +191,13 @@ async fn sqlite_corrupt_row_is_a_typed_error() {
     let path = dir.path().join("tokens.sqlite3");
     let store = SqliteStore::open(&path).await.unwrap();
     let k = key("ann", DataCenter::Us, Environment::Production);
-    store
-        .put(&token(&k, "1000.secret-access", "1000.secret-refresh", 1))
-        .await
-        .unwrap();
+    store.put(&token(&k, "1000.secret-access", "1000.secret-refresh", 1)).await.unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE zohocrm_tokens SET scopes = 'not json'", [])
-        .unwrap();
+    conn.execute("UPDATE zohocrm_tokens SET scopes = 'not json'", []).unwrap();
     let err = store.get(&k).await.unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert!(!err.to_string().contains("secret"), "{err}");
-    conn.execute("UPDATE zohocrm_tokens SET scopes = '[]', dc = 'uk'", [])
-        .unwrap();
+    conn.execute("UPDATE zohocrm_tokens SET scopes = '[]', dc = 'uk'", []).unwrap();
     let err = store.list().await.unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
 }
@@ -278,43 +206,18 @@ async fn sqlite_corrupt_row_is_a_typed_error() {
 async fn sqlite_busy_timeout_gives_a_busy_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.sqlite3");
-    let options = SqliteOptions {
-        busy_timeout: Duration::from_millis(100),
-        ..SqliteOptions::default()
-    };
-    let a = SqliteStore::open_with(&path, options.clone())
-        .await
-        .unwrap();
+    let options = SqliteOptions { busy_timeout: Duration::from_millis(100), ..SqliteOptions::default() };
+    let a = SqliteStore::open_with(&path, options.clone()).await.unwrap();
     let b = SqliteStore::open_with(&path, options).await.unwrap();
     let k = key("ann", DataCenter::Us, Environment::Production);
     a.put(&token(&k, "a", "r", 1)).await.unwrap();
     let lease = a.begin_refresh(&k).await.unwrap();
     let start = std::time::Instant::now();
-    let err = b
-        .begin_refresh(&k)
-        .await
-        .err()
-        .expect("second lease must not be granted");
-    assert!(
-        matches!(
-            err,
-            StoreError::Busy {
-                backend: "SQLite",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(
-        start.elapsed() >= Duration::from_millis(90),
-        "gave up after {:?}",
-        start.elapsed()
-    );
+    let err = b.begin_refresh(&k).await.err().expect("second lease must not be granted");
+    assert!(matches!(err, StoreError::Busy { backend: "SQLite", .. }), "{err}");
+    assert!(start.elapsed() >= Duration::from_millis(90), "gave up after {:?}", start.elapsed());
     // Writers wait behind the lease too; reads do not (WAL).
-    assert!(matches!(
-        b.put(&token(&k, "x", "y", 2)).await,
-        Err(StoreError::Busy { .. })
-    ));
+    assert!(matches!(b.put(&token(&k, "x", "y", 2)).await, Err(StoreError::Busy { .. })));
     assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "a");
     lease.release().await.unwrap();
     b.put(&token(&k, "x", "y", 2)).await.unwrap();
@@ -348,11 +251,7 @@ async fn sqlite_processes_sharing_one_file_lose_nothing() {
     }
     assert_eq!(commits, 3 * per_child);
     let got = store.get(k).await.unwrap().unwrap();
-    assert_eq!(
-        rows::check_whole(&got),
-        3 * per_child as i64,
-        "an increment was lost"
-    );
+    assert_eq!(rows::check_whole(&got), 3 * per_child as i64, "an increment was lost");
 }
 
 /// SIGKILLs a child at random moments of its begin_refresh → write → commit loop: every row
@@ -371,14 +270,8 @@ async fn sqlite_sigkill_during_refresh_leaves_store_consistent() {
     let started = std::time::Instant::now();
     let (mut total_commits, mut in_lease, mut last) = (0, 0, vec![0i64; keys.len()]);
     for _ in 0..20 {
-        let mut running = child::spawn(
-            HELPER,
-            &[
-                (CHILD, "kill".into()),
-                (CHILD_PATH, path.display().to_string()),
-            ],
-            keys.len(),
-        );
+        let mut running =
+            child::spawn(HELPER, &[(CHILD, "kill".into()), (CHILD_PATH, path.display().to_string())], keys.len());
         running.wait_ready();
         std::thread::sleep(Duration::from_millis(random_below(40)));
         let progress = running.kill();
@@ -389,33 +282,22 @@ async fn sqlite_sigkill_during_refresh_leaves_store_consistent() {
         for (i, k) in keys.iter().enumerate() {
             let t = store.get(k).await.unwrap().expect("row still there");
             let n = rows::check_whole(&t);
-            assert!(
-                n >= progress.committed[i],
-                "key {i}: stored n={n} < reported committed {}",
-                progress.committed[i]
-            );
+            assert!(n >= progress.committed[i], "key {i}: stored n={n} < reported committed {}", progress.committed[i]);
             assert!(n >= last[i], "key {i} went backwards");
             last[i] = n;
         }
         // The dead child's lock is gone.
-        let lease = within("lease after SIGKILL", store.begin_refresh(&keys[0]))
-            .await
-            .unwrap();
+        let lease = within("lease after SIGKILL", store.begin_refresh(&keys[0])).await.unwrap();
         lease.release().await.unwrap();
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
     println!(
         "sqlite kill loop: 20 kills ({in_lease} while holding the lease), {total_commits} commits by children, {:?}",
         started.elapsed()
     );
-    assert!(
-        total_commits > 0,
-        "the children never committed: the kills did not hit the loop"
-    );
+    assert!(total_commits > 0, "the children never committed: the kills did not hit the loop");
 }
 
 #[tokio::test]
@@ -423,14 +305,9 @@ async fn sqlite_timing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.sqlite3");
     let store = SqliteStore::open(&path).await.unwrap();
-    let keys: Vec<_> = (0..50)
-        .map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production))
-        .collect();
+    let keys: Vec<_> = (0..50).map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production)).collect();
     time_it("sqlite put (fsync, synchronous=FULL)", 50, |i| {
-        let (s, t) = (
-            store.clone(),
-            token(&keys[i], "1000.access", "1000.refresh", i as i64),
-        );
+        let (s, t) = (store.clone(), token(&keys[i], "1000.access", "1000.refresh", i as i64));
         async move { s.put(&t).await.unwrap() }
     })
     .await;
@@ -456,10 +333,7 @@ mod encryption {
     use zohocrm::store::TokenCipher;
 
     fn sealed(key_byte: u8) -> SqliteOptions {
-        SqliteOptions {
-            cipher: Some(TokenCipher::new([key_byte; 32])),
-            ..SqliteOptions::default()
-        }
+        SqliteOptions { cipher: Some(TokenCipher::new([key_byte; 32])), ..SqliteOptions::default() }
     }
 
     #[tokio::test]
@@ -468,20 +342,9 @@ mod encryption {
         let path = dir.path().join("tokens.sqlite3");
         let store = SqliteStore::open_with(&path, sealed(1)).await.unwrap();
         let k = key("ann", DataCenter::Eu, Environment::Production);
-        store
-            .put(&token(
-                &k,
-                "1000.plain-access-value",
-                "1000.plain-refresh-value",
-                1,
-            ))
-            .await
-            .unwrap();
+        store.put(&token(&k, "1000.plain-access-value", "1000.plain-refresh-value", 1)).await.unwrap();
         let got = store.get(&k).await.unwrap().unwrap();
-        assert_eq!(
-            (access(&got), refresh(&got)),
-            ("1000.plain-access-value", "1000.plain-refresh-value")
-        );
+        assert_eq!((access(&got), refresh(&got)), ("1000.plain-access-value", "1000.plain-refresh-value"));
         // Conformance holds with a cipher too.
         let dir2 = tempfile::tempdir().unwrap();
         let p2 = dir2.path().join("t.sqlite3");
@@ -494,24 +357,14 @@ mod encryption {
         drop(store);
         let conn = rusqlite::Connection::open(&path).unwrap();
         let (at, rt): (String, String) = conn
-            .query_row(
-                "SELECT access_token, refresh_token FROM zohocrm_tokens",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT access_token, refresh_token FROM zohocrm_tokens", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
-        assert!(
-            at.starts_with("zc1:") && rt.starts_with("zc1:"),
-            "{at} {rt}"
-        );
+        assert!(at.starts_with("zc1:") && rt.starts_with("zc1:"), "{at} {rt}");
         drop(conn);
         for file in ["", "-wal"] {
             let bytes = std::fs::read(sibling(&path, file)).unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes);
-            assert!(
-                !text.contains("plain-access") && !text.contains("plain-refresh"),
-                "plaintext token in {file}"
-            );
+            assert!(!text.contains("plain-access") && !text.contains("plain-refresh"), "plaintext token in {file}");
         }
     }
 
@@ -521,10 +374,7 @@ mod encryption {
         let path = dir.path().join("tokens.sqlite3");
         let k = key("ann", DataCenter::Eu, Environment::Production);
         let store = SqliteStore::open_with(&path, sealed(1)).await.unwrap();
-        store
-            .put(&token(&k, "1000.secret-access", "1000.secret-refresh", 1))
-            .await
-            .unwrap();
+        store.put(&token(&k, "1000.secret-access", "1000.secret-refresh", 1)).await.unwrap();
 
         let wrong = SqliteStore::open_with(&path, sealed(2)).await.unwrap();
         let err = wrong.get(&k).await.unwrap_err();
@@ -532,38 +382,20 @@ mod encryption {
         let err = wrong.begin_refresh(&k).await.err().unwrap();
         assert!(matches!(err, StoreError::WrongKey { .. }), "{err}");
         // The failed lease released its lock.
-        within("lease after failed lease", store.begin_refresh(&k))
-            .await
-            .unwrap()
-            .release()
-            .await
-            .unwrap();
+        within("lease after failed lease", store.begin_refresh(&k)).await.unwrap().release().await.unwrap();
 
         let none = SqliteStore::open(&path).await.unwrap();
         let err = none.get(&k).await.unwrap_err();
         assert!(matches!(err, StoreError::CipherRequired { .. }), "{err}");
 
         let plain_path = dir.path().join("plain.sqlite3");
-        SqliteStore::open(&plain_path)
-            .await
-            .unwrap()
-            .put(&token(&k, "1000.secret-access", "r", 1))
-            .await
-            .unwrap();
-        let err = SqliteStore::open_with(&plain_path, sealed(1))
-            .await
-            .unwrap()
-            .get(&k)
-            .await
-            .unwrap_err();
+        SqliteStore::open(&plain_path).await.unwrap().put(&token(&k, "1000.secret-access", "r", 1)).await.unwrap();
+        let err = SqliteStore::open_with(&plain_path, sealed(1)).await.unwrap().get(&k).await.unwrap_err();
         assert!(matches!(err, StoreError::NotSealed { .. }), "{err}");
 
         // A sealed value copied into another row does not open there.
         let k2 = key("bob", DataCenter::Eu, Environment::Production);
-        store
-            .put(&token(&k2, "1000.bob-access", "1000.bob-refresh", 1))
-            .await
-            .unwrap();
+        store.put(&token(&k2, "1000.bob-access", "1000.bob-refresh", 1)).await.unwrap();
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute(
             "UPDATE zohocrm_tokens SET access_token = (SELECT access_token FROM zohocrm_tokens WHERE user_key = 'ann') WHERE user_key = 'bob'",
@@ -593,10 +425,7 @@ fn sqlite_child_helper() {
         return;
     };
     let path = std::env::var(CHILD_PATH).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let store = SqliteStore::open(&path).await.unwrap();
         let keys = rows::keys();

@@ -21,30 +21,19 @@ async fn spawn(args: &[&str]) -> (Child, Value) {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        BufReader::new(stdout).read_line(&mut line),
-    )
-    .await
-    .expect("zoho-sim printed nothing")
-    .unwrap();
-    (
-        child,
-        serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("{e}: {line}")),
-    )
+    tokio::time::timeout(Duration::from_secs(20), BufReader::new(stdout).read_line(&mut line))
+        .await
+        .expect("zoho-sim printed nothing")
+        .unwrap();
+    (child, serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("{e}: {line}")))
 }
 
 async fn signal(child: &mut Child, sig: &str) {
     let pid = child.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args([sig, pid.as_str()])
-        .status()
-        .unwrap();
+    let status = std::process::Command::new("kill").args([sig, pid.as_str()]).status().unwrap();
     assert!(status.success());
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("zoho-sim did not stop")
-        .unwrap();
+    let exit =
+        tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("zoho-sim did not stop").unwrap();
     assert!(exit.success(), "{exit:?}");
 }
 
@@ -53,36 +42,19 @@ async fn prints_one_json_line_then_serves_zoho_until_sigterm() {
     let (mut child, info) = spawn(&[]).await;
     assert_eq!(
         keys(&info),
-        ["accounts", "api", "client", "control", "users"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
+        ["accounts", "api", "client", "control", "users"].iter().map(|s| (*s).to_owned()).collect()
     );
     assert_eq!(info["accounts"].as_object().unwrap().len(), 8);
     assert_eq!(info["api"]["eu"].as_object().unwrap().len(), 3);
     assert_eq!(info["client"]["client_id"], "1000.SIMULATORCLIENT");
-    assert_eq!(
-        info["client"]["redirect_uri"],
-        "http://127.0.0.1:9/callback"
-    );
+    assert_eq!(info["client"]["redirect_uri"], "http://127.0.0.1:9/callback");
     assert!(
-        info["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u == &json!({"email": "eu.user@zylker.example", "dc": "eu"}))
+        info["users"].as_array().unwrap().iter().any(|u| u == &json!({"email": "eu.user@zylker.example", "dc": "eu"}))
     );
     let http = client();
     // serverinfo.
     let us = info["accounts"]["us"].as_str().unwrap();
-    let si: Value = http
-        .get(format!("{us}/oauth/serverinfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let si: Value = http.get(format!("{us}/oauth/serverinfo")).send().await.unwrap().json().await.unwrap();
     assert_eq!(si["locations"]["eu"], info["accounts"]["eu"]);
     // code -> token -> CurrentUser, with plain HTTP only.
     let control = info["control"].as_str().unwrap();
@@ -94,9 +66,7 @@ async fn prints_one_json_line_then_serves_zoho_until_sigterm() {
     let consent: Value = http.post(format!("{control}/consent")).json(&json!({"authorize_url": authorize, "email": "eu.user@zylker.example", "environment": "production", "decision": "accept"})).send().await.unwrap().json().await.unwrap();
     let q = query(consent["redirect"].as_str().unwrap());
     assert_eq!((q["location"].as_str(), q["state"].as_str()), ("eu", "abc"));
-    let secret = info["client"]["client_secret"][q["location"].as_str()]
-        .as_str()
-        .unwrap();
+    let secret = info["client"]["client_secret"][q["location"].as_str()].as_str().unwrap();
     let token: Value = http
         .post(format!("{}/oauth/v2/token", q["accounts-server"]))
         .form(&[
@@ -114,17 +84,8 @@ async fn prints_one_json_line_then_serves_zoho_until_sigterm() {
         .unwrap();
     assert_eq!(token["api_domain"], info["api"]["eu"]["production"]);
     let me: Value = http
-        .get(format!(
-            "{}/crm/v2/users?type=CurrentUser",
-            token["api_domain"].as_str().unwrap()
-        ))
-        .header(
-            "Authorization",
-            format!(
-                "Zoho-oauthtoken {}",
-                token["access_token"].as_str().unwrap()
-            ),
-        )
+        .get(format!("{}/crm/v2/users?type=CurrentUser", token["api_domain"].as_str().unwrap()))
+        .header("Authorization", format!("Zoho-oauthtoken {}", token["access_token"].as_str().unwrap()))
         .send()
         .await
         .unwrap()
@@ -137,25 +98,11 @@ async fn prints_one_json_line_then_serves_zoho_until_sigterm() {
 
 #[tokio::test]
 async fn listens_on_the_given_port_and_stops_on_sigint() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (mut child, info) = spawn(&["--port", &port.to_string()]).await;
+    assert_eq!(info["control"], json!(format!("http://127.0.0.1:{port}/_sim")));
     assert_eq!(
-        info["control"],
-        json!(format!("http://127.0.0.1:{port}/_sim"))
-    );
-    assert_eq!(
-        client()
-            .get(format!("http://127.0.0.1:{port}/_sim/info"))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap(),
+        client().get(format!("http://127.0.0.1:{port}/_sim/info")).send().await.unwrap().json::<Value>().await.unwrap(),
         info
     );
     signal(&mut child, "-INT").await;
@@ -163,11 +110,7 @@ async fn listens_on_the_given_port_and_stops_on_sigint() {
 
 #[tokio::test]
 async fn refuses_unknown_arguments() {
-    let out = Command::new(env!("CARGO_BIN_EXE_zoho-sim"))
-        .arg("--bogus")
-        .output()
-        .await
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zoho-sim")).arg("--bogus").output().await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: zoho-sim"));
     assert!(out.stdout.is_empty());

@@ -30,36 +30,15 @@ async fn current_user_is_the_tokens_user_in_every_dc_and_environment() {
         let users = body["users"].as_array().unwrap();
         assert_eq!(users.len(), 1);
         assert_eq!(users[0]["email"], email);
-        assert_eq!(
-            keys(&users[0]),
-            keys(&fixture("users_list.json")["users"][0])
-        );
-        assert_eq!(
-            keys(&body["info"]),
-            keys(&fixture("users_list.json")["info"])
-        );
-        assert_eq!(
-            body["info"],
-            json!({"per_page": 200, "count": 1, "page": 1, "more_records": false})
-        );
+        assert_eq!(keys(&users[0]), keys(&fixture("users_list.json")["users"][0]));
+        assert_eq!(keys(&body["info"]), keys(&fixture("users_list.json")["info"]));
+        assert_eq!(body["info"], json!({"per_page": 200, "count": 1, "page": 1, "more_records": false}));
     }
     // The SimUser id is the production CRM id.
-    let t = login(
-        &sim,
-        PATRICIA,
-        Environment::Production,
-        "ZohoCRM.users.READ",
-    )
-    .await;
+    let t = login(&sim, PATRICIA, Environment::Production, "ZohoCRM.users.READ").await;
     let (_, body) = crm_json(&t.api_domain, &t.access, "/users?type=CurrentUser").await;
-    assert_eq!(
-        body["users"][0]["id"],
-        json!(sim.user(PATRICIA).unwrap().id)
-    );
-    assert_eq!(
-        body["users"][0]["zuid"],
-        json!(sim.user(PATRICIA).unwrap().zuid)
-    );
+    assert_eq!(body["users"][0]["id"], json!(sim.user(PATRICIA).unwrap().id));
+    assert_eq!(body["users"][0]["zuid"], json!(sim.user(PATRICIA).unwrap().zuid));
     // Bearer works too.
     let resp = client()
         .get(format!("{}/crm/v2/users?type=CurrentUser", t.api_domain))
@@ -74,29 +53,16 @@ async fn current_user_is_the_tokens_user_in_every_dc_and_environment() {
 async fn invalid_token_for_expired_revoked_unknown_other_dc_or_environment() {
     let sim = Simulator::start().await.unwrap();
     let expected = fixture("error_invalid_token.json");
-    let t = login(
-        &sim,
-        "eu.user@zylker.example",
-        Environment::Production,
-        "ZohoCRM.users.READ",
-    )
-    .await;
+    let t = login(&sim, "eu.user@zylker.example", Environment::Production, "ZohoCRM.users.READ").await;
     let path = "/users?type=CurrentUser";
     assert_eq!(crm_get(&t.api_domain, &t.access, path).await.0, 200);
     // Other DC, other environment, unknown token.
-    for base in [
-        sim.api_url(DataCenter::Us, Environment::Production),
-        sim.api_url(DataCenter::Eu, Environment::Sandbox),
-    ] {
-        assert_eq!(
-            crm_json(&base, &t.access, path).await,
-            (401, expected.clone())
-        );
+    for base in
+        [sim.api_url(DataCenter::Us, Environment::Production), sim.api_url(DataCenter::Eu, Environment::Sandbox)]
+    {
+        assert_eq!(crm_json(&base, &t.access, path).await, (401, expected.clone()));
     }
-    assert_eq!(
-        crm_json(&t.api_domain, "1000.nope.nope", path).await,
-        (401, expected.clone())
-    );
+    assert_eq!(crm_json(&t.api_domain, "1000.nope.nope", path).await, (401, expected.clone()));
     // Exactly Zoho's bytes.
     assert_eq!(
         crm_get(&t.api_domain, "1000.nope.nope", path).await.1,
@@ -106,42 +72,16 @@ async fn invalid_token_for_expired_revoked_unknown_other_dc_or_environment() {
     sim.advance(Duration::from_secs(3599));
     assert_eq!(crm_get(&t.api_domain, &t.access, path).await.0, 200);
     sim.advance(Duration::from_secs(1));
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, path).await,
-        (401, expected.clone())
-    );
+    assert_eq!(crm_json(&t.api_domain, &t.access, path).await, (401, expected.clone()));
     // Revoked behind the SDK's back.
-    let t = login(
-        &sim,
-        "eu.user@zylker.example",
-        Environment::Production,
-        "ZohoCRM.users.READ",
-    )
-    .await;
-    assert_eq!(
-        sim.invalidate_access_tokens_for("eu.user@zylker.example"),
-        1
-    );
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, path).await,
-        (401, expected.clone())
-    );
-    assert_eq!(
-        refresh(&sim, DataCenter::Eu, &t.refresh).await.0,
-        200,
-        "the refresh token still works"
-    );
+    let t = login(&sim, "eu.user@zylker.example", Environment::Production, "ZohoCRM.users.READ").await;
+    assert_eq!(sim.invalidate_access_tokens_for("eu.user@zylker.example"), 1);
+    assert_eq!(crm_json(&t.api_domain, &t.access, path).await, (401, expected.clone()));
+    assert_eq!(refresh(&sim, DataCenter::Eu, &t.refresh).await.0, 200, "the refresh token still works");
     // No header at all.
-    let resp = client()
-        .get(format!("{}/crm/v2/users", t.api_domain))
-        .send()
-        .await
-        .unwrap();
+    let resp = client().get(format!("{}/crm/v2/users", t.api_domain)).send().await.unwrap();
     assert_eq!(resp.status(), 401);
-    assert_eq!(
-        resp.json::<Value>().await.unwrap()["code"],
-        "AUTHENTICATION_FAILURE"
-    );
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "AUTHENTICATION_FAILURE");
 }
 
 /// Patricia's production token with every scope.
@@ -152,11 +92,7 @@ async fn admin(sim: &Simulator) -> Tokens {
 fn emails(body: &Value) -> Vec<String> {
     let mut v: Vec<String> = body["users"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|u| u["email"].as_str().unwrap().to_owned())
-                .collect()
-        })
+        .map(|a| a.iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect())
         .unwrap_or_default();
     v.sort();
     v
@@ -176,16 +112,8 @@ async fn scopes_must_cover_the_call() {
             Method::GET,
             "/users?type=CurrentUser",
             None,
-            vec![
-                "ZohoCRM.users.READ",
-                "ZohoCRM.users.ALL",
-                "zohocrm.USERS.read",
-            ],
-            vec![
-                "ZohoCRM.org.READ",
-                "ZohoCRM.users.CREATE",
-                "ZohoCRM.modules.ALL",
-            ],
+            vec!["ZohoCRM.users.READ", "ZohoCRM.users.ALL", "zohocrm.USERS.read"],
+            vec!["ZohoCRM.org.READ", "ZohoCRM.users.CREATE", "ZohoCRM.modules.ALL"],
         ),
         (
             Method::GET,
@@ -217,15 +145,8 @@ async fn scopes_must_cover_the_call() {
             Method::GET,
             "/settings/fields?module=Leads",
             None,
-            vec![
-                "ZohoCRM.settings.READ",
-                "ZohoCRM.settings.fields.READ",
-                "ZohoCRM.settings.fields.ALL",
-            ],
-            vec![
-                "ZohoCRM.settings.modules.READ",
-                "ZohoCRM.settings.layouts.READ",
-            ],
+            vec!["ZohoCRM.settings.READ", "ZohoCRM.settings.fields.READ", "ZohoCRM.settings.fields.ALL"],
+            vec!["ZohoCRM.settings.modules.READ", "ZohoCRM.settings.layouts.READ"],
         ),
         (
             Method::GET,
@@ -244,19 +165,9 @@ async fn scopes_must_cover_the_call() {
                 "ZohoCRM.modules.Leads.READ",
                 "ZohoCRM.modules.leads.all",
             ],
-            vec![
-                "ZohoCRM.modules.Contacts.READ",
-                "ZohoCRM.modules.CREATE",
-                "ZohoCRM.settings.ALL",
-            ],
+            vec!["ZohoCRM.modules.Contacts.READ", "ZohoCRM.modules.CREATE", "ZohoCRM.settings.ALL"],
         ),
-        (
-            Method::GET,
-            "/Leads/deleted",
-            None,
-            vec!["ZohoCRM.modules.READ"],
-            vec!["ZohoCRM.modules.DELETE"],
-        ),
+        (Method::GET, "/Leads/deleted", None, vec!["ZohoCRM.modules.READ"], vec!["ZohoCRM.modules.DELETE"]),
         (
             Method::POST,
             "/Leads",
@@ -304,12 +215,8 @@ async fn scopes_must_cover_the_call() {
     for (method, path, body, ok, bad) in cases {
         for scopes in ok {
             sim.set_token_scopes(&token, &scopes.split(',').collect::<Vec<_>>());
-            let (status, resp) =
-                crm_send(method.clone(), &t.api_domain, &t.access, path, body.clone()).await;
-            assert!(
-                status != 401 && status != 403,
-                "{method} {path} with {scopes}: {status} {resp}"
-            );
+            let (status, resp) = crm_send(method.clone(), &t.api_domain, &t.access, path, body.clone()).await;
+            assert!(status != 401 && status != 403, "{method} {path} with {scopes}: {status} {resp}");
         }
         for scopes in bad {
             sim.set_token_scopes(&token, &scopes.split(',').collect::<Vec<_>>());
@@ -327,98 +234,50 @@ async fn user_types_select_the_right_users() {
     let sim = Simulator::start().await.unwrap();
     let t = admin(&sim).await;
     let cases = [
-        (
-            "AllUsers",
-            vec![
-                "jack.smith",
-                "jane.jones",
-                "patricia.boyle",
-                "tom.jenkins",
-                "us.user",
-            ],
-        ),
-        (
-            "ActiveUsers",
-            vec!["jane.jones", "patricia.boyle", "tom.jenkins", "us.user"],
-        ),
+        ("AllUsers", vec!["jack.smith", "jane.jones", "patricia.boyle", "tom.jenkins", "us.user"]),
+        ("ActiveUsers", vec!["jane.jones", "patricia.boyle", "tom.jenkins", "us.user"]),
         ("DeactiveUsers", vec!["jack.smith"]),
-        (
-            "ConfirmedUsers",
-            vec!["jane.jones", "patricia.boyle", "us.user"],
-        ),
+        ("ConfirmedUsers", vec!["jane.jones", "patricia.boyle", "us.user"]),
         ("NotConfirmedUsers", vec!["jack.smith", "tom.jenkins"]),
         ("DeletedUsers", vec!["old.user"]),
-        (
-            "ActiveConfirmedUsers",
-            vec!["jane.jones", "patricia.boyle", "us.user"],
-        ),
+        ("ActiveConfirmedUsers", vec!["jane.jones", "patricia.boyle", "us.user"]),
         ("AdminUsers", vec!["patricia.boyle", "tom.jenkins"]),
         ("ActiveConfirmedAdmins", vec!["patricia.boyle"]),
         ("CurrentUser", vec!["patricia.boyle"]),
     ];
     for (kind, expected) in cases {
-        let (status, body) =
-            crm_json(&t.api_domain, &t.access, &format!("/users?type={kind}")).await;
+        let (status, body) = crm_json(&t.api_domain, &t.access, &format!("/users?type={kind}")).await;
         assert_eq!(status, 200, "{kind}");
-        let expected: Vec<String> = expected
-            .iter()
-            .map(|e| format!("{e}@zylker.example"))
-            .collect();
+        let expected: Vec<String> = expected.iter().map(|e| format!("{e}@zylker.example")).collect();
         assert_eq!(emails(&body), expected, "{kind}");
         for u in body["users"].as_array().unwrap() {
             assert_same_shape(u, &fixture("users_list.json")["users"][0], kind);
         }
     }
     // No type: AllUsers.
-    assert_eq!(
-        emails(&crm_json(&t.api_domain, &t.access, "/users").await.1).len(),
-        5
-    );
+    assert_eq!(emails(&crm_json(&t.api_domain, &t.access, "/users").await.1).len(), 5);
     let (status, body) = crm_json(&t.api_domain, &t.access, "/users?type=Nobody").await;
     assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_DATA")));
     // Paging.
     let (_, p1) = crm_json(&t.api_domain, &t.access, "/users?per_page=2").await;
-    assert_eq!(
-        p1["info"],
-        json!({"per_page": 2, "count": 2, "page": 1, "more_records": true})
-    );
+    assert_eq!(p1["info"], json!({"per_page": 2, "count": 2, "page": 1, "more_records": true}));
     let (_, p3) = crm_json(&t.api_domain, &t.access, "/users?per_page=2&page=3").await;
-    assert_eq!(
-        p3["info"],
-        json!({"per_page": 2, "count": 1, "page": 3, "more_records": false})
-    );
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/users?per_page=2&page=4").await,
-        (204, String::new())
-    );
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, "/users?per_page=201")
-            .await
-            .0,
-        400
-    );
+    assert_eq!(p3["info"], json!({"per_page": 2, "count": 1, "page": 3, "more_records": false}));
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/users?per_page=2&page=4").await, (204, String::new()));
+    assert_eq!(crm_json(&t.api_domain, &t.access, "/users?per_page=201").await.0, 400);
     // One user.
     let id = sim.user("jane.jones@zylker.example").unwrap().id;
     let (status, body) = crm_json(&t.api_domain, &t.access, &format!("/users/{id}")).await;
-    assert_eq!(
-        (status, body["users"][0]["email"].as_str()),
-        (200, Some("jane.jones@zylker.example"))
-    );
+    assert_eq!((status, body["users"][0]["email"].as_str()), (200, Some("jane.jones@zylker.example")));
     assert!(body.get("info").is_none());
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/users/123").await,
-        (204, String::new())
-    );
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/users/123").await, (204, String::new()));
 }
 
 #[tokio::test]
 async fn users_can_be_added_updated_and_deleted_with_zoho_envelopes() {
     let sim = Simulator::start().await.unwrap();
     let t = admin(&sim).await;
-    let me = crm_json(&t.api_domain, &t.access, "/users?type=CurrentUser")
-        .await
-        .1["users"][0]
-        .clone();
+    let me = crm_json(&t.api_domain, &t.access, "/users?type=CurrentUser").await.1["users"][0].clone();
     let (role, profile) = (me["role"]["id"].clone(), me["profile"]["id"].clone());
     let new_user = |email: &str| json!({"role": role, "first_name": "New", "email": email, "profile": profile, "last_name": "Person"});
     // All good: 201, the fixture's shape.
@@ -433,28 +292,24 @@ async fn users_can_be_added_updated_and_deleted_with_zoho_envelopes() {
     assert_eq!(status, 201, "{body}");
     assert_same_shape(&body, &fixture("users_add_response.json"), "add");
     assert_eq!(body["users"][0]["message"], "User added");
-    let new_id = body["users"][0]["details"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_id = body["users"][0]["details"]["id"].as_str().unwrap().to_owned();
     let (_, got) = crm_json(&t.api_domain, &t.access, &format!("/users/{new_id}")).await;
     assert_eq!(
-        (
-            got["users"][0]["full_name"].as_str(),
-            got["users"][0]["confirm"].as_bool()
-        ),
+        (got["users"][0]["full_name"].as_str(), got["users"][0]["confirm"].as_bool()),
         (Some("New Person"), Some(false))
     );
     // Mixed: 207 with per-item errors; all bad: 400.
     let missing = json!({"role": role, "profile": profile, "last_name": "NoEmail"});
-    let (status, body) = crm_send(Method::POST, &t.api_domain, &t.access, "/users", Some(json!({"users": [new_user("other@zylker.example"), new_user("new.person@zylker.example"), missing]}))).await;
+    let (status, body) = crm_send(
+        Method::POST,
+        &t.api_domain,
+        &t.access,
+        "/users",
+        Some(json!({"users": [new_user("other@zylker.example"), new_user("new.person@zylker.example"), missing]})),
+    )
+    .await;
     assert_eq!(status, 207, "{body}");
-    let codes: Vec<&str> = body["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<&str> = body["users"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["SUCCESS", "DUPLICATE_DATA", "MANDATORY_NOT_FOUND"]);
     assert_eq!(body["users"][2]["details"], json!({"api_name": "email"}));
     assert_eq!(body["users"][2]["status"], "error");
@@ -476,15 +331,9 @@ async fn users_can_be_added_updated_and_deleted_with_zoho_envelopes() {
         Some(json!({"users": [{"phone": "555-0100", "last_name": "Renamed"}]})),
     )
     .await;
+    assert_eq!((status, body["users"][0]["message"].as_str()), (200, Some("User updated")), "{body}");
     assert_eq!(
-        (status, body["users"][0]["message"].as_str()),
-        (200, Some("User updated")),
-        "{body}"
-    );
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, &format!("/users/{new_id}"))
-            .await
-            .1["users"][0]["full_name"],
+        crm_json(&t.api_domain, &t.access, &format!("/users/{new_id}")).await.1["users"][0]["full_name"],
         "New Renamed"
     );
     let (status, body) = crm_send(
@@ -498,65 +347,21 @@ async fn users_can_be_added_updated_and_deleted_with_zoho_envelopes() {
     assert_eq!(status, 207, "{body}");
     assert_eq!(body["users"][1]["code"], "INVALID_DATA");
     // Delete: 200, `details: {}`; the user is now a DeletedUser.
-    let (status, body) = crm_send(
-        Method::DELETE,
-        &t.api_domain,
-        &t.access,
-        &format!("/users/{new_id}"),
-        None,
-    )
-    .await;
+    let (status, body) = crm_send(Method::DELETE, &t.api_domain, &t.access, &format!("/users/{new_id}"), None).await;
     assert_eq!(
         (status, body),
-        (
-            200,
-            json!({"users": [{"code": "SUCCESS", "details": {}, "message": "User deleted", "status": "success"}]})
-        )
+        (200, json!({"users": [{"code": "SUCCESS", "details": {}, "message": "User deleted", "status": "success"}]}))
     );
     assert!(
-        emails(
-            &crm_json(&t.api_domain, &t.access, "/users?type=DeletedUsers")
-                .await
-                .1
-        )
-        .contains(&"new.person@zylker.example".to_owned())
+        emails(&crm_json(&t.api_domain, &t.access, "/users?type=DeletedUsers").await.1)
+            .contains(&"new.person@zylker.example".to_owned())
     );
-    assert_eq!(
-        crm_send(
-            Method::DELETE,
-            &t.api_domain,
-            &t.access,
-            &format!("/users/{new_id}"),
-            None
-        )
-        .await
-        .0,
-        400
-    );
+    assert_eq!(crm_send(Method::DELETE, &t.api_domain, &t.access, &format!("/users/{new_id}"), None).await.0, 400);
     // Limits and bodies.
-    let many: Vec<Value> = (0..101)
-        .map(|i| new_user(&format!("u{i}@zylker.example")))
-        .collect();
-    let (status, body) = crm_send(
-        Method::POST,
-        &t.api_domain,
-        &t.access,
-        "/users",
-        Some(json!({"users": many})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("LIMIT_EXCEEDED"))
-    );
-    let (status, body) = crm_send(
-        Method::POST,
-        &t.api_domain,
-        &t.access,
-        "/users",
-        Some(json!({})),
-    )
-    .await;
+    let many: Vec<Value> = (0..101).map(|i| new_user(&format!("u{i}@zylker.example"))).collect();
+    let (status, body) = crm_send(Method::POST, &t.api_domain, &t.access, "/users", Some(json!({"users": many}))).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("LIMIT_EXCEEDED")));
+    let (status, body) = crm_send(Method::POST, &t.api_domain, &t.access, "/users", Some(json!({}))).await;
     assert_eq!(
         (status, body),
         (
@@ -565,13 +370,7 @@ async fn users_can_be_added_updated_and_deleted_with_zoho_envelopes() {
         )
     );
     // Only administrators manage users.
-    let jane = login(
-        &sim,
-        "jane.jones@zylker.example",
-        Environment::Production,
-        ALL_SCOPES,
-    )
-    .await;
+    let jane = login(&sim, "jane.jones@zylker.example", Environment::Production, ALL_SCOPES).await;
     let (status, body) = crm_send(
         Method::POST,
         &jane.api_domain,
@@ -580,10 +379,7 @@ async fn users_can_be_added_updated_and_deleted_with_zoho_envelopes() {
         Some(json!({"users": [new_user("x@zylker.example")]})),
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("NO_PERMISSION"))
-    );
+    assert_eq!((status, body["code"].as_str()), (403, Some("NO_PERMISSION")));
 }
 
 #[tokio::test]
@@ -597,12 +393,7 @@ async fn if_modified_since_answers_304_until_something_changes() {
         let days = shifted.div_euclid(86_400);
         let rem = shifted.rem_euclid(86_400);
         let (y, m, d) = civil(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+05:30",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+05:30", rem / 3600, rem % 3600 / 60, rem % 60)
     };
     let get = |path: &'static str, since: String| {
         let api = t.api_domain.clone();
@@ -619,16 +410,8 @@ async fn if_modified_since_answers_304_until_something_changes() {
         }
     };
     for path in ["/users", "/settings/modules", "/Leads"] {
-        assert_eq!(
-            get(path, stamp(now_s)).await,
-            (304, String::new()),
-            "{path}"
-        );
-        assert_eq!(
-            get(path, stamp(now_s - 200 * 86_400)).await.0,
-            200,
-            "{path}"
-        );
+        assert_eq!(get(path, stamp(now_s)).await, (304, String::new()), "{path}");
+        assert_eq!(get(path, stamp(now_s - 200 * 86_400)).await.0, 200, "{path}");
     }
     // Change one lead and one user a second later: only they come back.
     sim.advance(Duration::from_secs(1));
@@ -654,11 +437,7 @@ async fn if_modified_since_answers_304_until_something_changes() {
     let (status, body) = get("/Leads", stamp(now_s)).await;
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
-        (
-            status,
-            body["data"].as_array().unwrap().len(),
-            body["data"][0]["City"].as_str()
-        ),
+        (status, body["data"].as_array().unwrap().len(), body["data"][0]["City"].as_str()),
         (200, 1, Some("Tulsa"))
     );
     let (status, body) = get("/users", stamp(now_s)).await;
@@ -708,14 +487,7 @@ async fn org_and_metadata_have_zoho_shapes() {
     let (status, org) = crm_json(&t.api_domain, &t.access, "/org").await;
     assert_eq!(status, 200);
     assert_eq!(org["org"].as_array().unwrap().len(), 1);
-    for k in [
-        "id",
-        "company_name",
-        "primary_email",
-        "time_zone",
-        "currency",
-        "license_details",
-    ] {
+    for k in ["id", "company_name", "primary_email", "time_zone", "currency", "license_details"] {
         assert!(org["org"][0].get(k).is_some(), "{k}");
     }
     assert_eq!(org["org"][0]["primary_email"], PATRICIA);
@@ -730,81 +502,35 @@ async fn org_and_metadata_have_zoho_shapes() {
     for m in modules["modules"].as_array().unwrap() {
         assert_same_shape(m, &leads_fixture, m["api_name"].as_str().unwrap());
     }
-    let names: Vec<&str> = modules["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["api_name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> =
+        modules["modules"].as_array().unwrap().iter().map(|m| m["api_name"].as_str().unwrap()).collect();
     for n in ["Leads", "Contacts", "Accounts", "Deals"] {
         assert!(names.contains(&n), "{n}");
     }
     let (status, one) = crm_json(&t.api_domain, &t.access, "/settings/modules/Deals").await;
     assert_eq!(
-        (
-            status,
-            one["modules"].as_array().unwrap().len(),
-            one["modules"][0]["api_name"].as_str()
-        ),
+        (status, one["modules"].as_array().unwrap().len(), one["modules"][0]["api_name"].as_str()),
         (200, 1, Some("Deals"))
     );
     let (status, body) = crm_json(&t.api_domain, &t.access, "/settings/modules/Nope").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("INVALID_MODULE"))
-    );
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_MODULE")));
 
-    let (status, fields) =
-        crm_json(&t.api_domain, &t.access, "/settings/fields?module=Leads").await;
+    let (status, fields) = crm_json(&t.api_domain, &t.access, "/settings/fields?module=Leads").await;
     assert_eq!(status, 200);
     let fields = fields["fields"].as_array().unwrap();
-    let last = fields
-        .iter()
-        .find(|f| f["api_name"] == "Last_Name")
-        .unwrap();
-    assert_eq!(
-        (
-            last["data_type"].as_str(),
-            last["system_mandatory"].as_bool()
-        ),
-        (Some("text"), Some(true))
-    );
+    let last = fields.iter().find(|f| f["api_name"] == "Last_Name").unwrap();
+    assert_eq!((last["data_type"].as_str(), last["system_mandatory"].as_bool()), (Some("text"), Some(true)));
     // Every record key (but `$` keys, id and Tag) is a field.
     let record = fixture("records_leads_search.json")["data"][0].clone();
-    for k in keys(&record)
-        .iter()
-        .filter(|k| !k.starts_with('$') && *k != "id" && *k != "Tag")
-    {
-        assert!(
-            fields.iter().any(|f| f["api_name"] == json!(k)),
-            "no field {k}"
-        );
+    for k in keys(&record).iter().filter(|k| !k.starts_with('$') && *k != "id" && *k != "Tag") {
+        assert!(fields.iter().any(|f| f["api_name"] == json!(k)), "no field {k}");
     }
     let fid = last["id"].as_str().unwrap();
-    let (status, one) = crm_json(
-        &t.api_domain,
-        &t.access,
-        &format!("/settings/fields/{fid}?module=Leads"),
-    )
-    .await;
-    assert_eq!(
-        (status, one["fields"][0]["api_name"].as_str()),
-        (200, Some("Last_Name"))
-    );
-    let (status, layouts) = crm_json(
-        &t.api_domain,
-        &t.access,
-        "/settings/layouts?module=Contacts",
-    )
-    .await;
+    let (status, one) = crm_json(&t.api_domain, &t.access, &format!("/settings/fields/{fid}?module=Leads")).await;
+    assert_eq!((status, one["fields"][0]["api_name"].as_str()), (200, Some("Last_Name")));
+    let (status, layouts) = crm_json(&t.api_domain, &t.access, "/settings/layouts?module=Contacts").await;
     assert_eq!(status, 200);
-    assert!(
-        layouts["layouts"][0]["sections"][0]["fields"]
-            .as_array()
-            .unwrap()
-            .len()
-            > 10
-    );
+    assert!(layouts["layouts"][0]["sections"][0]["fields"].as_array().unwrap().len() > 10);
     assert_eq!(
         crm_json(&t.api_domain, &t.access, "/settings/fields").await,
         (
@@ -812,16 +538,8 @@ async fn org_and_metadata_have_zoho_shapes() {
             json!({"code": "REQUIRED_PARAM_MISSING", "details": {"param_name": "module"}, "message": "One of the expected parameter is missing", "status": "error"})
         )
     );
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, "/settings/layouts?module=Nope")
-            .await
-            .1["code"],
-        "INVALID_MODULE"
-    );
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/settings/fields?module=Home").await,
-        (204, String::new())
-    );
+    assert_eq!(crm_json(&t.api_domain, &t.access, "/settings/layouts?module=Nope").await.1["code"], "INVALID_MODULE");
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/settings/fields?module=Home").await, (204, String::new()));
 }
 
 #[tokio::test]
@@ -831,16 +549,10 @@ async fn records_page_with_per_page_200_and_match_the_fixture_shape() {
     let fixture_body = fixture("records_leads_search.json");
     let (status, p1) = crm_json(&t.api_domain, &t.access, "/Leads?per_page=200").await;
     assert_eq!(status, 200);
-    assert_eq!(
-        p1["info"],
-        json!({"per_page": 200, "count": 200, "page": 1, "more_records": true})
-    );
+    assert_eq!(p1["info"], json!({"per_page": 200, "count": 200, "page": 1, "more_records": true}));
     assert_same_shape(&p1, &fixture_body, "page1");
     let (_, p2) = crm_json(&t.api_domain, &t.access, "/Leads?per_page=200&page=2").await;
-    assert_eq!(
-        p2["info"],
-        json!({"per_page": 200, "count": 60, "page": 2, "more_records": false})
-    );
+    assert_eq!(p2["info"], json!({"per_page": 200, "count": 60, "page": 2, "more_records": false}));
     let mut ids: Vec<&str> = p1["data"]
         .as_array()
         .unwrap()
@@ -851,72 +563,33 @@ async fn records_page_with_per_page_200_and_match_the_fixture_shape() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 260);
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/Leads?per_page=200&page=3").await,
-        (204, String::new())
-    );
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/Leads?per_page=200&page=3").await, (204, String::new()));
     let (status, body) = crm_json(&t.api_domain, &t.access, "/Leads?per_page=201").await;
     assert_eq!(
-        (
-            status,
-            body["code"].as_str(),
-            body["details"]["param_name"].as_str()
-        ),
+        (status, body["code"].as_str(), body["details"]["param_name"].as_str()),
         (400, Some("INVALID_DATA"), Some("per_page"))
     );
     // Default page size is 200.
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, "/Leads").await.1["info"]["per_page"],
-        200
-    );
+    assert_eq!(crm_json(&t.api_domain, &t.access, "/Leads").await.1["info"]["per_page"], 200);
     // fields=, ids=, sort_by/sort_order.
-    let (_, some) = crm_json(
-        &t.api_domain,
-        &t.access,
-        "/Leads?fields=Last_Name,Email&per_page=3",
-    )
-    .await;
-    assert_eq!(
-        keys(&some["data"][0]),
-        ["Email", "Last_Name", "id"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
-    );
+    let (_, some) = crm_json(&t.api_domain, &t.access, "/Leads?fields=Last_Name,Email&per_page=3").await;
+    assert_eq!(keys(&some["data"][0]), ["Email", "Last_Name", "id"].iter().map(|s| (*s).to_owned()).collect());
     let pick = format!("{},{}", ids[5], ids[7]);
     let (_, two) = crm_json(&t.api_domain, &t.access, &format!("/Leads?ids={pick}")).await;
     assert_eq!(two["info"]["count"], 2);
-    let (_, asc) = crm_json(
-        &t.api_domain,
-        &t.access,
-        "/Leads?sort_by=Annual_Revenue&sort_order=asc&per_page=200",
-    )
-    .await;
-    let revenue: Vec<f64> = asc["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Annual_Revenue"].as_f64().unwrap())
-        .collect();
+    let (_, asc) =
+        crm_json(&t.api_domain, &t.access, "/Leads?sort_by=Annual_Revenue&sort_order=asc&per_page=200").await;
+    let revenue: Vec<f64> =
+        asc["data"].as_array().unwrap().iter().map(|r| r["Annual_Revenue"].as_f64().unwrap()).collect();
     assert!(revenue.windows(2).all(|w| w[0] <= w[1]));
-    let (_, desc) = crm_json(
-        &t.api_domain,
-        &t.access,
-        "/Leads?sort_by=Annual_Revenue&per_page=5",
-    )
-    .await;
-    assert!(
-        desc["data"][0]["Annual_Revenue"].as_f64() >= desc["data"][4]["Annual_Revenue"].as_f64()
-    );
+    let (_, desc) = crm_json(&t.api_domain, &t.access, "/Leads?sort_by=Annual_Revenue&per_page=5").await;
+    assert!(desc["data"][0]["Annual_Revenue"].as_f64() >= desc["data"][4]["Annual_Revenue"].as_f64());
     // One record: `{"data":[one]}` without info; unknown id: 204.
     let (status, one) = crm_json(&t.api_domain, &t.access, &format!("/Leads/{}", ids[0])).await;
     assert_eq!((status, one["data"].as_array().unwrap().len()), (200, 1));
     assert!(one.get("info").is_none());
     assert_same_shape(&one["data"][0], &fixture_body["data"][0], "one");
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/Leads/111").await,
-        (204, String::new())
-    );
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/Leads/111").await, (204, String::new()));
     // Other modules have data too; Notes has none (204).
     for m in ["Contacts", "Accounts", "Deals"] {
         let (status, body) = crm_json(&t.api_domain, &t.access, &format!("/{m}")).await;
@@ -924,10 +597,7 @@ async fn records_page_with_per_page_200_and_match_the_fixture_shape() {
         assert!(body["info"]["count"].as_u64().unwrap() >= 10, "{m}");
         assert_eq!(body["data"][0]["Owner"]["name"], "Patricia Boyle");
     }
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/Notes").await,
-        (204, String::new())
-    );
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/Notes").await, (204, String::new()));
 }
 
 #[tokio::test]
@@ -940,18 +610,8 @@ async fn environments_are_separate_orgs_with_separate_data() {
     let (_, s) = crm_json(&sandbox.api_domain, &sandbox.access, "/Leads").await;
     let (_, d) = crm_json(&dev.api_domain, &dev.access, "/Leads").await;
     assert_eq!(s["info"]["count"], 5);
-    assert!(
-        s["data"][0]["Company"]
-            .as_str()
-            .unwrap()
-            .contains("sandbox")
-    );
-    assert!(
-        d["data"][0]["Company"]
-            .as_str()
-            .unwrap()
-            .contains("developer")
-    );
+    assert!(s["data"][0]["Company"].as_str().unwrap().contains("sandbox"));
+    assert!(d["data"][0]["Company"].as_str().unwrap().contains("developer"));
     assert_ne!(p["data"][0]["id"], s["data"][0]["id"]);
     let (status, body) = crm_send(
         Method::POST,
@@ -963,30 +623,10 @@ async fn environments_are_separate_orgs_with_separate_data() {
     .await;
     assert_eq!(status, 201, "{body}");
     let sid = body["data"][0]["details"]["id"].as_str().unwrap();
-    assert_eq!(
-        crm_get(
-            &sandbox.api_domain,
-            &sandbox.access,
-            &format!("/Leads/{sid}")
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        crm_get(&prod.api_domain, &prod.access, &format!("/Leads/{sid}"))
-            .await
-            .0,
-        204
-    );
+    assert_eq!(crm_get(&sandbox.api_domain, &sandbox.access, &format!("/Leads/{sid}")).await.0, 200);
+    assert_eq!(crm_get(&prod.api_domain, &prod.access, &format!("/Leads/{sid}")).await.0, 204);
     // Every DC has its org too.
-    let eu = login(
-        &sim,
-        "eu.user@zylker.example",
-        Environment::Production,
-        ALL_SCOPES,
-    )
-    .await;
+    let eu = login(&sim, "eu.user@zylker.example", Environment::Production, ALL_SCOPES).await;
     let (_, e) = crm_json(&eu.api_domain, &eu.access, "/Deals").await;
     assert_eq!(e["data"][0]["Owner"]["name"], "EU User");
 }
@@ -999,29 +639,15 @@ async fn inserts_answer_201_207_or_400_with_per_item_envelopes() {
     assert_eq!(status, 201, "{body}");
     assert_same_shape(&body, &fixture("records_insert_response.json"), "insert");
     assert_eq!(body["data"][0]["message"], "record added");
-    let id = body["data"][0]["details"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = body["data"][0]["details"]["id"].as_str().unwrap().to_owned();
     let (_, got) = crm_json(&t.api_domain, &t.access, &format!("/Leads/{id}")).await;
     let rec = &got["data"][0];
-    assert_same_shape(
-        rec,
-        &fixture("records_leads_search.json")["data"][0],
-        "inserted",
-    );
+    assert_same_shape(rec, &fixture("records_leads_search.json")["data"][0], "inserted");
     assert_eq!(
-        (
-            rec["Full_Name"].as_str(),
-            rec["No_of_Employees"].as_i64(),
-            rec["Owner"]["name"].as_str()
-        ),
+        (rec["Full_Name"].as_str(), rec["No_of_Employees"].as_i64(), rec["Owner"]["name"].as_str()),
         (Some("Mr. Lee Fresh"), Some(12), Some("Patricia Boyle"))
     );
-    assert_eq!(
-        rec["Created_Time"],
-        body["data"][0]["details"]["Created_Time"]
-    );
+    assert_eq!(rec["Created_Time"], body["data"][0]["details"]["Created_Time"]);
     // Mixed: 207; every error is a per-item envelope.
     let (status, body) = crm_send(Method::POST, &t.api_domain, &t.access, "/Leads", Some(json!({"data": [{"Last_Name": "Ok"}, {"First_Name": "NoLast"}, {"Last_Name": "BadEmail", "Email": "nope"}, {"Last_Name": "BadNumber", "No_of_Employees": "many"}]}))).await;
     assert_eq!(status, 207, "{body}");
@@ -1031,73 +657,28 @@ async fn inserts_answer_201_207_or_400_with_per_item_envelopes() {
         json!({"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name"}, "message": "required field not found", "status": "error"})
     );
     assert_eq!(
-        (
-            data[2]["code"].as_str(),
-            data[2]["details"]["api_name"].as_str()
-        ),
+        (data[2]["code"].as_str(), data[2]["details"]["api_name"].as_str()),
         (Some("INVALID_DATA"), Some("Email"))
     );
     assert_eq!(
-        (
-            data[3]["code"].as_str(),
-            data[3]["details"]["expected_data_type"].as_str()
-        ),
+        (data[3]["code"].as_str(), data[3]["details"]["expected_data_type"].as_str()),
         (Some("INVALID_DATA"), Some("integer"))
     );
     // All failed: 400.
     assert_eq!(
-        crm_send(
-            Method::POST,
-            &t.api_domain,
-            &t.access,
-            "/Deals",
-            Some(json!({"data": [{"Deal_Name": "No stage"}]}))
-        )
-        .await
-        .0,
+        crm_send(Method::POST, &t.api_domain, &t.access, "/Deals", Some(json!({"data": [{"Deal_Name": "No stage"}]})))
+            .await
+            .0,
         400
     );
     // Over 100 records, missing data, broken JSON.
-    let many: Vec<Value> = (0..101)
-        .map(|i| json!({"Last_Name": format!("L{i}")}))
-        .collect();
-    let (status, body) = crm_send(
-        Method::POST,
-        &t.api_domain,
-        &t.access,
-        "/Leads",
-        Some(json!({"data": many})),
-    )
-    .await;
+    let many: Vec<Value> = (0..101).map(|i| json!({"Last_Name": format!("L{i}")})).collect();
+    let (status, body) = crm_send(Method::POST, &t.api_domain, &t.access, "/Leads", Some(json!({"data": many}))).await;
+    assert_eq!((status, body["code"].as_str(), body["status"].as_str()), (400, Some("LIMIT_EXCEEDED"), Some("error")));
+    let hundred: Vec<Value> = (0..100).map(|i| json!({"Last_Name": format!("L{i}")})).collect();
+    assert_eq!(crm_send(Method::POST, &t.api_domain, &t.access, "/Leads", Some(json!({"data": hundred}))).await.0, 201);
     assert_eq!(
-        (status, body["code"].as_str(), body["status"].as_str()),
-        (400, Some("LIMIT_EXCEEDED"), Some("error"))
-    );
-    let hundred: Vec<Value> = (0..100)
-        .map(|i| json!({"Last_Name": format!("L{i}")}))
-        .collect();
-    assert_eq!(
-        crm_send(
-            Method::POST,
-            &t.api_domain,
-            &t.access,
-            "/Leads",
-            Some(json!({"data": hundred}))
-        )
-        .await
-        .0,
-        201
-    );
-    assert_eq!(
-        crm_send(
-            Method::POST,
-            &t.api_domain,
-            &t.access,
-            "/Leads",
-            Some(json!({"trigger": []}))
-        )
-        .await
-        .1["code"],
+        crm_send(Method::POST, &t.api_domain, &t.access, "/Leads", Some(json!({"trigger": []}))).await.1["code"],
         "REQUIRED_PARAM_MISSING"
     );
     let resp = client()
@@ -1115,25 +696,23 @@ async fn updates_and_deletes_answer_200_with_per_item_envelopes() {
     let sim = Simulator::start().await.unwrap();
     let t = admin(&sim).await;
     let (_, page) = crm_json(&t.api_domain, &t.access, "/Contacts?per_page=4").await;
-    let ids: Vec<String> = page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: Vec<String> =
+        page["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
     sim.advance(Duration::from_secs(5));
-    let (status, body) = crm_send(Method::PUT, &t.api_domain, &t.access, "/Contacts", Some(json!({"data": [{"id": ids[0], "Title": "Chief"}, {"id": ids[1], "Department": "R&D"}]}))).await;
+    let (status, body) = crm_send(
+        Method::PUT,
+        &t.api_domain,
+        &t.access,
+        "/Contacts",
+        Some(json!({"data": [{"id": ids[0], "Title": "Chief"}, {"id": ids[1], "Department": "R&D"}]})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_same_shape(&body, &fixture("records_update_response.json"), "update");
     assert_eq!(body["data"][1]["message"], "record updated");
-    assert_ne!(
-        body["data"][0]["details"]["Modified_Time"],
-        body["data"][0]["details"]["Created_Time"]
-    );
+    assert_ne!(body["data"][0]["details"]["Modified_Time"], body["data"][0]["details"]["Created_Time"]);
     assert_eq!(
-        crm_json(&t.api_domain, &t.access, &format!("/Contacts/{}", ids[0]))
-            .await
-            .1["data"][0]["Title"],
+        crm_json(&t.api_domain, &t.access, &format!("/Contacts/{}", ids[0])).await.1["data"][0]["Title"],
         "Chief"
     );
     let (status, body) = crm_send(
@@ -1144,88 +723,31 @@ async fn updates_and_deletes_answer_200_with_per_item_envelopes() {
         Some(json!({"data": [{"Last_Name": "Solo"}]})),
     )
     .await;
-    assert_eq!(
-        (status, body["data"][0]["details"]["id"].as_str()),
-        (200, Some(ids[2].as_str()))
-    );
+    assert_eq!((status, body["data"][0]["details"]["id"].as_str()), (200, Some(ids[2].as_str())));
     let (status, body) = crm_send(Method::PUT, &t.api_domain, &t.access, "/Contacts", Some(json!({"data": [{"id": ids[0], "Title": "x"}, {"id": "999", "Title": "y"}, {"Title": "no id"}, {"id": ids[1], "Last_Name": ""}]}))).await;
     assert_eq!(status, 207);
-    let codes: Vec<&str> = body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            "SUCCESS",
-            "INVALID_DATA",
-            "MANDATORY_NOT_FOUND",
-            "MANDATORY_NOT_FOUND"
-        ]
-    );
+    let codes: Vec<&str> = body["data"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["SUCCESS", "INVALID_DATA", "MANDATORY_NOT_FOUND", "MANDATORY_NOT_FOUND"]);
     // Delete many and one.
-    let (status, body) = crm_send(
-        Method::DELETE,
-        &t.api_domain,
-        &t.access,
-        &format!("/Contacts?ids={},{}", ids[0], ids[1]),
-        None,
-    )
-    .await;
+    let (status, body) =
+        crm_send(Method::DELETE, &t.api_domain, &t.access, &format!("/Contacts?ids={},{}", ids[0], ids[1]), None).await;
     assert_eq!(status, 200, "{body}");
     assert_same_shape(&body, &fixture("records_delete_response.json"), "delete");
     assert_eq!(
         body["data"][0],
         json!({"code": "SUCCESS", "details": {"id": ids[0]}, "message": "record deleted", "status": "success"})
     );
-    let (status, body) = crm_send(
-        Method::DELETE,
-        &t.api_domain,
-        &t.access,
-        &format!("/Contacts/{}", ids[2]),
-        None,
-    )
-    .await;
+    let (status, body) =
+        crm_send(Method::DELETE, &t.api_domain, &t.access, &format!("/Contacts/{}", ids[2]), None).await;
+    assert_eq!((status, body["data"][0]["message"].as_str()), (200, Some("record deleted")));
+    assert_eq!(crm_get(&t.api_domain, &t.access, &format!("/Contacts/{}", ids[0])).await.0, 204);
+    let (status, body) =
+        crm_send(Method::DELETE, &t.api_domain, &t.access, &format!("/Contacts?ids={},{}", ids[0], ids[3]), None).await;
     assert_eq!(
-        (status, body["data"][0]["message"].as_str()),
-        (200, Some("record deleted"))
-    );
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, &format!("/Contacts/{}", ids[0]))
-            .await
-            .0,
-        204
-    );
-    let (status, body) = crm_send(
-        Method::DELETE,
-        &t.api_domain,
-        &t.access,
-        &format!("/Contacts?ids={},{}", ids[0], ids[3]),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (
-            status,
-            body["data"][0]["code"].as_str(),
-            body["data"][1]["code"].as_str()
-        ),
+        (status, body["data"][0]["code"].as_str(), body["data"][1]["code"].as_str()),
         (207, Some("INVALID_DATA"), Some("SUCCESS"))
     );
-    assert_eq!(
-        crm_send(
-            Method::DELETE,
-            &t.api_domain,
-            &t.access,
-            "/Contacts?ids=1",
-            None
-        )
-        .await
-        .0,
-        400
-    );
+    assert_eq!(crm_send(Method::DELETE, &t.api_domain, &t.access, "/Contacts?ids=1", None).await.0, 400);
     assert_eq!(
         crm_send(Method::DELETE, &t.api_domain, &t.access, "/Contacts", None).await,
         (
@@ -1233,48 +755,20 @@ async fn updates_and_deletes_answer_200_with_per_item_envelopes() {
             json!({"code": "REQUIRED_PARAM_MISSING", "details": {"param_name": "ids"}, "message": "One of the expected parameter is missing", "status": "error"})
         )
     );
-    let too_many = (0..101)
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let too_many = (0..101).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
     assert_eq!(
-        crm_send(
-            Method::DELETE,
-            &t.api_domain,
-            &t.access,
-            &format!("/Contacts?ids={too_many}"),
-            None
-        )
-        .await
-        .1["code"],
+        crm_send(Method::DELETE, &t.api_domain, &t.access, &format!("/Contacts?ids={too_many}"), None).await.1["code"],
         "LIMIT_EXCEEDED"
     );
     // The recycle bin, newest first.
     let (status, deleted) = crm_json(&t.api_domain, &t.access, "/Contacts/deleted").await;
     assert_eq!((status, deleted["info"]["count"].as_u64()), (200, Some(4)));
     assert_eq!(deleted["data"][0]["id"], json!(ids[3]));
-    for k in [
-        "id",
-        "display_name",
-        "type",
-        "deleted_time",
-        "deleted_by",
-        "created_by",
-    ] {
+    for k in ["id", "display_name", "type", "deleted_time", "deleted_by", "created_by"] {
         assert!(deleted["data"][0].get(k).is_some(), "{k}");
     }
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/Contacts/deleted?type=permanent")
-            .await
-            .0,
-        204
-    );
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/Accounts/deleted")
-            .await
-            .0,
-        204
-    );
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/Contacts/deleted?type=permanent").await.0, 204);
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/Accounts/deleted").await.0, 204);
 }
 
 #[tokio::test]
@@ -1285,36 +779,24 @@ async fn upsert_matches_duplicate_check_fields() {
     assert_eq!(status, 200, "{body}");
     let d = body["data"].as_array().unwrap();
     assert_eq!(
-        (
-            d[0]["action"].as_str(),
-            d[0]["duplicate_field"].as_str(),
-            d[0]["message"].as_str()
-        ),
+        (d[0]["action"].as_str(), d[0]["duplicate_field"].as_str(), d[0]["message"].as_str()),
         (Some("update"), Some("Email"), Some("record updated"))
     );
     assert_eq!(
-        (
-            d[1]["action"].as_str(),
-            d[1]["duplicate_field"].clone(),
-            d[1]["message"].as_str()
-        ),
+        (d[1]["action"].as_str(), d[1]["duplicate_field"].clone(), d[1]["message"].as_str()),
         (Some("insert"), Value::Null, Some("record added"))
     );
-    let (_, burns) = crm_json(
+    let (_, burns) = crm_json(&t.api_domain, &t.access, "/Leads/search?email=burns.mary@xyz.com").await;
+    assert_eq!((burns["info"]["count"].as_u64(), burns["data"][0]["City"].as_str()), (Some(1), Some("Detroit")));
+    // Explicit duplicate_check_fields.
+    let (_, body) = crm_send(
+        Method::POST,
         &t.api_domain,
         &t.access,
-        "/Leads/search?email=burns.mary@xyz.com",
+        "/Leads/upsert",
+        Some(json!({"data": [{"Last_Name": "Brand New", "Company": "X"}], "duplicate_check_fields": ["Last_Name"]})),
     )
     .await;
-    assert_eq!(
-        (
-            burns["info"]["count"].as_u64(),
-            burns["data"][0]["City"].as_str()
-        ),
-        (Some(1), Some("Detroit"))
-    );
-    // Explicit duplicate_check_fields.
-    let (_, body) = crm_send(Method::POST, &t.api_domain, &t.access, "/Leads/upsert", Some(json!({"data": [{"Last_Name": "Brand New", "Company": "X"}], "duplicate_check_fields": ["Last_Name"]}))).await;
     assert_eq!(body["data"][0]["action"], "update");
     assert_eq!(
         crm_send(
@@ -1347,33 +829,16 @@ async fn search_supports_criteria_email_phone_and_word() {
                 .unwrap();
             let status = resp.status().as_u16();
             let text = resp.text().await.unwrap();
-            (
-                status,
-                if text.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_str::<Value>(&text).unwrap()
-                },
-            )
+            (status, if text.is_empty() { Value::Null } else { serde_json::from_str::<Value>(&text).unwrap() })
         }
     };
     // Zoho's own sample: an escaped comma.
-    let (status, body) =
-        search("((Last_Name:equals:Burns\\,B)and(First_Name:starts_with:M))").await;
+    let (status, body) = search("((Last_Name:equals:Burns\\,B)and(First_Name:starts_with:M))").await;
     assert_eq!(status, 200, "{body}");
     assert_same_shape(&body, &fixture_body, "search");
     assert_eq!(body["info"], fixture_body["info"]);
     let mary = &body["data"][0];
-    for k in [
-        "Email",
-        "Company",
-        "City",
-        "Last_Name",
-        "Full_Name",
-        "Phone",
-        "Lead_Source",
-        "Tag",
-    ] {
+    for k in ["Email", "Company", "City", "Last_Name", "Full_Name", "Phone", "Lead_Source", "Tag"] {
         if k != "Tag" && k != "Full_Name" {
             assert_eq!(mary[k], fixture_body["data"][0][k], "{k}");
         }
@@ -1384,11 +849,7 @@ async fn search_supports_criteria_email_phone_and_word() {
     // starts_with is case-insensitive; or; unescaped commas are alternatives.
     let (_, body) = search("(City:equals:kent,CHICAGO)").await;
     assert!(
-        body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| ["Kent", "Chicago"].contains(&r["City"].as_str().unwrap()))
+        body["data"].as_array().unwrap().iter().all(|r| ["Kent", "Chicago"].contains(&r["City"].as_str().unwrap()))
     );
     let (_, or) = search("((City:equals:Kent)or(City:equals:Chicago))").await;
     assert_eq!(or["info"]["count"], body["info"]["count"]);
@@ -1403,75 +864,34 @@ async fn search_supports_criteria_email_phone_and_word() {
         Some(json!({"data": [{"Last_Name": "Paren", "Company": "Acme (West)"}]})),
     )
     .await;
-    assert_eq!(
-        search("(Company:equals:Acme \\(West\\))").await.1["data"][0]["Last_Name"],
-        "Paren"
-    );
+    assert_eq!(search("(Company:equals:Acme \\(West\\))").await.1["data"][0]["Last_Name"], "Paren");
     // Nothing found: 204. Bad criteria: 400 INVALID_QUERY.
-    assert_eq!(
-        search("(Last_Name:equals:Nobody At All)").await,
-        (204, Value::Null)
-    );
-    for bad in [
-        "Last_Name:equals:x",
-        "(Last_Name:greater_than:1)",
-        "(Nope:equals:1)",
-        "((A:equals:1)",
-    ] {
+    assert_eq!(search("(Last_Name:equals:Nobody At All)").await, (204, Value::Null));
+    for bad in ["Last_Name:equals:x", "(Last_Name:greater_than:1)", "(Nope:equals:1)", "((A:equals:1)"] {
         let (status, body) = search(bad).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("INVALID_QUERY")),
-            "{bad}"
-        );
+        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")), "{bad}");
     }
     // email, phone, word.
-    let (_, e) = crm_json(
-        &t.api_domain,
-        &t.access,
-        "/Leads/search?email=burns.mary%40xyz.com",
-    )
-    .await;
+    let (_, e) = crm_json(&t.api_domain, &t.access, "/Leads/search?email=burns.mary%40xyz.com").await;
     assert_eq!(e["data"][0]["Last_Name"], "Burns,B");
     let (_, p) = crm_json(&t.api_domain, &t.access, "/Leads/search?phone=555-555-5555").await;
     assert_eq!(p["info"]["count"], 1);
     let (_, w) = crm_json(&t.api_domain, &t.access, "/Leads/search?word=Blue%20Ridge").await;
     assert_eq!(w["data"][0]["Street"], "4 B Blue Ridge Blvd");
-    let (_, paged) = crm_json(
-        &t.api_domain,
-        &t.access,
-        "/Leads/search?word=example.com&per_page=50&page=2",
-    )
-    .await;
-    assert_eq!(
-        paged["info"],
-        json!({"per_page": 50, "count": 50, "page": 2, "more_records": true})
-    );
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, "/Leads/search").await.1["code"],
-        "REQUIRED_PARAM_MISSING"
-    );
+    let (_, paged) = crm_json(&t.api_domain, &t.access, "/Leads/search?word=example.com&per_page=50&page=2").await;
+    assert_eq!(paged["info"], json!({"per_page": 50, "count": 50, "page": 2, "more_records": true}));
+    assert_eq!(crm_json(&t.api_domain, &t.access, "/Leads/search").await.1["code"], "REQUIRED_PARAM_MISSING");
 }
 
 #[tokio::test]
 async fn zoho_error_envelopes_for_modules_urls_methods_and_permissions() {
     let sim = Simulator::start().await.unwrap();
     let t = admin(&sim).await;
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, "/Nonexistent").await,
-        (400, fixture("error_invalid_module.json"))
-    );
-    assert_eq!(
-        crm_json(&t.api_domain, &t.access, "/Home").await,
-        (400, fixture("error_invalid_module.json"))
-    );
+    assert_eq!(crm_json(&t.api_domain, &t.access, "/Nonexistent").await, (400, fixture("error_invalid_module.json")));
+    assert_eq!(crm_json(&t.api_domain, &t.access, "/Home").await, (400, fixture("error_invalid_module.json")));
     let not_found = json!({"code": "INVALID_URL_PATTERN", "details": {}, "message": "Please check if the URL trying to access is a correct one", "status": "error"});
     for path in ["/Leads/1/2/3", "/settings/nothing", "/users/1/x"] {
-        assert_eq!(
-            crm_json(&t.api_domain, &t.access, path).await,
-            (404, not_found.clone()),
-            "{path}"
-        );
+        assert_eq!(crm_json(&t.api_domain, &t.access, path).await, (404, not_found.clone()), "{path}");
     }
     let resp = client()
         .get(format!("{}/crm/v3/Leads", t.api_domain))
@@ -1481,45 +901,17 @@ async fn zoho_error_envelopes_for_modules_urls_methods_and_permissions() {
         .unwrap();
     assert_eq!(resp.status(), 404);
     let (status, body) = crm_send(Method::PATCH, &t.api_domain, &t.access, "/Leads", None).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("INVALID_REQUEST_METHOD"))
-    );
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_REQUEST_METHOD")));
     // NO_PERMISSION: Jane's profile cannot see Deals; denied Leads gives exactly Zoho's sample.
-    let jane = login(
-        &sim,
-        "jane.jones@zylker.example",
-        Environment::Production,
-        ALL_SCOPES,
-    )
-    .await;
+    let jane = login(&sim, "jane.jones@zylker.example", Environment::Production, ALL_SCOPES).await;
     let (status, body) = crm_json(&jane.api_domain, &jane.access, "/Deals").await;
-    assert_eq!(
-        (status, body["details"]["permissions"].clone()),
-        (403, json!(["Crm_Implied_View_Deals"]))
-    );
+    assert_eq!((status, body["details"]["permissions"].clone()), (403, json!(["Crm_Implied_View_Deals"])));
     assert!(sim.deny_module("jane.jones@zylker.example", "Leads"));
-    assert_eq!(
-        crm_json(&jane.api_domain, &jane.access, "/Leads").await,
-        (403, fixture("error_no_permission.json"))
-    );
-    let (status, body) = crm_send(
-        Method::POST,
-        &jane.api_domain,
-        &jane.access,
-        "/Leads",
-        Some(json!({"data": [{"Last_Name": "x"}]})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["details"]["permissions"][0].as_str()),
-        (403, Some("Crm_Implied_Create_Leads"))
-    );
-    assert_eq!(
-        crm_get(&jane.api_domain, &jane.access, "/Contacts?per_page=1")
-            .await
-            .0,
-        200
-    );
+    assert_eq!(crm_json(&jane.api_domain, &jane.access, "/Leads").await, (403, fixture("error_no_permission.json")));
+    let (status, body) =
+        crm_send(Method::POST, &jane.api_domain, &jane.access, "/Leads", Some(json!({"data": [{"Last_Name": "x"}]})))
+            .await;
+    assert_eq!((status, body["details"]["permissions"][0].as_str()), (403, Some("Crm_Implied_Create_Leads")));
+    assert_eq!(crm_get(&jane.api_domain, &jane.access, "/Contacts?per_page=1").await.0, 200);
     assert!(sim.count(Route::Records) >= 5);
 }

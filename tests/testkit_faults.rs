@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use testkit_common::*;
 use zohocrm::dc::{DataCenter, Environment};
-use zohocrm::testkit::{
-    DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Fault, MAX_LATENCY, Route, Simulator,
-};
+use zohocrm::testkit::{DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Fault, MAX_LATENCY, Route, Simulator};
 
 const PATRICIA: &str = "patricia.boyle@zylker.example";
 
@@ -26,13 +24,7 @@ async fn users_call(t: &Tokens) -> reqwest::Result<reqwest::Response> {
 async fn too_many_requests_with_retry_after_for_the_next_n_requests() {
     let sim = Simulator::start().await.unwrap();
     let t = login(&sim, PATRICIA, Environment::Production, ALL_SCOPES).await;
-    sim.inject(
-        Route::Users,
-        Fault::TooManyRequests {
-            retry_after_secs: 7,
-        },
-        2,
-    );
+    sim.inject(Route::Users, Fault::TooManyRequests { retry_after_secs: 7 }, 2);
     for _ in 0..2 {
         let resp = users_call(&t).await.unwrap();
         assert_eq!(resp.status(), 429);
@@ -42,35 +34,19 @@ async fn too_many_requests_with_retry_after_for_the_next_n_requests() {
         assert_eq!(keys(&body), keys(&fixture("error_invalid_token.json")));
     }
     assert_eq!(users_call(&t).await.unwrap().status(), 200);
-    let statuses: Vec<u16> = sim
-        .requests()
-        .iter()
-        .filter(|r| r.route == Route::Users)
-        .map(|r| r.status)
-        .collect();
+    let statuses: Vec<u16> = sim.requests().iter().filter(|r| r.route == Route::Users).map(|r| r.status).collect();
     assert_eq!(statuses, [429, 429, 200]);
 }
 
 #[tokio::test]
 async fn status_faults_answer_500_envelopes_and_gateway_pages_without_processing() {
     let sim = Simulator::start().await.unwrap();
-    let q = consent(
-        &sim,
-        "eu.user@zylker.example",
-        Environment::Production,
-        "ZohoCRM.users.READ",
-        "offline",
-        "",
-    )
-    .await;
+    let q = consent(&sim, "eu.user@zylker.example", Environment::Production, "ZohoCRM.users.READ", "offline", "").await;
     sim.inject(Route::Token, Fault::Status(503), 1);
     sim.inject(Route::Token, Fault::Status(500), 1);
     let (status, _) = {
         let resp = client()
-            .post(format!(
-                "{}/oauth/v2/token",
-                sim.accounts_url(DataCenter::Eu)
-            ))
+            .post(format!("{}/oauth/v2/token", sim.accounts_url(DataCenter::Eu)))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("client_id", DEFAULT_CLIENT_ID),
@@ -82,22 +58,14 @@ async fn status_faults_answer_500_envelopes_and_gateway_pages_without_processing
             .await
             .unwrap();
         let status = resp.status().as_u16();
-        assert!(
-            resp.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         (status, resp.text().await.unwrap())
     };
     assert_eq!(status, 503);
     let (status, body) = exchange(&sim, DataCenter::Eu, &q["code"]).await;
     assert_eq!(
         (status, body),
-        (
-            500,
-            json!({"code": "INTERNAL_ERROR", "details": {}, "message": "Internal Server Error", "status": "error"})
-        )
+        (500, json!({"code": "INTERNAL_ERROR", "details": {}, "message": "Internal Server Error", "status": "error"}))
     );
     // Neither faulted request used the code.
     assert_eq!(exchange(&sim, DataCenter::Eu, &q["code"]).await.0, 200);
@@ -107,19 +75,11 @@ async fn status_faults_answer_500_envelopes_and_gateway_pages_without_processing
 #[tokio::test]
 async fn latency_delays_for_real_and_then_answers() {
     let sim = Simulator::start().await.unwrap();
-    sim.inject(
-        Route::ServerInfo,
-        Fault::Latency(Duration::from_millis(300)),
-        1,
-    );
+    sim.inject(Route::ServerInfo, Fault::Latency(Duration::from_millis(300)), 1);
     let url = format!("{}/oauth/serverinfo", sim.accounts_url(DataCenter::Us));
     let started = Instant::now();
     let resp = client().get(&url).send().await.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
     assert_eq!(resp.status(), 200);
     let started = Instant::now();
     client().get(&url).send().await.unwrap();
@@ -135,22 +95,12 @@ async fn dropped_connections_give_the_client_no_response() {
     let err = users_call(&t).await.unwrap_err();
     assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
     assert_eq!(users_call(&t).await.unwrap().status(), 200);
-    let statuses: Vec<u16> = sim
-        .requests()
-        .iter()
-        .filter(|r| r.route == Route::Users)
-        .map(|r| r.status)
-        .collect();
+    let statuses: Vec<u16> = sim.requests().iter().filter(|r| r.route == Route::Users).map(|r| r.status).collect();
     assert_eq!(statuses, [0, 200]);
     // A pooled keep-alive connection is dropped the same way (no silent retry).
     let pooled = reqwest::Client::builder().no_proxy().build().unwrap();
     let url = format!("{}/crm/v2/users?type=CurrentUser", t.api_domain);
-    let call = || {
-        pooled
-            .get(&url)
-            .header("Authorization", format!("Zoho-oauthtoken {}", t.access))
-            .send()
-    };
+    let call = || pooled.get(&url).header("Authorization", format!("Zoho-oauthtoken {}", t.access)).send();
     assert_eq!(call().await.unwrap().status(), 200);
     sim.inject(Route::Users, Fault::DropConnection, 1);
     assert!(call().await.is_err());
@@ -158,14 +108,8 @@ async fn dropped_connections_give_the_client_no_response() {
     // Also at the token endpoint.
     sim.inject(Route::Token, Fault::DropConnection, 1);
     let err = client()
-        .post(format!(
-            "{}/oauth/v2/token",
-            sim.accounts_url(DataCenter::Us)
-        ))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t.refresh.as_str()),
-        ])
+        .post(format!("{}/oauth/v2/token", sim.accounts_url(DataCenter::Us)))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", t.refresh.as_str())])
         .send()
         .await
         .unwrap_err();
@@ -184,20 +128,11 @@ async fn truncated_bodies_fail_while_reading_the_body() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let announced: usize = resp.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let announced: usize = resp.headers()["content-length"].to_str().unwrap().parse().unwrap();
     assert!(announced > 0);
     let err = resp.bytes().await.unwrap_err();
     assert!(err.is_body() || err.is_decode(), "{err:?}");
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/Leads?per_page=1")
-            .await
-            .0,
-        200
-    );
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/Leads?per_page=1").await.0, 200);
 }
 
 #[tokio::test]
@@ -207,10 +142,7 @@ async fn non_json_bodies_are_html_with_status_200() {
     sim.inject(Route::Org, Fault::NonJsonBody, 1);
     let (status, text) = crm_get(&t.api_domain, &t.access, "/org").await;
     assert_eq!(status, 200);
-    assert!(
-        serde_json::from_str::<Value>(&text).is_err() && text.contains("<html>"),
-        "{text}"
-    );
+    assert!(serde_json::from_str::<Value>(&text).is_err() && text.contains("<html>"), "{text}");
     assert_eq!(crm_json(&t.api_domain, &t.access, "/org").await.0, 200);
 }
 
@@ -221,43 +153,15 @@ async fn faults_are_per_route_and_any_matches_every_route() {
     sim.inject(Route::Modules, Fault::Status(502), 1);
     // Other routes are untouched.
     assert_eq!(crm_get(&t.api_domain, &t.access, "/org").await.0, 200);
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/settings/fields?module=Leads")
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/settings/modules")
-            .await
-            .0,
-        502
-    );
-    assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/settings/modules")
-            .await
-            .0,
-        200
-    );
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/settings/fields?module=Leads").await.0, 200);
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/settings/modules").await.0, 502);
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/settings/modules").await.0, 200);
     // Any: every route, after the route's own faults.
     sim.inject(Route::Any, Fault::Status(503), 2);
     sim.inject(Route::Layouts, Fault::Status(500), 1);
+    assert_eq!(crm_get(&t.api_domain, &t.access, "/settings/layouts?module=Leads").await.0, 500);
     assert_eq!(
-        crm_get(&t.api_domain, &t.access, "/settings/layouts?module=Leads")
-            .await
-            .0,
-        500
-    );
-    assert_eq!(
-        client()
-            .get(format!(
-                "{}/oauth/serverinfo",
-                sim.accounts_url(DataCenter::Jp)
-            ))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        client().get(format!("{}/oauth/serverinfo", sim.accounts_url(DataCenter::Jp))).send().await.unwrap().status(),
         503
     );
     assert_eq!(crm_get(&t.api_domain, &t.access, "/users").await.0, 503);
@@ -269,16 +173,7 @@ async fn faults_are_per_route_and_any_matches_every_route() {
     // Authorization pages too.
     sim.inject(Route::Authorize, Fault::Status(500), 1);
     let url = sim.authorize_url(DataCenter::Us, "ZohoCRM.users.READ", "offline", None);
-    assert!(
-        sim.consent(
-            &url,
-            PATRICIA,
-            Environment::Production,
-            zohocrm::testkit::Decision::Accept
-        )
-        .await
-        .is_err()
-    );
+    assert!(sim.consent(&url, PATRICIA, Environment::Production, zohocrm::testkit::Decision::Accept).await.is_err());
 }
 
 #[tokio::test]
@@ -287,92 +182,59 @@ async fn http_controls_drive_the_simulator_for_any_language() {
     let http = client();
     let control = sim.control_url();
     // Info: the zoho-sim line.
-    let info: Value = http
-        .get(format!("{control}/info"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        info["accounts"]["us"],
-        json!(sim.accounts_url(DataCenter::Us))
-    );
+    let info: Value = http.get(format!("{control}/info")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["accounts"]["us"], json!(sim.accounts_url(DataCenter::Us)));
     assert_eq!(info["client"]["client_id"], DEFAULT_CLIENT_ID);
     assert_eq!(info["client"]["client_secret"]["eu"], "sim-secret-eu");
     assert_eq!(info["control"], json!(control));
     // Consent over HTTP.
     let url = sim.authorize_url(DataCenter::Us, "ZohoCRM.users.READ", "offline", Some("s1"));
-    let resp = http.post(format!("{control}/consent")).json(&json!({"authorize_url": url, "email": "jp.user@zylker.example", "environment": "sandbox"})).send().await.unwrap();
+    let resp = http
+        .post(format!("{control}/consent"))
+        .json(&json!({"authorize_url": url, "email": "jp.user@zylker.example", "environment": "sandbox"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    let redirect = resp.json::<Value>().await.unwrap()["redirect"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let redirect = resp.json::<Value>().await.unwrap()["redirect"].as_str().unwrap().to_owned();
     let q = query(&redirect);
     assert_eq!((q["location"].as_str(), q["state"].as_str()), ("jp", "s1"));
     let (_, body) = exchange(&sim, DataCenter::Jp, &q["code"]).await;
-    assert_eq!(
-        body["api_domain"],
-        json!(sim.api_url(DataCenter::Jp, Environment::Sandbox))
-    );
-    let resp = http.post(format!("{control}/consent")).json(&json!({"authorize_url": url.replace("callback", "x"), "email": "jp.user@zylker.example"})).send().await.unwrap();
-    assert_eq!(resp.status(), 400);
-    assert_eq!(
-        resp.json::<Value>().await.unwrap(),
-        json!({"error": "invalid_redirect_uri"})
-    );
+    assert_eq!(body["api_domain"], json!(sim.api_url(DataCenter::Jp, Environment::Sandbox)));
     let resp = http
         .post(format!("{control}/consent"))
-        .json(
-            &json!({"authorize_url": url, "email": "jp.user@zylker.example", "decision": "reject"}),
-        )
+        .json(&json!({"authorize_url": url.replace("callback", "x"), "email": "jp.user@zylker.example"}))
         .send()
         .await
         .unwrap();
-    assert!(
-        resp.json::<Value>().await.unwrap()["redirect"]
-            .as_str()
-            .unwrap()
-            .contains("error=access_denied")
-    );
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"error": "invalid_redirect_uri"}));
+    let resp = http
+        .post(format!("{control}/consent"))
+        .json(&json!({"authorize_url": url, "email": "jp.user@zylker.example", "decision": "reject"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.json::<Value>().await.unwrap()["redirect"].as_str().unwrap().contains("error=access_denied"));
     // Clock.
     let before = sim.clock();
-    let now: Value = http
-        .get(format!("{control}/clock"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let after: Value = http
-        .post(format!("{control}/clock/advance?seconds=3600"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        after["now_ms"].as_i64().unwrap() - now["now_ms"].as_i64().unwrap(),
-        3_600_000
-    );
-    assert_eq!(
-        zohocrm::clock::Clock::now_ms(&before),
-        after["now_ms"].as_i64().unwrap()
-    );
+    let now: Value = http.get(format!("{control}/clock")).send().await.unwrap().json().await.unwrap();
+    let after: Value =
+        http.post(format!("{control}/clock/advance?seconds=3600")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(after["now_ms"].as_i64().unwrap() - now["now_ms"].as_i64().unwrap(), 3_600_000);
+    assert_eq!(zohocrm::clock::Clock::now_ms(&before), after["now_ms"].as_i64().unwrap());
     // The token minted above has expired.
-    let tokens: Value = http.post(format!("{control}/tokens")).json(&json!({"email": "jp.user@zylker.example", "environment": "sandbox", "scopes": ["ZohoCRM.users.READ"]})).send().await.unwrap().json().await.unwrap();
-    assert_eq!(
-        crm_get(
-            tokens["api_domain"].as_str().unwrap(),
-            body["access_token"].as_str().unwrap(),
-            "/users"
-        )
+    let tokens: Value = http
+        .post(format!("{control}/tokens"))
+        .json(&json!({"email": "jp.user@zylker.example", "environment": "sandbox", "scopes": ["ZohoCRM.users.READ"]}))
+        .send()
         .await
-        .0,
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        crm_get(tokens["api_domain"].as_str().unwrap(), body["access_token"].as_str().unwrap(), "/users").await.0,
         401
     );
     assert_eq!(
@@ -394,14 +256,7 @@ async fn http_controls_drive_the_simulator_for_any_language() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(
-        http.get(format!(
-            "{}/oauth/serverinfo",
-            sim.accounts_url(DataCenter::Us)
-        ))
-        .send()
-        .await
-        .unwrap()
-        .status(),
+        http.get(format!("{}/oauth/serverinfo", sim.accounts_url(DataCenter::Us))).send().await.unwrap().status(),
         502
     );
     assert_eq!(
@@ -414,32 +269,12 @@ async fn http_controls_drive_the_simulator_for_any_language() {
         400
     );
     // Requests, redacted, then cleared.
-    let log: Value = http
-        .get(format!("{control}/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = http.get(format!("{control}/requests")).send().await.unwrap().json().await.unwrap();
     let log = log.as_array().unwrap();
-    assert!(
-        log.iter()
-            .any(|r| r["route"] == "server_info" && r["status"] == 502)
-    );
-    assert!(
-        log.iter()
-            .all(|r| r.get("grant_type").is_some() && r.get("environment").is_some())
-    );
-    assert!(
-        !serde_json::to_string(log)
-            .unwrap()
-            .contains(q["code"].as_str())
-    );
-    http.delete(format!("{control}/requests"))
-        .send()
-        .await
-        .unwrap();
+    assert!(log.iter().any(|r| r["route"] == "server_info" && r["status"] == 502));
+    assert!(log.iter().all(|r| r.get("grant_type").is_some() && r.get("environment").is_some()));
+    assert!(!serde_json::to_string(log).unwrap().contains(q["code"].as_str()));
+    http.delete(format!("{control}/requests")).send().await.unwrap();
     assert_eq!(sim.requests().len(), 0);
     // Out-of-band revocation and access-token invalidation.
     let inv: Value = http
@@ -463,82 +298,30 @@ async fn http_controls_drive_the_simulator_for_any_language() {
         .unwrap();
     assert_eq!(rev["revoked"], true);
     assert_eq!(
-        refresh(
-            &sim,
-            DataCenter::Jp,
-            tokens["refresh_token"].as_str().unwrap()
-        )
-        .await
-        .1,
+        refresh(&sim, DataCenter::Jp, tokens["refresh_token"].as_str().unwrap()).await.1,
         json!({"error": "invalid_code"})
     );
-    assert_eq!(
-        http.get(format!("{control}/nothing"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(http.get(format!("{control}/nothing")).send().await.unwrap().status(), 404);
 }
 
 #[tokio::test]
 async fn issue_tokens_skips_the_browser_flow() {
     let sim = Simulator::start().await.unwrap();
-    let t = sim
-        .issue_tokens(
-            "ca.user@zylker.example",
-            Environment::Developer,
-            &["ZohoCRM.users.READ"],
-        )
-        .unwrap();
-    assert_eq!(
-        t.api_domain,
-        sim.api_url(DataCenter::Ca, Environment::Developer)
-    );
+    let t = sim.issue_tokens("ca.user@zylker.example", Environment::Developer, &["ZohoCRM.users.READ"]).unwrap();
+    assert_eq!(t.api_domain, sim.api_url(DataCenter::Ca, Environment::Developer));
     assert_eq!(t.accounts_server, sim.accounts_url(DataCenter::Ca));
     assert!(!format!("{t:?}").contains(t.access_token.expose()));
-    let (status, body) = crm_json(
-        &t.api_domain,
-        t.access_token.expose(),
-        "/users?type=CurrentUser",
-    )
-    .await;
-    assert_eq!(
-        (status, body["users"][0]["email"].as_str()),
-        (200, Some("ca.user@zylker.example"))
-    );
-    assert_eq!(
-        refresh(&sim, DataCenter::Ca, t.refresh_token.expose())
-            .await
-            .0,
-        200
-    );
-    assert!(
-        sim.issue_tokens("nobody@zylker.example", Environment::Production, &[])
-            .is_err()
-    );
+    let (status, body) = crm_json(&t.api_domain, t.access_token.expose(), "/users?type=CurrentUser").await;
+    assert_eq!((status, body["users"][0]["email"].as_str()), (200, Some("ca.user@zylker.example")));
+    assert_eq!(refresh(&sim, DataCenter::Ca, t.refresh_token.expose()).await.0, 200);
+    assert!(sim.issue_tokens("nobody@zylker.example", Environment::Production, &[]).is_err());
     // add_user: a new account that can sign in and has a CRM user.
-    let u = sim
-        .add_user("new.au@zylker.example", "New Aussie", DataCenter::Au)
-        .unwrap();
-    assert!(
-        sim.add_user("new.au@zylker.example", "Again", DataCenter::Au)
-            .is_err()
-    );
-    let t = login(
-        &sim,
-        "new.au@zylker.example",
-        Environment::Production,
-        "ZohoCRM.users.READ",
-    )
-    .await;
+    let u = sim.add_user("new.au@zylker.example", "New Aussie", DataCenter::Au).unwrap();
+    assert!(sim.add_user("new.au@zylker.example", "Again", DataCenter::Au).is_err());
+    let t = login(&sim, "new.au@zylker.example", Environment::Production, "ZohoCRM.users.READ").await;
     let (_, body) = crm_json(&t.api_domain, &t.access, "/users?type=CurrentUser").await;
     assert_eq!(
-        (
-            body["users"][0]["full_name"].as_str(),
-            body["users"][0]["id"].as_str()
-        ),
+        (body["users"][0]["full_name"].as_str(), body["users"][0]["id"].as_str()),
         (Some("New Aussie"), Some(u.id.as_str()))
     );
 }

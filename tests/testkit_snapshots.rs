@@ -14,19 +14,12 @@ use zohocrm::testkit::{SimConfig, Simulator};
 const START_MS: i64 = 1_715_328_000_000;
 
 async fn fixed_sim() -> Simulator {
-    Simulator::start_with(SimConfig {
-        clock_start_ms: Some(START_MS),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
+    Simulator::start_with(SimConfig { clock_start_ms: Some(START_MS), ..SimConfig::default() }).await.unwrap()
 }
 
 /// Replaces the simulator's port so snapshots do not depend on it.
 fn portless(sim: &Simulator, v: &Value) -> Value {
-    let text = v
-        .to_string()
-        .replace(&format!("127.0.0.1:{}", sim.port()), "SIM");
+    let text = v.to_string().replace(&format!("127.0.0.1:{}", sim.port()), "SIM");
     serde_json::from_str(&text).unwrap()
 }
 
@@ -44,12 +37,7 @@ async fn token_and_user_payloads() {
     .await;
     let (_, token) = exchange(&sim, DataCenter::Us, &q["code"]).await;
     insta::assert_json_snapshot!("token_authorization_code", portless(&sim, &token), {".access_token" => "[access_token]", ".refresh_token" => "[refresh_token]"});
-    let (_, refreshed) = refresh(
-        &sim,
-        DataCenter::Us,
-        token["refresh_token"].as_str().unwrap(),
-    )
-    .await;
+    let (_, refreshed) = refresh(&sim, DataCenter::Us, token["refresh_token"].as_str().unwrap()).await;
     insta::assert_json_snapshot!("token_refresh", portless(&sim, &refreshed), {".access_token" => "[access_token]"});
     let (_, me) = crm_json(
         token["api_domain"].as_str().unwrap(),
@@ -63,21 +51,17 @@ async fn token_and_user_payloads() {
 #[tokio::test]
 async fn record_payloads() {
     let sim = fixed_sim().await;
-    let t = login(
-        &sim,
-        "patricia.boyle@zylker.example",
-        Environment::Production,
-        ALL_SCOPES,
-    )
-    .await;
-    let (_, mary) = crm_json(
+    let t = login(&sim, "patricia.boyle@zylker.example", Environment::Production, ALL_SCOPES).await;
+    let (_, mary) = crm_json(&t.api_domain, &t.access, "/Leads/search?email=burns.mary@xyz.com").await;
+    insta::assert_json_snapshot!("leads_search_mary_burns", mary);
+    let (_, insert) = crm_send(
+        Method::POST,
         &t.api_domain,
         &t.access,
-        "/Leads/search?email=burns.mary@xyz.com",
+        "/Leads",
+        Some(json!({"data": [{"Last_Name": "Snap", "Company": "Shot"}, {"Company": "No last name"}]})),
     )
     .await;
-    insta::assert_json_snapshot!("leads_search_mary_burns", mary);
-    let (_, insert) = crm_send(Method::POST, &t.api_domain, &t.access, "/Leads", Some(json!({"data": [{"Last_Name": "Snap", "Company": "Shot"}, {"Company": "No last name"}]}))).await;
     insta::assert_json_snapshot!("leads_insert_mixed", insert);
     let (_, upsert) = crm_send(
         Method::POST,
@@ -89,14 +73,7 @@ async fn record_payloads() {
     .await;
     insta::assert_json_snapshot!("leads_upsert_update", upsert);
     let id = insert["data"][0]["details"]["id"].as_str().unwrap();
-    let (_, delete) = crm_send(
-        Method::DELETE,
-        &t.api_domain,
-        &t.access,
-        &format!("/Leads?ids={id},1"),
-        None,
-    )
-    .await;
+    let (_, delete) = crm_send(Method::DELETE, &t.api_domain, &t.access, &format!("/Leads?ids={id},1"), None).await;
     insta::assert_json_snapshot!("leads_delete_mixed", delete);
     let (_, deleted) = crm_json(&t.api_domain, &t.access, "/Leads/deleted").await;
     insta::assert_json_snapshot!("leads_deleted", deleted);
@@ -105,13 +82,7 @@ async fn record_payloads() {
 #[tokio::test]
 async fn metadata_payloads() {
     let sim = fixed_sim().await;
-    let t = login(
-        &sim,
-        "eu.user@zylker.example",
-        Environment::Production,
-        ALL_SCOPES,
-    )
-    .await;
+    let t = login(&sim, "eu.user@zylker.example", Environment::Production, ALL_SCOPES).await;
     let (_, org) = crm_json(&t.api_domain, &t.access, "/org").await;
     insta::assert_json_snapshot!("org_eu", org);
     let (_, modules) = crm_json(&t.api_domain, &t.access, "/settings/modules/Leads").await;
@@ -130,13 +101,7 @@ async fn metadata_payloads() {
 #[tokio::test]
 async fn error_payloads() {
     let sim = fixed_sim().await;
-    let t = login(
-        &sim,
-        "patricia.boyle@zylker.example",
-        Environment::Production,
-        "ZohoCRM.users.READ",
-    )
-    .await;
+    let t = login(&sim, "patricia.boyle@zylker.example", Environment::Production, "ZohoCRM.users.READ").await;
     let mut out = Vec::new();
     for (method, path) in [
         (Method::GET, "/users?per_page=500"),
@@ -169,25 +134,8 @@ async fn error_payloads() {
 async fn authorization_pages() {
     let sim = fixed_sim().await;
     let url = sim.authorize_url(DataCenter::Cn, "ZohoCRM.users.READ", "offline", Some("st"));
-    let page = client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    insta::assert_snapshot!(
-        "signin_page_cn",
-        page.replace(&format!("127.0.0.1:{}", sim.port()), "SIM")
-    );
-    let bad = client()
-        .get(url.replace("callback", "nope"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = client().get(&url).send().await.unwrap().text().await.unwrap();
+    insta::assert_snapshot!("signin_page_cn", page.replace(&format!("127.0.0.1:{}", sim.port()), "SIM"));
+    let bad = client().get(url.replace("callback", "nope")).send().await.unwrap().text().await.unwrap();
     insta::assert_snapshot!("error_page_invalid_redirect_uri", bad);
 }

@@ -21,15 +21,11 @@ fn parse_args() -> Result<SimConfig, String> {
         match arg.as_str() {
             "--port" | "-p" => {
                 let v = args.next().ok_or("--port needs a value")?;
-                config.port = v
-                    .parse()
-                    .map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
+                config.port = v.parse().map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
             }
             s if s.starts_with("--port=") => {
                 let v = &s["--port=".len()..];
-                config.port = v
-                    .parse()
-                    .map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
+                config.port = v.parse().map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
             }
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
@@ -68,18 +64,10 @@ fn main() -> ExitCode {
                 eprintln!("zoho-sim: {e}");
             }
             eprintln!("{}", usage());
-            return if e.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            };
+            return if e.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("zoho-sim: cannot start the async runtime: {e}");

@@ -44,47 +44,33 @@ impl TokenCipher {
         key.zeroize();
         // Key id: the Poly1305 tag of an empty message under an all-zero nonce and a fixed
         // label; it reveals nothing about the key but differs between keys.
-        let tag = aead
-            .encrypt(
-                &XNonce::default(),
-                Payload {
-                    msg: b"",
-                    aad: b"zohocrm token key id v1",
-                },
-            )
-            .unwrap_or_default();
+        let tag =
+            aead.encrypt(&XNonce::default(), Payload { msg: b"", aad: b"zohocrm token key id v1" }).unwrap_or_default();
         let mut key_id = [0u8; KEY_ID_LEN];
         for (dst, src) in key_id.iter_mut().zip(tag) {
             *dst = src;
         }
-        Self {
-            aead: Arc::new(aead),
-            key_id,
-        }
+        Self { aead: Arc::new(aead), key_id }
     }
 
     /// A cipher from 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, StoreError> {
-        let mut bytes = decode_hex(text.trim()).ok_or_else(|| StoreError::InvalidKey {
-            reason: "not hex (expected 64 hex digits)".into(),
-        })?;
+        let mut bytes = decode_hex(text.trim())
+            .ok_or_else(|| StoreError::InvalidKey { reason: "not hex (expected 64 hex digits)".into() })?;
         Self::from_bytes(&mut bytes, "64 hex digits")
     }
 
     /// A cipher from base64 (standard or URL-safe alphabet, padding optional) of 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, StoreError> {
-        let mut bytes = decode_base64(text.trim()).ok_or_else(|| StoreError::InvalidKey {
-            reason: "not base64 (expected 44 characters)".into(),
-        })?;
+        let mut bytes = decode_base64(text.trim())
+            .ok_or_else(|| StoreError::InvalidKey { reason: "not base64 (expected 44 characters)".into() })?;
         Self::from_bytes(&mut bytes, "44 base64 characters")
     }
 
     fn from_bytes(bytes: &mut Vec<u8>, expected: &str) -> Result<Self, StoreError> {
         let result = <[u8; 32]>::try_from(bytes.as_slice())
             .map(Self::new)
-            .map_err(|_| StoreError::InvalidKey {
-                reason: format!("{} bytes, expected 32 ({expected})", bytes.len()),
-            });
+            .map_err(|_| StoreError::InvalidKey { reason: format!("{} bytes, expected 32 ({expected})", bytes.len()) });
         bytes.zeroize();
         result
     }
@@ -95,32 +81,16 @@ impl TokenCipher {
     }
 
     /// Seals `value` for `column` of the row `key`.
-    pub(crate) fn seal(
-        &self,
-        key: &TokenKey,
-        column: &str,
-        value: &SecretString,
-    ) -> Result<SecretString, StoreError> {
+    pub(crate) fn seal(&self, key: &TokenKey, column: &str, value: &SecretString) -> Result<SecretString, StoreError> {
         let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| StoreError::Encrypt {
-            reason: format!("no random nonce available: {e}"),
-        })?;
+        getrandom::fill(&mut nonce)
+            .map_err(|e| StoreError::Encrypt { reason: format!("no random nonce available: {e}") })?;
         let aad = associated_data(key, column);
         let sealed = self
             .aead
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: value.expose().as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| StoreError::Encrypt {
-                reason: "the cipher refused the value".into(),
-            })?;
-        let mut out = String::with_capacity(
-            SEALED_PREFIX.len() + 2 * (KEY_ID_LEN + NONCE_LEN + sealed.len()),
-        );
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: value.expose().as_bytes(), aad: &aad })
+            .map_err(|_| StoreError::Encrypt { reason: "the cipher refused the value".into() })?;
+        let mut out = String::with_capacity(SEALED_PREFIX.len() + 2 * (KEY_ID_LEN + NONCE_LEN + sealed.len()));
         out.push_str(SEALED_PREFIX);
         out.push_str(&encode_hex(&self.key_id));
         out.push_str(&encode_hex(&nonce));
@@ -129,36 +99,24 @@ impl TokenCipher {
     }
 
     /// Opens a value sealed by [`Self::seal`] for the same row and column.
-    pub(crate) fn open(
-        &self,
-        key: &TokenKey,
-        column: &str,
-        sealed: &SecretString,
-    ) -> Result<SecretString, StoreError> {
-        let corrupt = |reason: &str| StoreError::Corrupt {
-            key: key.to_string(),
-            reason: format!("{column}: {reason}"),
-        };
-        let hex = sealed
-            .expose()
-            .strip_prefix(SEALED_PREFIX)
-            .ok_or_else(|| corrupt("not a sealed value"))?;
+    pub(crate) fn open(&self, key: &TokenKey, column: &str, sealed: &SecretString) -> Result<SecretString, StoreError> {
+        let corrupt =
+            |reason: &str| StoreError::Corrupt { key: key.to_string(), reason: format!("{column}: {reason}") };
+        let hex = sealed.expose().strip_prefix(SEALED_PREFIX).ok_or_else(|| corrupt("not a sealed value"))?;
         let bytes = decode_hex(hex).ok_or_else(|| corrupt("sealed value is not hex"))?;
         if bytes.len() < KEY_ID_LEN + NONCE_LEN + TAG_LEN {
             return Err(corrupt("sealed value is truncated"));
         }
         let (key_id, rest) = bytes.split_at(KEY_ID_LEN);
         if key_id != self.key_id {
-            return Err(StoreError::WrongKey {
-                key: key.to_string(),
-            });
+            return Err(StoreError::WrongKey { key: key.to_string() });
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let aad = associated_data(key, column);
-        let mut plain = self
-            .aead
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
-            .map_err(|_| corrupt("sealed value failed authentication: it was tampered with or copied from another row or column"))?;
+        let mut plain =
+            self.aead.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).map_err(|_| {
+                corrupt("sealed value failed authentication: it was tampered with or copied from another row or column")
+            })?;
         let text = String::from_utf8(std::mem::take(&mut plain)).map_err(|e| {
             let mut bytes = e.into_bytes();
             bytes.zeroize();
@@ -170,22 +128,14 @@ impl TokenCipher {
 
 impl fmt::Debug for TokenCipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenCipher")
-            .field("key", &"[redacted]")
-            .field("key_id", &self.key_id())
-            .finish()
+        f.debug_struct("TokenCipher").field("key", &"[redacted]").field("key_id", &self.key_id()).finish()
     }
 }
 
 /// Length-prefixed row key and column: unambiguous whatever the user key contains.
 fn associated_data(key: &TokenKey, column: &str) -> Vec<u8> {
     let mut aad = b"zohocrm token v1".to_vec();
-    for part in [
-        key.user.as_str(),
-        key.dc.location(),
-        key.environment.as_str(),
-        column,
-    ] {
+    for part in [key.user.as_str(), key.dc.location(), key.environment.as_str(), column] {
         aad.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_le_bytes());
         aad.extend_from_slice(part.as_bytes());
     }
@@ -207,15 +157,8 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !digits.len().is_multiple_of(2) {
         return None;
     }
-    let value = |d: u8| {
-        char::from(d)
-            .to_digit(16)
-            .and_then(|v| u8::try_from(v).ok())
-    };
-    digits
-        .chunks_exact(2)
-        .map(|pair| Some(value(pair[0])? << 4 | value(pair[1])?))
-        .collect()
+    let value = |d: u8| char::from(d).to_digit(16).and_then(|v| u8::try_from(v).ok());
+    digits.chunks_exact(2).map(|pair| Some(value(pair[0])? << 4 | value(pair[1])?)).collect()
 }
 
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
@@ -261,30 +204,15 @@ mod tests {
         let sealed = c.seal(&key("a"), "access_token", &v).unwrap();
         assert!(sealed.expose().starts_with("zc1:"));
         assert!(!sealed.expose().contains("1000.access"));
-        assert_eq!(
-            c.open(&key("a"), "access_token", &sealed).unwrap().expose(),
-            "1000.access.token"
-        );
+        assert_eq!(c.open(&key("a"), "access_token", &sealed).unwrap().expose(), "1000.access.token");
         // Same value twice: different nonces.
-        assert_ne!(
-            sealed.expose(),
-            c.seal(&key("a"), "access_token", &v).unwrap().expose()
-        );
+        assert_ne!(sealed.expose(), c.seal(&key("a"), "access_token", &v).unwrap().expose());
         // Moved to another row or column: authentication fails.
-        assert!(matches!(
-            c.open(&key("b"), "access_token", &sealed),
-            Err(StoreError::Corrupt { .. })
-        ));
-        assert!(matches!(
-            c.open(&key("a"), "refresh_token", &sealed),
-            Err(StoreError::Corrupt { .. })
-        ));
+        assert!(matches!(c.open(&key("b"), "access_token", &sealed), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(c.open(&key("a"), "refresh_token", &sealed), Err(StoreError::Corrupt { .. })));
         // Another key: WrongKey.
         let other = TokenCipher::new([8; 32]);
-        assert!(matches!(
-            other.open(&key("a"), "access_token", &sealed),
-            Err(StoreError::WrongKey { .. })
-        ));
+        assert!(matches!(other.open(&key("a"), "access_token", &sealed), Err(StoreError::WrongKey { .. })));
     }
 
     #[test]

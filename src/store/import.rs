@@ -48,10 +48,7 @@ impl<'a> ImportOptions<'a> {
     /// Options stamping tokens with `now_ms`, with no default location and the built-in
     /// `api_domain` table.
     pub fn new(now_ms: i64) -> Self {
-        Self {
-            now_ms,
-            ..Self::default()
-        }
+        Self { now_ms, ..Self::default() }
     }
 
     /// Data center and environment for rows without an `api_domain`.
@@ -77,10 +74,7 @@ impl fmt::Debug for ImportOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ImportOptions")
             .field("default_location", &self.default_location)
-            .field(
-                "resolve_api_domain",
-                &self.resolve_api_domain.map(|_| "<fn>"),
-            )
+            .field("resolve_api_domain", &self.resolve_api_domain.map(|_| "<fn>"))
             .field("now_ms", &self.now_ms)
             .field("scopes", &self.scopes)
             .finish()
@@ -137,10 +131,7 @@ pub struct SkippedRow {
 /// several rows for the same user, data center and environment the last one wins; both are
 /// listed in [`ImportReport::skipped`]. A malformed file or a row whose data center cannot be
 /// determined is an error ([`StoreError::Import`] with the line).
-pub fn import_zoho_filestore(
-    csv_text: &str,
-    options: &ImportOptions<'_>,
-) -> Result<ImportReport, StoreError> {
+pub fn import_zoho_filestore(csv_text: &str, options: &ImportOptions<'_>) -> Result<ImportReport, StoreError> {
     let mut records = parse_csv(csv_text)?;
     let Some((_, header)) = records.first() else {
         return Err(StoreError::Import {
@@ -148,10 +139,7 @@ pub fn import_zoho_filestore(
             reason: "the file is empty; expected Zoho's FileStore header".into(),
         });
     };
-    let header: Vec<String> = header
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
+    let header: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
     let position = |name: &str| header.iter().position(|h| h == name);
     let missing = |name: &str| StoreError::Import {
         line: 1,
@@ -162,9 +150,7 @@ pub fn import_zoho_filestore(
         ),
     };
     let id = position("id").ok_or_else(|| missing("id"))?;
-    let user = position("user_name")
-        .or_else(|| position("user_mail"))
-        .ok_or_else(|| missing("user_mail/user_name"))?;
+    let user = position("user_name").or_else(|| position("user_mail")).ok_or_else(|| missing("user_mail/user_name"))?;
     let refresh = position("refresh_token").ok_or_else(|| missing("refresh_token"))?;
     let access = position("access_token").ok_or_else(|| missing("access_token"))?;
     let expiry = position("expiry_time").ok_or_else(|| missing("expiry_time"))?;
@@ -178,18 +164,11 @@ pub fn import_zoho_filestore(
             fields.iter_mut().for_each(Zeroize::zeroize);
             return Err(StoreError::Import {
                 line: *line,
-                reason: format!(
-                    "row has {found} fields but the header has {}; the file is damaged",
-                    header.len()
-                ),
+                reason: format!("row has {found} fields but the header has {}; the file is damaged", header.len()),
             });
         }
         let text = |i: usize| fields[i].trim().to_owned();
-        let secret = |i: usize| {
-            Some(fields[i].trim())
-                .filter(|v| !v.is_empty())
-                .map(SecretString::new)
-        };
+        let secret = |i: usize| Some(fields[i].trim()).filter(|v| !v.is_empty()).map(SecretString::new);
         rows.push(ZohoTokenRow {
             line: *line,
             id: text(id),
@@ -222,36 +201,20 @@ pub fn import_zoho_rows(
             } else {
                 "neither an access token nor a refresh token"
             };
-            skipped.push(SkippedRow {
-                line: row.line,
-                id: row.id,
-                reason: reason.into(),
-            });
+            skipped.push(SkippedRow { line: row.line, id: row.id, reason: reason.into() });
             continue;
         }
-        let fail = |reason: String| StoreError::Import {
-            line: row.line,
-            reason,
-        };
-        let user = if row.user.is_empty() {
-            row.id.clone()
-        } else {
-            row.user.clone()
-        };
+        let fail = |reason: String| StoreError::Import { line: row.line, reason };
+        let user = if row.user.is_empty() { row.id.clone() } else { row.user.clone() };
         if user.is_empty() {
-            return Err(fail(
-                "row has neither a user nor an id to key the token by".into(),
-            ));
+            return Err(fail("row has neither a user nor an id to key the token by".into()));
         }
         let expires_at_ms = if row.expiry_time.is_empty() {
             0
         } else {
-            row.expiry_time.parse::<i64>().map_err(|_| {
-                fail(format!(
-                    "expiry_time {:?} is not epoch milliseconds",
-                    row.expiry_time
-                ))
-            })?
+            row.expiry_time
+                .parse::<i64>()
+                .map_err(|_| fail(format!("expiry_time {:?} is not epoch milliseconds", row.expiry_time)))?
         };
         let (dc, environment, api_domain) = match &row.api_domain {
             Some(domain) => {
@@ -291,20 +254,14 @@ pub fn import_zoho_rows(
             skipped.push(SkippedRow {
                 line,
                 id,
-                reason: format!(
-                    "superseded by line {} (same user, data center and environment)",
-                    row.line
-                ),
+                reason: format!("superseded by line {} (same user, data center and environment)", row.line),
             });
         }
         by_key.insert(key, tokens.len());
         tokens.push(Some((row.line, row.id, token)));
     }
     skipped.sort_by_key(|s| s.line);
-    Ok(ImportReport {
-        tokens: tokens.into_iter().flatten().map(|(_, _, t)| t).collect(),
-        skipped,
-    })
+    Ok(ImportReport { tokens: tokens.into_iter().flatten().map(|(_, _, t)| t).collect(), skipped })
 }
 
 /// The built-in lookup: Zoho's real API domains, through the data-center table
@@ -319,23 +276,13 @@ fn location_of_api_domain(domain: &str) -> Option<(DataCenter, Environment)> {
 }
 
 /// The DBStore fields read, in order; `user` is `user_name` (8.0) or `user_mail` (2.1).
-pub(crate) const DBSTORE_FIELDS: [&str; 7] = [
-    "id",
-    "user",
-    "refresh_token",
-    "access_token",
-    "grant_token",
-    "expiry_time",
-    "api_domain",
-];
+pub(crate) const DBSTORE_FIELDS: [&str; 7] =
+    ["id", "user", "refresh_token", "access_token", "grant_token", "expiry_time", "api_domain"];
 
 /// Builds the select list for a DBStore table with the columns `present`, wrapping each column
 /// name with `expr` (a cast to text); absent optional columns read as NULL.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-pub(crate) fn dbstore_select_list(
-    present: &[String],
-    expr: impl Fn(&str) -> String,
-) -> Result<String, StoreError> {
+pub(crate) fn dbstore_select_list(present: &[String], expr: impl Fn(&str) -> String) -> Result<String, StoreError> {
     let has = |name: &str| present.iter().any(|p| p.eq_ignore_ascii_case(name));
     let mut parts = Vec::new();
     for field in DBSTORE_FIELDS {
@@ -368,13 +315,7 @@ impl ZohoTokenRow {
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn from_db_values(line: usize, values: Vec<Option<String>>) -> Self {
         let mut values = values.into_iter();
-        let mut next = || {
-            values
-                .next()
-                .flatten()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let mut next = || values.next().flatten().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         Self {
             line,
             id: next().unwrap_or_default(),
@@ -438,8 +379,7 @@ fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, StoreError> {
             (State::QuoteInQuoted, _) => {
                 return Err(StoreError::Import {
                     line,
-                    reason: "unexpected character after a closing quote; the file is not valid CSV"
-                        .into(),
+                    reason: "unexpected character after a closing quote; the file is not valid CSV".into(),
                 });
             }
             (_, c) => {
@@ -506,23 +446,14 @@ mod tests {
 
     #[test]
     fn api_domains() {
-        assert_eq!(
-            location_of_api_domain("https://www.zohoapis.com"),
-            Some((DataCenter::Us, Environment::Production))
-        );
+        assert_eq!(location_of_api_domain("https://www.zohoapis.com"), Some((DataCenter::Us, Environment::Production)));
         assert_eq!(
             location_of_api_domain("https://sandbox.zohoapis.com.au/"),
             Some((DataCenter::Au, Environment::Sandbox))
         );
-        assert_eq!(
-            location_of_api_domain("developer.zohoapis.sa"),
-            Some((DataCenter::Sa, Environment::Developer))
-        );
+        assert_eq!(location_of_api_domain("developer.zohoapis.sa"), Some((DataCenter::Sa, Environment::Developer)));
         assert_eq!(location_of_api_domain("https://www.zohoapis.uk"), None);
-        assert_eq!(
-            location_of_api_domain("https://evil.com/www.zohoapis.com"),
-            None
-        );
+        assert_eq!(location_of_api_domain("https://evil.com/www.zohoapis.com"), None);
         for dc in DataCenter::ALL {
             for env in Environment::ALL {
                 assert_eq!(location_of_api_domain(dc.api_domain(env)), Some((dc, env)));

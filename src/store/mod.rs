@@ -63,9 +63,7 @@ mod sqlite;
 
 #[cfg(feature = "encryption")]
 pub use cipher::TokenCipher;
-pub use import::{
-    ImportOptions, ImportReport, SkippedRow, ZohoTokenRow, import_zoho_filestore, import_zoho_rows,
-};
+pub use import::{ImportOptions, ImportReport, SkippedRow, ZohoTokenRow, import_zoho_filestore, import_zoho_rows};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
@@ -216,28 +214,16 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io {
-                action,
-                path,
-                source,
-            } => write!(
+            Self::Io { action, path, source } => write!(
                 f,
                 "token store could not {action} {}: {source}; check that the directory exists and is writable by this user",
                 path.display()
             ),
-            Self::Database {
-                backend,
-                action,
-                source,
-            } => write!(
+            Self::Database { backend, action, source } => write!(
                 f,
                 "{backend} token store could not {action}: {source}; check that the database is reachable and writable (nothing was half-written)"
             ),
-            Self::Busy {
-                backend,
-                action,
-                waited,
-            } => write!(
+            Self::Busy { backend, action, waited } => write!(
                 f,
                 "{backend} token store could not {action}: another process held the lock for more than {waited:?}; retry, or raise the busy timeout"
             ),
@@ -263,15 +249,8 @@ impl fmt::Display for StoreError {
                     "could not encrypt a token: {reason}; nothing was written, retry or check the system's random source"
                 )
             }
-            Self::InvalidKey { reason } => write!(
-                f,
-                "invalid token encryption key: {reason}; supply 32 random bytes"
-            ),
-            Self::Migration {
-                table,
-                found,
-                supported,
-            } => write!(
+            Self::InvalidKey { reason } => write!(f, "invalid token encryption key: {reason}; supply 32 random bytes"),
+            Self::Migration { table, found, supported } => write!(
                 f,
                 "token table {table} has schema version {found} but this zohocrm supports up to {supported}; upgrade zohocrm (the table was written by a newer version)"
             ),
@@ -325,9 +304,7 @@ struct MemoryInner {
 
 impl MemoryInner {
     fn rows(&self) -> MutexGuard<'_, BTreeMap<TokenKey, Token>> {
-        self.rows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn upsert(&self, token: &Token) {
@@ -349,9 +326,7 @@ impl MemoryStore {
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore")
-            .field("tokens", &self.inner.rows().len())
-            .finish()
+        f.debug_struct("MemoryStore").field("tokens", &self.inner.rows().len()).finish()
     }
 }
 
@@ -377,12 +352,7 @@ impl TokenStore for MemoryStore {
     async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
         let guard = self.inner.locks.lock(key).await;
         let current = self.inner.rows().get(key).cloned();
-        Ok(Box::new(MemoryLease {
-            inner: Arc::clone(&self.inner),
-            key: key.clone(),
-            current,
-            _guard: guard,
-        }))
+        Ok(Box::new(MemoryLease { inner: Arc::clone(&self.inner), key: key.clone(), current, _guard: guard }))
     }
 }
 
@@ -418,10 +388,7 @@ pub(crate) fn check_lease_key(lease: &TokenKey, token: &Token) -> Result<(), Sto
     if &token.key == lease {
         Ok(())
     } else {
-        Err(StoreError::KeyMismatch {
-            lease: lease.to_string(),
-            token: token.key.to_string(),
-        })
+        Err(StoreError::KeyMismatch { lease: lease.to_string(), token: token.key.to_string() })
     }
 }
 
@@ -441,11 +408,7 @@ impl KeyLocks {
             Arc::clone(map.entry(key.clone()).or_default())
         };
         let guard = mutex.lock_owned().await;
-        KeyGuard {
-            guard: Some(guard),
-            map: Arc::clone(&self.map),
-            key: key.clone(),
-        }
+        KeyGuard { guard: Some(guard), map: Arc::clone(&self.map), key: key.clone() }
     }
 }
 
@@ -460,10 +423,7 @@ impl Drop for KeyGuard {
     fn drop(&mut self) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         drop(self.guard.take());
-        if map
-            .get(&self.key)
-            .is_some_and(|m| Arc::strong_count(m) == 1)
-        {
+        if map.get(&self.key).is_some_and(|m| Arc::strong_count(m) == 1) {
             map.remove(&self.key);
         }
     }
@@ -474,18 +434,9 @@ impl Drop for KeyGuard {
 pub(crate) fn validate_identifier(what: &'static str, name: &str) -> Result<(), StoreError> {
     let mut chars = name.chars();
     let ok = name.len() <= 63
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidIdentifier {
-            what,
-            name: name.to_owned(),
-        })
-    }
+    if ok { Ok(()) } else { Err(StoreError::InvalidIdentifier { what, name: name.to_owned() }) }
 }
 
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
@@ -495,9 +446,7 @@ pub(crate) fn dc_from_location(code: &str) -> Option<DataCenter> {
 
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn env_from_str(name: &str) -> Option<Environment> {
-    Environment::ALL
-        .into_iter()
-        .find(|env| env.as_str() == name)
+    Environment::ALL.into_iter().find(|env| env.as_str() == name)
 }
 
 /// The cipher type the stores hold: [`TokenCipher`] with `encryption`, uninhabited without.
@@ -547,9 +496,7 @@ impl StoredRow {
     /// Converts a token for storage, sealing its secrets with `cipher` if given.
     pub(crate) fn from_token(token: &Token, cipher: Option<&Cipher>) -> Result<Self, StoreError> {
         let key = &token.key;
-        let seal = |column: &str,
-                    value: &Option<SecretString>|
-         -> Result<Option<SecretString>, StoreError> {
+        let seal = |column: &str, value: &Option<SecretString>| -> Result<Option<SecretString>, StoreError> {
             match value {
                 None => Ok(None),
                 Some(secret) => match cipher {
@@ -595,25 +542,18 @@ impl StoredRow {
             reason: format!("unknown environment {:?}", self.environment),
         })?;
         let key = TokenKey::new(self.user_key.clone(), dc, environment);
-        let scopes: Vec<String> =
-            serde_json::from_str(&self.scopes).map_err(|e| StoreError::Corrupt {
-                key: key.to_string(),
-                reason: format!("scopes column is not a JSON list of strings: {e}"),
-            })?;
-        let open = |column: &str,
-                    value: Option<SecretString>|
-         -> Result<Option<SecretString>, StoreError> {
+        let scopes: Vec<String> = serde_json::from_str(&self.scopes).map_err(|e| StoreError::Corrupt {
+            key: key.to_string(),
+            reason: format!("scopes column is not a JSON list of strings: {e}"),
+        })?;
+        let open = |column: &str, value: Option<SecretString>| -> Result<Option<SecretString>, StoreError> {
             let Some(value) = value else { return Ok(None) };
             let sealed = value.expose().starts_with(SEALED_PREFIX);
             match (cipher, sealed) {
                 (None, false) => Ok(Some(value)),
-                (None, true) => Err(StoreError::CipherRequired {
-                    key: key.to_string(),
-                }),
+                (None, true) => Err(StoreError::CipherRequired { key: key.to_string() }),
                 #[cfg(feature = "encryption")]
-                (Some(_), false) => Err(StoreError::NotSealed {
-                    key: key.to_string(),
-                }),
+                (Some(_), false) => Err(StoreError::NotSealed { key: key.to_string() }),
                 #[cfg(feature = "encryption")]
                 (Some(c), true) => c.open(&key, column, &value).map(Some),
                 #[cfg(not(feature = "encryption"))]
@@ -662,16 +602,7 @@ mod tests {
         for ok in ["t", "_t1", "zohocrm_tokens", &"a".repeat(63)] {
             assert!(validate_identifier("table", ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "1t",
-            "t-1",
-            "t;drop",
-            "\"t\"",
-            "t t",
-            &"a".repeat(64),
-            "té",
-        ] {
+        for bad in ["", "1t", "t-1", "t;drop", "\"t\"", "t t", &"a".repeat(64), "té"] {
             assert!(validate_identifier("table", bad).is_err(), "{bad}");
         }
     }
@@ -680,10 +611,7 @@ mod tests {
     fn row_round_trip_and_corrupt_rows() {
         let row = StoredRow::from_token(&token("u", "at"), None).unwrap();
         assert_eq!(row.scopes, r#"["ZohoCRM.modules.ALL"]"#);
-        assert_eq!(
-            (row.dc.as_str(), row.environment.as_str()),
-            ("eu", "sandbox")
-        );
+        assert_eq!((row.dc.as_str(), row.environment.as_str()), ("eu", "sandbox"));
         let back = row.into_token(None).unwrap();
         assert_eq!(back.access_token.unwrap().expose(), "at");
 

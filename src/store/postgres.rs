@@ -27,9 +27,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::{
-    COLUMNS, Cipher, KeyGuard, KeyLocks, RefreshLease, StoreError, StoredRow, TokenStore,
-    UPSERT_TAIL, ZohoTokenRow, check_lease_key, dc_from_location, env_from_str,
-    validate_identifier,
+    COLUMNS, Cipher, KeyGuard, KeyLocks, RefreshLease, StoreError, StoredRow, TokenStore, UPSERT_TAIL, ZohoTokenRow,
+    check_lease_key, dc_from_location, env_from_str, validate_identifier,
 };
 use crate::secret::SecretString;
 use crate::token::{Token, TokenKey};
@@ -142,25 +141,17 @@ impl PostgresStore {
     }
 
     /// Like [`Self::connect`], with options.
-    pub async fn connect_with(
-        conn_str: &str,
-        schema: &str,
-        options: PostgresOptions,
-    ) -> Result<Self, StoreError> {
+    pub async fn connect_with(conn_str: &str, schema: &str, options: PostgresOptions) -> Result<Self, StoreError> {
         validate_identifier("schema", schema)?;
         validate_identifier("table", &options.table)?;
         let t = format!("\"{schema}\".\"{}\"", options.table);
         let sql = Sql {
-            get: format!(
-                "SELECT {COLUMNS} FROM {t} WHERE user_key = $1 AND dc = $2 AND environment = $3"
-            ),
+            get: format!("SELECT {COLUMNS} FROM {t} WHERE user_key = $1 AND dc = $2 AND environment = $3"),
             put: format!(
                 "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {UPSERT_TAIL}"
             ),
             delete: format!("DELETE FROM {t} WHERE user_key = $1 AND dc = $2 AND environment = $3"),
-            list: format!(
-                "SELECT user_key, dc, environment FROM {t} ORDER BY user_key, dc, environment"
-            ),
+            list: format!("SELECT user_key, dc, environment FROM {t} ORDER BY user_key, dc, environment"),
         };
         #[cfg(feature = "encryption")]
         let cipher = options.cipher;
@@ -190,11 +181,7 @@ impl PostgresStore {
 
     /// Reads a Zoho SDK DBStore table (`oauthtoken` layout of SDK 2.1 or 8.0) from
     /// `schema.table` on this store's database, for [`super::import_zoho_rows`].
-    pub async fn read_zoho_dbstore(
-        &self,
-        schema: &str,
-        table: &str,
-    ) -> Result<Vec<ZohoTokenRow>, StoreError> {
+    pub async fn read_zoho_dbstore(&self, schema: &str, table: &str) -> Result<Vec<ZohoTokenRow>, StoreError> {
         validate_identifier("schema", schema)?;
         validate_identifier("table", table)?;
         let action = "read the Zoho DBStore table";
@@ -220,10 +207,7 @@ impl PostgresStore {
         }
         let select = super::import::dbstore_select_list(&present, |c| format!("\"{c}\"::text"))?;
         let rows = client
-            .query(
-                &format!("SELECT {select} FROM \"{schema}\".\"{table}\""),
-                &[],
-            )
+            .query(&format!("SELECT {select} FROM \"{schema}\".\"{table}\""), &[])
             .await
             .map_err(|e| pg_error(action, &e, self.inner.lock_timeout))?;
         let mut out = Vec::with_capacity(rows.len());
@@ -241,23 +225,17 @@ impl PostgresStore {
 
 impl Inner {
     async fn take(&self) -> Result<Lent, StoreError> {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| StoreError::Database {
-                backend: BACKEND,
-                action: "get a connection",
-                source: Box::new(PgFailure("the connection pool was closed".into())),
-            })?;
+        let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(|_| StoreError::Database {
+            backend: BACKEND,
+            action: "get a connection",
+            source: Box::new(PgFailure("the connection pool was closed".into())),
+        })?;
         loop {
             let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match pooled {
                 Some(conn) if conn.client.is_closed() => continue,
                 Some(conn) => {
-                    return Ok(Lent {
-                        conn,
-                        _permit: permit,
-                    });
+                    return Ok(Lent { conn, _permit: permit });
                 }
                 None => break,
             }
@@ -270,13 +248,7 @@ impl Inner {
                 tracing::debug!(error = %e, "PostgreSQL token store connection ended");
             }
         });
-        Ok(Lent {
-            conn: PgConn {
-                client,
-                prepared: HashMap::new(),
-            },
-            _permit: permit,
-        })
+        Ok(Lent { conn: PgConn { client, prepared: HashMap::new() }, _permit: permit })
     }
 
     /// Returns a connection (outside any transaction) to the pool.
@@ -308,22 +280,13 @@ impl Inner {
         let client = &conn.client;
         client.batch_execute("BEGIN").await.map_err(&err)?;
         let lock = lock_id(&["zohocrm-migrate", schema]);
-        client
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
-            .await
-            .map_err(&err)?;
+        client.execute("SELECT pg_advisory_xact_lock($1)", &[&lock]).await.map_err(&err)?;
         // CREATE SCHEMA needs the database's CREATE privilege even with IF NOT EXISTS: only
         // issue it when the schema is really missing.
-        let exists = client
-            .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[schema])
-            .await
-            .map_err(&err)?
-            .is_some();
+        let exists =
+            client.query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[schema]).await.map_err(&err)?.is_some();
         if !exists {
-            client
-                .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
-                .await
-                .map_err(&err)?;
+            client.batch_execute(&format!("CREATE SCHEMA \"{schema}\"")).await.map_err(&err)?;
         }
         client
             .batch_execute(&format!(
@@ -332,10 +295,7 @@ impl Inner {
             .await
             .map_err(&err)?;
         let found: i64 = client
-            .query_opt(
-                &format!("SELECT version FROM \"{schema}\".zohocrm_schema WHERE table_name = $1"),
-                &[table],
-            )
+            .query_opt(&format!("SELECT version FROM \"{schema}\".zohocrm_schema WHERE table_name = $1"), &[table])
             .await
             .map_err(&err)?
             .map(|r| r.try_get(0))
@@ -343,11 +303,7 @@ impl Inner {
             .map_err(&err)?
             .unwrap_or(0);
         if found > SCHEMA_VERSION {
-            return Err(StoreError::Migration {
-                table: format!("{schema}.{table}"),
-                found,
-                supported: SCHEMA_VERSION,
-            });
+            return Err(StoreError::Migration { table: format!("{schema}.{table}"), found, supported: SCHEMA_VERSION });
         }
         for version in found + 1..=SCHEMA_VERSION {
             let step = match version {
@@ -391,18 +347,10 @@ impl Inner {
         let stmt = conn.statement(&self.sql.get).await.map_err(&err)?;
         let row = conn
             .client
-            .query_opt(
-                &stmt,
-                &[&key.user, &key.dc.location(), &key.environment.as_str()],
-            )
+            .query_opt(&stmt, &[&key.user, &key.dc.location(), &key.environment.as_str()])
             .await
             .map_err(&err)?;
-        row.map(|r| {
-            stored_row(&r)
-                .map_err(&err)?
-                .into_token(self.cipher.as_ref())
-        })
-        .transpose()
+        row.map(|r| stored_row(&r).map_err(&err)?.into_token(self.cipher.as_ref())).transpose()
     }
 
     async fn write(&self, conn: &mut PgConn, token: &Token) -> Result<(), StoreError> {
@@ -424,26 +372,15 @@ impl Inner {
             &r.created_at_ms,
             &r.updated_at_ms,
         ];
-        conn.client
-            .execute(&stmt, &params)
-            .await
-            .map(drop)
-            .map_err(&err)
+        conn.client.execute(&stmt, &params).await.map(drop).map_err(&err)
     }
 
     /// Runs `BEGIN`, bounds the lock wait, takes the key's advisory lock and reads the row.
-    async fn lock_and_read(
-        &self,
-        conn: &mut PgConn,
-        key: &TokenKey,
-    ) -> Result<Option<Token>, StoreError> {
+    async fn lock_and_read(&self, conn: &mut PgConn, key: &TokenKey) -> Result<Option<Token>, StoreError> {
         let err = self.err("take the refresh lock");
         conn.client.batch_execute("BEGIN").await.map_err(&err)?;
         let timeout = format!("{}ms", self.lock_timeout.as_millis().max(1));
-        conn.client
-            .execute("SELECT set_config('lock_timeout', $1, true)", &[&timeout])
-            .await
-            .map_err(&err)?;
+        conn.client.execute("SELECT set_config('lock_timeout', $1, true)", &[&timeout]).await.map_err(&err)?;
         let id = lock_id(&[
             "zohocrm-refresh",
             &self.schema,
@@ -452,10 +389,7 @@ impl Inner {
             key.dc.location(),
             key.environment.as_str(),
         ]);
-        conn.client
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&id])
-            .await
-            .map_err(&err)?;
+        conn.client.execute("SELECT pg_advisory_xact_lock($1)", &[&id]).await.map_err(&err)?;
         self.read(conn, key).await
     }
 }
@@ -496,18 +430,11 @@ impl TokenStore for PostgresStore {
         let err = self.inner.err("delete a token");
         let mut lent = self.inner.take().await?;
         let result = async {
-            let stmt = lent
-                .conn
-                .statement(&self.inner.sql.delete)
-                .await
-                .map_err(&err)?;
+            let stmt = lent.conn.statement(&self.inner.sql.delete).await.map_err(&err)?;
             let n = lent
                 .conn
                 .client
-                .execute(
-                    &stmt,
-                    &[&key.user, &key.dc.location(), &key.environment.as_str()],
-                )
+                .execute(&stmt, &[&key.user, &key.dc.location(), &key.environment.as_str()])
                 .await
                 .map_err(&err)?;
             Ok(n > 0)
@@ -521,30 +448,18 @@ impl TokenStore for PostgresStore {
         let err = self.inner.err("list tokens");
         let mut lent = self.inner.take().await?;
         let rows = async {
-            let stmt = lent
-                .conn
-                .statement(&self.inner.sql.list)
-                .await
-                .map_err(&err)?;
+            let stmt = lent.conn.statement(&self.inner.sql.list).await.map_err(&err)?;
             lent.conn.client.query(&stmt, &[]).await.map_err(&err)
         }
         .await;
         self.inner.give(lent);
         let mut keys = Vec::new();
         for row in rows? {
-            let (user, dc, env): (String, String, String) = (
-                row.try_get(0).map_err(&err)?,
-                row.try_get(1).map_err(&err)?,
-                row.try_get(2).map_err(&err)?,
-            );
-            let corrupt = |reason: String| StoreError::Corrupt {
-                key: format!("{user}@{dc}/{env}"),
-                reason,
-            };
-            let dc_v = dc_from_location(&dc)
-                .ok_or_else(|| corrupt(format!("unknown data center {dc:?}")))?;
-            let env_v = env_from_str(&env)
-                .ok_or_else(|| corrupt(format!("unknown environment {env:?}")))?;
+            let (user, dc, env): (String, String, String) =
+                (row.try_get(0).map_err(&err)?, row.try_get(1).map_err(&err)?, row.try_get(2).map_err(&err)?);
+            let corrupt = |reason: String| StoreError::Corrupt { key: format!("{user}@{dc}/{env}"), reason };
+            let dc_v = dc_from_location(&dc).ok_or_else(|| corrupt(format!("unknown data center {dc:?}")))?;
+            let env_v = env_from_str(&env).ok_or_else(|| corrupt(format!("unknown environment {env:?}")))?;
             keys.push(TokenKey::new(user, dc_v, env_v));
         }
         keys.sort();
@@ -672,20 +587,12 @@ impl std::error::Error for PgFailure {}
 fn pg_error(action: &'static str, e: &tokio_postgres::Error, waited: Duration) -> StoreError {
     let message = match e.as_db_error() {
         Some(db) if db.code() == &SqlState::LOCK_NOT_AVAILABLE => {
-            return StoreError::Busy {
-                backend: BACKEND,
-                action,
-                waited,
-            };
+            return StoreError::Busy { backend: BACKEND, action, waited };
         }
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => e.to_string(),
     };
-    StoreError::Database {
-        backend: BACKEND,
-        action,
-        source: Box::new(PgFailure(message)),
-    }
+    StoreError::Database { backend: BACKEND, action, source: Box::new(PgFailure(message)) }
 }
 
 #[cfg(test)]
@@ -696,15 +603,9 @@ mod tests {
     fn lock_ids_are_stable() {
         // Fixed values (computed independently with Python): every process and crate version
         // must agree on them.
-        assert_eq!(
-            lock_id(&[]),
-            i64::from_ne_bytes(0xcbf2_9ce4_8422_2325u64.to_ne_bytes())
-        );
+        assert_eq!(lock_id(&[]), i64::from_ne_bytes(0xcbf2_9ce4_8422_2325u64.to_ne_bytes()));
         assert_eq!(lock_id(&["a"]), lock_id(&["a"]));
         assert_ne!(lock_id(&["ab", "c"]), lock_id(&["a", "bc"]));
-        assert_eq!(
-            lock_id(&["zohocrm-refresh", "s", "t", "u", "us", "production"]),
-            -8_484_440_075_039_279_838
-        );
+        assert_eq!(lock_id(&["zohocrm-refresh", "s", "t", "u", "us", "production"]), -8_484_440_075_039_279_838);
     }
 }

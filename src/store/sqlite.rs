@@ -22,8 +22,8 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{
-    COLUMNS, Cipher, KeyGuard, KeyLocks, RefreshLease, StoreError, StoredRow, TokenStore,
-    UPSERT_TAIL, check_lease_key, dc_from_location, env_from_str, validate_identifier,
+    COLUMNS, Cipher, KeyGuard, KeyLocks, RefreshLease, StoreError, StoredRow, TokenStore, UPSERT_TAIL, check_lease_key,
+    dc_from_location, env_from_str, validate_identifier,
 };
 use crate::secret::SecretString;
 use crate::token::{Token, TokenKey};
@@ -107,25 +107,16 @@ impl SqliteStore {
     }
 
     /// Opens (creating if missing, mode 0600) the store at `path`, migrating its schema.
-    pub async fn open_with(
-        path: impl AsRef<Path>,
-        options: SqliteOptions,
-    ) -> Result<Self, StoreError> {
+    pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         validate_identifier("table", &options.table)?;
         let table = options.table;
         let sql = Sql {
-            get: format!(
-                "SELECT {COLUMNS} FROM \"{table}\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"
-            ),
+            get: format!("SELECT {COLUMNS} FROM \"{table}\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"),
             put: format!(
                 "INSERT INTO \"{table}\" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) {UPSERT_TAIL}"
             ),
-            delete: format!(
-                "DELETE FROM \"{table}\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"
-            ),
-            list: format!(
-                "SELECT user_key, dc, environment FROM \"{table}\" ORDER BY user_key, dc, environment"
-            ),
+            delete: format!("DELETE FROM \"{table}\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"),
+            list: format!("SELECT user_key, dc, environment FROM \"{table}\" ORDER BY user_key, dc, environment"),
         };
         #[cfg(feature = "encryption")]
         let cipher = options.cipher;
@@ -168,23 +159,17 @@ impl SqliteStore {
         let table = table.to_owned();
         blocking(move || {
             let db = |e| db_error("read the Zoho DBStore table", e);
-            let conn =
-                Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+            let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
             let mut present = Vec::new();
             {
-                let mut stmt = conn
-                    .prepare(&format!("PRAGMA table_info(\"{table}\")"))
-                    .map_err(db)?;
+                let mut stmt = conn.prepare(&format!("PRAGMA table_info(\"{table}\")")).map_err(db)?;
                 let mut rows = stmt.query([]).map_err(db)?;
                 while let Some(row) = rows.next().map_err(db)? {
                     present.push(row.get::<_, String>(1).map_err(db)?);
                 }
             }
-            let select =
-                super::import::dbstore_select_list(&present, |c| format!("CAST(\"{c}\" AS TEXT)"))?;
-            let mut stmt = conn
-                .prepare(&format!("SELECT {select} FROM \"{table}\""))
-                .map_err(db)?;
+            let select = super::import::dbstore_select_list(&present, |c| format!("CAST(\"{c}\" AS TEXT)"))?;
+            let mut stmt = conn.prepare(&format!("SELECT {select} FROM \"{table}\"")).map_err(db)?;
             let mut rows = stmt.query([]).map_err(db)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db)? {
@@ -192,10 +177,7 @@ impl SqliteStore {
                 for i in 0..super::import::DBSTORE_FIELDS.len() {
                     values.push(row.get::<_, Option<String>>(i).map_err(db)?);
                 }
-                out.push(super::import::ZohoTokenRow::from_db_values(
-                    out.len() + 1,
-                    values,
-                ));
+                out.push(super::import::ZohoTokenRow::from_db_values(out.len() + 1, values));
             }
             Ok(out)
         })
@@ -232,14 +214,10 @@ impl Inner {
             return Err(StoreError::Database {
                 backend: BACKEND,
                 action: "switch the database to WAL",
-                source: format!(
-                    "journal_mode stayed {mode:?} (is the file on a network file system?)"
-                )
-                .into(),
+                source: format!("journal_mode stayed {mode:?} (is the file on a network file system?)").into(),
             });
         }
-        conn.execute_batch("PRAGMA synchronous = FULL;")
-            .map_err(db)?;
+        conn.execute_batch("PRAGMA synchronous = FULL;").map_err(db)?;
         Ok(conn)
     }
 
@@ -267,24 +245,21 @@ impl Inner {
         let row = conn
             .prepare_cached(&self.sql.get)
             .and_then(|mut stmt| {
-                stmt.query_row(
-                    params![key.user, key.dc.location(), key.environment.as_str()],
-                    |r| {
-                        Ok(StoredRow {
-                            user_key: r.get(0)?,
-                            dc: r.get(1)?,
-                            environment: r.get(2)?,
-                            access_token: r.get::<_, Option<String>>(3)?.map(SecretString::new),
-                            refresh_token: r.get::<_, Option<String>>(4)?.map(SecretString::new),
-                            expires_at_ms: r.get(5)?,
-                            api_domain: r.get(6)?,
-                            accounts_server: r.get(7)?,
-                            scopes: r.get(8)?,
-                            created_at_ms: r.get(9)?,
-                            updated_at_ms: r.get(10)?,
-                        })
-                    },
-                )
+                stmt.query_row(params![key.user, key.dc.location(), key.environment.as_str()], |r| {
+                    Ok(StoredRow {
+                        user_key: r.get(0)?,
+                        dc: r.get(1)?,
+                        environment: r.get(2)?,
+                        access_token: r.get::<_, Option<String>>(3)?.map(SecretString::new),
+                        refresh_token: r.get::<_, Option<String>>(4)?.map(SecretString::new),
+                        expires_at_ms: r.get(5)?,
+                        api_domain: r.get(6)?,
+                        accounts_server: r.get(7)?,
+                        scopes: r.get(8)?,
+                        created_at_ms: r.get(9)?,
+                        updated_at_ms: r.get(10)?,
+                    })
+                })
                 .optional()
             })
             .map_err(|e| busy_or_db("read a token", e, self.busy_timeout))?;
@@ -318,27 +293,19 @@ impl Inner {
 impl TokenStore for SqliteStore {
     async fn get(&self, key: &TokenKey) -> Result<Option<Token>, StoreError> {
         let key = key.clone();
-        self.with_conn(move |conn, inner| inner.read(conn, &key))
-            .await
+        self.with_conn(move |conn, inner| inner.read(conn, &key)).await
     }
 
     async fn put(&self, token: &Token) -> Result<(), StoreError> {
         let token = token.clone();
-        self.with_conn(move |conn, inner| inner.write(conn, &token))
-            .await
+        self.with_conn(move |conn, inner| inner.write(conn, &token)).await
     }
 
     async fn delete(&self, key: &TokenKey) -> Result<bool, StoreError> {
         let key = key.clone();
         self.with_conn(move |conn, inner| {
             conn.prepare_cached(&inner.sql.delete)
-                .and_then(|mut s| {
-                    s.execute(params![
-                        key.user,
-                        key.dc.location(),
-                        key.environment.as_str()
-                    ])
-                })
+                .and_then(|mut s| s.execute(params![key.user, key.dc.location(), key.environment.as_str()]))
                 .map(|n| n > 0)
                 .map_err(|e| busy_or_db("delete a token", e, inner.busy_timeout))
         })
@@ -352,19 +319,11 @@ impl TokenStore for SqliteStore {
             let mut rows = stmt.query([]).map_err(db)?;
             let mut keys = Vec::new();
             while let Some(row) = rows.next().map_err(db)? {
-                let (user, dc, env): (String, String, String) = (
-                    row.get(0).map_err(db)?,
-                    row.get(1).map_err(db)?,
-                    row.get(2).map_err(db)?,
-                );
-                let corrupt = |reason: String| StoreError::Corrupt {
-                    key: format!("{user}@{dc}/{env}"),
-                    reason,
-                };
-                let dc_v = dc_from_location(&dc)
-                    .ok_or_else(|| corrupt(format!("unknown data center {dc:?}")))?;
-                let env_v = env_from_str(&env)
-                    .ok_or_else(|| corrupt(format!("unknown environment {env:?}")))?;
+                let (user, dc, env): (String, String, String) =
+                    (row.get(0).map_err(db)?, row.get(1).map_err(db)?, row.get(2).map_err(db)?);
+                let corrupt = |reason: String| StoreError::Corrupt { key: format!("{user}@{dc}/{env}"), reason };
+                let dc_v = dc_from_location(&dc).ok_or_else(|| corrupt(format!("unknown data center {dc:?}")))?;
+                let env_v = env_from_str(&env).ok_or_else(|| corrupt(format!("unknown environment {env:?}")))?;
                 keys.push(TokenKey::new(user, dc_v, env_v));
             }
             keys.sort();
@@ -422,13 +381,10 @@ impl SqliteLease {
         let result = blocking(move || {
             let result = match &token {
                 Some(token) => inner.write(&conn, token).and_then(|()| {
-                    conn.execute_batch("COMMIT").map_err(|e| {
-                        busy_or_db("commit the refreshed token", e, inner.busy_timeout)
-                    })
+                    conn.execute_batch("COMMIT")
+                        .map_err(|e| busy_or_db("commit the refreshed token", e, inner.busy_timeout))
                 }),
-                None => conn
-                    .execute_batch("ROLLBACK")
-                    .map_err(|e| db_error("release the refresh lock", e)),
+                None => conn.execute_batch("ROLLBACK").map_err(|e| db_error("release the refresh lock", e)),
             };
             inner.give(conn); // rolls back whatever did not commit
             result
@@ -471,11 +427,7 @@ impl Drop for SqliteLease {
 /// Creates `path` with mode 0600 if missing; tightens an existing file (and SQLite's sibling
 /// files) that group or others can access.
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
-    let io = |action, source| StoreError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |action, source| StoreError::Io { action, path: path.to_path_buf(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -495,22 +447,15 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
                         continue;
                     }
                     Err(e) => {
-                        return Err(StoreError::Io {
-                            action: "inspect",
-                            path: file,
-                            source: e,
-                        });
+                        return Err(StoreError::Io { action: "inspect", path: file, source: e });
                     }
                 };
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
                     tracing::warn!(path = %file.display(), mode = format!("{mode:o}"), "token store file was accessible to other users; tightening it to 0600");
-                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                        .map_err(|e| StoreError::Io {
-                            action: "restrict to mode 0600",
-                            path: file.clone(),
-                            source: e,
-                        })?;
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+                        StoreError::Io { action: "restrict to mode 0600", path: file.clone(), source: e }
+                    })?;
                 }
             }
             Ok(())
@@ -523,28 +468,18 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
 /// openers do not race.
 fn migrate(conn: &mut Connection, table: &str) -> Result<(), StoreError> {
     let db = |e| db_error("migrate the token table", e);
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(db)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS zohocrm_schema (table_name TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)",
     )
     .map_err(db)?;
     let found: i64 = tx
-        .query_row(
-            "SELECT version FROM zohocrm_schema WHERE table_name = ?1",
-            [table],
-            |r| r.get(0),
-        )
+        .query_row("SELECT version FROM zohocrm_schema WHERE table_name = ?1", [table], |r| r.get(0))
         .optional()
         .map_err(db)?
         .unwrap_or(0);
     if found > SCHEMA_VERSION {
-        return Err(StoreError::Migration {
-            table: table.to_owned(),
-            found,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(StoreError::Migration { table: table.to_owned(), found, supported: SCHEMA_VERSION });
     }
     for version in found + 1..=SCHEMA_VERSION {
         let step = match version {
@@ -582,30 +517,22 @@ fn migrate(conn: &mut Connection, table: &str) -> Result<(), StoreError> {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Database {
-            backend: BACKEND,
-            action: "run a database call",
-            source: format!("the blocking task failed: {e}").into(),
-        })?
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Database {
+        backend: BACKEND,
+        action: "run a database call",
+        source: format!("the blocking task failed: {e}").into(),
+    })?
 }
 
 fn db_error(action: &'static str, e: rusqlite::Error) -> StoreError {
-    StoreError::Database {
-        backend: BACKEND,
-        action,
-        source: Box::new(e),
-    }
+    StoreError::Database { backend: BACKEND, action, source: Box::new(e) }
 }
 
 fn busy_or_db(action: &'static str, e: rusqlite::Error, waited: Duration) -> StoreError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
-            backend: BACKEND,
-            action,
-            waited,
-        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Busy { backend: BACKEND, action, waited }
+        }
         _ => db_error(action, e),
     }
 }

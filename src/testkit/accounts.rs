@@ -18,13 +18,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, route: Route, dc: DataCenter) -
         Route::Token => only_post(req).unwrap_or_else(|| token(shared, req, dc)),
         Route::Revoke => only_post(req).unwrap_or_else(|| revoke(shared, req, dc)),
         Route::ServerInfo => serverinfo(shared, req),
-        _ => Resp::html(
-            404,
-            html::error_page(
-                "invalid_url",
-                "The requested URL was not found on this server.",
-            ),
-        ),
+        _ => Resp::html(404, html::error_page("invalid_url", "The requested URL was not found on this server.")),
     }
 }
 
@@ -58,15 +52,7 @@ struct AuthParams {
 /// How long a sign-in session lasts (simulated time).
 const SESSION_MS: i64 = 60 * 60 * 1000;
 
-const OAUTH_KEYS: &[&str] = &[
-    "scope",
-    "client_id",
-    "response_type",
-    "redirect_uri",
-    "access_type",
-    "prompt",
-    "state",
-];
+const OAUTH_KEYS: &[&str] = &["scope", "client_id", "response_type", "redirect_uri", "access_type", "prompt", "state"];
 
 fn error_page(code: &str, message: &str) -> Resp {
     Resp::html(400, html::error_page(code, message))
@@ -74,11 +60,7 @@ fn error_page(code: &str, message: &str) -> Resp {
 
 /// Splits Zoho's comma-separated scope list (spaces tolerated).
 pub(crate) fn split_scopes(s: &str) -> Vec<String> {
-    s.split([',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    s.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// Validates the OAuth parameters the way Zoho's authorization page does: unknown client or
@@ -88,10 +70,7 @@ fn auth_params(shared: &Shared, pairs: &[(String, String)]) -> Result<AuthParams
     let client_id = get("client_id").unwrap_or_default();
     let st = shared.lock();
     let Some(client) = st.clients.get(&client_id) else {
-        return Err(error_page(
-            "invalid_client",
-            "Invalid Client: no application is registered with this client_id.",
-        ));
+        return Err(error_page("invalid_client", "Invalid Client: no application is registered with this client_id."));
     };
     let redirect_uri = get("redirect_uri").unwrap_or_default();
     if !client.redirect_uris.contains(&redirect_uri) {
@@ -101,23 +80,13 @@ fn auth_params(shared: &Shared, pairs: &[(String, String)]) -> Result<AuthParams
         ));
     }
     if get("response_type").as_deref() != Some("code") {
-        return Err(error_page(
-            "invalid_response_type",
-            "Invalid response_type: use response_type=code.",
-        ));
+        return Err(error_page("invalid_response_type", "Invalid response_type: use response_type=code."));
     }
     let scopes = split_scopes(&get("scope").unwrap_or_default());
     if scopes.is_empty() {
-        return Err(error_page(
-            "invalid_scope",
-            "Invalid OAuth Scope: the scope parameter is missing or empty.",
-        ));
+        return Err(error_page("invalid_scope", "Invalid OAuth Scope: the scope parameter is missing or empty."));
     }
-    let carried = pairs
-        .iter()
-        .filter(|(k, _)| OAUTH_KEYS.contains(&k.as_str()))
-        .cloned()
-        .collect();
+    let carried = pairs.iter().filter(|(k, _)| OAUTH_KEYS.contains(&k.as_str())).cloned().collect();
     Ok(AuthParams {
         client_id,
         redirect_uri,
@@ -158,10 +127,7 @@ fn authorize(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         ("GET", "auth") => authorize_page(shared, req, dc),
         ("POST", "signin") => signin(shared, req, dc),
         ("POST", "consent") => consent(shared, req, dc),
-        _ => error_page(
-            "invalid_request_method",
-            "This page does not accept that HTTP method.",
-        ),
+        _ => error_page("invalid_request_method", "This page does not accept that HTTP method."),
     }
 }
 
@@ -171,17 +137,11 @@ fn authorize_page(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         Ok(p) => p,
         Err(page) => return page,
     };
-    let session_id = pairs
-        .iter()
-        .find(|(k, _)| k == "sim_session")
-        .map(|(_, v)| v.clone());
+    let session_id = pairs.iter().find(|(k, _)| k == "sim_session").map(|(_, v)| v.clone());
     let st = shared.lock();
     let now = shared.now_ms();
     let session = session_id.as_ref().and_then(|id| {
-        st.sessions
-            .get(id)
-            .filter(|s| now - s.created_ms < SESSION_MS)
-            .map(|s| (id.clone(), s.email.clone()))
+        st.sessions.get(id).filter(|s| now - s.created_ms < SESSION_MS).map(|s| (id.clone(), s.email.clone()))
     });
     let Some((session_id, email)) = session else {
         // Not signed in: the sign-in page of this server's realm.
@@ -192,10 +152,7 @@ fn authorize_page(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             .map(|a| (a.email.clone(), format!("{} {}", a.first_name, a.last_name)))
             .collect();
         let action = format!("/accounts/{}/oauth/v2/auth/signin", dc.location());
-        return Resp::html(
-            200,
-            html::signin_page(&shared.accounts_url(dc), &action, &params.carried, &users),
-        );
+        return Resp::html(200, html::signin_page(&shared.accounts_url(dc), &action, &params.carried, &users));
     };
     let Some(account) = st.account(&email).cloned() else {
         return error_page("user_not_found", "The signed-in user no longer exists.");
@@ -204,18 +161,10 @@ fn authorize_page(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         // Zoho moves the user to the accounts server of their own data center.
         let mut carried = params.carried.clone();
         carried.push(("sim_session".into(), session_id));
-        return Resp::redirect(&format!(
-            "{}/oauth/v2/auth?{}",
-            shared.accounts_url(account.dc),
-            query_of(&carried)
-        ))
-        .with_user(Some(email));
+        return Resp::redirect(&format!("{}/oauth/v2/auth?{}", shared.accounts_url(account.dc), query_of(&carried)))
+            .with_user(Some(email));
     }
-    if st
-        .clients
-        .get(&params.client_id)
-        .is_none_or(|c| !c.secrets.contains_key(&dc))
-    {
+    if st.clients.get(&params.client_id).is_none_or(|c| !c.secrets.contains_key(&dc)) {
         return error_page(
             "invalid_client",
             "Invalid Client: Multi-DC is not enabled for this client in the user's data center.",
@@ -245,11 +194,7 @@ fn signin(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         Ok(p) => p,
         Err(page) => return page,
     };
-    let email = form
-        .iter()
-        .find(|(k, _)| k == "email")
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default();
+    let email = form.iter().find(|(k, _)| k == "email").map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
     let now = shared.now_ms();
     let mut st = shared.lock();
     let Some(account) = st.account(&email).cloned().filter(|a| same_realm(dc, a.dc)) else {
@@ -259,21 +204,11 @@ fn signin(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         );
     };
     let session_id = state::random_hex(16);
-    st.sessions.insert(
-        session_id.clone(),
-        Session {
-            email: account.email.clone(),
-            created_ms: now,
-        },
-    );
+    st.sessions.insert(session_id.clone(), Session { email: account.email.clone(), created_ms: now });
     let mut carried = params.carried;
     carried.push(("sim_session".into(), session_id));
-    Resp::redirect(&format!(
-        "{}/oauth/v2/auth?{}",
-        shared.accounts_url(account.dc),
-        query_of(&carried)
-    ))
-    .with_user(Some(account.email))
+    Resp::redirect(&format!("{}/oauth/v2/auth?{}", shared.accounts_url(account.dc), query_of(&carried)))
+        .with_user(Some(account.email))
 }
 
 fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
@@ -285,12 +220,9 @@ fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let now = shared.now_ms();
     let mut st = shared.lock();
-    let Some(email) = get("sim_session").and_then(|id| {
-        st.sessions
-            .get(&id)
-            .filter(|s| now - s.created_ms < SESSION_MS)
-            .map(|s| s.email.clone())
-    }) else {
+    let Some(email) = get("sim_session")
+        .and_then(|id| st.sessions.get(&id).filter(|s| now - s.created_ms < SESSION_MS).map(|s| s.email.clone()))
+    else {
         return error_page(
             "invalid_session",
             "The sign-in session is unknown or has ended; start the authorization again.",
@@ -303,11 +235,7 @@ fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         let msg = "The consent was posted to another accounts server than the user's data center.";
         return error_page("invalid_request", msg).with_user(Some(email));
     }
-    if st
-        .clients
-        .get(&params.client_id)
-        .is_none_or(|c| !c.secrets.contains_key(&dc))
-    {
+    if st.clients.get(&params.client_id).is_none_or(|c| !c.secrets.contains_key(&dc)) {
         return error_page(
             "invalid_client",
             "Invalid Client: Multi-DC is not enabled for this client in the user's data center.",
@@ -321,8 +249,7 @@ fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             // Reject (RFC 6749; Zoho's exact refusal redirect is unverified).
             let mut pairs = vec![("error", "access_denied")];
             pairs.extend(state_pair);
-            return Resp::redirect(&with_query(&params.redirect_uri, &pairs))
-                .with_user(Some(email));
+            return Resp::redirect(&with_query(&params.redirect_uri, &pairs)).with_user(Some(email));
         }
     }
     let environment = match get("environment").as_deref().unwrap_or("production") {
@@ -330,15 +257,11 @@ fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         "sandbox" => Environment::Sandbox,
         "developer" => Environment::Developer,
         _ => {
-            return error_page(
-                "invalid_environment",
-                "Pick production, sandbox or developer.",
-            );
+            return error_page("invalid_environment", "Pick production, sandbox or developer.");
         }
     };
     let issue_refresh = params.offline
-        && (params.prompt_consent
-            || !st.has_refresh_token(&account.email, &params.client_id, environment));
+        && (params.prompt_consent || !st.has_refresh_token(&account.email, &params.client_id, environment));
     let code = state::new_token();
     st.codes.insert(
         code.clone(),
@@ -355,11 +278,8 @@ fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         },
     );
     let accounts_server = shared.accounts_url(dc);
-    let mut pairs = vec![
-        ("code", code.as_str()),
-        ("location", dc.location()),
-        ("accounts-server", accounts_server.as_str()),
-    ];
+    let mut pairs =
+        vec![("code", code.as_str()), ("location", dc.location()), ("accounts-server", accounts_server.as_str())];
     pairs.extend(state_pair);
     Resp::redirect(&with_query(&params.redirect_uri, &pairs)).with_user(Some(email))
 }
@@ -437,25 +357,12 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             if req.param("redirect_uri").as_deref() != Some(code.redirect_uri.as_str()) {
                 return token_error("invalid_redirect_uri").with_user(Some(code.email.clone()));
             }
-            let (email, env, scopes, issue_refresh) = (
-                code.email.clone(),
-                code.environment,
-                code.scopes.clone(),
-                code.issue_refresh,
-            );
+            let (email, env, scopes, issue_refresh) =
+                (code.email.clone(), code.environment, code.scopes.clone(), code.issue_refresh);
             if let Some(c) = st.codes.get_mut(&code_value) {
                 c.used = true;
             }
-            let minted = st.mint(
-                now,
-                &client_id,
-                &email,
-                dc,
-                env,
-                scopes,
-                issue_refresh,
-                None,
-            );
+            let minted = st.mint(now, &client_id, &email, dc, env, scopes, issue_refresh, None);
             token_response(shared, &minted).with_user(Some(email))
         }
         Some("refresh_token") => {
@@ -466,8 +373,7 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             if rt.client_id != client_id || rt.dc != dc {
                 return token_error("invalid_code").with_user(Some(rt.email.clone()));
             }
-            rt.refresh_mints
-                .retain(|t| now - *t < state::REFRESH_WINDOW_MS);
+            rt.refresh_mints.retain(|t| now - *t < state::REFRESH_WINDOW_MS);
             if rt.refresh_mints.len() >= state::REFRESH_MINTS_PER_WINDOW {
                 let body = json!({"error_description": "You have made too many requests continuously. Please try again after some time.", "error": "Access Denied", "status": "failure"});
                 return Resp::json(400, &body).with_user(Some(rt.email.clone()));
@@ -498,20 +404,11 @@ fn token_response(shared: &Shared, minted: &state::Minted) -> Resp {
 fn revoke(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
     let token = req.param("token").unwrap_or_default();
     let mut st = shared.lock();
-    if let Some(email) = st
-        .refresh_tokens
-        .get(&token)
-        .filter(|r| r.dc == dc)
-        .map(|r| r.email.clone())
-    {
+    if let Some(email) = st.refresh_tokens.get(&token).filter(|r| r.dc == dc).map(|r| r.email.clone()) {
         st.remove_refresh_token(&token);
         return Resp::json(200, &json!({"status": "success"})).with_user(Some(email));
     }
-    if let Some(a) = st
-        .access_tokens
-        .get_mut(&token)
-        .filter(|a| a.dc == dc && !a.revoked)
-    {
+    if let Some(a) = st.access_tokens.get_mut(&token).filter(|a| a.dc == dc && !a.revoked) {
         a.revoked = true;
         let email = a.email.clone();
         return Resp::json(200, &json!({"status": "success"})).with_user(Some(email));
@@ -528,12 +425,7 @@ fn serverinfo(shared: &Shared, req: &Req) -> Resp {
     let locations: serde_json::Map<String, Value> = DataCenter::ALL
         .iter()
         .filter(|d| **d != DataCenter::Cn)
-        .map(|d| {
-            (
-                d.location().to_owned(),
-                Value::String(shared.accounts_url(*d)),
-            )
-        })
+        .map(|d| (d.location().to_owned(), Value::String(shared.accounts_url(*d))))
         .collect();
     Resp::json(200, &json!({"result": "success", "locations": locations}))
 }

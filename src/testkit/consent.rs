@@ -54,36 +54,23 @@ pub(crate) async fn run(
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| SimError::Unexpected(format!("HTTP {status} without a Location")))?
                 .to_owned();
-            let next = current
-                .join(&location)
-                .map_err(|e| SimError::Unexpected(format!("bad Location `{location}`: {e}")))?;
+            let next =
+                current.join(&location).map_err(|e| SimError::Unexpected(format!("bad Location `{location}`: {e}")))?;
             if next.as_str().starts_with(&accounts_prefix) {
                 step = Step::Get(next);
                 continue;
             }
             // Left the simulator: this is the app's redirect_uri.
-            return Ok(if url::Url::parse(&location).is_ok() {
-                location
-            } else {
-                next.to_string()
-            });
+            return Ok(if url::Url::parse(&location).is_ok() { location } else { next.to_string() });
         }
-        let page = resp
-            .text()
-            .await
-            .map_err(|e| SimError::Http(e.to_string()))?;
+        let page = resp.text().await.map_err(|e| SimError::Http(e.to_string()))?;
         if let Some(code) = html::error_code(&page) {
             return Err(SimError::ErrorPage { code });
         }
         if let Some(form) = html::parse_form(&page, "sim-signin") {
             let mut fields = form.fields;
             fields.push(("email".into(), email.to_owned()));
-            step = Step::Post(
-                current
-                    .join(&form.action)
-                    .map_err(|e| SimError::Unexpected(e.to_string()))?,
-                fields,
-            );
+            step = Step::Post(current.join(&form.action).map_err(|e| SimError::Unexpected(e.to_string()))?, fields);
             continue;
         }
         if let Some(form) = html::parse_form(&page, "sim-consent") {
@@ -94,12 +81,7 @@ pub(crate) async fn run(
                 Decision::Reject => "reject",
             };
             fields.push(("decision".into(), answer.to_owned()));
-            step = Step::Post(
-                current
-                    .join(&form.action)
-                    .map_err(|e| SimError::Unexpected(e.to_string()))?,
-                fields,
-            );
+            step = Step::Post(current.join(&form.action).map_err(|e| SimError::Unexpected(e.to_string()))?, fields);
             continue;
         }
         return Err(SimError::Unexpected(format!(
@@ -107,7 +89,5 @@ pub(crate) async fn run(
             current.path()
         )));
     }
-    Err(SimError::Unexpected(format!(
-        "the authorization flow did not leave the simulator after {MAX_STEPS} steps"
-    )))
+    Err(SimError::Unexpected(format!("the authorization flow did not leave the simulator after {MAX_STEPS} steps")))
 }

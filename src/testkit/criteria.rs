@@ -18,11 +18,7 @@ pub(crate) enum Op {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Expr {
     /// `Field:op:value1,value2` (any alternative matches).
-    Cond {
-        field: String,
-        op: Op,
-        values: Vec<String>,
-    },
+    Cond { field: String, op: Op, values: Vec<String> },
     /// All must match.
     And(Vec<Expr>),
     /// One must match.
@@ -37,10 +33,7 @@ pub(crate) struct CriteriaError {
 }
 
 fn err(reason: impl Into<String>) -> CriteriaError {
-    CriteriaError {
-        reason: reason.into(),
-        api_name: None,
-    }
+    CriteriaError { reason: reason.into(), api_name: None }
 }
 
 struct Parser {
@@ -75,11 +68,7 @@ impl Parser {
         let mut ands: Vec<Expr> = vec![self.group()?];
         loop {
             self.skip_ws();
-            let rest: String = self.chars[self.pos..]
-                .iter()
-                .take(3)
-                .collect::<String>()
-                .to_ascii_lowercase();
+            let rest: String = self.chars[self.pos..].iter().take(3).collect::<String>().to_ascii_lowercase();
             if rest.starts_with("and") {
                 self.pos += 3;
                 self.skip_ws();
@@ -94,11 +83,7 @@ impl Parser {
             }
         }
         ors.push(collapse_and(ands));
-        Ok(if ors.len() == 1 {
-            ors.remove(0)
-        } else {
-            Expr::Or(ors)
-        })
+        Ok(if ors.len() == 1 { ors.remove(0) } else { Expr::Or(ors) })
     }
 
     /// group := '(' (criteria | condition) ')'
@@ -106,11 +91,7 @@ impl Parser {
         self.skip_ws();
         self.eat('(')?;
         self.skip_ws();
-        let e = if self.peek() == Some('(') {
-            self.criteria()?
-        } else {
-            self.condition()?
-        };
+        let e = if self.peek() == Some('(') { self.criteria()? } else { self.condition()? };
         self.skip_ws();
         self.eat(')')?;
         Ok(e)
@@ -142,9 +123,7 @@ impl Parser {
                 Some(')') => break,
                 Some('\\') => {
                     self.pos += 1;
-                    let c = self
-                        .peek()
-                        .ok_or_else(|| err("the criteria ends with `\\`"))?;
+                    let c = self.peek().ok_or_else(|| err("the criteria ends with `\\`"))?;
                     if let Some(v) = values.last_mut() {
                         v.push(c);
                     }
@@ -185,20 +164,12 @@ impl Parser {
 }
 
 fn collapse_and(mut v: Vec<Expr>) -> Expr {
-    if v.len() == 1 {
-        v.remove(0)
-    } else {
-        Expr::And(v)
-    }
+    if v.len() == 1 { v.remove(0) } else { Expr::And(v) }
 }
 
 /// Parses a criteria string.
 pub(crate) fn parse(src: &str) -> Result<Expr, CriteriaError> {
-    let mut p = Parser {
-        chars: src.chars().collect(),
-        pos: 0,
-        conditions: 0,
-    };
+    let mut p = Parser { chars: src.chars().collect(), pos: 0, conditions: 0 };
     let e = p.criteria()?;
     p.skip_ws();
     if p.pos != p.chars.len() {
@@ -222,10 +193,9 @@ pub(crate) fn value_strings(v: &Value) -> Vec<String> {
         Value::String(s) => vec![s.clone()],
         Value::Number(n) => vec![n.to_string()],
         Value::Bool(b) => vec![b.to_string()],
-        Value::Object(m) => ["id", "name"]
-            .iter()
-            .filter_map(|k| m.get(*k).and_then(Value::as_str).map(str::to_owned))
-            .collect(),
+        Value::Object(m) => {
+            ["id", "name"].iter().filter_map(|k| m.get(*k).and_then(Value::as_str).map(str::to_owned)).collect()
+        }
         Value::Array(a) => a.iter().flat_map(value_strings).collect(),
     }
 }
@@ -256,44 +226,25 @@ mod tests {
     use super::*;
 
     fn cond(f: &str, op: Op, v: &[&str]) -> Expr {
-        Expr::Cond {
-            field: f.into(),
-            op,
-            values: v.iter().map(|s| (*s).to_owned()).collect(),
-        }
+        Expr::Cond { field: f.into(), op, values: v.iter().map(|s| (*s).to_owned()).collect() }
     }
 
     #[test]
     fn parses_zoho_examples() {
-        assert_eq!(
-            parse("(Last_Name:equals:Burns\\,B)").unwrap(),
-            cond("Last_Name", Op::Equals, &["Burns,B"])
-        );
+        assert_eq!(parse("(Last_Name:equals:Burns\\,B)").unwrap(), cond("Last_Name", Op::Equals, &["Burns,B"]));
         assert_eq!(
             parse("((Last_Name:equals:Burns\\,B)and(First_Name:starts_with:M))").unwrap(),
-            Expr::And(vec![
-                cond("Last_Name", Op::Equals, &["Burns,B"]),
-                cond("First_Name", Op::StartsWith, &["M"])
-            ])
+            Expr::And(vec![cond("Last_Name", Op::Equals, &["Burns,B"]), cond("First_Name", Op::StartsWith, &["M"])])
         );
         assert_eq!(
             parse("((A:equals:1)or(B:equals:2)and(C:equals:3))").unwrap(),
             Expr::Or(vec![
                 cond("A", Op::Equals, &["1"]),
-                Expr::And(vec![
-                    cond("B", Op::Equals, &["2"]),
-                    cond("C", Op::Equals, &["3"])
-                ])
+                Expr::And(vec![cond("B", Op::Equals, &["2"]), cond("C", Op::Equals, &["3"])])
             ])
         );
-        assert_eq!(
-            parse("(City:equals:Kent,Chicago)").unwrap(),
-            cond("City", Op::Equals, &["Kent", "Chicago"])
-        );
-        assert_eq!(
-            parse("(Company:equals:A \\(B\\))").unwrap(),
-            cond("Company", Op::Equals, &["A (B)"])
-        );
+        assert_eq!(parse("(City:equals:Kent,Chicago)").unwrap(), cond("City", Op::Equals, &["Kent", "Chicago"]));
+        assert_eq!(parse("(Company:equals:A \\(B\\))").unwrap(), cond("Company", Op::Equals, &["A (B)"]));
     }
 
     #[test]
@@ -309,15 +260,9 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-        let eleven = (0..11)
-            .map(|i| format!("(A:equals:{i})"))
-            .collect::<Vec<_>>()
-            .join("or");
+        let eleven = (0..11).map(|i| format!("(A:equals:{i})")).collect::<Vec<_>>().join("or");
         assert!(parse(&format!("({eleven})")).is_err());
-        let ten = (0..10)
-            .map(|i| format!("(A:equals:{i})"))
-            .collect::<Vec<_>>()
-            .join("or");
+        let ten = (0..10).map(|i| format!("(A:equals:{i})")).collect::<Vec<_>>().join("or");
         assert!(parse(&format!("({ten})")).is_ok());
     }
 }

@@ -128,9 +128,7 @@ fn parse_op(method: &http::Method, segs: &[&str]) -> Result<Op, bool> {
 }
 
 fn has_scope(scopes: &[String], wanted: &[String]) -> bool {
-    scopes
-        .iter()
-        .any(|s| wanted.iter().any(|w| s.eq_ignore_ascii_case(w)))
+    scopes.iter().any(|s| wanted.iter().any(|w| s.eq_ignore_ascii_case(w)))
 }
 
 fn record_scopes(module: &str, kind: Kind) -> Vec<String> {
@@ -151,18 +149,12 @@ fn settings_scopes(part: &str) -> Vec<String> {
     ["ZohoCRM.settings.ALL", "ZohoCRM.settings.READ"]
         .iter()
         .map(|s| (*s).to_owned())
-        .chain([
-            format!("ZohoCRM.settings.{part}.ALL"),
-            format!("ZohoCRM.settings.{part}.READ"),
-        ])
+        .chain([format!("ZohoCRM.settings.{part}.ALL"), format!("ZohoCRM.settings.{part}.READ")])
         .collect()
 }
 
 fn users_scopes(kind: Kind) -> Vec<String> {
-    vec![
-        "ZohoCRM.users.ALL".to_owned(),
-        format!("ZohoCRM.users.{}", kind.scope()),
-    ]
+    vec!["ZohoCRM.users.ALL".to_owned(), format!("ZohoCRM.users.{}", kind.scope())]
 }
 
 /// Whether the granted scopes cover the operation.
@@ -172,54 +164,32 @@ fn scope_ok(op: &Op, scopes: &[String]) -> bool {
         Op::AddUsers => has_scope(scopes, &users_scopes(Kind::Create)),
         Op::UpdateUsers | Op::UpdateUser(_) => has_scope(scopes, &users_scopes(Kind::Update)),
         Op::DeleteUser(_) => has_scope(scopes, &users_scopes(Kind::Delete)),
-        Op::Org => has_scope(
-            scopes,
-            &["ZohoCRM.org.ALL".to_owned(), "ZohoCRM.org.READ".to_owned()],
-        ),
+        Op::Org => has_scope(scopes, &["ZohoCRM.org.ALL".to_owned(), "ZohoCRM.org.READ".to_owned()]),
         Op::ListModules | Op::GetModule(_) => has_scope(scopes, &settings_scopes("modules")),
         Op::Fields(_) => has_scope(scopes, &settings_scopes("fields")),
         Op::Layouts(_) => has_scope(scopes, &settings_scopes("layouts")),
-        Op::ListRecords(m) | Op::GetRecord(m, _) | Op::Deleted(m) => {
-            has_scope(scopes, &record_scopes(m, Kind::Read))
-        }
+        Op::ListRecords(m) | Op::GetRecord(m, _) | Op::Deleted(m) => has_scope(scopes, &record_scopes(m, Kind::Read)),
         Op::Search(m) => {
             has_scope(scopes, &record_scopes(m, Kind::Read))
                 && has_scope(
                     scopes,
-                    &[
-                        "ZohoSearch.securesearch.READ".to_owned(),
-                        "ZohoSearch.securesearch.ALL".to_owned(),
-                    ],
+                    &["ZohoSearch.securesearch.READ".to_owned(), "ZohoSearch.securesearch.ALL".to_owned()],
                 )
         }
         Op::Insert(m) => has_scope(scopes, &record_scopes(m, Kind::Create)),
         // Zoho's upsert page lists ALL, WRITE and CREATE.
         Op::Upsert(m) => has_scope(scopes, &record_scopes(m, Kind::Create)),
-        Op::UpdateRecords(m) | Op::UpdateRecord(m, _) => {
-            has_scope(scopes, &record_scopes(m, Kind::Update))
-        }
-        Op::DeleteRecords(m) | Op::DeleteRecord(m, _) => {
-            has_scope(scopes, &record_scopes(m, Kind::Delete))
-        }
+        Op::UpdateRecords(m) | Op::UpdateRecord(m, _) => has_scope(scopes, &record_scopes(m, Kind::Update)),
+        Op::DeleteRecords(m) | Op::DeleteRecord(m, _) => has_scope(scopes, &record_scopes(m, Kind::Delete)),
     }
 }
 
 fn invalid_url() -> Resp {
-    Resp::zoho_error(
-        404,
-        "INVALID_URL_PATTERN",
-        "Please check if the URL trying to access is a correct one",
-        json!({}),
-    )
+    Resp::zoho_error(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", json!({}))
 }
 
 fn invalid_module(details: Value) -> Resp {
-    Resp::zoho_error(
-        400,
-        "INVALID_MODULE",
-        "the module name given seems to be invalid",
-        details,
-    )
+    Resp::zoho_error(400, "INVALID_MODULE", "the module name given seems to be invalid", details)
 }
 
 fn required_param(name: &str) -> Resp {
@@ -245,28 +215,13 @@ fn limit_exceeded(limit: usize) -> Resp {
 }
 
 fn no_permission(permission: String) -> Resp {
-    Resp::zoho_error(
-        403,
-        "NO_PERMISSION",
-        "Permission denied",
-        json!({"permissions": [permission]}),
-    )
+    Resp::zoho_error(403, "NO_PERMISSION", "Permission denied", json!({"permissions": [permission]}))
 }
 
 /// Answers one CRM request.
-pub(crate) fn handle(
-    shared: &Shared,
-    req: &Req,
-    _route: Route,
-    dc: DataCenter,
-    env: Environment,
-) -> Resp {
+pub(crate) fn handle(shared: &Shared, req: &Req, _route: Route, dc: DataCenter, env: Environment) -> Resp {
     let prefix = format!("/api/{}/{}", dc.location(), env.as_str());
-    let rest = req
-        .path
-        .strip_prefix(&prefix)
-        .unwrap_or_default()
-        .trim_end_matches('/');
+    let rest = req.path.strip_prefix(&prefix).unwrap_or_default().trim_end_matches('/');
     let Some(rest) = rest.strip_prefix("/crm/v2/") else {
         return invalid_url();
     };
@@ -295,12 +250,7 @@ pub(crate) fn handle(
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return Resp::zoho_error(
-            401,
-            "AUTHENTICATION_FAILURE",
-            "Authentication failed",
-            json!({}),
-        );
+        return Resp::zoho_error(401, "AUTHENTICATION_FAILURE", "Authentication failed", json!({}));
     };
     let now_ms = shared.now_ms();
     let mut st = shared.lock();
@@ -315,34 +265,20 @@ pub(crate) fn handle(
         }
     };
     if !scope_ok(&op, &scopes) {
-        return Resp::zoho_error(
-            401,
-            "OAUTH_SCOPE_MISMATCH",
-            "invalid oauth scope to access this URL",
-            json!({}),
-        )
-        .with_user(Some(email));
+        return Resp::zoho_error(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", json!({}))
+            .with_user(Some(email));
     }
     let org = st.org(dc, env);
     let Some(me) = org.user_by_email(&email).map(|u| Me {
         name: u.full_name(),
         id: u.id.clone(),
         email: u.email.clone(),
-        admin: u
-            .json
-            .get("profile")
-            .and_then(|p| p.get("name"))
-            .and_then(Value::as_str)
-            == Some("Administrator"),
+        admin: u.json.get("profile").and_then(|p| p.get("name")).and_then(Value::as_str) == Some("Administrator"),
         denied: u.denied_modules.clone(),
     }) else {
         return Resp::zoho_error(401, "INVALID_TOKEN", "invalid oauth token", json!({}));
     };
-    let ctx = Ctx {
-        req,
-        now_s: now_ms.div_euclid(1000),
-        me,
-    };
+    let ctx = Ctx { req, now_s: now_ms.div_euclid(1000), me };
     let resp = match op {
         Op::ListUsers => list_users(org, &ctx),
         Op::GetUser(id) => get_user(org, &ctx, &id),
@@ -359,30 +295,22 @@ pub(crate) fn handle(
         Op::Fields(id) => metadata(org, &ctx, "fields", id),
         Op::Layouts(id) => metadata(org, &ctx, "layouts", id),
         Op::ListRecords(m) => with_module(org, &ctx, &m, Kind::Read, list_records),
-        Op::GetRecord(m, id) => with_module(org, &ctx, &m, Kind::Read, |o, c, m| {
-            get_record(o, c, m, &id)
-        }),
+        Op::GetRecord(m, id) => with_module(org, &ctx, &m, Kind::Read, |o, c, m| get_record(o, c, m, &id)),
         Op::Insert(m) => with_module(org, &ctx, &m, Kind::Create, insert_records),
-        Op::UpdateRecords(m) => with_module(org, &ctx, &m, Kind::Update, |o, c, m| {
-            update_records(o, c, m, None)
-        }),
-        Op::UpdateRecord(m, id) => with_module(org, &ctx, &m, Kind::Update, |o, c, m| {
-            update_records(o, c, m, Some(&id))
-        }),
+        Op::UpdateRecords(m) => with_module(org, &ctx, &m, Kind::Update, |o, c, m| update_records(o, c, m, None)),
+        Op::UpdateRecord(m, id) => {
+            with_module(org, &ctx, &m, Kind::Update, |o, c, m| update_records(o, c, m, Some(&id)))
+        }
         Op::DeleteRecords(m) => with_module(org, &ctx, &m, Kind::Delete, |o, c, m| {
             let Some(ids) = c.req.query_param("ids").filter(|s| !s.trim().is_empty()) else {
                 return required_param("ids");
             };
-            let ids: Vec<String> = ids
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect();
+            let ids: Vec<String> = ids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
             delete_records(o, c, m, &ids)
         }),
-        Op::DeleteRecord(m, id) => with_module(org, &ctx, &m, Kind::Delete, |o, c, m| {
-            delete_records(o, c, m, std::slice::from_ref(&id))
-        }),
+        Op::DeleteRecord(m, id) => {
+            with_module(org, &ctx, &m, Kind::Delete, |o, c, m| delete_records(o, c, m, std::slice::from_ref(&id)))
+        }
         Op::Upsert(m) => with_module(org, &ctx, &m, Kind::Create, upsert_records),
         Op::Search(m) => with_module(org, &ctx, &m, Kind::Read, search_records),
         Op::Deleted(m) => with_module(org, &ctx, &m, Kind::Read, deleted_records),
@@ -462,14 +390,8 @@ impl Ctx<'_> {
 
     /// The JSON body.
     fn body(&self) -> Result<Value, Resp> {
-        serde_json::from_slice(&self.req.body).map_err(|_| {
-            Resp::zoho_error(
-                400,
-                "INVALID_DATA",
-                "the request body is not valid JSON",
-                json!({}),
-            )
-        })
+        serde_json::from_slice(&self.req.body)
+            .map_err(|_| Resp::zoho_error(400, "INVALID_DATA", "the request body is not valid JSON", json!({})))
     }
 }
 
@@ -491,10 +413,7 @@ fn page_of(key: &str, items: Vec<Value>, page: usize, per_page: usize) -> Resp {
 
 /// HTTP status of a write: every item succeeded → `ok`, some → 207, none → 400.
 fn write_status(results: &[Value], ok: u16) -> u16 {
-    let good = results
-        .iter()
-        .filter(|r| r.get("status").and_then(Value::as_str) == Some("success"))
-        .count();
+    let good = results.iter().filter(|r| r.get("status").and_then(Value::as_str) == Some("success")).count();
     if good == results.len() {
         ok
     } else if good == 0 {
@@ -512,17 +431,8 @@ fn item_error(code: &str, message: &str, details: Value) -> Value {
 
 fn user_matches(u: &CrmUser, kind: &str, me: &str) -> Option<bool> {
     let status = u.str_field("status");
-    let confirm = u
-        .json
-        .get("confirm")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let admin = u
-        .json
-        .get("profile")
-        .and_then(|p| p.get("name"))
-        .and_then(Value::as_str)
-        == Some("Administrator");
+    let confirm = u.json.get("confirm").and_then(Value::as_bool).unwrap_or(false);
+    let admin = u.json.get("profile").and_then(|p| p.get("name")).and_then(Value::as_str) == Some("Administrator");
     let live = status != "deleted";
     Some(match kind {
         "AllUsers" => live,
@@ -540,10 +450,7 @@ fn user_matches(u: &CrmUser, kind: &str, me: &str) -> Option<bool> {
 }
 
 fn list_users(org: &Org, ctx: &Ctx<'_>) -> Resp {
-    let kind = ctx
-        .req
-        .query_param("type")
-        .unwrap_or_else(|| "AllUsers".to_owned());
+    let kind = ctx.req.query_param("type").unwrap_or_else(|| "AllUsers".to_owned());
     let (page, per_page) = match ctx.paging() {
         Ok(p) => p,
         Err(r) => return r,
@@ -566,15 +473,7 @@ fn list_users(org: &Org, ctx: &Ctx<'_>) -> Resp {
             return Resp::empty(304);
         }
     }
-    page_of(
-        "users",
-        users
-            .into_iter()
-            .map(|u| Value::Object(u.json.clone()))
-            .collect(),
-        page,
-        per_page,
-    )
+    page_of("users", users.into_iter().map(|u| Value::Object(u.json.clone())).collect(), page, per_page)
 }
 
 fn get_user(org: &Org, ctx: &Ctx<'_>, id: &str) -> Resp {
@@ -592,9 +491,7 @@ fn get_user(org: &Org, ctx: &Ctx<'_>, id: &str) -> Resp {
 /// The `{name, id}` of a role or profile given as an id string or `{id}`.
 fn resolve_ref(list: &[(String, String)], v: &Value) -> Option<Value> {
     let id = v.as_str().or_else(|| v.get("id").and_then(Value::as_str))?;
-    list.iter()
-        .find(|(_, i)| i == id)
-        .map(|(n, i)| json!({"name": n, "id": i}))
+    list.iter().find(|(_, i)| i == id).map(|(n, i)| json!({"name": n, "id": i}))
 }
 
 /// The array under `key` of a write body, or the error to answer.
@@ -604,12 +501,7 @@ fn write_items(ctx: &Ctx<'_>, key: &str) -> Result<Vec<Value>, Resp> {
         Some(Value::Array(a)) if !a.is_empty() => a.clone(),
         Some(Value::Array(_)) | None => return Err(required_param(key)),
         Some(_) => {
-            return Err(Resp::zoho_error(
-                400,
-                "INVALID_DATA",
-                "invalid data",
-                json!({"api_name": key}),
-            ));
+            return Err(Resp::zoho_error(400, "INVALID_DATA", "invalid data", json!({"api_name": key})));
         }
     };
     if items.len() > MAX_WRITE {
@@ -635,83 +527,40 @@ fn add_users(org: &mut Org, ctx: &Ctx<'_>) -> Resp {
 }
 
 fn add_one_user(org: &mut Org, ctx: &Ctx<'_>, item: &Value) -> Value {
-    let get = |k: &str| {
-        item.get(k)
-            .filter(|v| !v.is_null() && v.as_str() != Some(""))
-    };
+    let get = |k: &str| item.get(k).filter(|v| !v.is_null() && v.as_str() != Some(""));
     for key in ["role", "profile", "last_name", "email"] {
         if get(key).is_none() {
-            return item_error(
-                "MANDATORY_NOT_FOUND",
-                "required field not found",
-                json!({"api_name": key}),
-            );
+            return item_error("MANDATORY_NOT_FOUND", "required field not found", json!({"api_name": key}));
         }
     }
-    let email = get("email")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let email = get("email").and_then(Value::as_str).unwrap_or_default().to_owned();
     if !email.contains('@') {
-        return item_error(
-            "INVALID_DATA",
-            "invalid data",
-            json!({"api_name": "email", "expected_data_type": "email"}),
-        );
+        return item_error("INVALID_DATA", "invalid data", json!({"api_name": "email", "expected_data_type": "email"}));
     }
-    if org
-        .users
-        .iter()
-        .any(|u| u.email.eq_ignore_ascii_case(&email) && u.str_field("status") != "deleted")
-    {
-        return item_error(
-            "DUPLICATE_DATA",
-            "duplicate data",
-            json!({"api_name": "email"}),
-        );
+    if org.users.iter().any(|u| u.email.eq_ignore_ascii_case(&email) && u.str_field("status") != "deleted") {
+        return item_error("DUPLICATE_DATA", "duplicate data", json!({"api_name": "email"}));
     }
     let Some(role) = get("role").and_then(|v| resolve_ref(&org.roles, v)) else {
         return item_error("INVALID_DATA", "invalid data", json!({"api_name": "role"}));
     };
     let Some(profile) = get("profile").and_then(|v| resolve_ref(&org.profiles, v)) else {
-        return item_error(
-            "INVALID_DATA",
-            "invalid data",
-            json!({"api_name": "profile"}),
-        );
+        return item_error("INVALID_DATA", "invalid data", json!({"api_name": "profile"}));
     };
     let account = state::Account {
         email: email.clone(),
-        first_name: get("first_name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        last_name: get("last_name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        first_name: get("first_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        last_name: get("last_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
         zuid: String::new(),
         dc: org.dc,
     };
-    let mut user = super::server::new_crm_user(
-        org,
-        &account,
-        "CEO",
-        "Administrator",
-        "active",
-        false,
-        ctx.now_s,
-    );
+    let mut user = super::server::new_crm_user(org, &account, "CEO", "Administrator", "active", false, ctx.now_s);
     user.json.insert("role".into(), role);
     user.json.insert("profile".into(), profile);
     user.json.insert("zuid".into(), Value::Null);
     user.json.insert("created_by".into(), ctx.me_ref());
     user.json.insert("Modified_By".into(), ctx.me_ref());
     for (k, v) in item.as_object().into_iter().flatten() {
-        if ![
-            "role", "profile", "email", "id", "zuid", "status", "confirm",
-        ]
-        .contains(&k.as_str())
+        if !["role", "profile", "email", "id", "zuid", "status", "confirm"].contains(&k.as_str())
             && user.json.contains_key(k)
             && !v.is_object()
         {
@@ -747,17 +596,13 @@ fn update_users(org: &mut Org, ctx: &Ctx<'_>, path_id: Option<String>) -> Resp {
 
 fn update_one_user(org: &mut Org, ctx: &Ctx<'_>, item: &Value) -> Value {
     let Some(id) = item.get("id").and_then(Value::as_str).map(str::to_owned) else {
-        return item_error(
-            "MANDATORY_NOT_FOUND",
-            "required field not found",
-            json!({"api_name": "id"}),
-        );
+        return item_error("MANDATORY_NOT_FOUND", "required field not found", json!({"api_name": "id"}));
     };
     let mut changes: Vec<(String, Value)> = Vec::new();
     for (k, v) in item.as_object().into_iter().flatten() {
         match k.as_str() {
-            "id" | "email" | "zuid" | "confirm" | "full_name" | "created_time" | "created_by"
-            | "Modified_Time" | "Modified_By" => {}
+            "id" | "email" | "zuid" | "confirm" | "full_name" | "created_time" | "created_by" | "Modified_Time"
+            | "Modified_By" => {}
             "role" => match resolve_ref(&org.roles, v) {
                 Some(r) => changes.push((k.clone(), r)),
                 None => {
@@ -767,21 +612,13 @@ fn update_one_user(org: &mut Org, ctx: &Ctx<'_>, item: &Value) -> Value {
             "profile" => match resolve_ref(&org.profiles, v) {
                 Some(r) => changes.push((k.clone(), r)),
                 None => {
-                    return item_error(
-                        "INVALID_DATA",
-                        "invalid data",
-                        json!({"api_name": "profile"}),
-                    );
+                    return item_error("INVALID_DATA", "invalid data", json!({"api_name": "profile"}));
                 }
             },
             "status" => match v.as_str() {
                 Some("active" | "disabled") => changes.push((k.clone(), v.clone())),
                 _ => {
-                    return item_error(
-                        "INVALID_DATA",
-                        "invalid data",
-                        json!({"api_name": "status"}),
-                    );
+                    return item_error("INVALID_DATA", "invalid data", json!({"api_name": "status"}));
                 }
             },
             _ => changes.push((k.clone(), v.clone())),
@@ -789,30 +626,15 @@ fn update_one_user(org: &mut Org, ctx: &Ctx<'_>, item: &Value) -> Value {
     }
     let me = ctx.me_ref();
     let stamp = format_iso(ctx.now_s, org.offset_secs);
-    let Some(user) = org
-        .users
-        .iter_mut()
-        .find(|u| u.id == id && u.str_field("status") != "deleted")
-    else {
-        return item_error(
-            "INVALID_DATA",
-            "the id given seems to be invalid",
-            json!({"api_name": "id", "id": id}),
-        );
+    let Some(user) = org.users.iter_mut().find(|u| u.id == id && u.str_field("status") != "deleted") else {
+        return item_error("INVALID_DATA", "the id given seems to be invalid", json!({"api_name": "id", "id": id}));
     };
     for (k, v) in changes {
         user.json.insert(k, v);
     }
-    let full = format!(
-        "{} {}",
-        user.str_field("first_name"),
-        user.str_field("last_name")
-    )
-    .trim()
-    .to_owned();
+    let full = format!("{} {}", user.str_field("first_name"), user.str_field("last_name")).trim().to_owned();
     user.json.insert("full_name".into(), Value::String(full));
-    user.json
-        .insert("Modified_Time".into(), Value::String(stamp));
+    user.json.insert("Modified_Time".into(), Value::String(stamp));
     user.json.insert("Modified_By".into(), me);
     user.modified_s = ctx.now_s;
     json!({"code": "SUCCESS", "details": {"id": id}, "message": "User updated", "status": "success"})
@@ -830,11 +652,7 @@ fn delete_user(org: &mut Org, ctx: &Ctx<'_>, id: &str) -> Resp {
     }
     let stamp = format_iso(ctx.now_s, org.offset_secs);
     let me = ctx.me_ref();
-    match org
-        .users
-        .iter_mut()
-        .find(|u| u.id == id && u.str_field("status") != "deleted")
-    {
+    match org.users.iter_mut().find(|u| u.id == id && u.str_field("status") != "deleted") {
         None => Resp::json(
             400,
             &json!({"users": [item_error("INVALID_DATA", "the id given seems to be invalid", json!({"id": id}))]}),
@@ -858,10 +676,7 @@ fn list_modules(org: &Org, ctx: &Ctx<'_>) -> Resp {
     match ctx.if_modified_since() {
         Err(r) => r,
         Ok(Some(t)) if org.metadata_modified_s <= t => Resp::empty(304),
-        Ok(_) => Resp::json(
-            200,
-            &json!({"modules": org.modules.iter().map(|m| m.json.clone()).collect::<Vec<_>>()}),
-        ),
+        Ok(_) => Resp::json(200, &json!({"modules": org.modules.iter().map(|m| m.json.clone()).collect::<Vec<_>>()})),
     }
 }
 
@@ -873,22 +688,16 @@ fn metadata(org: &Org, ctx: &Ctx<'_>, what: &str, id: Option<String>) -> Resp {
     let Some(module) = org.module(&name) else {
         return invalid_module(json!({"param_name": "module"}));
     };
-    let items = if what == "fields" {
-        &module.fields
-    } else {
-        &module.layouts
-    };
+    let items = if what == "fields" { &module.fields } else { &module.layouts };
     if module.def.fields.is_empty() {
         // Zoho answers 204 for the metadata of modules without fields.
         return Resp::empty(204);
     }
     let items: Vec<Value> = match &id {
         None => items.clone(),
-        Some(id) => items
-            .iter()
-            .filter(|v| v.get("id").and_then(Value::as_str) == Some(id.as_str()))
-            .cloned()
-            .collect(),
+        Some(id) => {
+            items.iter().filter(|v| v.get("id").and_then(Value::as_str) == Some(id.as_str())).cloned().collect()
+        }
     };
     if items.is_empty() {
         return Resp::empty(204);
@@ -906,24 +715,11 @@ fn with_module(
     kind: Kind,
     f: impl FnOnce(&mut Org, &Ctx<'_>, &'static str) -> Resp,
 ) -> Resp {
-    let Some(def) = org
-        .module(module)
-        .map(|m| m.def)
-        .filter(|d| d.api_supported)
-    else {
+    let Some(def) = org.module(module).map(|m| m.def).filter(|d| d.api_supported) else {
         return invalid_module(json!({"resource_path_index": 0}));
     };
-    if ctx
-        .me
-        .denied
-        .iter()
-        .any(|d| d.eq_ignore_ascii_case(def.api_name))
-    {
-        return no_permission(format!(
-            "Crm_Implied_{}_{}",
-            kind.permission(),
-            def.api_name
-        ));
+    if ctx.me.denied.iter().any(|d| d.eq_ignore_ascii_case(def.api_name)) {
+        return no_permission(format!("Crm_Implied_{}_{}", kind.permission(), def.api_name));
     }
     f(org, ctx, def.api_name)
 }
@@ -946,24 +742,13 @@ fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
 }
 
 fn fields_param(ctx: &Ctx<'_>) -> Option<Vec<String>> {
-    ctx.req.query_param("fields").map(|f| {
-        f.split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
+    ctx.req.query_param("fields").map(|f| f.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
 }
 
 /// `converted` and `approved` filters (defaults: not converted, approved).
 fn state_filter(ctx: &Ctx<'_>) -> Result<impl Fn(&Rec) -> bool, Resp> {
     let read = |name: &str, default: &str| -> Result<Option<bool>, Resp> {
-        match ctx
-            .req
-            .query_param(name)
-            .unwrap_or_else(|| default.to_owned())
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        match ctx.req.query_param(name).unwrap_or_else(|| default.to_owned()).to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),
             "false" => Ok(Some(false)),
             "both" => Ok(None),
@@ -973,16 +758,8 @@ fn state_filter(ctx: &Ctx<'_>) -> Result<impl Fn(&Rec) -> bool, Resp> {
     let converted = read("converted", "false")?;
     let approved = read("approved", "true")?;
     Ok(move |r: &Rec| {
-        let conv = r
-            .data
-            .get("$converted")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let appr = r
-            .data
-            .get("$approved")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
+        let conv = r.data.get("$converted").and_then(Value::as_bool).unwrap_or(false);
+        let appr = r.data.get("$approved").and_then(Value::as_bool).unwrap_or(true);
         converted.is_none_or(|c| c == conv) && approved.is_none_or(|a| a == appr)
     })
 }
@@ -990,19 +767,12 @@ fn state_filter(ctx: &Ctx<'_>) -> Result<impl Fn(&Rec) -> bool, Resp> {
 fn compare_values(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+        }
         (Some(x), Some(y)) if !x.is_null() && !y.is_null() => {
-            let xs = criteria::value_strings(x)
-                .into_iter()
-                .next()
-                .unwrap_or_default();
-            let ys = criteria::value_strings(y)
-                .into_iter()
-                .next()
-                .unwrap_or_default();
+            let xs = criteria::value_strings(x).into_iter().next().unwrap_or_default();
+            let ys = criteria::value_strings(y).into_iter().next().unwrap_or_default();
             xs.to_lowercase().cmp(&ys.to_lowercase())
         }
         (Some(x), _) if !x.is_null() => Ordering::Greater,
@@ -1024,10 +794,8 @@ fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let ids: Option<Vec<String>> = ctx
-        .req
-        .query_param("ids")
-        .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
+    let ids: Option<Vec<String>> =
+        ctx.req.query_param("ids").map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
     let empty = Vec::new();
     let mut recs: Vec<&Rec> = org
         .records
@@ -1046,10 +814,7 @@ fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         if sort_by != "id" && org.field(module, &sort_by).is_none() {
             return invalid_param("sort_by", "invalid data");
         }
-        let key = org
-            .field(module, &sort_by)
-            .map(|f| f.api_name)
-            .unwrap_or("id");
+        let key = org.field(module, &sort_by).map(|f| f.api_name).unwrap_or("id");
         recs.sort_by(|a, b| {
             let o = compare_values(a.data.get(key), b.data.get(key));
             if desc { o.reverse() } else { o }
@@ -1062,14 +827,7 @@ fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         }
     }
     let fields = fields_param(ctx);
-    page_of(
-        "data",
-        recs.into_iter()
-            .map(|r| project(r, fields.as_deref()))
-            .collect(),
-        page,
-        per_page,
-    )
+    page_of("data", recs.into_iter().map(|r| project(r, fields.as_deref())).collect(), page, per_page)
 }
 
 fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id: &str) -> Resp {
@@ -1078,11 +836,7 @@ fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id: &str) -> R
         Err(r) => return r,
     };
     let fields = fields_param(ctx);
-    match org
-        .records
-        .get(module)
-        .and_then(|v| v.iter().find(|r| r.id == id))
-    {
+    match org.records.get(module).and_then(|v| v.iter().find(|r| r.id == id)) {
         None => Resp::empty(204),
         Some(r) if ims.is_some_and(|t| r.modified_s <= t) => Resp::empty(304),
         Some(r) => Resp::json(200, &json!({"data": [project(r, fields.as_deref())]})),
@@ -1092,31 +846,21 @@ fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id: &str) -> R
 /// Checks and normalizes one input value against its field's data type.
 fn check_value(org: &Org, fd: &FieldDef, v: &Value) -> Result<Value, Value> {
     let bad = || {
-        item_error(
-            "INVALID_DATA",
-            "invalid data",
-            json!({"api_name": fd.api_name, "expected_data_type": fd.data_type}),
-        )
+        item_error("INVALID_DATA", "invalid data", json!({"api_name": fd.api_name, "expected_data_type": fd.data_type}))
     };
     if v.is_null() {
         return Ok(Value::Null);
     }
     match fd.data_type {
-        "text" | "textarea" | "website" | "picklist" | "phone" => {
-            v.as_str().map(|_| v.clone()).ok_or_else(bad)
-        }
+        "text" | "textarea" | "website" | "picklist" | "phone" => v.as_str().map(|_| v.clone()).ok_or_else(bad),
         "email" => v
             .as_str()
-            .filter(|s| {
-                s.is_empty() || (s.contains('@') && !s.starts_with('@') && !s.ends_with('@'))
-            })
+            .filter(|s| s.is_empty() || (s.contains('@') && !s.starts_with('@') && !s.ends_with('@')))
             .map(|_| v.clone())
             .ok_or_else(bad),
-        "integer" | "bigint" => v
-            .as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .map(Value::from)
-            .ok_or_else(bad),
+        "integer" | "bigint" => {
+            v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).map(Value::from).ok_or_else(bad)
+        }
         "double" | "currency" => v
             .as_f64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
@@ -1125,10 +869,7 @@ fn check_value(org: &Org, fd: &FieldDef, v: &Value) -> Result<Value, Value> {
                 if v.is_number() {
                     v.clone()
                 } else {
-                    v.as_str()
-                        .and_then(|s| s.trim().parse::<f64>().ok())
-                        .map(Value::from)
-                        .unwrap_or(Value::Null)
+                    v.as_str().and_then(|s| s.trim().parse::<f64>().ok()).map(Value::from).unwrap_or(Value::Null)
                 }
             })
             .ok_or_else(bad),
@@ -1138,40 +879,21 @@ fn check_value(org: &Org, fd: &FieldDef, v: &Value) -> Result<Value, Value> {
             .filter(|s| s.len() == 10 && parse_iso(&format!("{s}T00:00:00Z")).is_some())
             .map(|_| v.clone())
             .ok_or_else(bad),
-        "datetime" => v
-            .as_str()
-            .filter(|s| parse_iso(s).is_some())
-            .map(|_| v.clone())
-            .ok_or_else(bad),
+        "datetime" => v.as_str().filter(|s| parse_iso(s).is_some()).map(|_| v.clone()).ok_or_else(bad),
         "ownerlookup" => {
-            let id = v
-                .as_str()
-                .or_else(|| v.get("id").and_then(Value::as_str))
-                .ok_or_else(bad)?;
-            let u = org
-                .users
-                .iter()
-                .find(|u| u.id == id && u.str_field("status") == "active")
-                .ok_or_else(|| {
-                    item_error(
-                        "INVALID_DATA",
-                        "the related id given seems to be invalid",
-                        json!({"api_name": fd.api_name, "id": id}),
-                    )
-                })?;
+            let id = v.as_str().or_else(|| v.get("id").and_then(Value::as_str)).ok_or_else(bad)?;
+            let u = org.users.iter().find(|u| u.id == id && u.str_field("status") == "active").ok_or_else(|| {
+                item_error(
+                    "INVALID_DATA",
+                    "the related id given seems to be invalid",
+                    json!({"api_name": fd.api_name, "id": id}),
+                )
+            })?;
             Ok(json!({"name": u.full_name(), "id": u.id}))
         }
         "lookup" => {
-            let id = v
-                .as_str()
-                .or_else(|| v.get("id").and_then(Value::as_str))
-                .ok_or_else(bad)?;
-            let name = org
-                .records
-                .values()
-                .flatten()
-                .find(|r| r.id == id)
-                .map(|r| display_name(org, r));
+            let id = v.as_str().or_else(|| v.get("id").and_then(Value::as_str)).ok_or_else(bad)?;
+            let name = org.records.values().flatten().find(|r| r.id == id).map(|r| display_name(org, r));
             Ok(json!({"name": name, "id": id}))
         }
         _ => Ok(v.clone()),
@@ -1180,11 +902,7 @@ fn check_value(org: &Org, fd: &FieldDef, v: &Value) -> Result<Value, Value> {
 
 fn display_name(org: &Org, r: &Rec) -> String {
     for m in &org.modules {
-        if org
-            .records
-            .get(m.def.api_name)
-            .is_some_and(|v| v.iter().any(|x| x.id == r.id))
-        {
+        if org.records.get(m.def.api_name).is_some_and(|v| v.iter().any(|x| x.id == r.id)) {
             return m
                 .def
                 .display
@@ -1205,20 +923,12 @@ fn validate(
     insert: bool,
 ) -> Result<Vec<(&'static str, Value)>, Value> {
     let Some(m) = org.module(module) else {
-        return Err(item_error(
-            "INVALID_MODULE",
-            "the module name given seems to be invalid",
-            json!({}),
-        ));
+        return Err(item_error("INVALID_MODULE", "the module name given seems to be invalid", json!({})));
     };
     let mut out = Vec::new();
     for fd in m.def.fields {
-        let given = item
-            .iter()
-            .find(|(k, _)| k.as_str() == fd.api_name)
-            .map(|(_, v)| v);
-        let empty =
-            given.is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()));
+        let given = item.iter().find(|(k, _)| k.as_str() == fd.api_name).map(|(_, v)| v);
+        let empty = given.is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()));
         // Inserts need every mandatory field; updates may not blank one out.
         if fd.mandatory && empty && (insert || given.is_some()) {
             return Err(item_error(
@@ -1248,12 +958,7 @@ fn write_details(r: &Rec) -> Value {
     })
 }
 
-fn create_record(
-    org: &mut Org,
-    ctx: &Ctx<'_>,
-    module: &'static str,
-    values: Vec<(&'static str, Value)>,
-) -> Rec {
+fn create_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, values: Vec<(&'static str, Value)>) -> Rec {
     let mut data = org.blank_record(module);
     let id = org.new_id();
     data.insert("id".into(), Value::String(id.clone()));
@@ -1271,12 +976,7 @@ fn create_record(
         data.insert(k.into(), ctx.me_ref());
     }
     state::derive_fields(module, &mut data);
-    let rec = Rec {
-        id,
-        data,
-        modified_s: ctx.now_s,
-        created_s: ctx.now_s,
-    };
+    let rec = Rec { id, data, modified_s: ctx.now_s, created_s: ctx.now_s };
     org.push_record(module, rec.clone());
     rec
 }
@@ -1290,16 +990,11 @@ fn apply_update(
 ) -> Option<Rec> {
     let stamp = format_iso(ctx.now_s, org.offset_secs);
     let me = ctx.me_ref();
-    let rec = org
-        .records
-        .get_mut(module)?
-        .iter_mut()
-        .find(|r| r.id == id)?;
+    let rec = org.records.get_mut(module)?.iter_mut().find(|r| r.id == id)?;
     for (k, v) in values {
         rec.data.insert(k.to_owned(), v);
     }
-    rec.data
-        .insert("Modified_Time".into(), Value::String(stamp));
+    rec.data.insert("Modified_Time".into(), Value::String(stamp));
     rec.data.insert("Modified_By".into(), me);
     state::derive_fields(module, &mut rec.data);
     rec.modified_s = ctx.now_s;
@@ -1329,12 +1024,7 @@ fn insert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
     Resp::json(status, &json!({"data": results}))
 }
 
-fn update_records(
-    org: &mut Org,
-    ctx: &Ctx<'_>,
-    module: &'static str,
-    path_id: Option<&str>,
-) -> Resp {
+fn update_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, path_id: Option<&str>) -> Resp {
     let mut items = match write_items(ctx, "data") {
         Ok(i) => i,
         Err(r) => return r,
@@ -1352,11 +1042,7 @@ fn update_records(
             continue;
         };
         let Some(id) = obj.get("id").and_then(Value::as_str).map(str::to_owned) else {
-            results.push(item_error(
-                "MANDATORY_NOT_FOUND",
-                "required field not found",
-                json!({"api_name": "id"}),
-            ));
+            results.push(item_error("MANDATORY_NOT_FOUND", "required field not found", json!({"api_name": "id"})));
             continue;
         };
         let values = match validate(org, module, obj, false) {
@@ -1381,16 +1067,11 @@ fn delete_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, ids: &[Str
     }
     let mut results = Vec::new();
     for id in ids {
-        let pos = org
-            .records
-            .get(module)
-            .and_then(|v| v.iter().position(|r| r.id == *id));
+        let pos = org.records.get(module).and_then(|v| v.iter().position(|r| r.id == *id));
         match pos {
-            None => results.push(item_error(
-                "INVALID_DATA",
-                "the related id given seems to be invalid",
-                json!({"id": id}),
-            )),
+            None => {
+                results.push(item_error("INVALID_DATA", "the related id given seems to be invalid", json!({"id": id})))
+            }
             Some(p) => {
                 let Some(rec) = org.records.get_mut(module).map(|v| v.remove(p)) else {
                     continue;
@@ -1403,11 +1084,10 @@ fn delete_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, ids: &[Str
                     "created_by": rec.data.get("Created_By").cloned().unwrap_or(Value::Null),
                     "deleted_time": format_iso(ctx.now_s, org.offset_secs)
                 });
-                org.deleted
-                    .entry(module)
-                    .or_default()
-                    .push((ctx.now_s, entry));
-                results.push(json!({"code": "SUCCESS", "details": {"id": id}, "message": "record deleted", "status": "success"}));
+                org.deleted.entry(module).or_default().push((ctx.now_s, entry));
+                results.push(
+                    json!({"code": "SUCCESS", "details": {"id": id}, "message": "record deleted", "status": "success"}),
+                );
             }
         }
     }
@@ -1418,12 +1098,7 @@ fn delete_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, ids: &[Str
 fn display_name_of(org: &Org, module: &str, r: &Rec) -> String {
     org.module(module)
         .map(|m| {
-            m.def
-                .display
-                .iter()
-                .filter_map(|k| r.data.get(*k).and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join(" ")
+            m.def.display.iter().filter_map(|k| r.data.get(*k).and_then(Value::as_str)).collect::<Vec<_>>().join(" ")
         })
         .unwrap_or_default()
 }
@@ -1435,10 +1110,7 @@ fn upsert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
     };
     let body = ctx.body().unwrap_or(Value::Null);
     let dup_fields: Vec<&'static str> = match body.get("duplicate_check_fields") {
-        None | Some(Value::Null) => org
-            .module(module)
-            .map(|m| m.def.dup_check.to_vec())
-            .unwrap_or_default(),
+        None | Some(Value::Null) => org.module(module).map(|m| m.def.dup_check.to_vec()).unwrap_or_default(),
         Some(Value::Array(a)) => {
             let mut out = Vec::new();
             for f in a {
@@ -1477,11 +1149,7 @@ fn upsert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
             let Some(want) = obj.get(*f).filter(|v| !v.is_null()) else {
                 continue;
             };
-            let want = criteria::value_strings(want)
-                .into_iter()
-                .next()
-                .unwrap_or_default()
-                .to_lowercase();
+            let want = criteria::value_strings(want).into_iter().next().unwrap_or_default().to_lowercase();
             let hit = org.records.get(module).and_then(|v| {
                 v.iter().find(|r| {
                     r.data
@@ -1548,9 +1216,7 @@ fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
             }
         };
         for f in criteria::fields(&expr) {
-            if !f.eq_ignore_ascii_case("id")
-                && !fields.iter().any(|fd| fd.api_name.eq_ignore_ascii_case(f))
-            {
+            if !f.eq_ignore_ascii_case("id") && !fields.iter().any(|fd| fd.api_name.eq_ignore_ascii_case(f)) {
                 return Resp::zoho_error(
                     400,
                     "INVALID_QUERY",
@@ -1561,38 +1227,27 @@ fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         }
         Box::new(move |r: &Rec| {
             criteria::matches(&expr, &|name: &str| {
-                r.data
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
+                r.data.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
             })
         })
     } else if let Some(email) = q("email") {
         let email = email.to_lowercase();
         Box::new(move |r: &Rec| {
-            fields.iter().filter(|f| f.data_type == "email").any(|f| {
-                r.data
-                    .get(f.api_name)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.to_lowercase() == email)
-            })
+            fields
+                .iter()
+                .filter(|f| f.data_type == "email")
+                .any(|f| r.data.get(f.api_name).and_then(Value::as_str).is_some_and(|v| v.to_lowercase() == email))
         })
     } else if let Some(phone) = q("phone") {
         Box::new(move |r: &Rec| {
-            fields.iter().filter(|f| f.data_type == "phone").any(|f| {
-                r.data
-                    .get(f.api_name)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v == phone)
-            })
+            fields
+                .iter()
+                .filter(|f| f.data_type == "phone")
+                .any(|f| r.data.get(f.api_name).and_then(Value::as_str).is_some_and(|v| v == phone))
         })
     } else if let Some(word) = q("word") {
         let word = word.to_lowercase();
-        Box::new(move |r: &Rec| {
-            r.data
-                .values()
-                .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&word)))
-        })
+        Box::new(move |r: &Rec| r.data.values().any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&word))))
     } else {
         return required_param("criteria");
     };
@@ -1613,10 +1268,7 @@ fn deleted_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let kind = ctx
-        .req
-        .query_param("type")
-        .unwrap_or_else(|| "all".to_owned());
+    let kind = ctx.req.query_param("type").unwrap_or_else(|| "all".to_owned());
     if !["all", "recycle", "permanent"].contains(&kind.as_str()) {
         return invalid_param("type", "invalid data");
     }
@@ -1625,9 +1277,7 @@ fn deleted_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         .get(module)
         .into_iter()
         .flatten()
-        .filter(|(_, e)| {
-            kind == "all" || e.get("type").and_then(Value::as_str) == Some(kind.as_str())
-        })
+        .filter(|(_, e)| kind == "all" || e.get("type").and_then(Value::as_str) == Some(kind.as_str()))
         .rev()
         .map(|(_, e)| e.clone())
         .collect();

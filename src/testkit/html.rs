@@ -19,11 +19,7 @@ pub(crate) fn esc(s: &str) -> String {
 
 /// Reverses [`esc`].
 pub(crate) fn unesc(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f6f9;margin:0}main{max-width:460px;margin:60px auto;background:#fff;border-radius:8px;padding:32px;box-shadow:0 2px 8px rgba(0,0,0,.1)}h1{font-size:22px}label{display:block;margin:14px 0 6px;font-weight:600}select{width:100%;padding:8px}button{margin:20px 8px 0 0;padding:10px 22px;border:0;border-radius:4px;font-size:15px;cursor:pointer}.accept{background:#1a73e8;color:#fff}.reject{background:#e8eaed}.scopes li{font-family:monospace}.err{color:#b3261e}.dc{color:#666;font-size:13px}";
@@ -36,16 +32,7 @@ fn page(title: &str, extra_head: &str, body: &str) -> String {
 }
 
 fn hidden(fields: &[(String, String)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                esc(k),
-                esc(v)
-            )
-        })
-        .collect()
+    fields.iter().map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", esc(k), esc(v))).collect()
 }
 
 /// The sign-in page: pick a user.
@@ -58,12 +45,7 @@ pub(crate) fn signin_page(
     let options: String = users
         .iter()
         .map(|(email, name)| {
-            format!(
-                "<option value=\"{}\">{} &lt;{}&gt;</option>\n",
-                esc(email),
-                esc(name),
-                esc(email)
-            )
+            format!("<option value=\"{}\">{} &lt;{}&gt;</option>\n", esc(email), esc(name), esc(email))
         })
         .collect();
     let body = format!(
@@ -84,10 +66,7 @@ pub(crate) fn consent_page(
     email: &str,
     scopes: &[String],
 ) -> String {
-    let scope_items: String = scopes
-        .iter()
-        .map(|s| format!("<li>{}</li>", esc(s)))
-        .collect();
+    let scope_items: String = scopes.iter().map(|s| format!("<li>{}</li>", esc(s))).collect();
     let body = format!(
         "<h1>Allow access?</h1>\n<p>The application <b>{}</b> would like to access your Zoho account <b>{}</b>.</p>\n<p class=\"dc\">Accounts server: {}</p>\n<ul class=\"scopes\">{scope_items}</ul>\n<form id=\"sim-consent\" method=\"post\" action=\"{}\">\n{}<label for=\"environment\">Organization</label>\n<select id=\"environment\" name=\"environment\">\n<option value=\"production\">Production</option>\n<option value=\"sandbox\">Sandbox</option>\n<option value=\"developer\">Developer</option>\n</select>\n<button class=\"accept\" type=\"submit\" name=\"decision\" value=\"accept\">Accept</button>\n<button class=\"reject\" type=\"submit\" name=\"decision\" value=\"reject\">Reject</button>\n</form>",
         esc(client_id),
@@ -102,18 +81,15 @@ pub(crate) fn consent_page(
 /// Zoho-like error page; `code` is also in `<meta name="zoho-sim-error">` for programs.
 pub(crate) fn error_page(code: &str, message: &str) -> String {
     let head = format!("<meta name=\"zoho-sim-error\" content=\"{}\">", esc(code));
-    let body = format!(
-        "<h1>An error occurred</h1>\n<p class=\"err\"><b>{}</b></p>\n<p>{}</p>",
-        esc(code),
-        esc(message)
-    );
+    let body =
+        format!("<h1>An error occurred</h1>\n<p class=\"err\"><b>{}</b></p>\n<p>{}</p>", esc(code), esc(message));
     page("Zoho Accounts - Error", &head, &body)
 }
 
 /// The error code of an [`error_page`], if `html` is one.
 pub(crate) fn error_code(html: &str) -> Option<String> {
-    let start = html.find("<meta name=\"zoho-sim-error\" content=\"")?
-        + "<meta name=\"zoho-sim-error\" content=\"".len();
+    let start =
+        html.find("<meta name=\"zoho-sim-error\" content=\"")? + "<meta name=\"zoho-sim-error\" content=\"".len();
     let end = html[start..].find('"')? + start;
     Some(unesc(&html[start..end]))
 }
@@ -152,24 +128,14 @@ mod tests {
 
     #[test]
     fn forms_round_trip_through_the_parser() {
-        let fields = vec![
-            ("state".to_owned(), "a\"b<c>&d'".to_owned()),
-            ("scope".to_owned(), "ZohoCRM.users.READ".to_owned()),
-        ];
-        let html = signin_page(
-            "us",
-            "/accounts/us/oauth/v2/auth/signin",
-            &fields,
-            &[("a@b".into(), "A B".into())],
-        );
+        let fields =
+            vec![("state".to_owned(), "a\"b<c>&d'".to_owned()), ("scope".to_owned(), "ZohoCRM.users.READ".to_owned())];
+        let html = signin_page("us", "/accounts/us/oauth/v2/auth/signin", &fields, &[("a@b".into(), "A B".into())]);
         let form = parse_form(&html, "sim-signin").unwrap();
         assert_eq!(form.action, "/accounts/us/oauth/v2/auth/signin");
         assert_eq!(form.fields, fields);
         assert!(parse_form(&html, "sim-consent").is_none());
-        assert_eq!(
-            error_code(&error_page("invalid_client", "x")).as_deref(),
-            Some("invalid_client")
-        );
+        assert_eq!(error_code(&error_page("invalid_client", "x")).as_deref(), Some("invalid_client"));
         assert_eq!(error_code(&html), None);
     }
 }

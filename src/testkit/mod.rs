@@ -270,10 +270,9 @@ impl fmt::Display for SimError {
                 f,
                 "the Zoho simulator could not bind its listener on 127.0.0.1: {e}; pick another port or use port 0"
             ),
-            SimError::Http(e) => write!(
-                f,
-                "a request to the Zoho simulator failed: {e}; is the simulator still running?"
-            ),
+            SimError::Http(e) => {
+                write!(f, "a request to the Zoho simulator failed: {e}; is the simulator still running?")
+            }
             SimError::ErrorPage { code } => write!(
                 f,
                 "the simulated Zoho authorization page showed error `{code}`; check client_id, redirect_uri, scope and the user"
@@ -281,14 +280,10 @@ impl fmt::Display for SimError {
             SimError::Unexpected(e) => {
                 write!(f, "the Zoho simulator answered something unexpected: {e}")
             }
-            SimError::UnknownUser(e) => write!(
-                f,
-                "the Zoho simulator has no user `{e}`; use Simulator::users() or add_user()"
-            ),
-            SimError::DuplicateUser(e) => write!(
-                f,
-                "the Zoho simulator already has a user `{e}`; pick another email"
-            ),
+            SimError::UnknownUser(e) => {
+                write!(f, "the Zoho simulator has no user `{e}`; use Simulator::users() or add_user()")
+            }
+            SimError::DuplicateUser(e) => write!(f, "the Zoho simulator already has a user `{e}`; pick another email"),
         }
     }
 }
@@ -341,13 +336,7 @@ impl Shared {
         let mut api = BTreeMap::new();
         for dc in DataCenter::ALL {
             accounts.insert(dc, self.accounts_url(dc));
-            api.insert(
-                dc,
-                Environment::ALL
-                    .iter()
-                    .map(|e| (*e, self.api_url(dc, *e)))
-                    .collect(),
-            );
+            api.insert(dc, Environment::ALL.iter().map(|e| (*e, self.api_url(dc, *e))).collect());
         }
         SimEndpoints { accounts, api }
     }
@@ -361,9 +350,7 @@ pub struct Simulator {
 
 impl fmt::Debug for Simulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Simulator")
-            .field("base_url", &self.shared.base())
-            .finish_non_exhaustive()
+        f.debug_struct("Simulator").field("base_url", &self.shared.base()).finish_non_exhaustive()
     }
 }
 
@@ -381,27 +368,17 @@ impl Simulator {
 
     /// Starts a simulator with `config`.
     pub async fn start_with(config: SimConfig) -> Result<Simulator, SimError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
-            .await
-            .map_err(SimError::Bind)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await.map_err(SimError::Bind)?;
         let port = listener.local_addr().map_err(SimError::Bind)?.port();
         let clock = match config.clock_start_ms {
             Some(ms) => ManualClock::new(ms),
             None => ManualClock::starting_now(),
         };
         let state = server::initial_state(&config, clock.now_ms());
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            clock,
-            port,
-            http: std::sync::OnceLock::new(),
-        });
+        let shared = Arc::new(Shared { state: Mutex::new(state), clock, port, http: std::sync::OnceLock::new() });
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(server::serve(listener, shared.clone(), rx));
-        Ok(Simulator {
-            shared,
-            shutdown: tx,
-        })
+        Ok(Simulator { shared, shutdown: tx })
     }
 
     /// Stops the server (also done on drop).
@@ -451,10 +428,7 @@ impl Simulator {
 
     /// Registers (or replaces) a client.
     pub fn register_client(&self, registration: ClientRegistration) {
-        self.shared
-            .lock()
-            .clients
-            .insert(registration.client_id.clone(), registration);
+        self.shared.lock().clients.insert(registration.client_id.clone(), registration);
     }
 
     /// The one-line JSON `zoho-sim` prints (and `GET {control}/info` answers):
@@ -471,10 +445,7 @@ impl Simulator {
     /// Every user who can sign in.
     pub fn users(&self) -> Vec<SimUser> {
         let st = self.shared.lock();
-        st.accounts
-            .iter()
-            .map(|a| server::sim_user(&st, a))
-            .collect()
+        st.accounts.iter().map(|a| server::sim_user(&st, a)).collect()
     }
 
     /// One user, by email.
@@ -485,12 +456,7 @@ impl Simulator {
 
     /// Adds a user who can sign in, with an active administrator CRM user in every environment
     /// of `dc`.
-    pub fn add_user(
-        &self,
-        email: &str,
-        full_name: &str,
-        dc: DataCenter,
-    ) -> Result<SimUser, SimError> {
+    pub fn add_user(&self, email: &str, full_name: &str, dc: DataCenter) -> Result<SimUser, SimError> {
         let now = self.shared.now_ms();
         let mut st = self.shared.lock();
         server::add_account(&mut st, email, full_name, dc, now)
@@ -498,13 +464,7 @@ impl Simulator {
 
     /// An authorization URL for the default client, at `start` (Zoho: the US server for every
     /// DC but China, the CN server for China). `access_type` is `offline` or `online`.
-    pub fn authorize_url(
-        &self,
-        start: DataCenter,
-        scope: &str,
-        access_type: &str,
-        state: Option<&str>,
-    ) -> String {
+    pub fn authorize_url(&self, start: DataCenter, scope: &str, access_type: &str, state: Option<&str>) -> String {
         let mut url = format!(
             "{}/oauth/v2/auth?scope={}&client_id={}&response_type=code&access_type={}&redirect_uri={}",
             self.accounts_url(start),
@@ -530,15 +490,7 @@ impl Simulator {
         environment: Environment,
         decision: Decision,
     ) -> Result<String, SimError> {
-        consent::run(
-            &self.shared.http()?,
-            &self.shared.base(),
-            authorize_url,
-            email,
-            environment,
-            decision,
-        )
-        .await
+        consent::run(&self.shared.http()?, &self.shared.base(), authorize_url, email, environment, decision).await
     }
 
     /// Mints tokens for `email` directly (no HTTP, not logged), as a consent plus code exchange
@@ -551,21 +503,9 @@ impl Simulator {
     ) -> Result<IssuedTokens, SimError> {
         let now = self.shared.now_ms();
         let mut st = self.shared.lock();
-        let account = st
-            .account(email)
-            .cloned()
-            .ok_or_else(|| SimError::UnknownUser(email.to_owned()))?;
+        let account = st.account(email).cloned().ok_or_else(|| SimError::UnknownUser(email.to_owned()))?;
         let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
-        let minted = st.mint(
-            now,
-            DEFAULT_CLIENT_ID,
-            &account.email,
-            account.dc,
-            environment,
-            scopes,
-            true,
-            None,
-        );
+        let minted = st.mint(now, DEFAULT_CLIENT_ID, &account.email, account.dc, environment, scopes, true, None);
         Ok(IssuedTokens {
             access_token: SecretString::new(minted.access_token),
             refresh_token: SecretString::new(minted.refresh_token.unwrap_or_default()),
@@ -579,11 +519,7 @@ impl Simulator {
     /// Faults for a specific route are used before `Any` faults.
     pub fn inject(&self, route: Route, fault: Fault, times: usize) {
         if times > 0 {
-            self.shared.lock().faults.push_back(state::PendingFault {
-                route,
-                fault,
-                remaining: times,
-            });
+            self.shared.lock().faults.push_back(state::PendingFault { route, fault, remaining: times });
         }
     }
 
@@ -599,12 +535,7 @@ impl Simulator {
 
     /// How many logged requests hit `route` ([`Route::Any`]: all).
     pub fn count(&self, route: Route) -> usize {
-        self.shared
-            .lock()
-            .log
-            .iter()
-            .filter(|r| route == Route::Any || r.route == route)
-            .count()
+        self.shared.lock().log.iter().filter(|r| route == Route::Any || r.route == route).count()
     }
 
     /// How many token requests carried this `grant_type` (whatever their outcome).
@@ -625,9 +556,7 @@ impl Simulator {
     /// Revokes a refresh token as if the user removed the app in Zoho's Connected Apps: it and
     /// its access tokens stop working. Returns whether the token existed.
     pub fn revoke_refresh_token_out_of_band(&self, refresh_token: &SecretString) -> bool {
-        self.shared
-            .lock()
-            .remove_refresh_token(refresh_token.expose())
+        self.shared.lock().remove_refresh_token(refresh_token.expose())
     }
 
     /// Revokes every live access token of `email` (refresh tokens keep working). Returns how many.
@@ -647,12 +576,7 @@ impl Simulator {
     /// Replaces the scopes of a live access token (to provoke `OAUTH_SCOPE_MISMATCH`).
     /// Returns whether the token existed.
     pub fn set_token_scopes(&self, access_token: &SecretString, scopes: &[&str]) -> bool {
-        match self
-            .shared
-            .lock()
-            .access_tokens
-            .get_mut(access_token.expose())
-        {
+        match self.shared.lock().access_tokens.get_mut(access_token.expose()) {
             Some(a) => {
                 a.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
                 true
@@ -670,12 +594,7 @@ impl Simulator {
         };
         let mut found = false;
         for env in Environment::ALL {
-            for u in st
-                .org(dc, env)
-                .users
-                .iter_mut()
-                .filter(|u| u.email.eq_ignore_ascii_case(email))
-            {
+            for u in st.org(dc, env).users.iter_mut().filter(|u| u.email.eq_ignore_ascii_case(email)) {
                 u.denied_modules.push(module.to_owned());
                 found = true;
             }
@@ -688,10 +607,7 @@ impl Simulator {
 pub(crate) fn default_client() -> ClientRegistration {
     ClientRegistration {
         client_id: DEFAULT_CLIENT_ID.to_owned(),
-        secrets: DataCenter::ALL
-            .iter()
-            .map(|dc| (*dc, default_client_secret(*dc)))
-            .collect(),
+        secrets: DataCenter::ALL.iter().map(|dc| (*dc, default_client_secret(*dc))).collect(),
         redirect_uris: vec![DEFAULT_REDIRECT_URI.to_owned()],
     }
 }

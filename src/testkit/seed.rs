@@ -20,48 +20,16 @@ pub(crate) struct FieldDef {
 }
 
 const fn f(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
-    FieldDef {
-        api_name,
-        label,
-        data_type,
-        mandatory: false,
-        read_only: false,
-        picklist: &[],
-    }
+    FieldDef { api_name, label, data_type, mandatory: false, read_only: false, picklist: &[] }
 }
 const fn req(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
-    FieldDef {
-        api_name,
-        label,
-        data_type,
-        mandatory: true,
-        read_only: false,
-        picklist: &[],
-    }
+    FieldDef { api_name, label, data_type, mandatory: true, read_only: false, picklist: &[] }
 }
 const fn ro(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
-    FieldDef {
-        api_name,
-        label,
-        data_type,
-        mandatory: false,
-        read_only: true,
-        picklist: &[],
-    }
+    FieldDef { api_name, label, data_type, mandatory: false, read_only: true, picklist: &[] }
 }
-const fn pick(
-    api_name: &'static str,
-    label: &'static str,
-    values: &'static [&'static str],
-) -> FieldDef {
-    FieldDef {
-        api_name,
-        label,
-        data_type: "picklist",
-        mandatory: false,
-        read_only: false,
-        picklist: values,
-    }
+const fn pick(api_name: &'static str, label: &'static str, values: &'static [&'static str]) -> FieldDef {
+    FieldDef { api_name, label, data_type: "picklist", mandatory: false, read_only: false, picklist: values }
 }
 
 /// One module the simulated org knows.
@@ -132,14 +100,7 @@ const INDUSTRY: &[&str] = &[
     "Wireless Industry",
 ];
 const SALUTATION: &[&str] = &["-None-", "Mr.", "Mrs.", "Ms.", "Dr.", "Prof."];
-const RATING: &[&str] = &[
-    "-None-",
-    "Acquired",
-    "Active",
-    "Market Failed",
-    "Project Cancelled",
-    "Shut Down",
-];
+const RATING: &[&str] = &["-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"];
 const STAGE: &[&str] = &[
     "Qualification",
     "Needs Analysis",
@@ -194,16 +155,8 @@ const LEADS_FIELDS: &[FieldDef] = &[
     pick("Rating", "Rating", RATING),
     f("Website", "Website", "website"),
     f("Twitter", "Twitter", "text"),
-    ro(
-        "Average_Time_Spent_Minutes",
-        "Average Time Spent (Minutes)",
-        "double",
-    ),
-    f(
-        "Associated_Contacts",
-        "Associated Contacts",
-        "multiselectlookup",
-    ),
+    ro("Average_Time_Spent_Minutes", "Average Time Spent (Minutes)", "double"),
+    f("Associated_Contacts", "Associated Contacts", "multiselectlookup"),
     pick("Salutation", "Salutation", SALUTATION),
     f("First_Name", "First Name", "text"),
     pick("Lead_Status", "Lead Status", LEAD_STATUS),
@@ -313,11 +266,7 @@ const DEALS_FIELDS: &[FieldDef] = &[
     f("Probability", "Probability (%)", "integer"),
     f("Contact_Name", "Contact Name", "lookup"),
     ro("Created_Time", "Created Time", "datetime"),
-    pick(
-        "Type",
-        "Type",
-        &["-None-", "Existing Business", "New Business"],
-    ),
+    pick("Type", "Type", &["-None-", "Existing Business", "New Business"]),
     pick("Lead_Source", "Lead Source", LEAD_SOURCE),
     ro("Created_By", "Created By", "ownerlookup"),
 ];
@@ -333,14 +282,7 @@ const NOTES_FIELDS: &[FieldDef] = &[
     ro("Created_By", "Created By", "ownerlookup"),
 ];
 
-const RECORD_KEYS: &[&str] = &[
-    "$currency_symbol",
-    "$process_flow",
-    "$approved",
-    "$approval",
-    "$editable",
-    "Tag",
-];
+const RECORD_KEYS: &[&str] = &["$currency_symbol", "$process_flow", "$approved", "$approval", "$editable", "Tag"];
 const LEAD_KEYS: &[&str] = &[
     "$currency_symbol",
     "$converted",
@@ -461,12 +403,7 @@ pub(crate) fn seeded_accounts() -> Vec<Account> {
     for dc in DataCenter::ALL {
         if dc != DataCenter::Us {
             let loc = dc.location();
-            push(
-                &format!("{loc}.user@zylker.example"),
-                &loc.to_uppercase(),
-                "User",
-                dc,
-            );
+            push(&format!("{loc}.user@zylker.example"), &loc.to_uppercase(), "User", dc);
         }
     }
     out
@@ -549,8 +486,7 @@ pub(crate) static US_CRM_USERS: &[SeedCrmUser] = &[
 ];
 
 /// Roles and profiles of every seeded org (name, id suffix).
-pub(crate) const ROLES: &[(&str, u64)] =
-    &[("CEO", 26_005), ("Manager", 26_008), ("Sales rep", 231_917)];
+pub(crate) const ROLES: &[(&str, u64)] = &[("CEO", 26_005), ("Manager", 26_008), ("Sales rep", 231_917)];
 pub(crate) const PROFILES: &[(&str, u64)] = &[("Administrator", 26_011), ("Standard", 26_014)];
 
 /// Time-zone name and offset (seconds east of UTC) of a data center's seeded org.
@@ -599,11 +535,7 @@ pub(crate) fn user_id(dc: DataCenter, env: Environment, index: usize) -> String 
 fn id_prefix(dc: DataCenter, env: Environment) -> u64 {
     let d = DataCenter::ALL.iter().position(|x| *x == dc).unwrap_or(0) as u64;
     let e = Environment::ALL.iter().position(|x| *x == env).unwrap_or(0) as u64;
-    if d == 0 && e == 0 {
-        3_652_397
-    } else {
-        4_150_868 + d * 10 + e
-    }
+    if d == 0 && e == 0 { 3_652_397 } else { 4_150_868 + d * 10 + e }
 }
 
 /// Builds one org: its users, metadata and records. `start_s` is the clock's start; seeded data
@@ -627,52 +559,28 @@ pub(crate) fn build_org(
         format!("Zylker {} {}", dc.location().to_uppercase(), env.as_str())
     };
     for (name, suffix) in ROLES {
-        org.roles
-            .push(((*name).to_owned(), format!("{prefix}{:012}", suffix)));
+        org.roles.push(((*name).to_owned(), format!("{prefix}{:012}", suffix)));
     }
     for (name, suffix) in PROFILES {
-        org.profiles
-            .push(((*name).to_owned(), format!("{prefix}{:012}", suffix)));
+        org.profiles.push(((*name).to_owned(), format!("{prefix}{:012}", suffix)));
     }
 
     // Users: the US org has the full cast, every other org its data center's users.
-    type Member<'a> = (
-        usize,
-        &'a Account,
-        &'static str,
-        &'static str,
-        &'static str,
-        bool,
-        &'static [&'static str],
-    );
+    type Member<'a> = (usize, &'a Account, &'static str, &'static str, &'static str, bool, &'static [&'static str]);
     let members: Vec<Member<'_>> = accounts
         .iter()
         .enumerate()
         .filter(|(_, a)| a.dc == dc)
-        .map(
-            |(i, a)| match US_CRM_USERS.iter().find(|u| u.email == a.email) {
-                Some(u) => (
-                    i,
-                    a,
-                    u.role,
-                    u.profile,
-                    u.status,
-                    u.confirm,
-                    u.denied_modules,
-                ),
-                None => (i, a, "CEO", "Administrator", "active", true, &[][..]),
-            },
-        )
+        .map(|(i, a)| match US_CRM_USERS.iter().find(|u| u.email == a.email) {
+            Some(u) => (i, a, u.role, u.profile, u.status, u.confirm, u.denied_modules),
+            None => (i, a, "CEO", "Administrator", "active", true, &[][..]),
+        })
         .collect();
     let mut admin: Option<(String, String)> = None;
     for (index, account, role, profile, status, confirm, denied) in members {
         let id = user_id(dc, env, index);
-        let creator = admin.clone().unwrap_or_else(|| {
-            (
-                format!("{} {}", account.first_name, account.last_name),
-                id.clone(),
-            )
-        });
+        let creator =
+            admin.clone().unwrap_or_else(|| (format!("{} {}", account.first_name, account.last_name), id.clone()));
         let role_ref = org.role_ref(role);
         let profile_ref = org.profile_ref(profile);
         let mut user = user_json(&UserFields {
@@ -693,10 +601,7 @@ pub(crate) fn build_org(
             creator: &creator,
         });
         if status == "active" && profile == "Administrator" && admin.is_none() {
-            admin = Some((
-                format!("{} {}", account.first_name, account.last_name),
-                id.clone(),
-            ));
+            admin = Some((format!("{} {}", account.first_name, account.last_name), id.clone()));
             user.insert("Isonline".into(), Value::Bool(true));
         }
         org.users.push(CrmUser {
@@ -707,8 +612,7 @@ pub(crate) fn build_org(
             denied_modules: denied.iter().map(|s| (*s).to_owned()).collect(),
         });
     }
-    let owner =
-        admin.unwrap_or_else(|| ("Zylker Admin".to_owned(), format!("{prefix}000000000001")));
+    let owner = admin.unwrap_or_else(|| ("Zylker Admin".to_owned(), format!("{prefix}000000000001")));
     org.owner = owner.clone();
     org.company = company.clone();
     org.org_json = org_json(
@@ -718,41 +622,18 @@ pub(crate) fn build_org(
         currency,
         symbol,
         tz,
-        accounts
-            .iter()
-            .find(|a| a.dc == dc)
-            .map(|a| a.zuid.as_str()),
+        accounts.iter().find(|a| a.dc == dc).map(|a| a.zuid.as_str()),
     );
 
     // Metadata.
     for def in MODULES {
         let id = org.new_id();
-        let fields: Vec<Value> = def
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, fd)| field_json(fd, &format!("{id}{:03}", i + 1)))
-            .collect();
-        let module_modified = if def.api_supported {
-            Some(format_iso(base_s, offset))
-        } else {
-            None
-        };
+        let fields: Vec<Value> =
+            def.fields.iter().enumerate().map(|(i, fd)| field_json(fd, &format!("{id}{:03}", i + 1))).collect();
+        let module_modified = if def.api_supported { Some(format_iso(base_s, offset)) } else { None };
         let json = module_json(def, &id, module_modified.as_deref(), &owner, &org.profiles);
-        let layout = layout_json(
-            def,
-            &format!("{id}900"),
-            &fields,
-            &owner,
-            &org.profiles,
-            &format_iso(base_s, offset),
-        );
-        org.modules.push(OrgModule {
-            def,
-            json,
-            fields,
-            layouts: vec![layout],
-        });
+        let layout = layout_json(def, &format!("{id}900"), &fields, &owner, &org.profiles, &format_iso(base_s, offset));
+        org.modules.push(OrgModule { def, json, fields, layouts: vec![layout] });
     }
 
     // Records.
@@ -766,28 +647,12 @@ pub(crate) fn build_org(
     for i in 0..counts.accounts {
         t += 600;
         let mut r = org.blank_record("Accounts");
-        let name = format!(
-            "{}{}{tag}",
-            ACCOUNT_NAMES[i % ACCOUNT_NAMES.len()],
-            suffix_n(i, ACCOUNT_NAMES.len())
-        );
+        let name = format!("{}{}{tag}", ACCOUNT_NAMES[i % ACCOUNT_NAMES.len()], suffix_n(i, ACCOUNT_NAMES.len()));
         set(&mut r, "Account_Name", json!(name));
         set(&mut r, "Phone", json!(format!("555-010-{:04}", i)));
-        set(
-            &mut r,
-            "Website",
-            json!(format!("www.{}.example", slug(&name))),
-        );
-        set(
-            &mut r,
-            "Industry",
-            json!(INDUSTRY[1 + i % (INDUSTRY.len() - 1)]),
-        );
-        set(
-            &mut r,
-            "Account_Type",
-            json!(ACCOUNT_TYPE[1 + i % (ACCOUNT_TYPE.len() - 1)]),
-        );
+        set(&mut r, "Website", json!(format!("www.{}.example", slug(&name))));
+        set(&mut r, "Industry", json!(INDUSTRY[1 + i % (INDUSTRY.len() - 1)]));
+        set(&mut r, "Account_Type", json!(ACCOUNT_TYPE[1 + i % (ACCOUNT_TYPE.len() - 1)]));
         set(&mut r, "Employees", json!(10 + i * 7));
         set(&mut r, "Annual_Revenue", json!(100_000 + i as i64 * 25_000));
         set(&mut r, "Billing_City", json!(CITIES[i % CITIES.len()].0));
@@ -837,63 +702,22 @@ pub(crate) fn build_org(
             let (city, state) = CITIES[i % CITIES.len()];
             let company = format!("{}{tag}", ACCOUNT_NAMES[(i * 3) % ACCOUNT_NAMES.len()]);
             set(&mut r, "Company", json!(company));
-            set(
-                &mut r,
-                "Email",
-                json!(format!(
-                    "{}.{}{}@example.com",
-                    first.to_lowercase(),
-                    slug(&last),
-                    i
-                )),
-            );
-            set(
-                &mut r,
-                "Industry",
-                json!(INDUSTRY[1 + i % (INDUSTRY.len() - 1)]),
-            );
+            set(&mut r, "Email", json!(format!("{}.{}{}@example.com", first.to_lowercase(), slug(&last), i)));
+            set(&mut r, "Industry", json!(INDUSTRY[1 + i % (INDUSTRY.len() - 1)]));
             set(&mut r, "City", json!(city));
             set(&mut r, "State", json!(state));
             set(&mut r, "Country", json!(country));
-            set(
-                &mut r,
-                "Salutation",
-                json!(SALUTATION[1 + i % (SALUTATION.len() - 1)]),
-            );
+            set(&mut r, "Salutation", json!(SALUTATION[1 + i % (SALUTATION.len() - 1)]));
             set(&mut r, "First_Name", json!(first));
             set(&mut r, "Last_Name", json!(last));
-            set(
-                &mut r,
-                "Lead_Status",
-                json!(LEAD_STATUS[1 + i % (LEAD_STATUS.len() - 1)]),
-            );
-            set(
-                &mut r,
-                "Lead_Source",
-                json!(LEAD_SOURCE[1 + i % (LEAD_SOURCE.len() - 1)]),
-            );
-            set(
-                &mut r,
-                "Phone",
-                json!(format!("555-01{:02}-{:04}", i % 100, i)),
-            );
-            set(
-                &mut r,
-                "Mobile",
-                json!(format!("555-02{:02}-{:04}", i % 100, i)),
-            );
+            set(&mut r, "Lead_Status", json!(LEAD_STATUS[1 + i % (LEAD_STATUS.len() - 1)]));
+            set(&mut r, "Lead_Source", json!(LEAD_SOURCE[1 + i % (LEAD_SOURCE.len() - 1)]));
+            set(&mut r, "Phone", json!(format!("555-01{:02}-{:04}", i % 100, i)));
+            set(&mut r, "Mobile", json!(format!("555-02{:02}-{:04}", i % 100, i)));
             set(&mut r, "No_of_Employees", json!(5 + (i * 13) % 500));
-            set(
-                &mut r,
-                "Annual_Revenue",
-                json!(50_000 + (i as i64 % 40) * 10_000),
-            );
+            set(&mut r, "Annual_Revenue", json!(50_000 + (i as i64 % 40) * 10_000));
             set(&mut r, "Email_Opt_Out", json!(i % 5 == 0));
-            set(
-                &mut r,
-                "Designation",
-                json!(["Manager", "Team Lead", "Director", "Engineer", "Buyer"][i % 5]),
-            );
+            set(&mut r, "Designation", json!(["Manager", "Team Lead", "Director", "Engineer", "Buyer"][i % 5]));
         }
         let rec = org.finish_seed_record("Leads", r, t, &owner);
         org.push_record("Leads", rec);
@@ -903,60 +727,23 @@ pub(crate) fn build_org(
         t += 600;
         let mut r = org.blank_record("Contacts");
         let first = FIRST_NAMES[(i * 7 + 3) % FIRST_NAMES.len()];
-        let last = format!(
-            "{}{}",
-            LAST_NAMES[(i * 5 + 1) % LAST_NAMES.len()],
-            suffix_n(i, LAST_NAMES.len())
-        );
+        let last = format!("{}{}", LAST_NAMES[(i * 5 + 1) % LAST_NAMES.len()], suffix_n(i, LAST_NAMES.len()));
         set(&mut r, "First_Name", json!(first));
         set(&mut r, "Last_Name", json!(last));
-        set(
-            &mut r,
-            "Salutation",
-            json!(SALUTATION[1 + i % (SALUTATION.len() - 1)]),
-        );
-        set(
-            &mut r,
-            "Email",
-            json!(format!(
-                "{}.{}@contact.example",
-                first.to_lowercase(),
-                slug(&last)
-            )),
-        );
-        set(
-            &mut r,
-            "Phone",
-            json!(format!("555-03{:02}-{:04}", i % 100, i)),
-        );
-        set(
-            &mut r,
-            "Title",
-            json!(["CEO", "CTO", "Buyer", "Manager"][i % 4]),
-        );
-        set(
-            &mut r,
-            "Department",
-            json!(["Sales", "IT", "Purchasing", "Operations"][i % 4]),
-        );
+        set(&mut r, "Salutation", json!(SALUTATION[1 + i % (SALUTATION.len() - 1)]));
+        set(&mut r, "Email", json!(format!("{}.{}@contact.example", first.to_lowercase(), slug(&last))));
+        set(&mut r, "Phone", json!(format!("555-03{:02}-{:04}", i % 100, i)));
+        set(&mut r, "Title", json!(["CEO", "CTO", "Buyer", "Manager"][i % 4]));
+        set(&mut r, "Department", json!(["Sales", "IT", "Purchasing", "Operations"][i % 4]));
         set(&mut r, "Mailing_City", json!(CITIES[i % CITIES.len()].0));
         set(&mut r, "Mailing_Country", json!(country));
-        set(
-            &mut r,
-            "Lead_Source",
-            json!(LEAD_SOURCE[1 + i % (LEAD_SOURCE.len() - 1)]),
-        );
+        set(&mut r, "Lead_Source", json!(LEAD_SOURCE[1 + i % (LEAD_SOURCE.len() - 1)]));
         set(&mut r, "Email_Opt_Out", json!(false));
         if let Some((name, id)) = accounts_made.get(i % accounts_made.len().max(1)) {
             set(&mut r, "Account_Name", json!({"name": name, "id": id}));
         }
         let rec = org.finish_seed_record("Contacts", r, t, &owner);
-        let full = rec
-            .data
-            .get("Full_Name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let full = rec.data.get("Full_Name").and_then(Value::as_str).unwrap_or_default().to_owned();
         contacts_made.push((full, rec.id.clone()));
         org.push_record("Contacts", rec);
     }
@@ -969,28 +756,12 @@ pub(crate) fn build_org(
             account.map(|a| a.0.as_str()).unwrap_or("Zylker"),
             ["Renewal", "Expansion", "New Licenses", "Services"][i % 4]
         );
-        set(
-            &mut r,
-            "Deal_Name",
-            json!(format!("{name}{}", suffix_n(i, 4))),
-        );
+        set(&mut r, "Deal_Name", json!(format!("{name}{}", suffix_n(i, 4))));
         set(&mut r, "Stage", json!(STAGE[i % STAGE.len()]));
         set(&mut r, "Amount", json!(5_000 + i as i64 * 1_250));
-        set(
-            &mut r,
-            "Probability",
-            json!([10, 20, 40, 60, 75, 90, 100, 0][i % 8]),
-        );
-        set(
-            &mut r,
-            "Closing_Date",
-            json!(format_iso(start_s + (i as i64 + 1) * 7 * 86_400, offset)[..10].to_owned()),
-        );
-        set(
-            &mut r,
-            "Type",
-            json!(["Existing Business", "New Business"][i % 2]),
-        );
+        set(&mut r, "Probability", json!([10, 20, 40, 60, 75, 90, 100, 0][i % 8]));
+        set(&mut r, "Closing_Date", json!(format_iso(start_s + (i as i64 + 1) * 7 * 86_400, offset)[..10].to_owned()));
+        set(&mut r, "Type", json!(["Existing Business", "New Business"][i % 2]));
         if let Some((n, id)) = account {
             set(&mut r, "Account_Name", json!({"name": n, "id": id}));
         }
@@ -1004,18 +775,11 @@ pub(crate) fn build_org(
 }
 
 fn suffix_n(i: usize, n: usize) -> String {
-    if i >= n {
-        format!(" {}", i / n + 1)
-    } else {
-        String::new()
-    }
+    if i >= n { format!(" {}", i / n + 1) } else { String::new() }
 }
 
 fn slug(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_lowercase()
+    s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase()
 }
 
 fn set(r: &mut Map<String, Value>, k: &str, v: Value) {
@@ -1383,23 +1147,12 @@ pub(crate) fn stamp(
     creator: &(String, String),
 ) {
     r.insert("Created_Time".into(), json!(format_iso(created_s, offset)));
-    r.insert(
-        "Modified_Time".into(),
-        json!(format_iso(modified_s, offset)),
-    );
-    r.insert(
-        "Created_By".into(),
-        json!({"name": creator.0, "id": creator.1}),
-    );
+    r.insert("Modified_Time".into(), json!(format_iso(modified_s, offset)));
+    r.insert("Created_By".into(), json!({"name": creator.0, "id": creator.1}));
     r.insert("Modified_By".into(), json!({"name": by.0, "id": by.1}));
 }
 
 /// The record a seed generator fills in, made into a stored record.
 pub(crate) fn seed_rec(id: String, data: Map<String, Value>, modified_s: i64) -> Rec {
-    Rec {
-        id,
-        data,
-        modified_s,
-        created_s: modified_s,
-    }
+    Rec { id, data, modified_s, created_s: modified_s }
 }

@@ -15,9 +15,7 @@ use tokio::sync::{Notify, watch};
 use crate::dc::{DataCenter, Environment};
 
 use super::state::{Account, CrmUser, State};
-use super::{
-    Decision, Fault, LoggedRequest, MAX_LATENCY, Route, Shared, SimConfig, SimError, SimUser, seed,
-};
+use super::{Decision, Fault, LoggedRequest, MAX_LATENCY, Route, Shared, SimConfig, SimError, SimUser, seed};
 
 /// Largest request body the simulator reads.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -34,17 +32,12 @@ pub(crate) struct Req {
 impl Req {
     /// Query parameters, decoded.
     pub(crate) fn query_pairs(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(self.query.as_bytes())
-            .into_owned()
-            .collect()
+        url::form_urlencoded::parse(self.query.as_bytes()).into_owned().collect()
     }
 
     /// One query parameter (the first, if repeated).
     pub(crate) fn query_param(&self, name: &str) -> Option<String> {
-        self.query_pairs()
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        self.query_pairs().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
@@ -54,35 +47,22 @@ impl Req {
     /// Form fields of the body: `application/x-www-form-urlencoded` (also assumed when there is
     /// no content type) or `multipart/form-data` text fields.
     pub(crate) fn form(&self) -> Vec<(String, String)> {
-        let ct = self
-            .header("content-type")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let ct = self.header("content-type").unwrap_or_default().to_ascii_lowercase();
         if ct.starts_with("multipart/form-data") {
             let boundary = self.header("content-type").and_then(|c| {
-                c.split(';')
-                    .find_map(|p| p.trim().strip_prefix("boundary="))
-                    .map(|b| b.trim_matches('"').to_owned())
+                c.split(';').find_map(|p| p.trim().strip_prefix("boundary=")).map(|b| b.trim_matches('"').to_owned())
             });
-            return boundary
-                .map(|b| parse_multipart(&self.body, &b))
-                .unwrap_or_default();
+            return boundary.map(|b| parse_multipart(&self.body, &b)).unwrap_or_default();
         }
         if ct.is_empty() || ct.starts_with("application/x-www-form-urlencoded") {
-            return url::form_urlencoded::parse(&self.body)
-                .into_owned()
-                .collect();
+            return url::form_urlencoded::parse(&self.body).into_owned().collect();
         }
         Vec::new()
     }
 
     /// A parameter from the form body, else from the query string (Zoho accepts both).
     pub(crate) fn param(&self, name: &str) -> Option<String> {
-        self.form()
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
-            .or_else(|| self.query_param(name))
+        self.form().into_iter().find(|(k, _)| k == name).map(|(_, v)| v).or_else(|| self.query_param(name))
     }
 }
 
@@ -99,14 +79,9 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Vec<(String, String)> {
         let Some((head, value)) = part.split_once("\r\n\r\n") else {
             continue;
         };
-        let name = head
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
-            .and_then(|l| {
-                l.split(';')
-                    .find_map(|p| p.trim().strip_prefix("name="))
-                    .map(|n| n.trim_matches('"').to_owned())
-            });
+        let name = head.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition")).and_then(|l| {
+            l.split(';').find_map(|p| p.trim().strip_prefix("name=")).map(|n| n.trim_matches('"').to_owned())
+        });
         if let Some(name) = name {
             out.push((name, value.strip_suffix("\r\n").unwrap_or(value).to_owned()));
         }
@@ -142,35 +117,17 @@ impl Resp {
         }
     }
     pub(crate) fn empty(status: u16) -> Resp {
-        Resp {
-            status,
-            headers: Vec::new(),
-            body: RespBody::Empty,
-            user: None,
-        }
+        Resp { status, headers: Vec::new(), body: RespBody::Empty, user: None }
     }
     pub(crate) fn html(status: u16, page: String) -> Resp {
-        Resp {
-            status,
-            headers: Vec::new(),
-            body: RespBody::Html(page),
-            user: None,
-        }
+        Resp { status, headers: Vec::new(), body: RespBody::Html(page), user: None }
     }
     pub(crate) fn redirect(location: &str) -> Resp {
-        Resp {
-            status: 302,
-            headers: vec![("location", location.to_owned())],
-            body: RespBody::Empty,
-            user: None,
-        }
+        Resp { status: 302, headers: vec![("location", location.to_owned())], body: RespBody::Empty, user: None }
     }
     /// Zoho's error envelope `{code, details, message, status:"error"}`.
     pub(crate) fn zoho_error(status: u16, code: &str, message: &str, details: Value) -> Resp {
-        Resp::json(
-            status,
-            &json!({"code": code, "details": details, "message": message, "status": "error"}),
-        )
+        Resp::json(status, &json!({"code": code, "details": details, "message": message, "status": "error"}))
     }
     pub(crate) fn with_user(mut self, user: Option<String>) -> Resp {
         self.user = user;
@@ -178,8 +135,8 @@ impl Resp {
     }
 
     fn into_response(self) -> Response<Body> {
-        let mut builder = Response::builder()
-            .status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        let mut builder =
+            Response::builder().status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         for (k, v) in &self.headers {
             builder = builder.header(*k, v.as_str());
         }
@@ -208,10 +165,7 @@ impl Resp {
                             0 => Some((Ok(half), 1)),
                             1 => {
                                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                                Some((
-                                    Err(std::io::Error::other("body truncated by the simulator")),
-                                    2,
-                                ))
+                                Some((Err(std::io::Error::other("body truncated by the simulator")), 2))
                             }
                             _ => None,
                         }
@@ -220,9 +174,7 @@ impl Resp {
                 Body::from_stream(stream)
             }
         };
-        builder
-            .body(body)
-            .unwrap_or_else(|_| Response::new(Body::empty()))
+        builder.body(body).unwrap_or_else(|_| Response::new(Body::empty()))
     }
 }
 
@@ -284,11 +236,7 @@ fn classify(path: &str) -> Option<Target> {
 }
 
 /// Accepts connections until shut down.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             changed = shutdown.changed() => {
@@ -316,8 +264,8 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch:
         let kill = kill_for_service.clone();
         async move { Ok::<_, Infallible>(handle(shared, req, kill).await) }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::select! {
         _ = conn => {}
         _ = kill.notified() => {}
@@ -363,15 +311,8 @@ fn fault_response(fault: &Fault) -> Resp {
 }
 
 /// Keys whose values never reach the log.
-const SECRET_KEYS: &[&str] = &[
-    "client_secret",
-    "code",
-    "refresh_token",
-    "token",
-    "access_token",
-    "sim_session",
-    "password",
-];
+const SECRET_KEYS: &[&str] =
+    &["client_secret", "code", "refresh_token", "token", "access_token", "sim_session", "password"];
 
 /// The query string with secret values replaced by `[redacted]`.
 pub(crate) fn redact_query(query: &str) -> String {
@@ -380,10 +321,8 @@ pub(crate) fn redact_query(query: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let key = pair.split('=').next().unwrap_or_default();
-            let decoded: String = url::form_urlencoded::parse(key.as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .next()
-                .unwrap_or_default();
+            let decoded: String =
+                url::form_urlencoded::parse(key.as_bytes()).map(|(k, _)| k.into_owned()).next().unwrap_or_default();
             if SECRET_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&decoded)) {
                 format!("{key}=[redacted]")
             } else {
@@ -394,22 +333,13 @@ pub(crate) fn redact_query(query: &str) -> String {
         .join("&")
 }
 
-async fn handle(
-    shared: Arc<Shared>,
-    req: http::Request<hyper::body::Incoming>,
-    kill: Arc<Notify>,
-) -> Response<Body> {
+async fn handle(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>, kill: Arc<Notify>) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(Body::new(body), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            return Resp::zoho_error(
-                400,
-                "INVALID_DATA",
-                "the request body could not be read",
-                json!({}),
-            )
-            .into_response();
+            return Resp::zoho_error(400, "INVALID_DATA", "the request body could not be read", json!({}))
+                .into_response();
         }
     };
     let req = Req {
@@ -427,11 +357,7 @@ async fn handle(
         Target::Accounts(dc, route) => (route, dc, None),
         Target::Api(dc, env, route) => (route, dc, Some(env)),
     };
-    let grant_type = if route == Route::Token {
-        req.param("grant_type")
-    } else {
-        None
-    };
+    let grant_type = if route == Route::Token { req.param("grant_type") } else { None };
     let resp = match take_fault(&shared, route) {
         Some(Fault::DropConnection) => {
             log(&shared, &req, route, dc, env, grant_type, 0, None);
@@ -446,26 +372,11 @@ async fn handle(
         Some(fault) => fault_response(&fault),
         None => dispatch(&shared, &req, route, dc, env),
     };
-    log(
-        &shared,
-        &req,
-        route,
-        dc,
-        env,
-        grant_type,
-        resp.status,
-        resp.user.clone(),
-    );
+    log(&shared, &req, route, dc, env, grant_type, resp.status, resp.user.clone());
     resp.into_response()
 }
 
-fn dispatch(
-    shared: &Shared,
-    req: &Req,
-    route: Route,
-    dc: DataCenter,
-    env: Option<Environment>,
-) -> Resp {
+fn dispatch(shared: &Shared, req: &Req, route: Route, dc: DataCenter, env: Option<Environment>) -> Resp {
     match env {
         None => super::accounts::handle(shared, req, route, dc),
         Some(env) => super::crm::handle(shared, req, route, dc, env),
@@ -506,13 +417,7 @@ fn not_found(path: &str) -> Resp {
             json!({}),
         )
     } else {
-        Resp::html(
-            404,
-            super::html::error_page(
-                "invalid_url",
-                "The requested URL was not found on this server.",
-            ),
-        )
+        Resp::html(404, super::html::error_page("invalid_url", "The requested URL was not found on this server."))
     }
 }
 
@@ -556,17 +461,11 @@ pub(crate) fn initial_state(config: &SimConfig, now_ms: i64) -> State {
 
 /// The public view of an account.
 pub(crate) fn sim_user(st: &State, a: &Account) -> SimUser {
-    let index = st
-        .accounts
-        .iter()
-        .position(|x| x.email == a.email)
-        .unwrap_or(0);
+    let index = st.accounts.iter().position(|x| x.email == a.email).unwrap_or(0);
     let id = seed::user_id(a.dc, Environment::Production, index);
     SimUser {
         email: a.email.clone(),
-        full_name: format!("{} {}", a.first_name, a.last_name)
-            .trim()
-            .to_owned(),
+        full_name: format!("{} {}", a.first_name, a.last_name).trim().to_owned(),
         id,
         zuid: a.zuid.clone(),
         dc: a.dc,
@@ -589,20 +488,13 @@ pub(crate) fn add_account(
         None => (String::new(), full_name.trim().to_owned()),
     };
     let zuid = (800_000_000u64 + st.accounts.len() as u64 * 7_919).to_string();
-    let account = Account {
-        email: email.to_owned(),
-        first_name: first,
-        last_name: last,
-        zuid,
-        dc,
-    };
+    let account = Account { email: email.to_owned(), first_name: first, last_name: last, zuid, dc };
     let now_s = now_ms.div_euclid(1000);
     let index = st.accounts.len();
     for env in Environment::ALL {
         // Orgs not seeded yet pick the account up when they are.
         if let Some(org) = st.orgs.get_mut(&(dc, env)) {
-            let mut user =
-                new_crm_user(org, &account, "CEO", "Administrator", "active", true, now_s);
+            let mut user = new_crm_user(org, &account, "CEO", "Administrator", "active", true, now_s);
             let id = seed::user_id(dc, env, index);
             user.json.insert("id".into(), Value::String(id.clone()));
             user.id = id;
@@ -626,18 +518,8 @@ pub(crate) fn new_crm_user(
 ) -> CrmUser {
     let id = org.new_id();
     let owner = org.owner.clone();
-    let country = org
-        .org_json
-        .get("country")
-        .and_then(Value::as_str)
-        .unwrap_or("US")
-        .to_owned();
-    let currency = org
-        .org_json
-        .get("currency")
-        .and_then(Value::as_str)
-        .unwrap_or("USD")
-        .to_owned();
+    let country = org.org_json.get("country").and_then(Value::as_str).unwrap_or("US").to_owned();
+    let currency = org.org_json.get("currency").and_then(Value::as_str).unwrap_or("USD").to_owned();
     let created = super::time::format_iso(now_s, org.offset_secs);
     let json = seed::user_json(&seed::UserFields {
         id: &id,
@@ -656,13 +538,7 @@ pub(crate) fn new_crm_user(
         created: &created,
         creator: &owner,
     });
-    CrmUser {
-        id,
-        email: account.email.clone(),
-        modified_s: now_s,
-        json,
-        denied_modules: Vec::new(),
-    }
+    CrmUser { id, email: account.email.clone(), modified_s: now_s, json, denied_modules: Vec::new() }
 }
 
 /// The JSON line `zoho-sim` prints and `GET /_sim/info` answers.
@@ -670,16 +546,8 @@ pub(crate) fn info_json(shared: &Shared) -> Value {
     let st = shared.lock();
     // The default client (null when the simulator was started without it).
     let client = st.clients.get(super::DEFAULT_CLIENT_ID).map(|c| {
-        let secrets: serde_json::Map<String, Value> = c
-            .secrets
-            .iter()
-            .map(|(dc, s)| {
-                (
-                    dc.location().to_owned(),
-                    Value::String(s.expose().to_owned()),
-                )
-            })
-            .collect();
+        let secrets: serde_json::Map<String, Value> =
+            c.secrets.iter().map(|(dc, s)| (dc.location().to_owned(), Value::String(s.expose().to_owned()))).collect();
         let redirect = c.redirect_uris.first().cloned().unwrap_or_default();
         json!({"client_id": c.client_id, "client_secret": secrets, "redirect_uri": redirect})
     });
@@ -698,11 +566,8 @@ fn control_error(status: u16, message: &str) -> Resp {
 
 /// `/_sim/...`: test controls for clients in any language.
 async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
-    let body: Value = if req.body.is_empty() {
-        json!({})
-    } else {
-        serde_json::from_slice(&req.body).unwrap_or(Value::Null)
-    };
+    let body: Value =
+        if req.body.is_empty() { json!({}) } else { serde_json::from_slice(&req.body).unwrap_or(Value::Null) };
     let str_of = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     match (req.method.as_str(), rest.trim_end_matches('/')) {
         ("GET", "" | "/info") => Resp::json(200, &info_json(shared)),
@@ -720,10 +585,7 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
                 None => control_error(400, "give ?seconds=N (a non-negative integer)"),
             }
         }
-        ("GET", "/requests") => Resp::json(
-            200,
-            &serde_json::to_value(&shared.lock().log).unwrap_or(Value::Null),
-        ),
+        ("GET", "/requests") => Resp::json(200, &serde_json::to_value(&shared.lock().log).unwrap_or(Value::Null)),
         ("DELETE", "/requests") => {
             shared.lock().log.clear();
             Resp::json(200, &json!({"status": "success"}))
@@ -750,43 +612,27 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
             let client = match shared.http() {
                 Ok(c) => c,
                 Err(e) => {
-                    return Resp::json(
-                        502,
-                        &json!({"error": "consent_failed", "message": e.to_string()}),
-                    );
+                    return Resp::json(502, &json!({"error": "consent_failed", "message": e.to_string()}));
                 }
             };
             match super::consent::run(&client, &shared.base(), &url, &email, env, decision).await {
                 Ok(redirect) => Resp::json(200, &json!({"redirect": redirect})),
                 Err(SimError::ErrorPage { code }) => Resp::json(400, &json!({"error": code})),
-                Err(e) => Resp::json(
-                    502,
-                    &json!({"error": "consent_failed", "message": e.to_string()}),
-                ),
+                Err(e) => Resp::json(502, &json!({"error": "consent_failed", "message": e.to_string()})),
             }
         }
         ("POST", "/faults") => {
-            let route: Option<Route> = body
-                .get("route")
-                .cloned()
-                .and_then(|v| serde_json::from_value(v).ok());
+            let route: Option<Route> = body.get("route").cloned().and_then(|v| serde_json::from_value(v).ok());
             let times = body.get("times").and_then(Value::as_u64).unwrap_or(1) as usize;
             let fault = match str_of("fault").as_deref() {
                 Some("too_many_requests") => Some(Fault::TooManyRequests {
-                    retry_after_secs: body
-                        .get("retry_after_secs")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(60),
+                    retry_after_secs: body.get("retry_after_secs").and_then(Value::as_u64).unwrap_or(60),
                 }),
-                Some("status") => body
-                    .get("status")
-                    .and_then(Value::as_u64)
-                    .and_then(|s| u16::try_from(s).ok())
-                    .map(Fault::Status),
+                Some("status") => {
+                    body.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).map(Fault::Status)
+                }
                 Some("latency") => Some(Fault::Latency(std::time::Duration::from_millis(
-                    body.get("latency_ms")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(100),
+                    body.get("latency_ms").and_then(Value::as_u64).unwrap_or(100),
                 ))),
                 Some("drop_connection") => Some(Fault::DropConnection),
                 Some("truncated_body") => Some(Fault::TruncatedBody),
@@ -796,11 +642,7 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
             match (route, fault) {
                 (Some(route), Some(fault)) => {
                     if times > 0 {
-                        shared.lock().faults.push_back(super::state::PendingFault {
-                            route,
-                            fault,
-                            remaining: times,
-                        });
+                        shared.lock().faults.push_back(super::state::PendingFault { route, fault, remaining: times });
                     }
                     Resp::json(200, &json!({"status": "success"}))
                 }
@@ -816,39 +658,21 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
         }
         ("POST", "/tokens") => {
             let Some(email) = str_of("email") else {
-                return control_error(
-                    400,
-                    "give {\"email\":…, \"environment\":\"production\", \"scopes\":[…]}",
-                );
+                return control_error(400, "give {\"email\":…, \"environment\":\"production\", \"scopes\":[…]}");
             };
-            let env = str_of("environment")
-                .as_deref()
-                .and_then(parse_env)
-                .unwrap_or_default();
+            let env = str_of("environment").as_deref().and_then(parse_env).unwrap_or_default();
             let scopes: Vec<String> = body
                 .get("scopes")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default();
             let now = shared.now_ms();
             let mut st = shared.lock();
             let Some(account) = st.account(&email).cloned() else {
                 return control_error(404, "no such user");
             };
-            let minted = st.mint(
-                now,
-                super::DEFAULT_CLIENT_ID,
-                &account.email,
-                account.dc,
-                env,
-                scopes.clone(),
-                true,
-                None,
-            );
+            let minted =
+                st.mint(now, super::DEFAULT_CLIENT_ID, &account.email, account.dc, env, scopes.clone(), true, None);
             Resp::json(
                 200,
                 &json!({
@@ -884,9 +708,6 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
             }
             Resp::json(200, &json!({"invalidated": n}))
         }
-        _ => control_error(
-            404,
-            "unknown control endpoint; see GET /_sim/info and the README's Simulator section",
-        ),
+        _ => control_error(404, "unknown control endpoint; see GET /_sim/info and the README's Simulator section"),
     }
 }

@@ -94,10 +94,7 @@ pub(crate) struct CrmUser {
 
 impl CrmUser {
     pub(crate) fn str_field(&self, key: &str) -> &str {
-        self.json
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.json.get(key).and_then(Value::as_str).unwrap_or_default()
     }
     pub(crate) fn full_name(&self) -> String {
         self.str_field("full_name").to_owned()
@@ -143,13 +140,7 @@ pub(crate) struct Org {
 }
 
 impl Org {
-    pub(crate) fn new(
-        dc: DataCenter,
-        prefix: u64,
-        offset_secs: i32,
-        tz: &str,
-        symbol: &str,
-    ) -> Self {
+    pub(crate) fn new(dc: DataCenter, prefix: u64, offset_secs: i32, tz: &str, symbol: &str) -> Self {
         Org {
             dc,
             id: format!("{}", prefix * 10 + 3),
@@ -178,35 +169,20 @@ impl Org {
     }
 
     pub(crate) fn role_ref(&self, name: &str) -> Value {
-        self.roles
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(n, i)| json!({"name": n, "id": i}))
-            .unwrap_or(Value::Null)
+        self.roles.iter().find(|(n, _)| n == name).map(|(n, i)| json!({"name": n, "id": i})).unwrap_or(Value::Null)
     }
 
     pub(crate) fn profile_ref(&self, name: &str) -> Value {
-        self.profiles
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(n, i)| json!({"name": n, "id": i}))
-            .unwrap_or(Value::Null)
+        self.profiles.iter().find(|(n, _)| n == name).map(|(n, i)| json!({"name": n, "id": i})).unwrap_or(Value::Null)
     }
 
     /// The module with this API name (case-insensitive, as Zoho's URLs are).
     pub(crate) fn module(&self, api_name: &str) -> Option<&OrgModule> {
-        self.modules
-            .iter()
-            .find(|m| m.def.api_name.eq_ignore_ascii_case(api_name))
+        self.modules.iter().find(|m| m.def.api_name.eq_ignore_ascii_case(api_name))
     }
 
     pub(crate) fn field(&self, module: &str, api_name: &str) -> Option<&'static FieldDef> {
-        self.module(module).and_then(|m| {
-            m.def
-                .fields
-                .iter()
-                .find(|f| f.api_name.eq_ignore_ascii_case(api_name))
-        })
+        self.module(module).and_then(|m| m.def.fields.iter().find(|f| f.api_name.eq_ignore_ascii_case(api_name)))
     }
 
     /// A record with every key of the module set to its empty value.
@@ -263,25 +239,16 @@ impl Org {
     }
 
     pub(crate) fn user_by_email(&self, email: &str) -> Option<&CrmUser> {
-        self.users
-            .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+        self.users.iter().find(|u| u.email.eq_ignore_ascii_case(email))
     }
 }
 
 /// Fields Zoho computes from others (`Full_Name`).
 pub(crate) fn derive_fields(module: &str, r: &mut Map<String, Value>) {
     if (module == "Leads" || module == "Contacts") && r.contains_key("Full_Name") {
-        let part = |k: &str| {
-            r.get(k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty() && *s != "-None-")
-                .map(str::to_owned)
-        };
-        let full: Vec<String> = ["Salutation", "First_Name", "Last_Name"]
-            .iter()
-            .filter_map(|k| part(k))
-            .collect();
+        let part =
+            |k: &str| r.get(k).and_then(Value::as_str).filter(|s| !s.is_empty() && *s != "-None-").map(str::to_owned);
+        let full: Vec<String> = ["Salutation", "First_Name", "Last_Name"].iter().filter_map(|k| part(k)).collect();
         r.insert("Full_Name".into(), Value::String(full.join(" ")));
     }
 }
@@ -333,14 +300,9 @@ impl State {
     /// The org of `dc` and `env`, seeded on first use (seeding every org up front is slow).
     pub(crate) fn org(&mut self, dc: DataCenter, env: Environment) -> &mut Org {
         let (accounts, start_s) = (&self.accounts, self.start_s);
-        let counts = if dc == DataCenter::Us && env == Environment::Production {
-            self.us_counts
-        } else {
-            self.other_counts
-        };
-        self.orgs
-            .entry((dc, env))
-            .or_insert_with(|| seed::build_org(dc, env, accounts, start_s, counts))
+        let counts =
+            if dc == DataCenter::Us && env == Environment::Production { self.us_counts } else { self.other_counts };
+        self.orgs.entry((dc, env)).or_insert_with(|| seed::build_org(dc, env, accounts, start_s, counts))
     }
 
     pub(crate) fn next_seq(&mut self) -> u64 {
@@ -349,16 +311,14 @@ impl State {
     }
 
     pub(crate) fn account(&self, email: &str) -> Option<&Account> {
-        self.accounts
-            .iter()
-            .find(|a| a.email.eq_ignore_ascii_case(email))
+        self.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email))
     }
 
     /// Whether the user has a live refresh token for this client and environment.
     pub(crate) fn has_refresh_token(&self, email: &str, client_id: &str, env: Environment) -> bool {
-        self.refresh_tokens.values().any(|r| {
-            r.email.eq_ignore_ascii_case(email) && r.client_id == client_id && r.environment == env
-        })
+        self.refresh_tokens
+            .values()
+            .any(|r| r.email.eq_ignore_ascii_case(email) && r.client_id == client_id && r.environment == env)
     }
 
     /// Mints an access token (and, when asked, a refresh token), enforcing Zoho's limits:
@@ -383,9 +343,7 @@ impl State {
                 let live: Vec<(u64, String)> = self
                     .refresh_tokens
                     .iter()
-                    .filter(|(_, r)| {
-                        r.email.eq_ignore_ascii_case(email) && r.client_id == client_id
-                    })
+                    .filter(|(_, r)| r.email.eq_ignore_ascii_case(email) && r.client_id == client_id)
                     .map(|(k, r)| (r.seq, k.clone()))
                     .collect();
                 if live.len() < REFRESH_TOKENS_PER_USER {
@@ -449,13 +407,7 @@ impl State {
                 revoked: false,
             },
         );
-        Minted {
-            access_token: value,
-            refresh_token: refresh_value,
-            scopes,
-            dc,
-            environment: env,
-        }
+        Minted { access_token: value, refresh_token: refresh_value, scopes, dc, environment: env }
     }
 
     /// Deletes a refresh token and revokes every access token minted from it.
@@ -479,10 +431,7 @@ impl State {
         env: Environment,
         now_ms: i64,
     ) -> Result<&AccessToken, TokenRejection> {
-        let a = self
-            .access_tokens
-            .get(token)
-            .ok_or(TokenRejection::Invalid)?;
+        let a = self.access_tokens.get(token).ok_or(TokenRejection::Invalid)?;
         if a.superseded {
             return Err(TokenRejection::Superseded);
         }
@@ -503,10 +452,7 @@ pub(crate) fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     if getrandom::fill(&mut buf).is_err() {
         // Extremely unlikely; fall back to a time-derived value so the simulator keeps working.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         for (i, b) in buf.iter_mut().enumerate() {
             *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
         }

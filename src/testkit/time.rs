@@ -66,10 +66,7 @@ pub(crate) fn parse_iso(s: &str) -> Option<i64> {
     let (year, s) = digits(s, 4)?;
     let (month, s) = digits(eat(s, '-')?, 2)?;
     let (day, s) = digits(eat(s, '-')?, 2)?;
-    let s = s
-        .strip_prefix('T')
-        .or_else(|| s.strip_prefix('t'))
-        .or_else(|| s.strip_prefix(' '))?;
+    let s = s.strip_prefix('T').or_else(|| s.strip_prefix('t')).or_else(|| s.strip_prefix(' '))?;
     let (hour, s) = digits(s, 2)?;
     let (minute, s) = digits(eat(s, ':')?, 2)?;
     let (second, mut s) = digits(eat(s, ':')?, 2)?;
@@ -96,12 +93,7 @@ pub(crate) fn parse_iso(s: &str) -> Option<i64> {
         }
         sign * (oh * 3600 + om * 60)
     };
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let days = days_from_civil(year, month as u32, day as u32);

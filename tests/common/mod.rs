@@ -19,8 +19,7 @@ pub const SCOPES: &[&str] = &[
 
 /// The simulator's endpoint table as the SDK's `Endpoints`.
 pub fn endpoints(sim: &Simulator) -> Endpoints {
-    let table: EndpointTable =
-        serde_json::from_value(serde_json::to_value(sim.endpoints()).unwrap()).unwrap();
+    let table: EndpointTable = serde_json::from_value(serde_json::to_value(sim.endpoints()).unwrap()).unwrap();
     Endpoints::from_table(&table).unwrap()
 }
 
@@ -44,12 +43,8 @@ pub async fn harness() -> Harness {
 
 pub async fn harness_with(store: Arc<dyn TokenStore>) -> Harness {
     let sim = Simulator::start().await.unwrap();
-    let zoho = Zoho::builder(credentials())
-        .endpoints(endpoints(&sim))
-        .clock(sim.clock())
-        .shared_store(store)
-        .build()
-        .unwrap();
+    let zoho =
+        Zoho::builder(credentials()).endpoints(endpoints(&sim)).clock(sim.clock()).shared_store(store).build().unwrap();
     Harness { sim, zoho }
 }
 

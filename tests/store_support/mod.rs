@@ -30,17 +30,11 @@ pub fn token(key: &TokenKey, access: &str, refresh: &str, expires_at_ms: i64) ->
 }
 
 pub fn access(t: &Token) -> &str {
-    t.access_token
-        .as_ref()
-        .map(SecretString::expose)
-        .unwrap_or("<none>")
+    t.access_token.as_ref().map(SecretString::expose).unwrap_or("<none>")
 }
 
 pub fn refresh(t: &Token) -> &str {
-    t.refresh_token
-        .as_ref()
-        .map(SecretString::expose)
-        .unwrap_or("<none>")
+    t.refresh_token.as_ref().map(SecretString::expose).unwrap_or("<none>")
 }
 
 /// Fails the test if `fut` takes longer than 5 s (a lease that never released, say).
@@ -71,10 +65,7 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
     assert_eq!(got.expires_at_ms, 3_600_000);
     assert_eq!(got.api_domain, "https://www.zohoapis.com");
     assert_eq!(got.accounts_server, "https://accounts.zoho.com");
-    assert_eq!(
-        got.scopes,
-        vec!["ZohoCRM.modules.ALL", "ZohoCRM.users.READ"]
-    );
+    assert_eq!(got.scopes, vec!["ZohoCRM.modules.ALL", "ZohoCRM.users.READ"]);
     assert_eq!((got.created_at_ms, got.updated_at_ms), (1_000, 2_000));
 
     // Upsert replaces everything but created_at_ms.
@@ -84,10 +75,7 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
     t2.updated_at_ms = 6_000;
     store.put(&t2).await.unwrap();
     let got = store.get(&ann_us).await.unwrap().unwrap();
-    assert_eq!(
-        (access(&got), refresh(&got), got.expires_at_ms),
-        ("1000.at.2", "1000.rt.ann2", 7_200_000)
-    );
+    assert_eq!((access(&got), refresh(&got), got.expires_at_ms), ("1000.at.2", "1000.rt.ann2", 7_200_000));
     assert!(got.scopes.is_empty());
     assert_eq!((got.created_at_ms, got.updated_at_ms), (1_000, 6_000));
 
@@ -126,61 +114,38 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
     assert!(store.get(&keys[5]).await.unwrap().is_none());
 
     // A lease sees the stored token; commit writes, release and drop write nothing.
-    let lease = within("begin_refresh", store.begin_refresh(&ann_us))
-        .await
-        .unwrap();
+    let lease = within("begin_refresh", store.begin_refresh(&ann_us)).await.unwrap();
     assert_eq!(access(lease.current().unwrap()), "1000.at.2");
     let mut fresh = lease.current().unwrap().clone();
     fresh.access_token = Some(SecretString::new("1000.at.3"));
     fresh.updated_at_ms = 9_000;
     within("commit", lease.commit(&fresh)).await.unwrap();
-    assert_eq!(
-        access(&other.get(&ann_us).await.unwrap().unwrap()),
-        "1000.at.3"
-    );
+    assert_eq!(access(&other.get(&ann_us).await.unwrap().unwrap()), "1000.at.3");
 
-    let lease = within("begin_refresh", other.begin_refresh(&ann_us))
-        .await
-        .unwrap();
+    let lease = within("begin_refresh", other.begin_refresh(&ann_us)).await.unwrap();
     within("release", lease.release()).await.unwrap();
-    let lease = within("begin_refresh after release", store.begin_refresh(&ann_us))
-        .await
-        .unwrap();
+    let lease = within("begin_refresh after release", store.begin_refresh(&ann_us)).await.unwrap();
     drop(lease);
-    let lease = within("begin_refresh after drop", other.begin_refresh(&ann_us))
-        .await
-        .unwrap();
+    let lease = within("begin_refresh after drop", other.begin_refresh(&ann_us)).await.unwrap();
     // Committing another key's token is refused, writes nothing and releases the lock.
     let wrong = token(&keys[0], "x", "y", 1);
     let err = lease.commit(&wrong).await.unwrap_err();
     assert!(matches!(err, StoreError::KeyMismatch { .. }), "{err}");
-    assert_eq!(
-        access(&store.get(&ann_us).await.unwrap().unwrap()),
-        "1000.at.3"
-    );
+    assert_eq!(access(&store.get(&ann_us).await.unwrap().unwrap()), "1000.at.3");
     assert_eq!(store.get(&keys[0]).await.unwrap().unwrap().expires_at_ms, 0);
 
     // A lease on a key with no token.
     let nobody = key("nobody", Us, Production);
-    let lease = within(
-        "begin_refresh on a missing key",
-        store.begin_refresh(&nobody),
-    )
-    .await
-    .unwrap();
+    let lease = within("begin_refresh on a missing key", store.begin_refresh(&nobody)).await.unwrap();
     assert!(lease.current().is_none());
     lease.release().await.unwrap();
 
     // Lease while the other handle holds one: waits, then sees the holder's commit.
-    let held = within("begin_refresh", store.begin_refresh(&ann_us))
-        .await
-        .unwrap();
+    let held = within("begin_refresh", store.begin_refresh(&ann_us)).await.unwrap();
     let waiter = other.begin_refresh(&ann_us);
     tokio::pin!(waiter);
     assert!(
-        tokio::time::timeout(Duration::from_millis(150), &mut waiter)
-            .await
-            .is_err(),
+        tokio::time::timeout(Duration::from_millis(150), &mut waiter).await.is_err(),
         "a second lease was granted while the first was held"
     );
     let mut next = held.current().unwrap().clone();
@@ -199,11 +164,7 @@ pub async fn single_flight(a: Arc<dyn TokenStore>, b: Arc<dyn TokenStore>) {
     let refreshes = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let store = if i % 2 == 0 {
-            Arc::clone(&a)
-        } else {
-            Arc::clone(&b)
-        };
+        let store = if i % 2 == 0 { Arc::clone(&a) } else { Arc::clone(&b) };
         let (k, refreshes) = (k.clone(), Arc::clone(&refreshes));
         tasks.push(tokio::spawn(async move {
             let lease = store.begin_refresh(&k).await.unwrap();
@@ -225,11 +186,7 @@ pub async fn single_flight(a: Arc<dyn TokenStore>, b: Arc<dyn TokenStore>) {
     for t in tasks {
         within("refresh task", t).await.unwrap();
     }
-    assert_eq!(
-        refreshes.load(Ordering::SeqCst),
-        1,
-        "more than one task refreshed"
-    );
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1, "more than one task refreshed");
     assert_eq!(access(&a.get(&k).await.unwrap().unwrap()), "fresh");
 }
 
@@ -265,8 +222,7 @@ pub mod pg {
 
     /// Where the tests' PostgreSQL is (override with `ZOHOCRM_TEST_PG`).
     pub fn conn_str() -> String {
-        std::env::var("ZOHOCRM_TEST_PG")
-            .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+        std::env::var("ZOHOCRM_TEST_PG").unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
     }
 
     /// A unique schema for one test, dropped (with everything in it) when this is dropped.
@@ -290,16 +246,10 @@ pub mod pg {
                 );
                 return None;
             }
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos();
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
             let name = format!(
                 "zt_{}_{}_{}_{}",
-                test.chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(20)
-                    .collect::<String>(),
+                test.chars().filter(char::is_ascii_alphanumeric).take(20).collect::<String>(),
                 std::process::id(),
                 nanos,
                 COUNTER.fetch_add(1, Ordering::SeqCst)
@@ -309,9 +259,7 @@ pub mod pg {
 
         /// A plain client for test setup and inspection.
         pub async fn client(&self) -> tokio_postgres::Client {
-            let (client, conn) = tokio_postgres::connect(&self.conn_str, tokio_postgres::NoTls)
-                .await
-                .unwrap();
+            let (client, conn) = tokio_postgres::connect(&self.conn_str, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(conn);
             client
         }
@@ -323,17 +271,11 @@ pub mod pg {
             // unwinding from a failed assertion.
             let (conn_str, name) = (self.conn_str.clone(), self.name.clone());
             let done = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async {
-                    let (client, conn) =
-                        tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await?;
+                    let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await?;
                     tokio::spawn(conn);
-                    client
-                        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-                        .await
+                    client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).await
                 })
             })
             .join();
@@ -375,25 +317,16 @@ pub mod child {
     /// Starts `helper` in a child copy of this test binary with `envs`.
     pub fn spawn(helper: &str, envs: &[(&str, String)], keys: usize) -> Running {
         let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args([
-            "--ignored",
-            "--exact",
-            helper,
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.args(["--ignored", "--exact", helper, "--nocapture", "--test-threads=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (k, v) in envs {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn child test binary");
         let stdout = child.stdout.take().unwrap();
-        let progress = Arc::new(Mutex::new(Progress {
-            committed: vec![-1; keys],
-            commits: 0,
-            died_holding_lease: false,
-        }));
+        let progress =
+            Arc::new(Mutex::new(Progress { committed: vec![-1; keys], commits: 0, died_holding_lease: false }));
         let (tx, ready) = mpsc::channel();
         let p = Arc::clone(&progress);
         let reader = std::thread::spawn(move || {
@@ -417,12 +350,7 @@ pub mod child {
                 }
             }
         });
-        Running {
-            child,
-            progress,
-            ready,
-            reader: Some(reader),
-        }
+        Running { child, progress, ready, reader: Some(reader) }
     }
 
     impl Running {
@@ -445,9 +373,7 @@ pub mod child {
             }
             if status.code().is_some() {
                 let stderr = self.child.wait_with_output_stderr();
-                panic!(
-                    "child exited by itself ({status}) instead of being killed; stderr:\n{stderr}"
-                );
+                panic!("child exited by itself ({status}) instead of being killed; stderr:\n{stderr}");
             }
             std::mem::take(&mut *self.progress.lock().unwrap())
         }
@@ -508,24 +434,10 @@ pub mod rows {
     /// Checks that `t` is a whole row written by [`row`] and returns its `n`.
     pub fn check_whole(t: &Token) -> i64 {
         let n = t.expires_at_ms;
-        assert_eq!(
-            access(t),
-            format!("at-{n}-{}", PAD.repeat(4)),
-            "access token of {} does not match n={n}",
-            t.key
-        );
+        assert_eq!(access(t), format!("at-{n}-{}", PAD.repeat(4)), "access token of {} does not match n={n}", t.key);
         assert_eq!(refresh(t), REFRESH, "refresh token of {} changed", t.key);
-        assert_eq!(
-            t.scopes,
-            vec![format!("n{n}")],
-            "scopes of {} do not match n={n}",
-            t.key
-        );
-        assert_eq!(
-            t.updated_at_ms, n,
-            "updated_at of {} does not match n={n}",
-            t.key
-        );
+        assert_eq!(t.scopes, vec![format!("n{n}")], "scopes of {} do not match n={n}", t.key);
+        assert_eq!(t.updated_at_ms, n, "updated_at of {} does not match n={n}", t.key);
         n
     }
 

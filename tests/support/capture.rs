@@ -10,14 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Field and parameter names whose values are secrets (form bodies, JSON bodies, queries).
-pub const SECRET_KEYS: &[&str] = &[
-    "client_secret",
-    "code",
-    "refresh_token",
-    "token",
-    "access_token",
-    "id_token",
-];
+pub const SECRET_KEYS: &[&str] = &["client_secret", "code", "refresh_token", "token", "access_token", "id_token"];
 
 /// What replaces a secret in a [`Shape`].
 pub const REDACTED: &str = "[redacted]";
@@ -60,10 +53,7 @@ impl Captured {
 
     /// The first value of a header (name compared case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body as UTF-8 text.
@@ -88,21 +78,14 @@ impl Canned {
     pub fn json(status: u16, body: &str) -> Self {
         Canned {
             status,
-            headers: vec![(
-                "content-type".into(),
-                "application/json;charset=UTF-8".into(),
-            )],
+            headers: vec![("content-type".into(), "application/json;charset=UTF-8".into())],
             body: body.as_bytes().to_vec(),
         }
     }
 
     /// An answer without a body (204, 304).
     pub fn empty(status: u16) -> Self {
-        Canned {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Canned { status, headers: Vec::new(), body: Vec::new() }
     }
 }
 
@@ -118,9 +101,7 @@ pub struct CaptureServer {
 impl CaptureServer {
     /// Starts a server on 127.0.0.1 (a free port) that answers every request with `respond`.
     pub async fn start(respond: impl Fn(&Captured) -> Canned + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let respond: Arc<Responder> = Arc::new(respond);
@@ -137,11 +118,7 @@ impl CaptureServer {
                 }
             })
         };
-        CaptureServer {
-            base_url: format!("http://{addr}"),
-            seen,
-            task,
-        }
+        CaptureServer { base_url: format!("http://{addr}"), seen, task }
     }
 
     /// A server answering `200` with this JSON body to everything.
@@ -174,11 +151,7 @@ impl Drop for CaptureServer {
 }
 
 /// Serves one connection: requests in sequence (keep-alive) until the client closes it.
-async fn serve(
-    mut stream: TcpStream,
-    seen: &Mutex<Vec<Captured>>,
-    respond: &Responder,
-) -> Result<(), String> {
+async fn serve(mut stream: TcpStream, seen: &Mutex<Vec<Captured>>, respond: &Responder) -> Result<(), String> {
     let mut buf = Vec::new();
     loop {
         let head_end = loop {
@@ -192,8 +165,7 @@ async fn serve(
                 return Ok(()); // closed between requests
             }
         };
-        let head = String::from_utf8(buf[..head_end].to_vec())
-            .map_err(|e| format!("head is not UTF-8: {e}"))?;
+        let head = String::from_utf8(buf[..head_end].to_vec()).map_err(|e| format!("head is not UTF-8: {e}"))?;
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default();
         let mut parts = request_line.split(' ');
@@ -203,18 +175,14 @@ async fn serve(
         };
         let mut headers = Vec::new();
         for line in lines {
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| format!("bad header line {line:?}"))?;
+            let (name, value) = line.split_once(':').ok_or_else(|| format!("bad header line {line:?}"))?;
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
         if headers.iter().any(|(n, _)| n == "transfer-encoding") {
             return Err("chunked request bodies are not supported by the capture server".into());
         }
         let length = match headers.iter().find(|(n, _)| n == "content-length") {
-            Some((_, v)) => v
-                .parse::<usize>()
-                .map_err(|e| format!("bad content-length {v:?}: {e}"))?,
+            Some((_, v)) => v.parse::<usize>().map_err(|e| format!("bad content-length {v:?}: {e}"))?,
             None => 0,
         };
         if length > MAX_BODY {
@@ -229,16 +197,9 @@ async fn serve(
         let body = buf[body_start..body_start + length].to_vec();
         buf.drain(..body_start + length);
 
-        let captured = Captured {
-            method: method.to_owned(),
-            target: target.to_owned(),
-            headers,
-            body,
-        };
+        let captured = Captured { method: method.to_owned(), target: target.to_owned(), headers, body };
         let canned = respond(&captured);
-        seen.lock()
-            .map_err(|_| "capture lock poisoned")?
-            .push(captured);
+        seen.lock().map_err(|_| "capture lock poisoned")?.push(captured);
         write_response(&mut stream, &canned).await?;
     }
 }
@@ -254,10 +215,7 @@ async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, S
 }
 
 async fn write_response(stream: &mut TcpStream, canned: &Canned) -> Result<(), String> {
-    let reason = http::StatusCode::from_u16(canned.status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Unknown");
+    let reason = http::StatusCode::from_u16(canned.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown");
     let bodiless = canned.status < 200 || canned.status == 204 || canned.status == 304;
     let mut out = format!("HTTP/1.1 {} {reason}\r\n", canned.status);
     for (name, value) in &canned.headers {
@@ -283,9 +241,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Decodes `application/x-www-form-urlencoded` text (also used for query strings).
 pub fn decode_form(text: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(text.as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(text.as_bytes()).into_owned().collect()
 }
 
 /// Whether a field or parameter name holds a secret.
@@ -332,11 +288,7 @@ impl Shape {
     /// The redacted shape of a captured request.
     pub fn of(request: &Captured) -> Shape {
         let pair = |(k, v): (String, String)| {
-            let v = if is_secret_key(&k) {
-                REDACTED.to_owned()
-            } else {
-                v
-            };
+            let v = if is_secret_key(&k) { REDACTED.to_owned() } else { v };
             format!("{k}={v}")
         };
         let mut headers: Vec<String> = request
@@ -355,12 +307,7 @@ impl Shape {
                 Err(_) => Body::Text(request.body_text()),
             }
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            Body::Form(
-                decode_form(&request.body_text())
-                    .into_iter()
-                    .map(pair)
-                    .collect(),
-            )
+            Body::Form(decode_form(&request.body_text()).into_iter().map(pair).collect())
         } else {
             Body::Text(request.body_text())
         };
@@ -400,11 +347,7 @@ pub fn redact_json(value: serde_json::Value) -> serde_json::Value {
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| {
-                    let v = if is_secret_key(&k) {
-                        Value::String(REDACTED.into())
-                    } else {
-                        redact_json(v)
-                    };
+                    let v = if is_secret_key(&k) { Value::String(REDACTED.into()) } else { redact_json(v) };
                     (k, v)
                 })
                 .collect(),

@@ -88,13 +88,8 @@ fn render(node: &impl ToTokens) -> String {
     while let Some(c) = chars.next() {
         // Keep a space only between two word characters (`dyn Trait`), drop it elsewhere.
         if c == ' ' {
-            let prev_word = out
-                .chars()
-                .last()
-                .is_some_and(|p: char| p.is_alphanumeric() || p == '_');
-            let next_word = chars
-                .peek()
-                .is_some_and(|n| n.is_alphanumeric() || *n == '_');
+            let prev_word = out.chars().last().is_some_and(|p: char| p.is_alphanumeric() || p == '_');
+            let next_word = chars.peek().is_some_and(|n| n.is_alphanumeric() || *n == '_');
             if prev_word && next_word {
                 out.push(' ');
             }
@@ -111,10 +106,7 @@ fn doc_text(attrs: &[syn::Attribute]) -> String {
     for attr in attrs {
         if let syn::Meta::NameValue(nv) = &attr.meta
             && nv.path.is_ident("doc")
-            && let syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(s),
-                ..
-            }) = &nv.value
+            && let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value
         {
             doc.push_str(&s.value());
             doc.push('\n');
@@ -167,10 +159,7 @@ pub fn operations(source: &str) -> Vec<Operation> {
             let ret = render(ret);
             if let Some(builder) = ret.strip_prefix("builder::") {
                 let builder = builder.split('<').next().unwrap_or_default().to_owned();
-                starts.insert(
-                    builder,
-                    (f.sig.ident.to_string(), documented_route(&f.attrs)),
-                );
+                starts.insert(builder, (f.sig.ident.to_string(), documented_route(&f.attrs)));
             }
         }
     }
@@ -214,29 +203,16 @@ pub fn operations(source: &str) -> Vec<Operation> {
 
     let mut ops = Vec::new();
     for (builder, (rust_method, documented)) in &starts {
-        let send = sends
-            .get(builder)
-            .unwrap_or_else(|| panic!("builder {builder} has no send"));
-        let struct_fields = fields
-            .get(builder)
-            .unwrap_or_else(|| panic!("builder {builder} has no struct"));
+        let send = sends.get(builder).unwrap_or_else(|| panic!("builder {builder} has no send"));
+        let struct_fields = fields.get(builder).unwrap_or_else(|| panic!("builder {builder} has no struct"));
         let param_names: Vec<String> = struct_fields.iter().map(|(n, _)| n.clone()).collect();
 
-        let mut v = SendVisitor {
-            params: &param_names,
-            ..SendVisitor::default()
-        };
+        let mut v = SendVisitor { params: &param_names, ..SendVisitor::default() };
         v.visit_block(&send.block);
 
         let (success, error) = send_types(&send.sig);
-        let method = v
-            .method
-            .clone()
-            .unwrap_or_else(|| panic!("{builder}: no HTTP method call found"));
-        let path = v
-            .path
-            .clone()
-            .unwrap_or_else(|| panic!("{builder}: no url format! found"));
+        let method = v.method.clone().unwrap_or_else(|| panic!("{builder}: no HTTP method call found"));
+        let path = v.path.clone().unwrap_or_else(|| panic!("{builder}: no url format! found"));
         if let Some((doc_method, doc_path)) = documented {
             assert_eq!(
                 (&method, &path),
@@ -248,8 +224,7 @@ pub fn operations(source: &str) -> Vec<Operation> {
         let params = struct_fields
             .iter()
             .map(|(name, ty)| {
-                let inner = first_generic(ty, "Result")
-                    .unwrap_or_else(|| panic!("{builder}.{name}: not a Result"));
+                let inner = first_generic(ty, "Result").unwrap_or_else(|| panic!("{builder}.{name}: not a Result"));
                 let (required, ty) = match first_generic(&inner, "Option") {
                     Some(t) => (false, t),
                     None => (true, inner),
@@ -257,13 +232,7 @@ pub fn operations(source: &str) -> Vec<Operation> {
                 let mut ty = render(&ty);
                 let (wire, location) = if name == "body" {
                     ty = ty.replace("types::builder::", "types::");
-                    (
-                        name.clone(),
-                        format!(
-                            "body ({})",
-                            v.body_kind.clone().unwrap_or_else(|| "?".into())
-                        ),
-                    )
+                    (name.clone(), format!("body ({})", v.body_kind.clone().unwrap_or_else(|| "?".into())))
                 } else if v.path_params.contains(name) {
                     (name.clone(), "path".to_owned())
                 } else if let Some(wire) = v.query.get(name) {
@@ -273,21 +242,12 @@ pub fn operations(source: &str) -> Vec<Operation> {
                 } else {
                     panic!("{builder}.{name}: not used in path, query, headers or body");
                 };
-                Param {
-                    rust: name.clone(),
-                    name: wire,
-                    ty,
-                    required,
-                    location,
-                }
+                Param { rust: name.clone(), name: wire, ty, required, location }
             })
             .collect();
 
         ops.push(Operation {
-            operation_id: v
-                .operation_id
-                .clone()
-                .unwrap_or_else(|| panic!("{builder}: no operation_id")),
+            operation_id: v.operation_id.clone().unwrap_or_else(|| panic!("{builder}: no operation_id")),
             method,
             path,
             rust_method: rust_method.clone(),
@@ -303,19 +263,11 @@ pub fn operations(source: &str) -> Vec<Operation> {
 
 /// `Result<ResponseValue<S>, Error<E>>` -> (S, E).
 fn send_types(sig: &syn::Signature) -> (String, String) {
-    let syn::ReturnType::Type(_, ret) = &sig.output else {
-        panic!("send returns nothing")
-    };
+    let syn::ReturnType::Type(_, ret) = &sig.output else { panic!("send returns nothing") };
     let ok = first_generic(ret, "Result").expect("send returns a Result");
-    let success = first_generic(&ok, "ResponseValue")
-        .map(|t| render(&t))
-        .unwrap_or_else(|| render(&ok));
-    let syn::Type::Path(p) = &**ret else {
-        unreachable!()
-    };
-    let syn::PathArguments::AngleBracketed(args) =
-        &p.path.segments.last().expect("segment").arguments
-    else {
+    let success = first_generic(&ok, "ResponseValue").map(|t| render(&t)).unwrap_or_else(|| render(&ok));
+    let syn::Type::Path(p) = &**ret else { unreachable!() };
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last().expect("segment").arguments else {
         panic!("Result without arguments")
     };
     let err = args
@@ -327,9 +279,7 @@ fn send_types(sig: &syn::Signature) -> (String, String) {
         })
         .nth(1)
         .expect("Result<_, E>");
-    let error = first_generic(err, "Error")
-        .map(|t| render(&t))
-        .unwrap_or_else(|| "()".into());
+    let error = first_generic(err, "Error").map(|t| render(&t)).unwrap_or_else(|| "()".into());
     (success, error)
 }
 
@@ -365,10 +315,7 @@ fn idents(expr: &syn::Expr) -> Vec<String> {
 
 fn lit_str(expr: &syn::Expr) -> Option<String> {
     match expr {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(s),
-            ..
-        }) => Some(s.value()),
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
         _ => None,
     }
 }
@@ -377,9 +324,7 @@ impl<'ast> Visit<'ast> for SendVisitor<'_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         if mac.path.is_ident("format") {
             let args = mac
-                .parse_body_with(
-                    syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
-                )
+                .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
                 .expect("format! arguments parse");
             let mut args = args.iter();
             if let Some(template) = args.next().and_then(lit_str)
@@ -403,9 +348,7 @@ impl<'ast> Visit<'ast> for SendVisitor<'_> {
 
     fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
         if let syn::Expr::Let(l) = &*e.cond
-            && let Some(name) = idents(&l.expr)
-                .into_iter()
-                .find(|i| self.params.contains(i))
+            && let Some(name) = idents(&l.expr).into_iter().find(|i| self.params.contains(i))
         {
             self.if_let.push(name);
             syn::visit::visit_expr_if(self, e);
@@ -419,17 +362,14 @@ impl<'ast> Visit<'ast> for SendVisitor<'_> {
         let name = call.method.to_string();
         let receiver = render(&call.receiver);
         match name.as_str() {
-            "get" | "post" | "put" | "delete" | "patch" | "head" | "options"
-                if receiver == "client.client" =>
-            {
+            "get" | "post" | "put" | "delete" | "patch" | "head" | "options" if receiver == "client.client" => {
                 self.method = Some(name.to_ascii_uppercase());
             }
             "query" => {
                 // .query(&progenitor_client::QueryParam::new("wire", &field))
                 if let Some(syn::Expr::Reference(r)) = call.args.first()
                     && let syn::Expr::Call(c) = &*r.expr
-                    && let (Some(wire), Some(value)) =
-                        (c.args.first().and_then(lit_str), c.args.iter().nth(1))
+                    && let (Some(wire), Some(value)) = (c.args.first().and_then(lit_str), c.args.iter().nth(1))
                     && let Some(field) = idents(value).into_iter().find(|i| self.params.contains(i))
                 {
                     self.query.insert(field, wire);
@@ -495,16 +435,13 @@ pub fn spec_operation_ids(spec: &str) -> Vec<String> {
         };
         let level = indent(line);
         // The operation object: every line around this one indented at least as deep.
-        let start = (0..i)
-            .rev()
-            .find(|&j| !lines[j].trim().is_empty() && indent(lines[j]) < level)
-            .map_or(0, |j| j + 1);
+        let start =
+            (0..i).rev().find(|&j| !lines[j].trim().is_empty() && indent(lines[j]) < level).map_or(0, |j| j + 1);
         let end = (i + 1..lines.len())
             .find(|&j| !lines[j].trim().is_empty() && indent(lines[j]) < level)
             .unwrap_or(lines.len());
-        let browser_only = lines[start..end]
-            .iter()
-            .any(|l| l.trim() == "x-zohocrm-browser-only: true" && indent(l) == level);
+        let browser_only =
+            lines[start..end].iter().any(|l| l.trim() == "x-zohocrm-browser-only: true" && indent(l) == level);
         if !browser_only {
             ids.push(id.trim().trim_matches(['"', '\'']).to_owned());
         }

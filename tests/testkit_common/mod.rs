@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use zohocrm::dc::{DataCenter, Environment};
-use zohocrm::testkit::{
-    DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Decision, Simulator, default_client_secret,
-};
+use zohocrm::testkit::{DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Decision, Simulator, default_client_secret};
 
 /// A plain HTTP client: no redirects followed, no proxy, no pooled connections (so a client
 /// shared by tests never reuses a connection of another test's runtime).
@@ -30,34 +28,17 @@ pub fn client() -> reqwest::Client {
 
 /// Query parameters of a URL.
 pub fn query(url: &str) -> BTreeMap<String, String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
 }
 
 /// Authorization URL at `start` with extra raw query text (e.g. `&prompt=consent`).
-pub fn auth_url(
-    sim: &Simulator,
-    start: DataCenter,
-    scope: &str,
-    access_type: &str,
-    extra: &str,
-) -> String {
-    format!(
-        "{}{extra}",
-        sim.authorize_url(start, scope, access_type, Some("st4te"))
-    )
+pub fn auth_url(sim: &Simulator, start: DataCenter, scope: &str, access_type: &str, extra: &str) -> String {
+    format!("{}{extra}", sim.authorize_url(start, scope, access_type, Some("st4te")))
 }
 
 /// Where the user starts: the US server, or CN for China.
 pub fn start_dc(dc: DataCenter) -> DataCenter {
-    if dc == DataCenter::Cn {
-        DataCenter::Cn
-    } else {
-        DataCenter::Us
-    }
+    if dc == DataCenter::Cn { DataCenter::Cn } else { DataCenter::Us }
 }
 
 /// Consents for `email` and returns the code's redirect parameters.
@@ -71,22 +52,14 @@ pub async fn consent(
 ) -> BTreeMap<String, String> {
     let dc = sim.user(email).unwrap().dc;
     let url = auth_url(sim, start_dc(dc), scope, access_type, extra);
-    let back = sim
-        .consent(&url, email, env, Decision::Accept)
-        .await
-        .unwrap();
+    let back = sim.consent(&url, email, env, Decision::Accept).await.unwrap();
     assert!(back.starts_with(DEFAULT_REDIRECT_URI), "{back}");
     query(&back)
 }
 
 /// POSTs a form to the token endpoint of `dc`; returns (status, body).
 pub async fn token_request(sim: &Simulator, dc: DataCenter, form: &[(&str, &str)]) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{}/oauth/v2/token", sim.accounts_url(dc)))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = client().post(format!("{}/oauth/v2/token", sim.accounts_url(dc))).form(form).send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap())
 }
@@ -139,17 +112,15 @@ pub async fn login(sim: &Simulator, email: &str, env: Environment, scope: &str) 
     assert_eq!(status, 200, "{body}");
     Tokens {
         access: body["access_token"].as_str().unwrap().to_owned(),
-        refresh: body["refresh_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        refresh: body["refresh_token"].as_str().unwrap_or_default().to_owned(),
         api_domain: body["api_domain"].as_str().unwrap().to_owned(),
         dc,
     }
 }
 
 /// Every scope the CRM API checks.
-pub const ALL_SCOPES: &str = "ZohoCRM.users.ALL,ZohoCRM.org.ALL,ZohoCRM.settings.ALL,ZohoCRM.modules.ALL,ZohoSearch.securesearch.READ";
+pub const ALL_SCOPES: &str =
+    "ZohoCRM.users.ALL,ZohoCRM.org.ALL,ZohoCRM.settings.ALL,ZohoCRM.modules.ALL,ZohoSearch.securesearch.READ";
 
 /// GET `{api_domain}/crm/v2{path}` with the token; returns (status, body text).
 pub async fn crm_get(api_domain: &str, token: &str, path: &str) -> (u16, String) {
@@ -165,14 +136,7 @@ pub async fn crm_get(api_domain: &str, token: &str, path: &str) -> (u16, String)
 /// Like [`crm_get`], decoding JSON (Null for an empty body).
 pub async fn crm_json(api_domain: &str, token: &str, path: &str) -> (u16, Value) {
     let (s, t) = crm_get(api_domain, token, path).await;
-    (
-        s,
-        if t.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&t).unwrap_or_else(|e| panic!("{e}: {t}"))
-        },
-    )
+    (s, if t.is_empty() { Value::Null } else { serde_json::from_str(&t).unwrap_or_else(|e| panic!("{e}: {t}")) })
 }
 
 /// Sends `method` with a JSON body.
@@ -210,11 +174,7 @@ pub fn fixture(name: &str) -> Value {
 
 /// The keys of a JSON object.
 pub fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect()
+    v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().cloned().collect()
 }
 
 /// Asserts that `actual` has the same shape as `expected`: the same keys in every object (arrays
