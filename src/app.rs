@@ -239,11 +239,11 @@ impl Zoho {
     /// The CRM client for a connection; loads (and if needed refreshes) its token.
     pub async fn client(&self, key: &TokenKey) -> Result<CrmClient> {
         let access = self.inner.manager.access_token(key).await?;
-        let (dc, environment) = self.inner.endpoints.resolve_api_domain(&access.api_domain)?;
+        let (dc, environment) = self.inner.endpoints.resolve_api_domain(access.api_domain())?;
         if dc != key.dc || environment != key.environment {
             return Err(Error::config(format!(
                 "the stored api_domain {} belongs to {}/{environment}, not to {key}",
-                access.api_domain,
+                access.api_domain(),
                 dc.location()
             )));
         }

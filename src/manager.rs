@@ -117,13 +117,28 @@ struct ManagerInner {
     counters: Counters,
 }
 
-/// A valid access token and where to use it.
+/// A valid access token and where to use it: a shared handle on the cached [`Token`], so
+/// handing it out allocates nothing.
 #[derive(Clone, Debug)]
-pub struct AccessToken {
-    /// The token (redacted in Debug).
-    pub token: SecretString,
+pub struct AccessToken(Arc<Token>);
+
+impl AccessToken {
+    /// The access token (redacted in Debug).
+    pub fn secret(&self) -> &SecretString {
+        // A cached token handed out always has an access token (checked by `fresh`).
+        static EMPTY: std::sync::OnceLock<SecretString> = std::sync::OnceLock::new();
+        self.0.access_token.as_ref().unwrap_or_else(|| EMPTY.get_or_init(SecretString::default))
+    }
+
     /// The CRM API base for it.
-    pub api_domain: String,
+    pub fn api_domain(&self) -> &str {
+        &self.0.api_domain
+    }
+
+    /// The whole token.
+    pub fn token(&self) -> &Token {
+        &self.0
+    }
 }
 
 impl TokenManager {
@@ -344,8 +359,8 @@ fn is_rejected(token: &Token, rejected: Option<&SecretString>) -> bool {
     }
 }
 
-fn access_of(token: &Token) -> AccessToken {
-    AccessToken { token: token.access_token.clone().unwrap_or_default(), api_domain: token.api_domain.clone() }
+fn access_of(token: &Arc<Token>) -> AccessToken {
+    AccessToken(token.clone())
 }
 
 /// Second-chance eviction: drop the first entry not used since the last sweep.

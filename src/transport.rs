@@ -132,7 +132,7 @@ impl ClientHooks<Inner> for crate::crm::Client {
         };
         let access =
             auth.manager.access_token(&auth.key).await.map_err(|e| progenitor_client::Error::Custom(inner.stash(e)))?;
-        set_authorization(request, &access.token).map_err(progenitor_client::Error::Custom)
+        set_authorization(request, access.secret()).map_err(progenitor_client::Error::Custom)
     }
 
     async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
@@ -182,7 +182,7 @@ async fn exec_crm(
     if let (true, Some(mut replay), Some(used)) = (is_rejected_token(status, &body), replay, used) {
         match auth.manager.refresh_after_rejection(&auth.key, &used).await {
             Ok(fresh) => {
-                if set_authorization(&mut replay, &fresh.token).is_ok() {
+                if set_authorization(&mut replay, fresh.secret()).is_ok() {
                     tracing::info!("access token rejected by Zoho; refreshed and replaying once");
                     return send(client.client(), replay).await.map(|r| (r, true));
                 }
