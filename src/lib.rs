@@ -34,6 +34,11 @@ pub mod transport;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use app::{Zoho, ZohoBuilder};
 pub use client::CrmClient;
 pub use credentials::ClientCredentials;
