@@ -22,6 +22,7 @@ pub mod client;
 pub mod clock;
 pub mod credentials;
 pub mod dc;
+mod encoding;
 pub mod error;
 pub mod manager;
 pub mod nocontent;

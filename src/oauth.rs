@@ -152,20 +152,7 @@ fn random_state() -> SecretString {
             *b = (seed >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
         }
     }
-    SecretString::new(base64url(&bytes))
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    SecretString::new(crate::encoding::base64url_encode(&bytes))
 }
 
 /// What the app keeps (in the user's session) between sending the user to Zoho and the redirect.

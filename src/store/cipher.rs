@@ -55,14 +55,14 @@ impl TokenCipher {
 
     /// A cipher from 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, StoreError> {
-        let mut bytes = decode_hex(text.trim())
+        let mut bytes = crate::encoding::hex_decode(text.trim())
             .ok_or_else(|| StoreError::InvalidKey { reason: "not hex (expected 64 hex digits)".into() })?;
         Self::from_bytes(&mut bytes, "64 hex digits")
     }
 
     /// A cipher from base64 (standard or URL-safe alphabet, padding optional) of 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, StoreError> {
-        let mut bytes = decode_base64(text.trim())
+        let mut bytes = crate::encoding::base64_decode(text.trim())
             .ok_or_else(|| StoreError::InvalidKey { reason: "not base64 (expected 44 characters)".into() })?;
         Self::from_bytes(&mut bytes, "44 base64 characters")
     }
@@ -77,7 +77,7 @@ impl TokenCipher {
 
     /// A short public fingerprint of the key (8 hex digits), to tell keys apart in logs.
     pub fn key_id(&self) -> String {
-        encode_hex(&self.key_id)
+        crate::encoding::hex_encode(&self.key_id)
     }
 
     /// Seals `value` for `column` of the row `key`.
@@ -92,9 +92,9 @@ impl TokenCipher {
             .map_err(|_| StoreError::Encrypt { reason: "the cipher refused the value".into() })?;
         let mut out = String::with_capacity(SEALED_PREFIX.len() + 2 * (KEY_ID_LEN + NONCE_LEN + sealed.len()));
         out.push_str(SEALED_PREFIX);
-        out.push_str(&encode_hex(&self.key_id));
-        out.push_str(&encode_hex(&nonce));
-        out.push_str(&encode_hex(&sealed));
+        out.push_str(&crate::encoding::hex_encode(&self.key_id));
+        out.push_str(&crate::encoding::hex_encode(&nonce));
+        out.push_str(&crate::encoding::hex_encode(&sealed));
         Ok(SecretString::new(out))
     }
 
@@ -103,7 +103,7 @@ impl TokenCipher {
         let corrupt =
             |reason: &str| StoreError::Corrupt { key: key.to_string(), reason: format!("{column}: {reason}") };
         let hex = sealed.expose().strip_prefix(SEALED_PREFIX).ok_or_else(|| corrupt("not a sealed value"))?;
-        let bytes = decode_hex(hex).ok_or_else(|| corrupt("sealed value is not hex"))?;
+        let bytes = crate::encoding::hex_decode(hex).ok_or_else(|| corrupt("sealed value is not hex"))?;
         if bytes.len() < KEY_ID_LEN + NONCE_LEN + TAG_LEN {
             return Err(corrupt("sealed value is truncated"));
         }
@@ -140,52 +140,6 @@ fn associated_data(key: &TokenKey, column: &str) -> Vec<u8> {
         aad.extend_from_slice(part.as_bytes());
     }
     aad
-}
-
-fn encode_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let digits = text.as_bytes();
-    if !digits.len().is_multiple_of(2) {
-        return None;
-    }
-    let value = |d: u8| char::from(d).to_digit(16).and_then(|v| u8::try_from(v).ok());
-    digits.chunks_exact(2).map(|pair| Some(value(pair[0])? << 4 | value(pair[1])?)).collect()
-}
-
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
-        }
-    }
-    // Leftover bits must be zero padding (at most 4 of them).
-    if bits >= 6 || acc & ((1 << bits) - 1) != 0 {
-        return None;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -227,8 +181,8 @@ mod tests {
         assert!(TokenCipher::from_hex(&"zz".repeat(32)).is_err());
         assert!(TokenCipher::from_base64("AAAA").is_err());
         assert!(TokenCipher::from_base64("not base64!").is_err());
-        assert_eq!(decode_base64("aGk").unwrap(), b"hi");
-        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
-        assert!(decode_base64("aGl").is_none()); // non-zero padding bits
+        assert_eq!(crate::encoding::base64_decode("aGk").unwrap(), b"hi");
+        assert_eq!(crate::encoding::base64_decode("aGk=").unwrap(), b"hi");
+        assert!(crate::encoding::base64_decode("aGl").is_none()); // non-zero padding bits
     }
 }

@@ -291,7 +291,7 @@ fn client_credentials(req: &Req) -> (Option<String>, Option<String>) {
     let basic = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(base64_decode)
+        .and_then(crate::encoding::base64_decode)
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_owned(), b.to_owned())));
     if let (None, Some((u, p))) = (&id, basic) {
@@ -299,29 +299,6 @@ fn client_credentials(req: &Req) -> (Option<String>, Option<String>) {
         secret = secret.or(Some(p));
     }
     (id, secret)
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim().trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
