@@ -175,10 +175,7 @@ impl CrmClient {
         let (page_nz, per_page_nz) = page_args(page, per_page)?;
         let (raw, slot) = self.call();
         let result = raw.list_users().type_(kind).page(page_nz).per_page(per_page_nz).send().await;
-        Ok(match finish("list_users", result, &slot)? {
-            Some(r) => Page { more_records: more(&r.info), items: r.users, page },
-            None => Page { items: Vec::new(), page, more_records: false },
-        })
+        Ok(Page::of(finish("list_users", result, &slot)?.map(|r| (r.users, r.info)), page))
     }
 
     /// Every user of `kind`, page after page.
@@ -254,10 +251,7 @@ impl CrmClient {
             request = request.if_modified_since(since.clone());
         }
         let result = request.send().await;
-        Ok(match finish("list_records", result, &slot)? {
-            Some(r) => Page { more_records: more(&r.info), items: r.data, page },
-            None => Page { items: Vec::new(), page, more_records: false },
-        })
+        Ok(Page::of(finish("list_records", result, &slot)?.map(|r| (r.data, r.info)), page))
     }
 
     /// Every record of `module`, page after page.
@@ -290,10 +284,7 @@ impl CrmClient {
             Search::Word(w) => request.word(w.clone()),
         };
         let result = request.send().await;
-        Ok(match finish("search_records", result, &slot)? {
-            Some(r) => Page { more_records: more(&r.info), items: r.data, page },
-            None => Page { items: Vec::new(), page, more_records: false },
-        })
+        Ok(Page::of(finish("search_records", result, &slot)?.map(|r| (r.data, r.info)), page))
     }
 
     /// Every search result, page after page.
@@ -311,12 +302,7 @@ impl CrmClient {
     pub async fn insert_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
         check_batch(records.len())?;
         let (raw, slot) = self.call();
-        let body = types::RecordsWrite {
-            data: records,
-            trigger: Vec::new(),
-            duplicate_check_fields: Vec::new(),
-            extra: Default::default(),
-        };
+        let body = write_body(records, Vec::new());
         let result = raw.insert_records().module(module).body(body).send().await;
         Ok(finish("insert_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
     }
@@ -325,12 +311,7 @@ impl CrmClient {
     pub async fn update_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
         check_batch(records.len())?;
         let (raw, slot) = self.call();
-        let body = types::RecordsWrite {
-            data: records,
-            trigger: Vec::new(),
-            duplicate_check_fields: Vec::new(),
-            extra: Default::default(),
-        };
+        let body = write_body(records, Vec::new());
         let result = raw.update_records().module(module).body(body).send().await;
         Ok(finish("update_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
     }
@@ -338,12 +319,7 @@ impl CrmClient {
     /// Updates one record.
     pub async fn update_record(&self, module: &str, id: &str, record: Record) -> Result<Option<ActionResult>> {
         let (raw, slot) = self.call();
-        let body = types::RecordsWrite {
-            data: vec![record],
-            trigger: Vec::new(),
-            duplicate_check_fields: Vec::new(),
-            extra: Default::default(),
-        };
+        let body = write_body(vec![record], Vec::new());
         let result = raw.update_record().module(module).record_id(id).body(body).send().await;
         Ok(finish("update_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
     }
@@ -357,12 +333,7 @@ impl CrmClient {
     ) -> Result<Vec<ActionResult>> {
         check_batch(records.len())?;
         let (raw, slot) = self.call();
-        let body = types::RecordsWrite {
-            data: records,
-            trigger: Vec::new(),
-            duplicate_check_fields: duplicate_check_fields.iter().map(|s| (*s).to_owned()).collect(),
-            extra: Default::default(),
-        };
+        let body = write_body(records, duplicate_check_fields.iter().map(|s| (*s).to_owned()).collect());
         let result = raw.upsert_records().module(module).body(body).send().await;
         Ok(finish("upsert_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
     }
@@ -407,13 +378,25 @@ impl CrmClient {
                     .per_page(per_page_nz)
                     .send()
                     .await;
-                Ok(match finish("list_deleted_records", result, &slot)? {
-                    Some(r) => Page { more_records: more(&r.info), items: r.data, page },
-                    None => Page { items: Vec::new(), page, more_records: false },
-                })
+                Ok(Page::of(finish("list_deleted_records", result, &slot)?.map(|r| (r.data, r.info)), page))
             }
         })
     }
+}
+
+impl<T> Page<T> {
+    /// A page from a decoded listing (`None`: Zoho answered 204/304, an empty last page).
+    fn of(listing: Option<(Vec<T>, Option<types::Info>)>, page: u32) -> Self {
+        match listing {
+            Some((items, info)) => Page { more_records: more(&info), items, page },
+            None => Page { items: Vec::new(), page, more_records: false },
+        }
+    }
+}
+
+/// The body of insert, update and upsert.
+fn write_body(data: Vec<Record>, duplicate_check_fields: Vec<String>) -> types::RecordsWrite {
+    types::RecordsWrite { data, trigger: Vec::new(), duplicate_check_fields, extra: Default::default() }
 }
 
 fn check_batch(len: usize) -> Result<()> {
