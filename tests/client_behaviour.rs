@@ -446,3 +446,44 @@ async fn policy_is_configurable() {
     crm.org().await.unwrap();
     assert_eq!(zoho.tokens().refresh_count(), 1, "refreshed 600 s before expiry");
 }
+
+#[tokio::test]
+async fn a_token_answer_that_fails_to_decode_keeps_no_token_in_the_error() {
+    const LEAKY: &str = "1000.this-token-must-never-be-printed.0123456789";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let body = format!(r#"{{"access_token":"{LEAKY}","expires_in":"soon","api_domain":"x"}}"#);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(body.as_bytes()).await;
+        }
+    });
+    let h = harness().await;
+    let mut table = h.sim.endpoints();
+    table.accounts.insert(DataCenter::Eu, format!("{base}/accounts/eu"));
+    let table: zohocrm::dc::EndpointTable = serde_json::from_value(serde_json::to_value(table).unwrap()).unwrap();
+    let zoho = Zoho::builder(common::credentials())
+        .endpoints(zohocrm::Endpoints::from_table(&table).unwrap())
+        .clock(h.sim.clock())
+        .build()
+        .unwrap();
+    let (_, pending) = zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, ["ZohoCRM.users.READ"]);
+    let redirect = format!(
+        "code=abc&location=eu&accounts-server={}&state={}",
+        url::form_urlencoded::byte_serialize(format!("{base}/accounts/eu").as_bytes()).collect::<String>(),
+        pending.state().expose()
+    );
+    let err = zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains(LEAKY), "{text}");
+        assert!(text.contains("expires_in") || text.contains("invalid type"), "says what did not decode: {text}");
+    }
+}

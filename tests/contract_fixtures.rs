@@ -337,8 +337,9 @@ async fn debug_of_a_token_call_result_never_shows_tokens() {
         .await;
     let rendered = format!("{result:?}");
     assert!(result.is_ok(), "{rendered}");
-    let token = "1000.d2dddf7602e8e90b8e7252c07449da55.e794f7281ba755afaa803aefd19cb8ce";
-    assert!(text.contains(token));
+    let fixture: Value = serde_json::from_str(&text).expect("fixture is JSON");
+    let token = fixture["access_token"].as_str().expect("the fixture carries an access token");
+    assert!(token.len() > 20);
     assert!(!rendered.contains(token), "{rendered}");
 }
 
