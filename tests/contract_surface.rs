@@ -122,3 +122,15 @@ fn committed_copy_is_what_the_build_generates() {
         }
     }
 }
+
+/// With the `schemars` feature, generated types describe themselves as JSON Schema, secrets
+/// included (as plain strings, never with an example value).
+#[cfg(feature = "schemars")]
+#[test]
+fn generated_types_derive_json_schema() {
+    let user = serde_json::to_value(schemars::schema_for!(zohocrm::crm::types::User)).unwrap();
+    assert!(user["properties"]["email"].is_object(), "{user}");
+    assert!(user["additionalProperties"].is_object() || user["additionalProperties"] == true, "open object: {user}");
+    let token = serde_json::to_value(schemars::schema_for!(zohocrm::accounts::types::TokenResponse)).unwrap();
+    assert!(token.to_string().contains("access_token"), "{token}");
+}

@@ -78,6 +78,10 @@ async fn no_secret_in_debug_display_errors_or_trace_output() {
     secrets.push(token.refresh_token.as_ref().unwrap().expose().to_owned());
     texts.push(("Token".into(), format!("{token:?}")));
     texts.push(("Zoho".into(), format!("{:?}", h.zoho)));
+    let proxied =
+        Zoho::builder(common::credentials()).proxy("http://proxy-user:pr0xy-pa55word@127.0.0.1:1").build().unwrap();
+    secrets.push("pr0xy-pa55word".into());
+    texts.push(("Zoho with a proxy".into(), format!("{proxied:?}")));
     texts.push(("Endpoints".into(), format!("{:?}", h.zoho.endpoints())));
     texts.push(("ClientCredentials".into(), format!("{:?}", common::credentials())));
 
