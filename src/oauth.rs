@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::accounts;
 use crate::clock::Clock;
@@ -445,9 +446,13 @@ impl OAuthClient {
             return Ok(());
         };
         let span = tracing::info_span!("zoho.revoke", dc = dc.location(), environment = token.key.environment.as_str());
-        let _enter = span.enter();
-        let result =
-            self.accounts(dc).revoke_token().body(accounts::types::RevokeRequest { token: secret }).send().await;
+        let result = self
+            .accounts(dc)
+            .revoke_token()
+            .body(accounts::types::RevokeRequest { token: secret })
+            .send()
+            .instrument(span.clone())
+            .await;
         match result {
             Ok(rv) if rv.status.as_deref() == Some("success") => Ok(()),
             Ok(rv) => Err(Error::OAuth {
@@ -489,10 +494,7 @@ impl OAuthClient {
             duration_ms = tracing::field::Empty
         );
         let started = std::time::Instant::now();
-        let result = {
-            let _enter = span.enter();
-            self.accounts(dc).token().body(body).send().await
-        };
+        let result = self.accounts(dc).token().body(body).send().instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         let response = match result {
             Ok(rv) => {

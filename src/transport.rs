@@ -2,7 +2,7 @@
 //! progenitor hooks that add the `Authorization` header, refresh-and-replay once on
 //! `INVALID_TOKEN`, and trace every call (DC, environment, operation, status, duration).
 //!
-//! Retries with back-off (429, 5xx, connection resets) belong in [`send`]: it is the single
+//! Retries with back-off (429, 5xx, connection resets) belong in `transport::send` (private): it is the single
 //! place every CRM request passes through, after authorization and before decoding.
 
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
+use tracing::Instrument;
 
 use crate::dc::{DataCenter, Environment};
 use crate::error::Error;
@@ -148,17 +149,21 @@ impl ClientHooks<Inner> for crate::crm::Client {
             replayed = false,
         );
         let started = Instant::now();
-        let _enter = span.enter();
-        let result = exec_crm(self, inner, request).await;
+        let result = exec_crm(self, inner, request).instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
-        match &result {
+        match result {
             Ok((response, replayed)) => {
                 span.record("status", response.status().as_u16());
-                span.record("replayed", *replayed);
+                span.record("replayed", replayed);
+                Ok(response)
             }
-            Err(e) => tracing::debug!(error = %e, "request failed"),
+            Err(e) => {
+                // Without the URL: record ids and search terms stay out of the logs.
+                let e = e.without_url();
+                span.in_scope(|| tracing::debug!(error = %e, "request failed"));
+                Err(e)
+            }
         }
-        result.map(|(response, _)| response)
     }
 }
 
@@ -209,8 +214,7 @@ impl ClientHooks<Inner> for crate::accounts::Client {
             dc = self.inner().dc.map(DataCenter::location),
             status = tracing::field::Empty
         );
-        let _enter = span.enter();
-        let response = self.client().execute(request).await?;
+        let response = self.client().execute(request).instrument(span.clone()).await?;
         span.record("status", response.status().as_u16());
         Ok(response)
     }
