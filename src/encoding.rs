@@ -1,5 +1,4 @@
 //! Small byte encodings shared inside the crate: base64 (standard and URL-safe) and hex.
-#![cfg_attr(not(any(feature = "encryption", feature = "testkit")), allow(dead_code))]
 
 /// URL-safe base64 without padding (`A–Z a–z 0–9 - _`).
 pub(crate) fn base64url_encode(bytes: &[u8]) -> String {
@@ -14,6 +13,7 @@ pub(crate) fn base64url_encode(bytes: &[u8]) -> String {
     out
 }
 
+#[cfg_attr(not(any(feature = "encryption", feature = "testkit")), allow(dead_code))]
 /// Decodes standard or URL-safe base64, with or without padding; `None` for anything else,
 /// including non-zero padding bits.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
@@ -43,6 +43,7 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+#[cfg_attr(not(feature = "encryption"), allow(dead_code))]
 /// Lowercase hex.
 pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -54,6 +55,7 @@ pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     out
 }
 
+#[cfg_attr(not(feature = "encryption"), allow(dead_code))]
 /// Decodes hex (either case); `None` for odd length or a non-hex digit.
 pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
