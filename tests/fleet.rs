@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::AsyncBufReadExt;
+
 use common::{connect, harness_with, user_in};
 use zohocrm::dc::{DataCenter, EndpointTable, Endpoints, Environment};
 use zohocrm::store::{ImportOptions, SqliteStore, TokenStore, import_zoho_filestore};
@@ -173,16 +175,28 @@ async fn sigkill_during_refresh_and_save_keeps_the_store_consistent_and_the_refr
     let original_refresh = token.refresh_token.clone().unwrap();
     let table = serde_json::to_string(&h.sim.endpoints()).unwrap();
 
-    let mut kills_mid_loop = 0;
     for round in 0..10u64 {
-        let mut c = child("sqlite-refresh-loop", &table, path.to_str().unwrap(), "killed").spawn().unwrap();
-        // Let it get going, then kill it at a varying moment.
-        tokio::time::sleep(Duration::from_millis(120 + (round * 37) % 90)).await;
-        c.kill().unwrap();
-        let out = c.wait_with_output().unwrap();
-        if String::from_utf8_lossy(&out.stdout).contains("LOOP") {
-            kills_mid_loop += 1;
-        }
+        let mut c =
+            tokio::process::Command::from(child("sqlite-refresh-loop", &table, path.to_str().unwrap(), "killed"))
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+        // Wait until it is refreshing and saving in a loop, then kill it at a varying moment.
+        let mut lines = tokio::io::BufReader::new(c.stdout.take().unwrap()).lines();
+        let started = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("LOOP") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(started.ok(), Some(true), "round {round}: the child started its refresh loop");
+        tokio::time::sleep(Duration::from_millis(3 + (round * 7) % 40)).await;
+        c.start_kill().unwrap(); // SIGKILL
+        let status = c.wait().await.unwrap();
+        assert!(!status.success(), "round {round}: the child was killed, not finished");
 
         // The row is whole and the refresh token is the one Zoho issued.
         let stored = store.get(&token.key).await.unwrap().expect("token still stored");
@@ -195,7 +209,6 @@ async fn sigkill_during_refresh_and_save_keeps_the_store_consistent_and_the_refr
         let crm = h.zoho.client(&token.key).await.unwrap_or_else(|e| panic!("round {round}: {e}"));
         crm.org().await.unwrap_or_else(|e| panic!("round {round}: {e}"));
     }
-    assert!(kills_mid_loop >= 5, "the child was killed while refreshing in most rounds ({kills_mid_loop})");
 }
 
 #[tokio::test]
