@@ -423,7 +423,7 @@ fn more(info: &Option<types::Info>) -> bool {
 
 /// Turns a generated call's result into the SDK's: a hook's typed error first, 204/304 as
 /// `None`, Zoho's envelope as [`Error::Api`].
-fn finish<T>(
+fn finish<T: serde::de::DeserializeOwned>(
     operation: &str,
     result: std::result::Result<ResponseValue<T>, progenitor_client::Error<types::ErrorEnvelope>>,
     slot: &Slot,
@@ -433,6 +433,9 @@ fn finish<T>(
     }
     match crate::nocontent::NoContent::or_empty(result) {
         Ok(value) => Ok(value.map(ResponseValue::into_inner)),
+        Err(progenitor_client::Error::InvalidResponsePayload(body, e)) => {
+            Err(Error::decode(operation, 200, &body, crate::error::decode_reason::<T>(&body, &e)))
+        }
         Err(e) => Err(convert_progenitor(operation, e, |envelope: &types::ErrorEnvelope| {
             Some((
                 envelope.code.clone(),

@@ -216,6 +216,25 @@ impl Error {
     }
 }
 
+/// Why `body` does not decode as `T`, naming the field (`users[1].confirm: invalid type: …`).
+/// Long quoted values in the message are redacted: they could be tokens.
+pub(crate) fn decode_reason<T: serde::de::DeserializeOwned>(body: &[u8], fallback: &serde_json::Error) -> String {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let reason = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => format!("at `{}`: {}", e.path(), e.inner()),
+        Ok(_) => fallback.to_string(),
+    };
+    let mut out = String::with_capacity(reason.len());
+    for (i, part) in reason.split('"').enumerate() {
+        if i > 0 {
+            out.push('"');
+        }
+        // Odd parts are inside quotes.
+        out.push_str(if i % 2 == 1 && part.len() > 16 { crate::secret::REDACTED } else { part });
+    }
+    out
+}
+
 /// Keys whose values are secrets in any Zoho body.
 const SECRET_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "token"];
 
@@ -356,6 +375,25 @@ mod tests {
         assert!(s.contains("zohoapis"));
         let long = vec![b'a'; 4000];
         assert!(scrub_body(&long).len() < 600);
+    }
+
+    #[test]
+    fn decode_reason_names_the_field_and_hides_long_values() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            items: Vec<Item>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Item {
+            n: i64,
+        }
+        let body = br#"{"items":[{"n":1},{"n":"1000.this-looks-like-a-token"}]}"#;
+        let e = serde_json::from_slice::<T>(body).unwrap_err();
+        let reason = decode_reason::<T>(body, &e);
+        assert!(reason.contains("items[1].n"), "{reason}");
+        assert!(!reason.contains("1000.this"), "{reason}");
     }
 
     #[test]

@@ -505,6 +505,10 @@ impl OAuthClient {
                 span.record("status", rv.status().as_u16());
                 rv.into_inner()
             }
+            Err(progenitor_client::Error::InvalidResponsePayload(body, e)) => {
+                let reason = crate::error::decode_reason::<accounts::types::TokenResponse>(&body, &e);
+                return Err(Error::decode("token", 200, &body, reason));
+            }
             Err(e) => return Err(convert_progenitor("token", e, |_| None)),
         };
         if response.access_token.as_ref().is_some_and(|t| !t.is_empty()) {
