@@ -54,6 +54,29 @@ pub struct RecordQuery {
     pub if_modified_since: Option<String>,
 }
 
+/// Which deleted records to list.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeletedKind {
+    /// Both below (Zoho's default).
+    #[default]
+    All,
+    /// Records in the recycle bin.
+    Recycle,
+    /// Permanently deleted records.
+    Permanent,
+}
+
+impl DeletedKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Recycle => "recycle",
+            Self::Permanent => "permanent",
+        }
+    }
+}
+
 /// A search: by criteria, or by email, phone or word.
 #[non_exhaustive]
 #[derive(Clone, Debug)]
@@ -356,24 +379,23 @@ impl CrmClient {
         Ok(finish("delete_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
     }
 
-    /// Every deleted record of `module` (`kind`: `all`, `recycle` or `permanent`).
+    /// Every deleted record of `module`.
     pub fn deleted_records(
         &self,
         module: &str,
-        kind: &str,
+        kind: DeletedKind,
     ) -> impl Stream<Item = Result<types::DeletedRecord>> + Send + 'static {
         let this = self.clone();
         let module = module.to_owned();
-        let kind = kind.to_owned();
         paginate(move |page| {
-            let (this, module, kind) = (this.clone(), module.clone(), kind.clone());
+            let (this, module) = (this.clone(), module.clone());
             async move {
                 let (page_nz, per_page_nz) = page_args(page, MAX_PER_PAGE)?;
                 let (raw, slot) = this.call();
                 let result = raw
                     .list_deleted_records()
                     .module(&module)
-                    .type_(kind)
+                    .type_(kind.as_str())
                     .page(page_nz)
                     .per_page(per_page_nz)
                     .send()

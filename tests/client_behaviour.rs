@@ -487,3 +487,19 @@ async fn a_token_answer_that_fails_to_decode_keeps_no_token_in_the_error() {
         assert!(text.contains("`expires_in`"), "names the field that did not decode: {text}");
     }
 }
+
+#[tokio::test]
+async fn deleted_records_are_listed_after_a_delete() {
+    let h = harness().await;
+    let (crm, _) = us_client(&h).await;
+    let first =
+        crm.records_page("Contacts", &RecordQuery { per_page: Some(2), ..Default::default() }, 1).await.unwrap();
+    let id = first.items[0].id.clone().unwrap();
+    assert_eq!(crm.delete_record("Contacts", &id).await.unwrap().unwrap().status, "success");
+    let deleted: Vec<_> = crm
+        .deleted_records("Contacts", zohocrm::client::DeletedKind::All)
+        .map(|r| r.unwrap().id.unwrap_or_default())
+        .collect()
+        .await;
+    assert!(deleted.contains(&id), "{deleted:?}");
+}
