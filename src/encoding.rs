@@ -43,7 +43,6 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-#[cfg_attr(not(feature = "encryption"), allow(dead_code))]
 /// Lowercase hex.
 pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -56,6 +55,25 @@ pub(crate) fn hex_encode(bytes: &[u8]) -> String {
 }
 
 #[cfg_attr(not(feature = "encryption"), allow(dead_code))]
+/// `n` random bytes from the OS. Falls back to time-derived bytes only if the OS has no
+/// entropy source, so callers never panic (still unguessable enough for short-lived ids).
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    if getrandom::fill(&mut buf).is_err() {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+            ^ (buf.as_ptr() as usize as u128);
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
+        }
+    }
+    buf
+}
+
+/// `n` random bytes as lowercase hex (ids, nonces).
+pub(crate) fn random_hex(n: usize) -> String {
+    hex_encode(&random_bytes(n))
+}
+
 /// Decodes hex (either case); `None` for odd length or a non-hex digit.
 pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();

@@ -142,18 +142,7 @@ impl AuthorizationRequest {
 
 /// 32 random bytes, base64url: the CSRF `state` of one authorization.
 fn random_state() -> SecretString {
-    let mut bytes = [0u8; 32];
-    // getrandom only fails when the OS has no entropy source; fall back to time + address noise
-    // rather than panicking, which is still unguessable enough for a one-minute CSRF token.
-    if getrandom::fill(&mut bytes).is_err() {
-        let seed =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-                ^ (&bytes as *const _ as usize as u128);
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (seed >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
-        }
-    }
-    SecretString::new(crate::encoding::base64url_encode(&bytes))
+    SecretString::new(crate::encoding::base64url_encode(&crate::encoding::random_bytes(32)))
 }
 
 /// What the app keeps (in the user's session) between sending the user to Zoho and the redirect.

@@ -181,7 +181,7 @@ async fn sqlite_newer_schema_is_refused() {
     conn.execute("UPDATE zohocrm_schema SET version = 99 WHERE table_name = 'zohocrm_tokens'", []).unwrap();
     drop(conn);
     let err = SqliteStore::open(&path).await.unwrap_err();
-    assert!(matches!(err, StoreError::Migration { found: 99, supported: 1, .. }), "{err}");
+    assert!(matches!(err, StoreError::Migration { found: 99, supported: 2, .. }), "{err}");
     assert!(err.to_string().contains("upgrade zohocrm"), "{err}");
 }
 
@@ -216,11 +216,12 @@ async fn sqlite_busy_timeout_gives_a_busy_error() {
     let err = b.begin_refresh(&k).await.err().expect("second lease must not be granted");
     assert!(matches!(err, StoreError::Busy { backend: "SQLite", .. }), "{err}");
     assert!(start.elapsed() >= Duration::from_millis(90), "gave up after {:?}", start.elapsed());
-    // Writers wait behind the lease too; reads do not (WAL).
-    assert!(matches!(b.put(&token(&k, "x", "y", 2)).await, Err(StoreError::Busy { .. })));
-    assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "a");
-    lease.release().await.unwrap();
+    // The lease is a row, not SQLite's write lock: other writers and readers go on meanwhile.
     b.put(&token(&k, "x", "y", 2)).await.unwrap();
+    assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "x");
+    lease.release().await.unwrap();
+    let lease = b.begin_refresh(&k).await.expect("free once released");
+    lease.release().await.unwrap();
 }
 
 /// Three processes take turns refreshing the same key through leases: every increment lands.
@@ -439,4 +440,69 @@ fn sqlite_child_helper() {
             other => panic!("unknown child mode {other}"),
         }
     });
+}
+
+/// A lease on one connection does not hold up a refresh of another (the lease is a row, not
+/// SQLite's write lock held across the call to Zoho).
+#[tokio::test]
+async fn sqlite_leases_of_different_connections_do_not_wait_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.sqlite3");
+    let options = SqliteOptions { busy_timeout: Duration::from_millis(200), ..SqliteOptions::default() };
+    let a = SqliteStore::open_with(&path, options.clone()).await.unwrap();
+    let b = SqliteStore::open_with(&path, options).await.unwrap();
+    let (ka, kb) =
+        (key("ann", DataCenter::Us, Environment::Production), key("bob", DataCenter::Eu, Environment::Sandbox));
+    a.put(&token(&ka, "a1", "ra", 1)).await.unwrap();
+    b.put(&token(&kb, "b1", "rb", 1)).await.unwrap();
+    let lease_a = a.begin_refresh(&ka).await.unwrap();
+    let started = std::time::Instant::now();
+    let lease_b = b.begin_refresh(&kb).await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(150), "took {:?}", started.elapsed());
+    lease_b.commit(&token(&kb, "b2", "rb", 2)).await.unwrap();
+    lease_a.commit(&token(&ka, "a2", "ra", 2)).await.unwrap();
+    assert_eq!(access(&b.get(&ka).await.unwrap().unwrap()), "a2");
+    assert_eq!(access(&a.get(&kb).await.unwrap().unwrap()), "b2");
+}
+
+/// A lease left behind by a holder that neither committed nor released (and whose process is
+/// this one, so it cannot be declared dead) is taken over once it expires.
+#[tokio::test]
+async fn sqlite_an_expired_lease_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.sqlite3");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    store.put(&token(&k, "a", "r", 1)).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO zohocrm_tokens_leases (user_key, dc, environment, owner, pid, expires_at_ms) VALUES ('ann', 'us', 'production', 'someone-else', ?1, 1)",
+        [i64::from(std::process::id())],
+    )
+    .unwrap();
+    let lease = within("expired lease", store.begin_refresh(&k)).await.unwrap();
+    assert_eq!(access(lease.current().unwrap()), "a");
+    lease.commit(&token(&k, "b", "r", 2)).await.unwrap();
+    let left: i64 = conn.query_row("SELECT count(*) FROM zohocrm_tokens_leases", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the commit gave the lease back");
+}
+
+/// A database written by schema version 1 gains the lease table on open.
+#[tokio::test]
+async fn sqlite_version_1_files_migrate_to_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.sqlite3");
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store.put(&token(&k, "a", "r", 1)).await.unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE zohocrm_tokens_leases; UPDATE zohocrm_schema SET version = 1").unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let version: i64 = conn.query_row("SELECT version FROM zohocrm_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+    let lease = store.begin_refresh(&k).await.unwrap();
+    assert_eq!(access(lease.current().unwrap()), "a");
+    lease.release().await.unwrap();
 }

@@ -7,10 +7,14 @@
 //!   of the machine), a busy timeout so that processes sharing the file wait for each other.
 //! * Schema versions live in a `zohocrm_schema` table (not `PRAGMA user_version`, which the
 //!   application may use for its own schema when the tokens live in its database).
-//! * A refresh lease is its own connection holding `BEGIN IMMEDIATE`: the database's write lock,
-//!   so exactly one process refreshes at a time, and every other writer waits (up to the busy
-//!   timeout). The write and `COMMIT` happen together in [`RefreshLease::commit`]; a process
-//!   killed at any point leaves either the old or the new row, never half of one.
+//! * A refresh lease is a row in `<table>_leases` (owner, process id, expiry), taken and given
+//!   back in short transactions, so one process refreshes a connection while the others wait
+//!   for it (polling, up to the busy timeout) — without holding SQLite's write lock across the
+//!   call to Zoho: refreshes of other connections, writes and reads go on meanwhile. A lease
+//!   whose process died (SIGKILL) is taken over at once (Linux: the process is gone or a
+//!   zombie), or after its expiry (60 s) elsewhere. The token write and the lease's removal
+//!   commit together in [`RefreshLease::commit`]; a process killed at any point leaves either
+//!   the old or the new row, never half of one.
 //! * rusqlite is blocking: every call runs on `tokio::task::spawn_blocking` with a pooled
 //!   connection.
 
@@ -29,8 +33,11 @@ use crate::secret::SecretString;
 use crate::token::{Token, TokenKey};
 
 const BACKEND: &str = "SQLite";
-/// The newest schema version of the token table.
-const SCHEMA_VERSION: i64 = 1;
+/// The newest schema version of the token table (2 added the lease table).
+const SCHEMA_VERSION: i64 = 2;
+/// How long a refresh lease lasts if its holder neither commits nor releases it. Longer than
+/// a token call may take (the SDK bounds those at 20 s by default).
+const LEASE_TTL: Duration = Duration::from_secs(60);
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 8;
 
@@ -80,6 +87,8 @@ struct Inner {
     idle: Mutex<Vec<Connection>>,
     locks: KeyLocks,
     sql: Sql,
+    /// This store instance's lease owner id (process id + random).
+    owner: String,
 }
 
 /// Statements, built once from the validated table name.
@@ -88,6 +97,9 @@ struct Sql {
     put: String,
     delete: String,
     list: String,
+    lease_get: String,
+    lease_take: String,
+    lease_drop: String,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -117,6 +129,16 @@ impl SqliteStore {
             ),
             delete: format!("DELETE FROM \"{table}\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"),
             list: format!("SELECT user_key, dc, environment FROM \"{table}\" ORDER BY user_key, dc, environment"),
+            lease_get: format!(
+                "SELECT owner, pid, expires_at_ms FROM \"{table}_leases\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"
+            ),
+            lease_take: format!(
+                "INSERT INTO \"{table}_leases\" (user_key, dc, environment, owner, pid, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (user_key, dc, environment) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, expires_at_ms = excluded.expires_at_ms"
+            ),
+            lease_drop: format!(
+                "DELETE FROM \"{table}_leases\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3 AND owner = ?4"
+            ),
         };
         #[cfg(feature = "encryption")]
         let cipher = options.cipher;
@@ -130,6 +152,7 @@ impl SqliteStore {
             idle: Mutex::new(Vec::new()),
             locks: KeyLocks::default(),
             sql,
+            owner: format!("{}-{}", std::process::id(), crate::encoding::random_hex(8)),
         });
         let setup = Arc::clone(&inner);
         blocking(move || {
@@ -333,64 +356,150 @@ impl TokenStore for SqliteStore {
     }
 
     async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
-        // In-process waiters queue on an async mutex (woken at once, no blocking thread spent);
-        // other processes queue on SQLite's write lock through the busy timeout.
+        // In-process waiters queue on an async mutex; other processes (and other store
+        // instances) on the lease row, polled with back-off up to the busy timeout.
         let guard = self.inner.locks.lock(key).await;
-        let inner = Arc::clone(&self.inner);
-        let k = key.clone();
-        let (conn, current) = blocking(move || {
-            let conn = inner.take()?;
-            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-                inner.give(conn);
-                return Err(busy_or_db("take the refresh lock", e, inner.busy_timeout));
-            }
-            match inner.read(&conn, &k) {
-                Ok(current) => Ok((conn, current)),
-                Err(e) => {
-                    inner.give(conn); // rolls back
-                    Err(e)
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let inner = Arc::clone(&self.inner);
+            let k = key.clone();
+            match blocking(move || inner.try_take_lease(&k)).await? {
+                Some(current) => {
+                    return Ok(Box::new(SqliteLease {
+                        inner: Arc::clone(&self.inner),
+                        key: key.clone(),
+                        current,
+                        done: false,
+                        _guard: guard,
+                    }));
+                }
+                None if started.elapsed() >= self.inner.busy_timeout => {
+                    return Err(StoreError::Busy {
+                        backend: BACKEND,
+                        action: "take the refresh lease",
+                        waited: started.elapsed(),
+                    });
+                }
+                None => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
                 }
             }
-        })
-        .await?;
-        Ok(Box::new(SqliteLease {
-            inner: Arc::clone(&self.inner),
-            conn: Some(conn),
-            key: key.clone(),
-            current,
-            _guard: guard,
-        }))
+        }
     }
 }
 
-/// A refresh lease: a connection inside `BEGIN IMMEDIATE`.
+impl Inner {
+    /// Takes the lease of `key` unless a live holder has it; returns the token as stored now.
+    fn try_take_lease(&self, key: &TokenKey) -> Result<Option<Option<Token>>, StoreError> {
+        let mut conn = self.take()?;
+        let result = (|| {
+            let busy = |e| busy_or_db("take the refresh lease", e, self.busy_timeout);
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(busy)?;
+            let now = now_ms();
+            let holder: Option<(String, i64, i64)> = tx
+                .prepare_cached(&self.sql.lease_get)
+                .and_then(|mut st| {
+                    st.query_row(params![key.user, key.dc.location(), key.environment.as_str()], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                })
+                .map_err(busy)?;
+            let held = holder.is_some_and(|(owner, pid, expires)| owner != self.owner && expires > now && alive(pid));
+            if held {
+                return Ok(None);
+            }
+            let ttl = i64::try_from(LEASE_TTL.as_millis()).unwrap_or(i64::MAX / 4);
+            tx.prepare_cached(&self.sql.lease_take)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        key.user,
+                        key.dc.location(),
+                        key.environment.as_str(),
+                        self.owner,
+                        i64::from(std::process::id()),
+                        now + ttl
+                    ])
+                })
+                .map_err(busy)?;
+            let current = self.read(&tx, key)?;
+            tx.commit().map_err(busy)?;
+            Ok(Some(current))
+        })();
+        self.give(conn);
+        result
+    }
+
+    /// Writes `token` (if any) and gives the lease back, in one transaction.
+    fn finish_lease(&self, key: &TokenKey, token: Option<&Token>) -> Result<(), StoreError> {
+        let mut conn = self.take()?;
+        let result = (|| {
+            let busy = |e| busy_or_db("commit the refreshed token", e, self.busy_timeout);
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(busy)?;
+            if let Some(token) = token {
+                self.write(&tx, token)?;
+            }
+            tx.prepare_cached(&self.sql.lease_drop)
+                .and_then(|mut st| {
+                    st.execute(params![key.user, key.dc.location(), key.environment.as_str(), self.owner])
+                })
+                .map_err(busy)?;
+            tx.commit().map_err(busy)
+        })();
+        self.give(conn);
+        result
+    }
+}
+
+/// Whether the process holding a lease may still be running. Linux: `/proc/<pid>` exists and
+/// is not a zombie. Elsewhere, and for this very process (another store instance), assume so
+/// and let the lease expire.
+fn alive(pid: i64) -> bool {
+    if pid == i64::from(std::process::id()) {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the command name, which is in parentheses and may contain any byte.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .is_none_or(|state| state != 'Z' && state != 'X'),
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A refresh lease: this store's row in the lease table, plus the in-process key lock.
 struct SqliteLease {
     inner: Arc<Inner>,
-    conn: Option<Connection>,
     key: TokenKey,
     current: Option<Token>,
+    done: bool,
     _guard: KeyGuard,
 }
 
 impl SqliteLease {
     async fn finish(mut self: Box<Self>, token: Option<Token>) -> Result<(), StoreError> {
-        let Some(conn) = self.conn.take() else {
-            return Ok(());
-        };
+        self.done = true;
         let inner = Arc::clone(&self.inner);
-        let result = blocking(move || {
-            let result = match &token {
-                Some(token) => inner.write(&conn, token).and_then(|()| {
-                    conn.execute_batch("COMMIT")
-                        .map_err(|e| busy_or_db("commit the refreshed token", e, inner.busy_timeout))
-                }),
-                None => conn.execute_batch("ROLLBACK").map_err(|e| db_error("release the refresh lock", e)),
-            };
-            inner.give(conn); // rolls back whatever did not commit
-            result
-        })
-        .await;
-        drop(self); // releases the in-process lock only after the database lock is gone
+        let key = self.key.clone();
+        let result = blocking(move || inner.finish_lease(&key, token.as_ref())).await;
+        drop(self); // releases the in-process lock only after the lease row is gone
         result
     }
 }
@@ -416,10 +525,19 @@ impl RefreshLease for SqliteLease {
 
 impl Drop for SqliteLease {
     fn drop(&mut self) {
-        // Dropped without commit/release: roll back here (a read-only transaction, so this is
-        // quick) and keep the connection.
-        if let Some(conn) = self.conn.take() {
-            self.inner.give(conn);
+        if self.done {
+            return;
+        }
+        // Dropped without commit/release: give the lease back (best effort; it expires anyway).
+        let (inner, key) = (Arc::clone(&self.inner), self.key.clone());
+        let give_back = move || {
+            if let Err(e) = inner.finish_lease(&key, None) {
+                tracing::debug!(error = %e, "could not give back a dropped SQLite refresh lease; it will expire");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(give_back)),
+            Err(_) => give_back(),
         }
     }
 }
@@ -499,7 +617,18 @@ fn migrate(conn: &mut Connection, table: &str) -> Result<(), StoreError> {
                     PRIMARY KEY (user_key, dc, environment)
                 ) WITHOUT ROWID"
             ),
-            _ => unreachable!("schema steps cover 1..=SCHEMA_VERSION"),
+            2 => format!(
+                "CREATE TABLE IF NOT EXISTS \"{table}_leases\" (
+                    user_key TEXT NOT NULL,
+                    dc TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    expires_at_ms INTEGER NOT NULL,
+                    PRIMARY KEY (user_key, dc, environment)
+                ) WITHOUT ROWID"
+            ),
+            _ => return Err(StoreError::Migration { table: table.to_owned(), found, supported: SCHEMA_VERSION }),
         };
         tx.execute_batch(&step).map_err(db)?;
     }

@@ -449,13 +449,5 @@ pub(crate) fn new_token() -> String {
 
 /// `n` random bytes as lowercase hex.
 pub(crate) fn random_hex(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    if getrandom::fill(&mut buf).is_err() {
-        // Extremely unlikely; fall back to a time-derived value so the simulator keeps working.
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
-        }
-    }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    crate::encoding::random_hex(n)
 }
