@@ -12,7 +12,8 @@
 //!   for it (polling, up to the busy timeout) — without holding SQLite's write lock across the
 //!   call to Zoho: refreshes of other connections, writes and reads go on meanwhile. A lease
 //!   whose process died (SIGKILL) is taken over at once (Linux: the process is gone or a
-//!   zombie), or after its expiry (60 s) elsewhere. The token write and the lease's removal
+//!   zombie), or after its expiry (60 s) elsewhere. Processes sharing one file must see each
+//!   other's process ids (one host, one PID namespace); across containers, use PostgreSQL. The token write and the lease's removal
 //!   commit together in [`RefreshLease::commit`]; a process killed at any point leaves either
 //!   the old or the new row, never half of one.
 //! * rusqlite is blocking: every call runs on `tokio::task::spawn_blocking` with a pooled
