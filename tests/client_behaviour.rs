@@ -376,11 +376,10 @@ async fn the_proxy_carries_every_request_including_the_token_endpoint() {
     assert_eq!(count.load(Ordering::SeqCst), 2, "the CRM call went through the proxy");
 }
 
-#[tokio::test]
-async fn the_token_endpoint_never_follows_a_redirect() {
-    // An accounts server that redirects the token request elsewhere.
+/// A stand-in EU accounts server that answers every request with `response`, counting them.
+async fn fake_eu_accounts(response: Vec<u8>) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let base = format!("http://{}/accounts/eu", listener.local_addr().unwrap());
     let hits = Arc::new(AtomicUsize::new(0));
     let seen = hits.clone();
     tokio::spawn(async move {
@@ -388,14 +387,17 @@ async fn the_token_endpoint_never_follows_a_redirect() {
             seen.fetch_add(1, Ordering::SeqCst);
             let mut buf = [0u8; 8192];
             let _ = s.read(&mut buf).await;
-            let _ = s
-                .write_all(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:9/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                .await;
+            let _ = s.write_all(&response).await;
         }
     });
-    let h = harness().await;
+    (base, hits)
+}
+
+/// Exchanges a made-up code for an EU user whose accounts server is `accounts` (the rest of
+/// the table is the simulator's).
+async fn exchange_at(h: &common::Harness, accounts: &str) -> Error {
     let mut table = h.sim.endpoints();
-    table.accounts.insert(DataCenter::Eu, format!("{base}/accounts/eu"));
+    table.accounts.insert(DataCenter::Eu, accounts.to_owned());
     let table: zohocrm::dc::EndpointTable = serde_json::from_value(serde_json::to_value(table).unwrap()).unwrap();
     let zoho = Zoho::builder(common::credentials())
         .endpoints(zohocrm::Endpoints::from_table(&table).unwrap())
@@ -405,10 +407,20 @@ async fn the_token_endpoint_never_follows_a_redirect() {
     let (_, pending) = zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, ["ZohoCRM.users.READ"]);
     let redirect = format!(
         "code=abc&location=eu&accounts-server={}&state={}",
-        url::form_urlencoded::byte_serialize(format!("{base}/accounts/eu").as_bytes()).collect::<String>(),
+        url::form_urlencoded::byte_serialize(accounts.as_bytes()).collect::<String>(),
         pending.state().expose()
     );
-    let err = zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
+    zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn the_token_endpoint_never_follows_a_redirect() {
+    let (accounts, hits) = fake_eu_accounts(
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:9/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+    )
+    .await;
+    let h = harness().await;
+    let err = exchange_at(&h, &accounts).await;
     assert!(matches!(err, Error::Decode { status: 307, .. }), "{err:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 1, "exactly one request, the redirect was not followed");
 }
@@ -450,37 +462,14 @@ async fn policy_is_configurable() {
 #[tokio::test]
 async fn a_token_answer_that_fails_to_decode_keeps_no_token_in_the_error() {
     const LEAKY: &str = "1000.this-token-must-never-be-printed.0123456789";
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let mut buf = [0u8; 8192];
-            let _ = s.read(&mut buf).await;
-            let body = format!(r#"{{"access_token":"{LEAKY}","expires_in":"soon","api_domain":"x"}}"#);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes()).await;
-            let _ = s.write_all(body.as_bytes()).await;
-        }
-    });
-    let h = harness().await;
-    let mut table = h.sim.endpoints();
-    table.accounts.insert(DataCenter::Eu, format!("{base}/accounts/eu"));
-    let table: zohocrm::dc::EndpointTable = serde_json::from_value(serde_json::to_value(table).unwrap()).unwrap();
-    let zoho = Zoho::builder(common::credentials())
-        .endpoints(zohocrm::Endpoints::from_table(&table).unwrap())
-        .clock(h.sim.clock())
-        .build()
-        .unwrap();
-    let (_, pending) = zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, ["ZohoCRM.users.READ"]);
-    let redirect = format!(
-        "code=abc&location=eu&accounts-server={}&state={}",
-        url::form_urlencoded::byte_serialize(format!("{base}/accounts/eu").as_bytes()).collect::<String>(),
-        pending.state().expose()
+    let body = format!(r#"{{"access_token":"{LEAKY}","expires_in":"soon","api_domain":"x"}}"#);
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
-    let err = zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
+    let (accounts, _) = fake_eu_accounts(response.into_bytes()).await;
+    let h = harness().await;
+    let err = exchange_at(&h, &accounts).await;
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     for text in [err.to_string(), format!("{err:?}")] {
         assert!(!text.contains(LEAKY), "{text}");
