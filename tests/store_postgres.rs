@@ -215,27 +215,7 @@ async fn pg_timing() {
     let Some(schema) = TestSchema::new("timing").await else {
         return;
     };
-    let s = store(&schema).await;
-    let keys: Vec<_> = (0..50).map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production)).collect();
-    time_it("postgres put", 50, |i| {
-        let (s, t) = (s.clone(), token(&keys[i], "1000.access", "1000.refresh", i as i64));
-        async move { s.put(&t).await.unwrap() }
-    })
-    .await;
-    time_it("postgres get", 500, |i| {
-        let (s, k) = (s.clone(), keys[i % 50].clone());
-        async move { assert!(s.get(&k).await.unwrap().is_some()) }
-    })
-    .await;
-    time_it("postgres begin_refresh+commit", 30, |i| {
-        let (s, k) = (s.clone(), keys[i].clone());
-        async move {
-            let lease = s.begin_refresh(&k).await.unwrap();
-            let t = lease.current().unwrap().clone();
-            lease.commit(&t).await.unwrap();
-        }
-    })
-    .await;
+    time_store("postgres", Arc::new(store(&schema).await)).await;
 }
 
 #[cfg(feature = "encryption")]

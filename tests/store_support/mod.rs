@@ -211,6 +211,30 @@ where
     );
 }
 
+/// Times put, get and lease + commit on `store` (printed with `--nocapture`, not asserted).
+pub async fn time_store(backend: &str, store: Arc<dyn TokenStore>) {
+    let keys: Vec<_> = (0..50).map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production)).collect();
+    time_it(&format!("{backend} put"), 50, |i| {
+        let (s, t) = (store.clone(), token(&keys[i], "1000.access", "1000.refresh", i as i64));
+        async move { s.put(&t).await.unwrap() }
+    })
+    .await;
+    time_it(&format!("{backend} get"), 500, |i| {
+        let (s, k) = (store.clone(), keys[i % 50].clone());
+        async move { assert!(s.get(&k).await.unwrap().is_some()) }
+    })
+    .await;
+    time_it(&format!("{backend} begin_refresh+commit"), 30, |i| {
+        let (s, k) = (store.clone(), keys[i].clone());
+        async move {
+            let lease = s.begin_refresh(&k).await.unwrap();
+            let t = lease.current().unwrap().clone();
+            lease.commit(&t).await.unwrap();
+        }
+    })
+    .await;
+}
+
 /// A random number in `0..bound` (getrandom; no rand crate).
 pub fn random_below(bound: u64) -> u64 {
     getrandom::u64().expect("random") % bound.max(1)
