@@ -236,14 +236,15 @@ impl Zoho {
         Ok(token)
     }
 
-    /// The CRM client for a connection; loads (and if needed refreshes) its token.
+    /// The CRM client for a connection. Loads its token (cache, then store) to find the API
+    /// domain; any refresh happens on the first call that needs it.
     pub async fn client(&self, key: &TokenKey) -> Result<CrmClient> {
-        let access = self.inner.manager.access_token(key).await?;
-        let (dc, environment) = self.inner.endpoints.resolve_api_domain(access.api_domain())?;
+        let token = self.inner.manager.load(key).await?;
+        let (dc, environment) = self.inner.endpoints.resolve_api_domain(&token.api_domain)?;
         if dc != key.dc || environment != key.environment {
             return Err(Error::config(format!(
                 "the stored api_domain {} belongs to {}/{environment}, not to {key}",
-                access.api_domain(),
+                token.api_domain,
                 dc.location()
             )));
         }

@@ -223,13 +223,24 @@ impl TokenManager {
 
     /// The stored token for `key` (from the cache when present).
     pub async fn token(&self, key: &TokenKey) -> Result<Token> {
+        self.load(key).await.map(|t| Token::clone(&t))
+    }
+
+    /// The token of `key` as cached, or loaded from the store (and cached), without refreshing
+    /// it and without copying its secrets.
+    pub async fn load(&self, key: &TokenKey) -> Result<Arc<Token>> {
         let entry = self.entry(key);
         if let Some((token, _)) = entry.current.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(Token::clone(token));
+            return Ok(token.clone());
         }
         self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
         match self.inner.store.get(key).await? {
-            Some(token) => Ok(token),
+            Some(token) => {
+                let stale_at = self.stale_at(&token);
+                let token = Arc::new(token);
+                entry.set(token.clone(), stale_at);
+                Ok(token)
+            }
             None => Err(Error::NotConnected { key: key.clone() }),
         }
     }

@@ -492,3 +492,15 @@ async fn deleted_records_are_listed_after_a_delete() {
         .await;
     assert!(deleted.contains(&id), "{deleted:?}");
 }
+
+#[tokio::test]
+async fn building_a_client_sends_nothing_and_never_refreshes() {
+    let h = harness().await;
+    let (_, token) = us_client(&h).await;
+    h.sim.advance(Duration::from_secs(7200));
+    h.sim.clear_requests();
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    assert!(h.sim.requests().is_empty(), "no request until a call is made");
+    crm.org().await.unwrap();
+    assert_eq!(h.sim.count_grant("refresh_token"), 1, "the first call refreshed");
+}
