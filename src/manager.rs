@@ -233,16 +233,17 @@ impl TokenManager {
         if let Some((token, _)) = entry.current.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Ok(token.clone());
         }
+        self.load_into(key, &entry).await.map(|(token, _)| token)
+    }
+
+    /// Reads `key` from the store into its cache entry; returns the token and when it goes stale.
+    async fn load_into(&self, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
         self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
-        match self.inner.store.get(key).await? {
-            Some(token) => {
-                let stale_at = self.stale_at(&token);
-                let token = Arc::new(token);
-                entry.set(token.clone(), stale_at);
-                Ok(token)
-            }
-            None => Err(Error::NotConnected { key: key.clone() }),
-        }
+        let token = self.inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
+        let stale_at = self.stale_at(&token);
+        let token = Arc::new(token);
+        entry.set(token.clone(), stale_at);
+        Ok((token, stale_at))
     }
 
     fn entry(&self, key: &TokenKey) -> Arc<Entry> {
@@ -299,17 +300,9 @@ impl TokenManager {
         // Cache miss: the store may hold a fresh token (another process, or eviction).
         let cached_missing = entry.current.read().unwrap_or_else(|p| p.into_inner()).is_none();
         if cached_missing {
-            self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
-            match self.inner.store.get(key).await? {
-                Some(token) => {
-                    let stale_at = self.stale_at(&token);
-                    let token = Arc::new(token);
-                    entry.set(token.clone(), stale_at);
-                    if now < stale_at && token.access_token.is_some() && !is_rejected(&token, rejected) {
-                        return Ok(access_of(&token));
-                    }
-                }
-                None => return Err(Error::NotConnected { key: key.clone() }),
+            let (token, stale_at) = self.load_into(key, entry).await?;
+            if now < stale_at && token.access_token.is_some() && !is_rejected(&token, rejected) {
+                return Ok(access_of(&token));
             }
         }
         let blocked_until = entry.blocked_until.load(Ordering::SeqCst);

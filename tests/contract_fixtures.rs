@@ -316,6 +316,18 @@ fn debug_of_decoded_token_types_never_shows_tokens() {
     }
 }
 
+/// A refresh-token grant with made-up credentials.
+fn refresh_request() -> zohocrm::accounts::types::TokenRequest {
+    zohocrm::accounts::types::TokenRequest {
+        grant_type: zohocrm::accounts::types::GrantType::RefreshToken,
+        client_id: "1000.CLIENT".into(),
+        client_secret: "secret".into(),
+        redirect_uri: None,
+        code: None,
+        refresh_token: Some("1000.refresh".into()),
+    }
+}
+
 /// The same through the real client: what `send()` returns is safe to `{:?}`.
 #[tokio::test]
 async fn debug_of_a_token_call_result_never_shows_tokens() {
@@ -323,18 +335,7 @@ async fn debug_of_a_token_call_result_never_shows_tokens() {
     let served = text.clone();
     let server = support::capture::CaptureServer::start(move |_| support::capture::Canned::json(200, &served)).await;
     let accounts = support::accounts_client(server.base_url());
-    let result = accounts
-        .token()
-        .body(zohocrm::accounts::types::TokenRequest {
-            grant_type: zohocrm::accounts::types::GrantType::RefreshToken,
-            client_id: "1000.CLIENT".into(),
-            client_secret: "secret".into(),
-            redirect_uri: None,
-            code: None,
-            refresh_token: Some("1000.refresh".into()),
-        })
-        .send()
-        .await;
+    let result = accounts.token().body(refresh_request()).send().await;
     let rendered = format!("{result:?}");
     assert!(result.is_ok(), "{rendered}");
     let fixture: Value = serde_json::from_str(&text).expect("fixture is JSON");
@@ -352,18 +353,7 @@ async fn token_payload_errors_print_the_raw_body() {
     let body = r#"{"access_token":"1000.leaky.token","expires_in":"3600"}"#;
     let server = support::capture::CaptureServer::start(move |_| support::capture::Canned::json(200, body)).await;
     let accounts = support::accounts_client(server.base_url());
-    let result = accounts
-        .token()
-        .body(zohocrm::accounts::types::TokenRequest {
-            grant_type: zohocrm::accounts::types::GrantType::RefreshToken,
-            client_id: "1000.CLIENT".into(),
-            client_secret: "secret".into(),
-            redirect_uri: None,
-            code: None,
-            refresh_token: Some("1000.refresh".into()),
-        })
-        .send()
-        .await;
+    let result = accounts.token().body(refresh_request()).send().await;
     match result {
         Err(e @ zohocrm::accounts::Error::InvalidResponsePayload(..)) => {
             assert!(e.to_string().contains("1000.leaky.token"), "{e}");
