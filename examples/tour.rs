@@ -59,7 +59,7 @@ async fn simulated() -> Result<(), Box<dyn std::error::Error>> {
     let zoho = Zoho::builder(credentials).endpoints(endpoints).clock(sim.clock()).store(store).build()?;
 
     // 1. Send the user to Zoho: every DC but China starts at the US accounts server.
-    let (url, pending) = zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, pending) = zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied())?;
     println!("\n1. authorization URL (starts at the US server): {}", url.split('?').next().unwrap_or_default());
 
     // 2. The user (an EU account) signs in and accepts; Zoho moves them to the EU server.
@@ -142,7 +142,7 @@ async fn real_zoho(credentials: ClientCredentials) -> Result<(), Box<dyn std::er
         std::env::var("ZOHO_REDIRECT_URI").map_err(|_| "set ZOHO_REDIRECT_URI (registered with your Zoho client)")?;
     let path = store_path();
     let zoho = Zoho::builder(credentials).store(SqliteStore::open(&path).await?).build()?;
-    let (url, pending) = zoho.authorization_request(&redirect_uri, SCOPES.iter().copied());
+    let (url, pending) = zoho.authorization_request(&redirect_uri, SCOPES.iter().copied())?;
     println!("Open this URL, accept, then paste the URL your browser was redirected to:\n{url}");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

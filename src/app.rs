@@ -22,7 +22,9 @@ use crate::token::{Token, TokenKey};
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
 /// Configures a [`Zoho`].
-#[derive(Debug)]
+///
+/// `Debug` shows the proxy without its credentials, and no client secret.
+#[must_use]
 pub struct ZohoBuilder {
     credentials: ClientCredentials,
     endpoints: Endpoints,
@@ -36,6 +38,36 @@ pub struct ZohoBuilder {
     token_timeout: Duration,
     proxy: Option<String>,
     user_agent: String,
+}
+
+impl std::fmt::Debug for ZohoBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZohoBuilder")
+            .field("credentials", &self.credentials)
+            .field("endpoints", &self.endpoints)
+            .field("store", &self.store)
+            .field("policy", &self.policy)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("token_timeout", &self.token_timeout)
+            .field("proxy", &self.proxy.as_deref().map(redact_proxy))
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A proxy URL without anything that could be a credential: scheme, host and port only.
+fn redact_proxy(proxy: &str) -> String {
+    match url::Url::parse(proxy) {
+        Ok(url) => {
+            let credentials = if url.username().is_empty() && url.password().is_none() { "" } else { "[redacted]@" };
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{credentials}{}{port}", url.scheme(), url.host_str().unwrap_or(""))
+        }
+        Err(_) => crate::secret::REDACTED.to_owned(),
+    }
 }
 
 impl ZohoBuilder {
@@ -150,7 +182,7 @@ fn http_client(b: &ZohoBuilder) -> Result<reqwest::Client> {
 /// # async fn demo() -> zohocrm::Result<()> {
 /// use zohocrm::{ClientCredentials, Zoho};
 /// let zoho = Zoho::builder(ClientCredentials::new("1000.CLIENT", "secret")).build()?;
-/// let (url, pending) = zoho.authorization_request("https://app.example/cb", ["ZohoCRM.users.READ"]);
+/// let (url, pending) = zoho.authorization_request("https://app.example/cb", ["ZohoCRM.users.READ"])?;
 /// // redirect the user to `url`, keep `pending`; when Zoho redirects back:
 /// let token = zoho.complete_authorization("user-42", "https://app.example/cb?code=…", &pending).await?;
 /// let crm = zoho.client(&token.key).await?;
@@ -207,7 +239,9 @@ impl Zoho {
 
     /// An offline authorization URL for `scopes`, starting at accounts.zoho.com, and the state
     /// to keep. For a China user, build an [`AuthorizationRequest`] with `.china()`.
-    pub fn authorization_request<I, S>(&self, redirect_uri: &str, scopes: I) -> (String, PendingAuthorization)
+    ///
+    /// Fails only when the operating system's random number generator does.
+    pub fn authorization_request<I, S>(&self, redirect_uri: &str, scopes: I) -> Result<(String, PendingAuthorization)>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -232,8 +266,8 @@ impl Zoho {
     ) -> Result<Token> {
         let code = Callback::parse(redirect)?.verify(pending, &self.inner.endpoints)?;
         let token = self.inner.oauth.exchange_code(user, &code).await?;
-        self.inner.manager.insert(token.clone()).await?;
-        Ok(token)
+        pending.check_environment(&token)?;
+        self.inner.manager.insert(token).await
     }
 
     /// The CRM client for a connection. Loads its token (cache, then store) to find the API
@@ -255,17 +289,10 @@ impl Zoho {
     /// Revokes the connection's refresh token at its DC and deletes it from the store.
     ///
     /// The token is deleted even when Zoho already considered it invalid; if Zoho cannot be
-    /// reached, nothing is deleted and the error is returned (so the revoke can be retried).
+    /// reached, nothing is deleted and the error is returned (so the revoke can be retried). A
+    /// refresh in flight finishes first and cannot write the connection back.
     pub async fn disconnect(&self, key: &TokenKey) -> Result<()> {
-        let token = match self.inner.manager.token(key).await {
-            Ok(token) => token,
-            Err(Error::NotConnected { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        self.inner.oauth.revoke(&token).await?;
-        self.inner.manager.forget(key);
-        self.inner.manager.store().delete(key).await?;
-        Ok(())
+        self.inner.manager.disconnect(key).await
     }
 
     /// Zoho's data-center directory (`/oauth/serverinfo`) from the US accounts server.

@@ -414,6 +414,14 @@ pub enum DcError {
         /// The DCs the client is enabled for.
         enabled: Vec<DataCenter>,
     },
+    /// The token Zoho issued is for another environment than the one the app asked for (the
+    /// user picked another org on Zoho's consent page).
+    EnvironmentMismatch {
+        /// The environment the app asked for.
+        requested: Environment,
+        /// The environment of the token's `api_domain`.
+        granted: Environment,
+    },
     /// An environment variable for credentials is malformed (its value is never shown).
     InvalidEnv {
         /// The variable's name.
@@ -506,6 +514,10 @@ impl fmt::Display for DcError {
                  console's Multi-DC settings and include it in ClientCredentials::only_dcs",
                 dc.name(),
                 if enabled.is_empty() { "none".to_owned() } else { join(enabled) }
+            ),
+            Self::EnvironmentMismatch { requested, granted } => write!(
+                f,
+                "the app asked for the {requested} environment but the user connected {granted} on Zoho's consent page; nothing was stored: ask the user to connect again and pick the {requested} org"
             ),
             Self::InvalidEnv { var, reason } => write!(f, "environment variable {var}: {reason}"),
         }

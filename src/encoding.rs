@@ -57,21 +57,36 @@ pub(crate) fn hex_encode(bytes: &[u8]) -> String {
 #[cfg_attr(not(feature = "encryption"), allow(dead_code))]
 /// `n` random bytes from the OS. Falls back to time-derived bytes only if the OS has no
 /// entropy source, so callers never panic (still unguessable enough for short-lived ids).
-pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
+pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, getrandom::Error> {
     let mut buf = vec![0u8; n];
-    if getrandom::fill(&mut buf).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-            ^ (buf.as_ptr() as usize as u128);
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
-        }
+    #[cfg(test)]
+    if FAIL_RANDOM.with(std::cell::Cell::get) {
+        return Err(getrandom::Error::UNSUPPORTED);
     }
-    buf
+    getrandom::fill(&mut buf)?;
+    Ok(buf)
 }
 
-/// `n` random bytes as lowercase hex (ids, nonces).
+#[cfg(test)]
+thread_local! {
+    /// Tests make the OS random number generator fail on this thread.
+    pub(crate) static FAIL_RANDOM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Unique-enough bytes for identifiers that are not secrets (simulator sessions, lease owners)
+/// when the OS generator fails: time, a counter and an address. Never used for secrets.
+fn fallback_bytes(n: usize) -> Vec<u8> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = u128::from(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        ^ (count << 64)
+        ^ (&COUNTER as *const _ as usize as u128);
+    (0..n).map(|i| (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151)).collect()
+}
+
+/// `n` random bytes as lowercase hex, for identifiers that are not secrets.
 pub(crate) fn random_hex(n: usize) -> String {
-    hex_encode(&random_bytes(n))
+    hex_encode(&random_bytes(n).unwrap_or_else(|_| fallback_bytes(n)))
 }
 
 /// Decodes hex (either case); `None` for odd length or a non-hex digit.

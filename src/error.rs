@@ -6,6 +6,7 @@
 //! scrubbed.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dc::{DataCenter, DcError};
@@ -99,8 +100,8 @@ pub enum Error {
         kind: TransportKind,
         /// Whether Zoho may have received the request (false only when the connection was never made).
         may_have_been_sent: bool,
-        /// The underlying error (carries no secrets: URLs never contain them).
-        source: reqwest::Error,
+        /// The underlying error (carries no secrets: URLs are removed from it).
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// Zoho Accounts answered with an OAuth error (`invalid_client`, `invalid_code`, ...).
     OAuth {
@@ -171,11 +172,19 @@ impl Error {
         }
     }
 
-    /// Whether Zoho may have received the request (relevant before retrying a write).
+    /// Whether the request this error is about may have reached Zoho and taken effect
+    /// (what matters before repeating a write).
+    ///
+    /// `false` when the SDK raised the error before the request left (invalid input, a failed
+    /// or throttled token refresh, the token back-off, a store failure, a connection that was
+    /// never opened) and when Zoho's answer says it did nothing (OAuth errors, HTTP 429);
+    /// `true` when the request may have been processed (a broken or timed-out exchange, any
+    /// other answer from Zoho).
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Self::Transport { may_have_been_sent, .. } => *may_have_been_sent,
-            Self::Api { .. } | Self::OAuth { .. } | Self::Decode { .. } | Self::RateLimited { .. } => true,
+            Self::Api { status, .. } => *status != 429,
+            Self::Decode { status, .. } => *status != 429,
             _ => false,
         }
     }
@@ -206,8 +215,17 @@ impl Error {
             operation: operation.to_owned(),
             kind,
             may_have_been_sent: kind != TransportKind::Connect,
-            source: source.without_url(),
+            source: Arc::new(source.without_url()),
         }
+    }
+
+    /// The error as it applies to a request that was never sent because the token refresh
+    /// before it failed: a transport failure of the token call did not send the CRM request.
+    pub(crate) fn before_send(mut self) -> Self {
+        if let Self::Transport { may_have_been_sent, .. } = &mut self {
+            *may_have_been_sent = false;
+        }
+        self
     }
 
     /// A decode error that keeps a scrubbed, truncated copy of the body.
@@ -337,10 +355,77 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::DataCenter(e) => Some(e),
-            Self::Transport { source, .. } => Some(source),
+            Self::Transport { source, .. } => Some(source.as_ref()),
             Self::Store(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Config { message } => Self::Config { message: message.clone() },
+            Self::DataCenter(e) => Self::DataCenter(e.clone()),
+            Self::Callback(e) => Self::Callback(e.clone()),
+            Self::Transport { operation, kind, may_have_been_sent, source } => Self::Transport {
+                operation: operation.clone(),
+                kind: *kind,
+                may_have_been_sent: *may_have_been_sent,
+                source: source.clone(),
+            },
+            Self::OAuth { dc, error, description, hint } => {
+                Self::OAuth { dc: *dc, error: error.clone(), description: description.clone(), hint: hint.clone() }
+            }
+            Self::ReauthorizationRequired { key, reason } => {
+                Self::ReauthorizationRequired { key: key.clone(), reason: reason.clone() }
+            }
+            Self::NotConnected { key } => Self::NotConnected { key: key.clone() },
+            Self::Api { operation, status, code, message, details } => Self::Api {
+                operation: operation.clone(),
+                status: *status,
+                code: code.clone(),
+                message: message.clone(),
+                details: details.clone(),
+            },
+            Self::RateLimited { scope, retry_after } => Self::RateLimited { scope: *scope, retry_after: *retry_after },
+            Self::Decode { operation, status, body, reason } => Self::Decode {
+                operation: operation.clone(),
+                status: *status,
+                body: body.clone(),
+                reason: reason.clone(),
+            },
+            Self::Store(e) => Self::Store(duplicate_store_error(e)),
+        }
+    }
+}
+
+/// A copy of a store error for the waiters of a shared refresh. Driver and OS errors are not
+/// `Clone`: the copy keeps their kind and message (already free of row values).
+fn duplicate_store_error(e: &StoreError) -> StoreError {
+    use StoreError as S;
+    match e {
+        S::Io { action, path, source } => {
+            S::Io { action, path: path.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+        }
+        S::Database { backend, action, source } => S::Database {
+            backend,
+            action,
+            source: Box::<dyn std::error::Error + Send + Sync>::from(source.to_string()),
+        },
+        S::Busy { backend, action, waited } => S::Busy { backend, action, waited: *waited },
+        S::Corrupt { key, reason } => S::Corrupt { key: key.clone(), reason: reason.clone() },
+        S::WrongKey { key } => S::WrongKey { key: key.clone() },
+        S::CipherRequired { key } => S::CipherRequired { key: key.clone() },
+        S::NotSealed { key } => S::NotSealed { key: key.clone() },
+        S::Encrypt { reason } => S::Encrypt { reason: reason.clone() },
+        S::InvalidKey { reason } => S::InvalidKey { reason: reason.clone() },
+        S::Migration { table, found, supported } => {
+            S::Migration { table: table.clone(), found: *found, supported: *supported }
+        }
+        S::InvalidIdentifier { what, name } => S::InvalidIdentifier { what, name: name.clone() },
+        S::KeyMismatch { lease, token } => S::KeyMismatch { lease: lease.clone(), token: token.clone() },
+        S::Import { line, reason } => S::Import { line: *line, reason: reason.clone() },
     }
 }
 

@@ -12,7 +12,7 @@
 //! # async fn demo() -> zohocrm::Result<()> {
 //! use zohocrm::{ClientCredentials, Zoho};
 //! let zoho = Zoho::builder(ClientCredentials::new("1000.CLIENT", "secret")).build()?;
-//! let (url, pending) = zoho.authorization_request("https://app.example/cb", ["ZohoCRM.users.READ"]);
+//! let (url, pending) = zoho.authorization_request("https://app.example/cb", ["ZohoCRM.users.READ"])?;
 //! # let _ = (url, pending); Ok(()) }
 //! ```
 #![warn(missing_docs)]

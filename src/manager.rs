@@ -1,24 +1,45 @@
 //! [`TokenManager`]: hands out valid access tokens, refreshing each connection at most once at a time.
 //!
 //! The hot path (a cached, fresh token) takes one shared read lock on the cache map and reads
-//! one entry: no store I/O, no exclusive lock, no allocation beyond cloning the token string.
+//! one entry: no store I/O, no exclusive lock, no allocation (the token is handed out as a
+//! shared handle).
 //!
 //! A refresh happens when the token is within [`RefreshPolicy::buffer`] (+ up to
 //! [`RefreshPolicy::jitter`], fixed per token so a fleet does not refresh in lock-step) of
 //! expiry, when it is missing from the cache and stale in the store, or when Zoho rejected it
-//! (`INVALID_TOKEN`). Refreshes are single-flight twice over: in this process, one task per
-//! connection calls Zoho while the others wait for its result; across processes, the store's
-//! refresh lease ([`TokenStore::begin_refresh`]) makes other processes wait and then reuse the
-//! token the first one saved. The new token is persisted before anyone uses it, Zoho's refresh
-//! token is kept (Zoho sends no new one), and a failed refresh leaves the stored token as it was.
+//! (`INVALID_TOKEN`).
 //!
-//! After Zoho's token throttle ("too many requests"), no token request is sent for that
-//! connection until the back-off has passed: callers get [`Error::RateLimited`] at once.
+//! **One refresh, one outcome.** The refresh of a connection runs as its own task (a *flight*):
+//! the callers that need it all await the same flight and all receive its outcome, success or
+//! failure. A caller that gives up (a handler timeout dropping its future) does not cancel it:
+//! the token Zoho minted is always stored and used by the next call, so cancellations cannot
+//! burn Zoho's 10-per-10-minutes limit. Across processes, the store's refresh lease
+//! ([`TokenStore::begin_refresh`]) makes other processes wait and then reuse the token the first
+//! one saved. The new token is persisted before anyone uses it, Zoho's refresh token is kept
+//! (Zoho sends no new one), and a failed refresh leaves the stored token as it was.
+//!
+//! **Failures are remembered**, so an accounts outage does not turn 1,000 callers into 1,000
+//! token requests: a failed refresh is remembered for [`RefreshPolicy::failure_memory`]
+//! (default 5 s), Zoho's throttle until the back-off has passed, and
+//! [`Error::ReauthorizationRequired`] until the connection is replaced (a new consent in this or
+//! any other process sharing the store). While the access token is still valid, a refresh that
+//! failed for a transient reason (network, 5xx, throttle, store) does not fail the call: the
+//! still-valid token is used.
+//!
+//! **Connection writes are serialized with refreshes.** A new consent ([`TokenManager::insert`])
+//! and a disconnect ([`TokenManager::disconnect`]) wait for an in-flight refresh and go through
+//! the store's refresh lease, so a refresh can never overwrite a re-consent or undo a
+//! disconnect. A new grant without a refresh token (Zoho sends none on a repeated offline
+//! consent) keeps the stored one; a new refresh token replaces the old one, which is then
+//! revoked at its data center.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 
 use crate::clock::Clock;
 use crate::error::{Error, RateLimitScope, Result};
@@ -28,6 +49,8 @@ use crate::store::TokenStore;
 use crate::token::{Token, TokenKey};
 
 /// When to refresh, and how to back off.
+///
+/// Build it with `RefreshPolicy { buffer: …, ..Default::default() }` or the `with_*` methods.
 #[derive(Clone, Copy, Debug)]
 pub struct RefreshPolicy {
     /// Refresh when less than this much validity is left. Default 60 s (Zoho's SDKs use 5 s,
@@ -39,6 +62,9 @@ pub struct RefreshPolicy {
     /// How long to stop asking Zoho for tokens after its throttle answer. Default 10 min
     /// (Zoho's window for "10 access tokens per refresh token").
     pub throttle_backoff: Duration,
+    /// How long a failed refresh is remembered: callers within this time get the same error
+    /// (or the still-valid access token) without another token request. Default 5 s.
+    pub failure_memory: Duration,
 }
 
 impl Default for RefreshPolicy {
@@ -47,29 +73,82 @@ impl Default for RefreshPolicy {
             buffer: Duration::from_secs(60),
             jitter: Duration::from_secs(30),
             throttle_backoff: crate::oauth::DEFAULT_THROTTLE_BACKOFF,
+            failure_memory: DEFAULT_FAILURE_MEMORY,
         }
     }
 }
 
+impl RefreshPolicy {
+    /// Sets [`RefreshPolicy::buffer`].
+    #[must_use]
+    pub fn with_buffer(mut self, buffer: Duration) -> Self {
+        self.buffer = buffer;
+        self
+    }
+
+    /// Sets [`RefreshPolicy::jitter`].
+    #[must_use]
+    pub fn with_jitter(mut self, jitter: Duration) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Sets [`RefreshPolicy::throttle_backoff`].
+    #[must_use]
+    pub fn with_throttle_backoff(mut self, backoff: Duration) -> Self {
+        self.throttle_backoff = backoff;
+        self
+    }
+
+    /// Sets [`RefreshPolicy::failure_memory`] (zero: every caller after a failure tries again).
+    #[must_use]
+    pub fn with_failure_memory(mut self, memory: Duration) -> Self {
+        self.failure_memory = memory;
+        self
+    }
+}
+
+/// The default of [`RefreshPolicy::failure_memory`].
+pub const DEFAULT_FAILURE_MEMORY: Duration = Duration::from_secs(5);
+
+/// An access token that failed to refresh for a transient reason is still used until this
+/// close to its expiry (Zoho's own SDKs' buffer).
+const GRACE_MARGIN_MS: i64 = 5_000;
+
+/// The outcome of one refresh flight, shared by every caller waiting for it.
+type Outcome = Result<Arc<Token>, Error>;
+
+/// A refresh in progress: its id (to clear the right one) and its shared outcome.
+struct Flight {
+    id: u64,
+    outcome: Shared<BoxFuture<'static, Outcome>>,
+}
+
 /// A cached connection.
-#[derive(Debug)]
 struct Entry {
     /// The token and the moment (epoch ms) from which it is considered stale.
     current: RwLock<Option<(Arc<Token>, i64)>>,
-    /// Held by the one task refreshing this connection.
-    refreshing: tokio::sync::Mutex<()>,
-    /// No token request before this time (epoch ms) after Zoho's throttle.
-    blocked_until: AtomicI64,
+    /// Held by whoever writes this connection: a refresh flight, a new consent, a disconnect.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// The refresh in progress, if any.
+    flight: Mutex<Option<Flight>>,
     /// Second-chance bit for eviction.
     used: AtomicBool,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let refreshing = self.flight.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        f.debug_struct("Entry").field("refreshing", &refreshing).finish_non_exhaustive()
+    }
 }
 
 impl Entry {
     fn new() -> Self {
         Self {
             current: RwLock::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
-            blocked_until: AtomicI64::new(i64::MIN),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            flight: Mutex::new(None),
             used: AtomicBool::new(true),
         }
     }
@@ -82,6 +161,24 @@ impl Entry {
         }
     }
 
+    /// The cached token if its access token is still valid (not merely fresh) at `now`.
+    fn still_valid(&self, now: i64) -> Option<Arc<Token>> {
+        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some((token, _))
+                if token.access_token.as_ref().is_some_and(|t| !t.is_empty())
+                    && now < token.expires_at_ms.saturating_sub(GRACE_MARGIN_MS) =>
+            {
+                Some(token.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn cached(&self) -> Option<Arc<Token>> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(t, _)| t.clone())
+    }
+
     fn set(&self, token: Arc<Token>, stale_at: i64) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((token, stale_at));
     }
@@ -89,6 +186,24 @@ impl Entry {
     fn clear(&self) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
+
+    fn end_flight(&self, id: u64) {
+        let mut slot = self.flight.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_some_and(|f| f.id == id) {
+            *slot = None;
+        }
+    }
+}
+
+/// A failed refresh, remembered so that the callers after it do not each ask Zoho again.
+#[derive(Debug)]
+struct Remembered {
+    error: Error,
+    /// Until when (epoch ms); `i64::MAX` for a connection that must be authorized again.
+    until_ms: i64,
+    /// For `ReauthorizationRequired`: the refresh token Zoho refused (a stored token with another
+    /// one means the connection was replaced, possibly by another process).
+    refused: Option<SecretString>,
 }
 
 /// Counters for observability and tests.
@@ -96,6 +211,7 @@ impl Entry {
 struct Counters {
     refreshes: AtomicU64,
     store_loads: AtomicU64,
+    flights: AtomicU64,
 }
 
 /// Hands out access tokens for connections, refreshing them once, safely, when needed.
@@ -114,6 +230,9 @@ struct ManagerInner {
     policy: RefreshPolicy,
     capacity: usize,
     cache: RwLock<HashMap<TokenKey, Arc<Entry>>>,
+    /// Failed refreshes by connection; kept apart from the cache so that eviction does not
+    /// forget a throttle back-off or a revoked connection.
+    remembered: Mutex<HashMap<TokenKey, Remembered>>,
     counters: Counters,
 }
 
@@ -158,6 +277,7 @@ impl TokenManager {
                 policy,
                 capacity: capacity.max(1),
                 cache: RwLock::new(HashMap::new()),
+                remembered: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
             }),
         }
@@ -183,7 +303,7 @@ impl TokenManager {
         self.inner.counters.store_loads.load(Ordering::Relaxed)
     }
 
-    /// How many connections are cached now (never more than the capacity).
+    /// How many cached connections there are now (never more than the capacity).
     pub fn cached_len(&self) -> usize {
         self.inner.cache.read().unwrap_or_else(|p| p.into_inner()).len()
     }
@@ -205,12 +325,75 @@ impl TokenManager {
         self.slow_path(key, &entry, Some(rejected)).await
     }
 
-    /// Stores a token obtained by [`OAuthClient::exchange_code`] and caches it.
-    pub async fn insert(&self, token: Token) -> Result<()> {
-        self.inner.store.put(&token).await?;
-        let entry = self.entry(&token.key);
+    /// Stores a new grant for its connection (from [`OAuthClient::exchange_code`], a Self Client
+    /// code or an imported refresh token) and caches it; returns the token as stored.
+    ///
+    /// Waits for a refresh of the same connection in flight and writes under the store's
+    /// refresh lease, so the two never overwrite each other (in this process or across
+    /// processes). A grant without a refresh token keeps the stored connection's refresh
+    /// token: Zoho issues none on a repeated offline consent without `prompt=consent`, and the
+    /// old one stays valid. A grant with a new refresh token replaces the old one, which is
+    /// then revoked at its data center (a failure to revoke is logged, not returned: the new
+    /// connection is in place).
+    pub async fn insert(&self, token: Token) -> Result<Token> {
+        let mut token = token;
+        if token.refresh_token.as_ref().is_some_and(SecretString::is_empty) {
+            token.refresh_token = None;
+        }
+        let key = token.key.clone();
+        let entry = self.entry(&key);
+        let writer = entry.writer.clone().lock_owned().await;
+        let lease = self.inner.store.begin_refresh(&key).await?;
+        let mut replaced = None;
+        if let Some(old) = lease.current() {
+            match (&token.refresh_token, &old.refresh_token) {
+                (None, Some(kept)) => {
+                    tracing::info!(connection = %key, "the new grant has no refresh token; keeping the stored one");
+                    token.refresh_token = Some(kept.clone());
+                }
+                (Some(new), Some(old_rt)) if !new.ct_eq(old_rt) => replaced = Some(old.clone()),
+                _ => {}
+            }
+            token.created_at_ms = old.created_at_ms.min(token.created_at_ms);
+        }
+        lease.commit(&token).await?;
         let stale_at = self.stale_at(&token);
-        entry.set(Arc::new(token), stale_at);
+        entry.set(Arc::new(token.clone()), stale_at);
+        self.forget_failure(&key);
+        drop(writer);
+        if let Some(old) = replaced {
+            match self.inner.oauth.revoke(&old).await {
+                Ok(()) => tracing::info!(connection = %key, "revoked the replaced refresh token"),
+                Err(e) => tracing::warn!(connection = %key, error = %e, "could not revoke the replaced refresh token"),
+            }
+        }
+        Ok(token)
+    }
+
+    /// Revokes the connection's refresh token at its data center and deletes the connection.
+    ///
+    /// Waits for a refresh in flight and holds the store's refresh lease throughout, so a
+    /// refresh cannot write the connection back. If Zoho cannot be reached, nothing is deleted
+    /// and the error is returned (the disconnect can be retried); a token Zoho already considers
+    /// invalid is deleted. Disconnecting a connection that is not stored succeeds.
+    pub async fn disconnect(&self, key: &TokenKey) -> Result<()> {
+        let entry = self.entry(key);
+        let writer = entry.writer.clone().lock_owned().await;
+        let lease = self.inner.store.begin_refresh(key).await?;
+        let Some(current) = lease.current().cloned() else {
+            lease.release().await?;
+            self.forget(key);
+            return Ok(());
+        };
+        if let Err(e) = self.inner.oauth.revoke(&current).await {
+            lease.release().await?;
+            return Err(e);
+        }
+        lease.release().await?;
+        self.inner.store.delete(key).await?;
+        drop(writer);
+        self.forget(key);
+        self.forget_failure(key);
         Ok(())
     }
 
@@ -230,20 +413,10 @@ impl TokenManager {
     /// it and without copying its secrets.
     pub async fn load(&self, key: &TokenKey) -> Result<Arc<Token>> {
         let entry = self.entry(key);
-        if let Some((token, _)) = entry.current.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(token.clone());
+        if let Some(token) = entry.cached() {
+            return Ok(token);
         }
-        self.load_into(key, &entry).await.map(|(token, _)| token)
-    }
-
-    /// Reads `key` from the store into its cache entry; returns the token and when it goes stale.
-    async fn load_into(&self, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
-        self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
-        let token = self.inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
-        let stale_at = self.stale_at(&token);
-        let token = Arc::new(token);
-        entry.set(token.clone(), stale_at);
-        Ok((token, stale_at))
+        load_into(&self.inner, key, &entry).await.map(|(token, _)| token)
     }
 
     fn entry(&self, key: &TokenKey) -> Arc<Entry> {
@@ -268,21 +441,12 @@ impl TokenManager {
         entry
     }
 
-    /// When a token should be considered stale: expiry minus buffer minus per-token jitter.
     fn stale_at(&self, token: &Token) -> i64 {
-        let buffer = i64::try_from(self.inner.policy.buffer.as_millis()).unwrap_or(i64::MAX / 4);
-        let jitter_max = i64::try_from(self.inner.policy.jitter.as_millis()).unwrap_or(0);
-        let jitter = if jitter_max > 0 {
-            // Fixed per token (derived from key and expiry), so repeated checks agree.
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for b in token.key.user.bytes().chain(token.expires_at_ms.to_le_bytes()) {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-            (h % (jitter_max as u64 + 1)) as i64
-        } else {
-            0
-        };
-        token.expires_at_ms.saturating_sub(buffer).saturating_sub(jitter)
+        stale_at(&self.inner.policy, token)
+    }
+
+    fn forget_failure(&self, key: &TokenKey) {
+        self.inner.remembered.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
     async fn slow_path(
@@ -291,69 +455,235 @@ impl TokenManager {
         entry: &Arc<Entry>,
         rejected: Option<&SecretString>,
     ) -> Result<AccessToken> {
-        let _single = entry.refreshing.lock().await;
-        let now = self.inner.clock.now_ms();
-        // Someone else may have refreshed while we waited.
-        if let Some(token) = entry.fresh(now).filter(|t| !is_rejected(t, rejected)) {
-            return Ok(access_of(&token));
-        }
-        // Cache miss: the store may hold a fresh token (another process, or eviction).
-        let cached_missing = entry.current.read().unwrap_or_else(|p| p.into_inner()).is_none();
-        if cached_missing {
-            let (token, stale_at) = self.load_into(key, entry).await?;
-            if now < stale_at && token.access_token.is_some() && !is_rejected(&token, rejected) {
+        // Two rounds at most: a flight started by another caller may return the very token
+        // Zoho just rejected for us; then one more flight, with the rejection, refreshes it.
+        for _ in 0..2 {
+            let now = self.inner.clock.now_ms();
+            if let Some(token) = entry.fresh(now).filter(|t| !is_rejected(t, rejected)) {
                 return Ok(access_of(&token));
             }
-        }
-        let blocked_until = entry.blocked_until.load(Ordering::SeqCst);
-        if now < blocked_until {
-            return Err(Error::RateLimited {
-                scope: RateLimitScope::TokenEndpoint,
-                retry_after: Duration::from_millis((blocked_until - now) as u64),
-            });
-        }
-
-        // Cross-process single flight: wait for, then hold, the store's refresh lease.
-        let lease = self.inner.store.begin_refresh(key).await?;
-        let Some(current) = lease.current().cloned() else {
-            lease.release().await?;
-            entry.clear();
-            return Err(Error::NotConnected { key: key.clone() });
-        };
-        let now = self.inner.clock.now_ms();
-        let stale_at = self.stale_at(&current);
-        if now < stale_at && current.access_token.is_some() && !is_rejected(&current, rejected) {
-            // Another process refreshed it while we waited for the lease.
-            lease.release().await?;
-            let current = Arc::new(current);
-            entry.set(current.clone(), stale_at);
-            return Ok(access_of(&current));
-        }
-
-        self.inner.counters.refreshes.fetch_add(1, Ordering::Relaxed);
-        let refreshed = match self.inner.oauth.refresh(&current).await {
-            Ok(token) => token,
-            Err(error) => {
-                lease.release().await?;
-                if let Error::RateLimited { retry_after, .. } = &error {
-                    let wait = self.inner.policy.throttle_backoff.max(*retry_after);
-                    let until = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4));
-                    entry.blocked_until.store(until, Ordering::SeqCst);
-                    tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
-                    return Err(Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait });
-                }
-                // The old token stays in the store and in the cache, untouched.
-                return Err(error);
+            if let Some(error) = self.remembered_failure(key, entry, now).await {
+                return grace(entry, now, rejected, &error).ok_or(error);
             }
-        };
-        // Persist before anyone uses it; if that fails, nobody does.
-        lease.commit(&refreshed).await?;
-        let stale_at = self.stale_at(&refreshed);
-        let refreshed = Arc::new(refreshed);
-        entry.set(refreshed.clone(), stale_at);
-        tracing::debug!(connection = %key, "access token refreshed and stored");
-        Ok(access_of(&refreshed))
+            let outcome = self.flight(key, entry, rejected).await;
+            match outcome {
+                Ok(token) if is_rejected(&token, rejected) => continue,
+                Ok(token) => return Ok(access_of(&token)),
+                Err(error) => {
+                    let now = self.inner.clock.now_ms();
+                    return grace(entry, now, rejected, &error).ok_or(error);
+                }
+            }
+        }
+        Err(Error::config(format!(
+            "Zoho rejected the access token of {key} and the refresh returned the same token; the connection may be misconfigured"
+        )))
     }
+
+    /// Joins the connection's refresh in flight, or starts one, and waits for its outcome.
+    fn flight(
+        &self,
+        key: &TokenKey,
+        entry: &Arc<Entry>,
+        rejected: Option<&SecretString>,
+    ) -> Shared<BoxFuture<'static, Outcome>> {
+        let mut slot = entry.flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(flight) = slot.as_ref() {
+            return flight.outcome.clone();
+        }
+        let id = self.inner.counters.flights.fetch_add(1, Ordering::Relaxed);
+        let task = tokio::spawn(run_flight(self.inner.clone(), key.clone(), entry.clone(), rejected.cloned(), id));
+        let waiter_entry = entry.clone();
+        let outcome = async move {
+            match task.await {
+                Ok(outcome) => outcome,
+                Err(join) => {
+                    // The runtime dropped the task (shutting down) or it panicked: free the slot.
+                    waiter_entry.end_flight(id);
+                    Err(Error::config(format!("the token refresh task did not finish: {join}")))
+                }
+            }
+        }
+        .boxed()
+        .shared();
+        *slot = Some(Flight { id, outcome: outcome.clone() });
+        outcome
+    }
+
+    /// A remembered failure that still applies to `key`, if any.
+    async fn remembered_failure(&self, key: &TokenKey, entry: &Entry, now: i64) -> Option<Error> {
+        let (error, refused) = {
+            let mut map = self.inner.remembered.lock().unwrap_or_else(|p| p.into_inner());
+            let remembered = map.get(key)?;
+            if now >= remembered.until_ms {
+                map.remove(key);
+                return None;
+            }
+            (remembered.error.clone(), remembered.refused.clone())
+        };
+        let Some(refused) = refused else {
+            return Some(error);
+        };
+        // A connection that must be authorized again stays refused until it is replaced,
+        // possibly by another process: look at the store (cheap next to a token request).
+        self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
+        match self.inner.store.get(key).await {
+            Ok(Some(stored)) if stored.refresh_token.as_ref().is_some_and(|rt| !rt.ct_eq(&refused)) => {
+                self.forget_failure(key);
+                let stale_at = self.stale_at(&stored);
+                entry.set(Arc::new(stored), stale_at);
+                None
+            }
+            _ => Some(error),
+        }
+    }
+}
+
+/// The refresh flight of one connection, run as its own task: it completes (and stores what
+/// Zoho minted) even when every caller waiting for it has gone away.
+async fn run_flight(
+    inner: Arc<ManagerInner>,
+    key: TokenKey,
+    entry: Arc<Entry>,
+    rejected: Option<SecretString>,
+    id: u64,
+) -> Outcome {
+    let writer = entry.writer.clone().lock_owned().await;
+    let result = refresh_locked(&inner, &key, &entry, rejected.as_ref()).await;
+    drop(writer);
+    if let Err((error, refused)) = &result {
+        remember(&inner, &key, error, refused.clone());
+    }
+    entry.end_flight(id);
+    result.map_err(|(error, _)| error)
+}
+
+/// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).
+fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<SecretString>) {
+    let now = inner.clock.now_ms();
+    let until_ms = match error {
+        Error::ReauthorizationRequired { .. } => i64::MAX,
+        Error::RateLimited { retry_after, .. } => now.saturating_add(millis(*retry_after)),
+        Error::NotConnected { .. } => return,
+        _ => now.saturating_add(millis(inner.policy.failure_memory)),
+    };
+    if until_ms <= now {
+        return;
+    }
+    let mut map = inner.remembered.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= inner.capacity {
+        map.retain(|_, r| r.until_ms > now);
+    }
+    let refused =
+        if matches!(error, Error::ReauthorizationRequired { .. }) { Some(refused.unwrap_or_default()) } else { None };
+    map.insert(key.clone(), Remembered { error: error.clone(), until_ms, refused });
+}
+
+/// Reads `key` from the store into its cache entry; returns the token and when it goes stale.
+async fn load_into(inner: &ManagerInner, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
+    inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
+    let token = inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
+    let stale_at = stale_at(&inner.policy, &token);
+    let token = Arc::new(token);
+    entry.set(token.clone(), stale_at);
+    Ok((token, stale_at))
+}
+
+/// The refresh itself, with the connection's writer lock held. On failure, also returns the
+/// refresh token Zoho refused (for `ReauthorizationRequired`).
+async fn refresh_locked(
+    inner: &ManagerInner,
+    key: &TokenKey,
+    entry: &Entry,
+    rejected: Option<&SecretString>,
+) -> std::result::Result<Arc<Token>, (Error, Option<SecretString>)> {
+    let now = inner.clock.now_ms();
+    // Someone else may have refreshed (or reconnected) while we waited.
+    if let Some(token) = entry.fresh(now).filter(|t| !is_rejected(t, rejected)) {
+        return Ok(token);
+    }
+    // Cache miss: the store may hold a fresh token (another process, or eviction).
+    if entry.cached().is_none() {
+        let (token, loaded_stale_at) = load_into(inner, key, entry).await.map_err(|e| (e, None))?;
+        if now < loaded_stale_at && token.access_token.is_some() && !is_rejected(&token, rejected) {
+            return Ok(token);
+        }
+    }
+
+    // Cross-process single flight: wait for, then hold, the store's refresh lease.
+    let lease = inner.store.begin_refresh(key).await.map_err(|e| (e.into(), None))?;
+    let Some(current) = lease.current().cloned() else {
+        lease.release().await.map_err(|e| (e.into(), None))?;
+        entry.clear();
+        return Err((Error::NotConnected { key: key.clone() }, None));
+    };
+    let now = inner.clock.now_ms();
+    let current_stale_at = stale_at(&inner.policy, &current);
+    if now < current_stale_at && current.access_token.is_some() && !is_rejected(&current, rejected) {
+        // Another process refreshed it while we waited for the lease.
+        lease.release().await.map_err(|e| (e.into(), None))?;
+        let current = Arc::new(current);
+        entry.set(current.clone(), current_stale_at);
+        return Ok(current);
+    }
+
+    inner.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+    let refreshed = match inner.oauth.refresh(&current).await {
+        Ok(token) => token,
+        Err(error) => {
+            if let Err(e) = lease.release().await {
+                tracing::warn!(connection = %key, error = %e, "could not release the refresh lease");
+            }
+            if let Error::RateLimited { retry_after, .. } = &error {
+                let wait = inner.policy.throttle_backoff.max(*retry_after);
+                tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
+                return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
+            }
+            // The old token stays in the store and in the cache, untouched.
+            let refused = current.refresh_token.clone();
+            return Err((error, refused));
+        }
+    };
+    // Persist before anyone uses it; if that fails, nobody does.
+    lease.commit(&refreshed).await.map_err(|e| (e.into(), None))?;
+    let refreshed_stale_at = stale_at(&inner.policy, &refreshed);
+    let refreshed = Arc::new(refreshed);
+    entry.set(refreshed.clone(), refreshed_stale_at);
+    tracing::debug!(connection = %key, "access token refreshed and stored");
+    Ok(refreshed)
+}
+
+/// After a failed refresh: the cached access token if it is still valid, the failure was
+/// transient and Zoho did not reject that token.
+fn grace(entry: &Entry, now: i64, rejected: Option<&SecretString>, error: &Error) -> Option<AccessToken> {
+    let transient = error.is_retryable() || matches!(error, Error::Store(_));
+    if !transient {
+        return None;
+    }
+    let token = entry.still_valid(now).filter(|t| !is_rejected(t, rejected))?;
+    tracing::info!(error = %error, "token refresh failed; using the still-valid access token");
+    Some(access_of(&token))
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// When a token should be considered stale: expiry minus buffer minus per-token jitter.
+fn stale_at(policy: &RefreshPolicy, token: &Token) -> i64 {
+    let buffer = millis(policy.buffer);
+    let jitter_max = i64::try_from(policy.jitter.as_millis()).unwrap_or(0);
+    let jitter = if jitter_max > 0 {
+        // Fixed per token (derived from key and expiry), so repeated checks agree.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in token.key.user.bytes().chain(token.expires_at_ms.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        (h % (jitter_max as u64 + 1)) as i64
+    } else {
+        0
+    };
+    token.expires_at_ms.saturating_sub(buffer).saturating_sub(jitter)
 }
 
 fn is_rejected(token: &Token, rejected: Option<&SecretString>) -> bool {

@@ -27,6 +27,9 @@ use crate::secret::SecretString;
 use crate::token::{Token, TokenKey};
 use crate::transport::Inner;
 
+/// Where the accounts client's hooks leave a typed error.
+type Slot = Arc<std::sync::Mutex<Option<Error>>>;
+
 /// Whether Zoho issues a refresh token.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,13 +60,15 @@ impl AccessType {
 /// let (url, pending) = AuthorizationRequest::new("1000.CLIENT", "https://app.example/zoho/callback")
 ///     .scopes(["ZohoCRM.users.READ", "ZohoCRM.modules.ALL"])
 ///     .prompt_consent()
-///     .build(&Endpoints::zoho());
+///     .build(&Endpoints::zoho())?;
 /// assert!(url.starts_with("https://accounts.zoho.com/oauth/v2/auth?"));
 /// assert!(url.contains("access_type=offline"));
 /// // Keep `pending` (it is serde-serializable) until the user comes back.
 /// # let _ = pending;
+/// # Ok::<(), zohocrm::Error>(())
 /// ```
 #[derive(Clone, Debug)]
+#[must_use]
 pub struct AuthorizationRequest {
     client_id: String,
     redirect_uri: String,
@@ -71,6 +76,7 @@ pub struct AuthorizationRequest {
     access_type: AccessType,
     prompt_consent: bool,
     china: bool,
+    environment: Option<Environment>,
 }
 
 impl AuthorizationRequest {
@@ -83,6 +89,7 @@ impl AuthorizationRequest {
             access_type: AccessType::Offline,
             prompt_consent: false,
             china: false,
+            environment: None,
         }
     }
 
@@ -114,9 +121,23 @@ impl AuthorizationRequest {
         self
     }
 
+    /// The environment the app expects the user to connect (production, sandbox, developer).
+    ///
+    /// Zoho lets the user pick the org on its consent page and reports the choice only through
+    /// the token's `api_domain`: with this set, a callback whose token is for another
+    /// environment is refused ([`crate::dc::DcError::EnvironmentMismatch`]) and nothing is
+    /// stored.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
     /// The authorization URL and the state to keep until the user comes back.
-    pub fn build(self, endpoints: &Endpoints) -> (String, PendingAuthorization) {
-        let state = random_state();
+    ///
+    /// Fails only when the operating system's random number generator does: the CSRF `state`
+    /// is never derived from anything guessable.
+    pub fn build(self, endpoints: &Endpoints) -> Result<(String, PendingAuthorization)> {
+        let state = random_state()?;
         let start_dc = if self.china { DataCenter::Cn } else { DataCenter::Us };
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         query
@@ -135,14 +156,20 @@ impl AuthorizationRequest {
             redirect_uri: self.redirect_uri,
             scopes: self.scopes,
             access_type: self.access_type,
+            environment: self.environment,
         };
-        (url, pending)
+        Ok((url, pending))
     }
 }
 
 /// 32 random bytes, base64url: the CSRF `state` of one authorization.
-fn random_state() -> SecretString {
-    SecretString::new(crate::encoding::base64url_encode(&crate::encoding::random_bytes(32)))
+fn random_state() -> Result<SecretString> {
+    let bytes = crate::encoding::random_bytes(32).map_err(|e| {
+        Error::config(format!(
+            "the operating system's random number generator failed ({e}); refusing to build an authorization URL with a guessable state"
+        ))
+    })?;
+    Ok(SecretString::new(crate::encoding::base64url_encode(&bytes)))
 }
 
 /// What the app keeps (in the user's session) between sending the user to Zoho and the redirect.
@@ -154,6 +181,9 @@ pub struct PendingAuthorization {
     redirect_uri: String,
     scopes: Vec<String>,
     access_type: AccessType,
+    /// The environment the app asked for, if any (absent in sessions stored by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    environment: Option<Environment>,
 }
 
 impl PendingAuthorization {
@@ -171,6 +201,24 @@ impl PendingAuthorization {
     pub fn state(&self) -> &SecretString {
         &self.state
     }
+
+    /// The environment the app asked for ([`AuthorizationRequest::environment`]), if any.
+    pub fn environment(&self) -> Option<Environment> {
+        self.environment
+    }
+
+    /// Checks that `token` is for the environment asked for (if one was).
+    pub fn check_environment(&self, token: &Token) -> Result<()> {
+        match self.environment {
+            Some(requested) if requested != token.key.environment => {
+                Err(Error::DataCenter(crate::dc::DcError::EnvironmentMismatch {
+                    requested,
+                    granted: token.key.environment,
+                }))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Debug for PendingAuthorization {
@@ -180,6 +228,7 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("access_type", &self.access_type)
+            .field("environment", &self.environment)
             .finish()
     }
 }
@@ -322,12 +371,15 @@ impl OAuthClient {
         &self.credentials
     }
 
-    fn accounts(&self, dc: DataCenter) -> accounts::Client {
-        accounts::Client::new_with_client(
+    /// A generated accounts client for `dc`, and the slot where its hooks leave typed errors.
+    fn accounts(&self, dc: DataCenter) -> (accounts::Client, Slot) {
+        let slot: Slot = Arc::new(std::sync::Mutex::new(None));
+        let client = accounts::Client::new_with_client(
             self.endpoints.accounts_server(dc),
             self.http.clone(),
-            Inner::accounts(dc, self.token_timeout),
-        )
+            Inner::accounts(dc, self.token_timeout, slot.clone()),
+        );
+        (client, slot)
     }
 
     /// Exchanges a verified code at the user's data center; the token is for `user`.
@@ -435,38 +487,32 @@ impl OAuthClient {
             return Ok(());
         };
         let span = tracing::info_span!("zoho.revoke", dc = dc.location(), environment = token.key.environment.as_str());
-        let result = self
-            .accounts(dc)
+        let (client, slot) = self.accounts(dc);
+        let result = client
             .revoke_token()
             .body(accounts::types::RevokeRequest { token: secret })
             .send()
             .instrument(span.clone())
             .await;
-        match result {
-            Ok(rv) if rv.status.as_deref() == Some("success") => Ok(()),
-            Ok(rv) => Err(Error::OAuth {
-                dc,
-                error: rv.error.clone().unwrap_or_else(|| "unexpected_revoke_answer".into()),
-                description: rv.status.clone(),
-                hint: "Zoho did not confirm the revocation".into(),
-            }),
-            // Zoho answers 400 for a token it does not know: already revoked, which is the goal.
-            Err(progenitor_client::Error::ErrorResponse(rv)) if rv.status().as_u16() == 400 => {
-                tracing::info!("refresh token was already invalid at Zoho");
-                Ok(())
-            }
-            Err(e) => Err(convert_progenitor("revoke_token", e, |_| None)),
+        if let Some(error) = Inner::take_failure(&slot) {
+            return Err(error);
         }
+        let (status, answer) = match result {
+            Ok(rv) => (rv.status().as_u16(), rv.into_inner()),
+            Err(progenitor_client::Error::ErrorResponse(rv)) => (rv.status().as_u16(), rv.into_inner()),
+            Err(e) => return Err(convert_progenitor("revoke_token", e, |_| None)),
+        };
+        revoke_outcome(dc, status, &answer)
     }
 
     /// Zoho's data-center directory from the accounts server of `dc`.
     pub async fn server_info(&self, dc: DataCenter) -> Result<accounts::types::ServerInfo> {
-        self.accounts(dc)
-            .server_info()
-            .send()
-            .await
-            .map(|rv| rv.into_inner())
-            .map_err(|e| convert_progenitor("server_info", e, |_| None))
+        let (client, slot) = self.accounts(dc);
+        let result = client.server_info().send().await;
+        if let Some(error) = Inner::take_failure(&slot) {
+            return Err(error);
+        }
+        result.map(|rv| rv.into_inner()).map_err(|e| convert_progenitor("server_info", e, |_| None))
     }
 
     async fn call_token(
@@ -483,8 +529,12 @@ impl OAuthClient {
             duration_ms = tracing::field::Empty
         );
         let started = std::time::Instant::now();
-        let result = self.accounts(dc).token().body(body).send().instrument(span.clone()).await;
+        let (client, slot) = self.accounts(dc);
+        let result = client.token().body(body).send().instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
+        if let Some(error) = Inner::take_failure(&slot) {
+            return Err(error);
+        }
         let response = match result {
             Ok(rv) => {
                 span.record("status", rv.status().as_u16());
@@ -504,6 +554,27 @@ impl OAuthClient {
             return Ok(response);
         }
         Err(token_error(dc, &response))
+    }
+}
+
+/// What a revoke answer means. `{"status":"success"}` is done; Zoho's answer for a token it
+/// does not know (`invalid_token`, HTTP 400 or 200) means it is already revoked, which is the
+/// goal; anything else is an error (nothing was confirmed).
+fn revoke_outcome(dc: DataCenter, status: u16, answer: &accounts::types::RevokeResponse) -> Result<()> {
+    if answer.status.as_deref() == Some("success") && answer.error.is_none() && status < 300 {
+        return Ok(());
+    }
+    match answer.error.as_deref() {
+        Some("invalid_token" | "invalid_code") if status == 400 || status < 300 => {
+            tracing::info!("the token was already invalid at Zoho");
+            Ok(())
+        }
+        error => Err(Error::OAuth {
+            dc,
+            error: error.unwrap_or("unexpected_revoke_answer").to_owned(),
+            description: answer.status.clone().map(|s| format!("HTTP {status}, status {s}")),
+            hint: "Zoho did not confirm the revocation; nothing was deleted, try again".into(),
+        }),
     }
 }
 
@@ -604,7 +675,7 @@ pub(crate) fn convert_progenitor<E>(
 }
 
 /// `Retry-After` in seconds; 60 s when absent (Zoho does not document the header).
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -633,9 +704,20 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_random_generator_fails_the_authorization_url() {
+        crate::encoding::FAIL_RANDOM.with(|f| f.set(true));
+        let result = AuthorizationRequest::new("1000.CLIENT", "https://app.example/cb")
+            .scopes(["ZohoCRM.users.READ"])
+            .build(&Endpoints::zoho());
+        crate::encoding::FAIL_RANDOM.with(|f| f.set(false));
+        let error = result.expect_err("no URL without a random state");
+        assert!(error.to_string().contains("random number generator"), "{error}");
+    }
+
+    #[test]
     fn state_is_random_and_url_safe() {
-        let a = random_state();
-        let b = random_state();
+        let a = random_state().unwrap();
+        let b = random_state().unwrap();
         assert!(!a.ct_eq(&b));
         assert_eq!(a.expose().len(), 43);
         assert!(a.expose().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));

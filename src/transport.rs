@@ -13,7 +13,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tracing::Instrument;
 
 use crate::dc::{DataCenter, Environment};
-use crate::error::Error;
+use crate::error::{Error, RateLimitScope};
 use crate::manager::TokenManager;
 use crate::secret::SecretString;
 use crate::token::TokenKey;
@@ -53,9 +53,15 @@ struct Auth {
 }
 
 impl Inner {
-    /// State for an accounts-server client of `dc` (no Authorization header).
-    pub(crate) fn accounts(dc: DataCenter, timeout: std::time::Duration) -> Self {
-        Self { dc: Some(dc), timeout: Some(timeout), ..Self::default() }
+    /// State for an accounts-server client of `dc` (no Authorization header); typed errors
+    /// raised in its hooks go to `failure`.
+    pub(crate) fn accounts(dc: DataCenter, timeout: std::time::Duration, failure: Arc<Mutex<Option<Error>>>) -> Self {
+        Self { dc: Some(dc), timeout: Some(timeout), failure: Some(failure), ..Self::default() }
+    }
+
+    /// The typed error a hook raised during the last call, if any.
+    pub(crate) fn take_failure(slot: &Mutex<Option<Error>>) -> Option<Error> {
+        slot.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// State for a CRM client acting for `key`.
@@ -131,8 +137,12 @@ impl ClientHooks<Inner> for crate::crm::Client {
         let Some(auth) = &inner.auth else {
             return Ok(());
         };
-        let access =
-            auth.manager.access_token(&auth.key).await.map_err(|e| progenitor_client::Error::Custom(inner.stash(e)))?;
+        // An error here means the request was never sent.
+        let access = auth
+            .manager
+            .access_token(&auth.key)
+            .await
+            .map_err(|e| progenitor_client::Error::Custom(inner.stash(e.before_send())))?;
         set_authorization(request, access.secret()).map_err(progenitor_client::Error::Custom)
     }
 
@@ -149,7 +159,7 @@ impl ClientHooks<Inner> for crate::crm::Client {
             replayed = false,
         );
         let started = Instant::now();
-        let result = exec_crm(self, inner, request).instrument(span.clone()).await;
+        let result = exec_crm(self, inner, request, info.operation_id).instrument(span.clone()).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         match result {
             Ok((response, replayed)) => {
@@ -171,15 +181,17 @@ async fn exec_crm(
     client: &crate::crm::Client,
     inner: &Inner,
     request: reqwest::Request,
+    operation: &str,
 ) -> reqwest::Result<(reqwest::Response, bool)> {
     let Some(auth) = &inner.auth else {
-        return send(client.client(), request).await.map(|r| (r, false));
+        let response = send(client.client(), request).await?;
+        return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
     };
     let used = authorization_of(&request);
     let replay = request.try_clone();
     let response = send(client.client(), request).await?;
     if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-        return Ok((response, false));
+        return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
     }
     let status = response.status();
     let headers = response.headers().clone();
@@ -189,16 +201,80 @@ async fn exec_crm(
             Ok(fresh) => {
                 if set_authorization(&mut replay, fresh.secret()).is_ok() {
                     tracing::info!("access token rejected by Zoho; refreshed and replaying once");
-                    return send(client.client(), replay).await.map(|r| (r, true));
+                    let response = send(client.client(), replay).await?;
+                    return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, true));
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "access token rejected by Zoho and could not be refreshed");
-                inner.stash(e);
+                // The request was answered (401): the replay was never sent.
+                inner.stash(e.before_send());
             }
         }
     }
+    if let Some(error) = non_json_error(operation, RateLimitScope::Api, status, &headers, &body) {
+        inner.stash(error);
+    }
     Ok((rebuild(status, headers, body), false))
+}
+
+/// Lets a success through untouched. An error answer whose body is not JSON (an HTML page
+/// from a proxy or load balancer, an empty 502) becomes a typed error with the real status,
+/// stashed for the hand-written layer; the generated client would only see an undecodable
+/// payload and lose the status.
+async fn inspect(
+    inner: &Inner,
+    operation: &str,
+    scope: RateLimitScope,
+    response: reqwest::Response,
+) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    if status.is_success() || status.is_redirection() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    if let Some(error) = non_json_error(operation, scope, status, &headers, &body) {
+        inner.stash(error);
+    }
+    Ok(rebuild(status, headers, body))
+}
+
+/// The typed error for an error answer the generated client would mis-read (`None` when it
+/// decodes it itself): HTTP 429 is always a rate limit; a body that is not JSON (an HTML page
+/// from a proxy or load balancer, an empty 502) and a 5xx without Zoho's envelope become
+/// [`Error::Decode`] with the real status (retryable for 5xx).
+pub(crate) fn non_json_error(
+    operation: &str,
+    scope: RateLimitScope,
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Option<Error> {
+    if status.is_success() {
+        return None;
+    }
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Some(Error::RateLimited { scope, retry_after: crate::oauth::retry_after(headers) });
+    }
+    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let enveloped = json.as_ref().and_then(|v| v.as_object()).is_some_and(|o| {
+        o.get("code").is_some_and(serde_json::Value::is_string)
+            || o.get("error").is_some_and(serde_json::Value::is_string)
+    });
+    if json.is_some() && (enveloped || status.as_u16() < 500) {
+        return None;
+    }
+    let content_type = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("none");
+    let content_type: String = content_type.chars().take(64).collect();
+    Some(Error::decode(
+        operation,
+        status.as_u16(),
+        body,
+        format!(
+            "HTTP {status} without Zoho's error envelope (content-type {content_type}): a proxy, load balancer or outage page answered, not Zoho's API"
+        ),
+    ))
 }
 
 impl ClientHooks<Inner> for crate::accounts::Client {
@@ -216,6 +292,6 @@ impl ClientHooks<Inner> for crate::accounts::Client {
         );
         let response = self.client().execute(request).instrument(span.clone()).await?;
         span.record("status", response.status().as_u16());
-        Ok(response)
+        inspect(self.inner(), info.operation_id, RateLimitScope::TokenEndpoint, response).await
     }
 }

@@ -166,6 +166,11 @@ async fn a_failed_refresh_keeps_the_old_token_and_the_next_call_recovers() {
         stored.access_token.as_ref().unwrap().ct_eq(token.access_token.as_ref().unwrap()),
         "old token kept as it was"
     );
+    h.sim.clear_requests();
+    let again = crm.org().await.unwrap_err();
+    assert_eq!(again.to_string(), err.to_string(), "the failure is remembered briefly");
+    assert_eq!(h.sim.count(Route::Token), 0, "no token request while the failure is remembered");
+    h.sim.advance(RefreshPolicy::default().failure_memory + Duration::from_secs(1));
     crm.org().await.unwrap();
 }
 
@@ -234,6 +239,7 @@ async fn a_refreshed_token_that_cannot_be_stored_is_never_used() {
     let stored = store.get(&token.key).await.unwrap().unwrap();
     assert!(stored.access_token.as_ref().unwrap().ct_eq(token.access_token.as_ref().unwrap()));
     fail.store(false, Ordering::SeqCst);
+    h.sim.advance(RefreshPolicy::default().failure_memory + Duration::from_secs(1));
     crm.org().await.unwrap();
 }
 
@@ -286,6 +292,7 @@ async fn read_timeout_applies_to_api_and_token_calls() {
     let err = crm.org().await.unwrap_err();
     assert!(matches!(err, Error::Transport { kind: TransportKind::Timeout, .. }), "{err:?}");
     assert!(err.to_string().contains("token"), "{err}");
+    h.sim.advance(RefreshPolicy::default().failure_memory + Duration::from_secs(1));
     crm.org().await.unwrap();
 }
 
@@ -367,7 +374,7 @@ async fn the_proxy_carries_every_request_including_the_token_endpoint() {
         .unwrap();
     let email = user_in(&h.sim, DataCenter::Eu);
     let (url, pending) =
-        zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, common::SCOPES.iter().copied());
+        zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, common::SCOPES.iter().copied()).unwrap();
     let redirect =
         h.sim.consent(&url, &email, Environment::Production, zohocrm::testkit::Decision::Accept).await.unwrap();
     let token = zoho.complete_authorization("u", &redirect, &pending).await.unwrap();
@@ -404,7 +411,8 @@ async fn exchange_at(h: &common::Harness, accounts: &str) -> Error {
         .clock(h.sim.clock())
         .build()
         .unwrap();
-    let (_, pending) = zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, ["ZohoCRM.users.READ"]);
+    let (_, pending) =
+        zoho.authorization_request(zohocrm::testkit::DEFAULT_REDIRECT_URI, ["ZohoCRM.users.READ"]).unwrap();
     let redirect = format!(
         "code=abc&location=eu&accounts-server={}&state={}",
         url::form_urlencoded::byte_serialize(accounts.as_bytes()).collect::<String>(),

@@ -57,7 +57,7 @@ async fn wrong_per_dc_secret_is_a_typed_invalid_client_naming_the_dc() {
     .clock(h.sim.clock())
     .build()
     .unwrap();
-    let (url, pending) = zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, pending) = zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     let redirect =
         h.sim.consent(&url, &user_in(&h.sim, DataCenter::Eu), Environment::Production, Decision::Accept).await.unwrap();
     let err = zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
@@ -79,14 +79,14 @@ async fn wrong_per_dc_secret_is_a_typed_invalid_client_naming_the_dc() {
 async fn a_code_is_single_use_and_expires_by_the_clock() {
     let h = harness().await;
     let email = user_in(&h.sim, DataCenter::In);
-    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
     h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap();
     let reused = h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
     assert_eq!(reused.zoho_code(), Some("invalid_code"), "{reused}");
     assert!(reused.to_string().contains("already used"));
 
-    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
     h.sim.advance(Duration::from_secs(61));
     let expired = h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
@@ -97,13 +97,14 @@ async fn a_code_is_single_use_and_expires_by_the_clock() {
 async fn denied_consent_and_state_mismatch_are_typed_and_send_nothing() {
     let h = harness().await;
     let email = user_in(&h.sim, DataCenter::Au);
-    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     let denied = h.sim.consent(&url, &email, Environment::Production, Decision::Reject).await.unwrap();
     let err = h.zoho.complete_authorization("u", &denied, &pending).await.unwrap_err();
     assert!(matches!(err, Error::Callback(CallbackError::Denied { ref error }) if error == "access_denied"), "{err:?}");
 
-    let (url, _) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
-    let (_, other_pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, _) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
+    let (_, other_pending) =
+        h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
     let err = h.zoho.complete_authorization("u", &redirect, &other_pending).await.unwrap_err();
     assert!(matches!(err, Error::Callback(CallbackError::StateMismatch)), "{err:?}");
@@ -114,7 +115,7 @@ async fn denied_consent_and_state_mismatch_are_typed_and_send_nothing() {
 async fn look_alike_accounts_server_is_rejected_before_any_secret_is_sent() {
     let h = harness().await;
     let email = user_in(&h.sim, DataCenter::Eu);
-    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
     let real = h.sim.endpoints().accounts[&DataCenter::Eu].clone();
     for hostile in [
@@ -253,7 +254,8 @@ async fn an_online_grant_has_no_refresh_token_and_is_not_an_error() {
         .authorization(testkit::DEFAULT_REDIRECT_URI)
         .scopes(SCOPES.iter().copied())
         .access_type(zohocrm::oauth::AccessType::Online)
-        .build(h.zoho.endpoints());
+        .build(h.zoho.endpoints())
+        .unwrap();
     let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
     let token = h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap();
     assert!(token.refresh_token.is_none());

@@ -58,7 +58,7 @@ async fn no_secret_in_debug_display_errors_or_trace_output() {
 
     // Full connect flow, with every intermediate value formatted.
     let email = user_in(&h.sim, DataCenter::Eu);
-    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url, pending) = h.zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     secrets.push(pending.state().expose().to_owned());
     texts.push(("PendingAuthorization".into(), format!("{pending:?}")));
     let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
@@ -110,7 +110,7 @@ async fn no_secret_in_debug_display_errors_or_trace_output() {
         .build()
         .unwrap();
     secrets.push("wrong-secret-value-123".into());
-    let (url2, pending2) = bad.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied());
+    let (url2, pending2) = bad.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied()).unwrap();
     let redirect2 = h.sim.consent(&url2, &email, Environment::Production, Decision::Accept).await.unwrap();
     errors.push(bad.complete_authorization("u", &redirect2, &pending2).await.unwrap_err());
     errors.push(

@@ -60,7 +60,7 @@ pub async fn connect(h: &Harness, user_key: &str, email: &str, environment: Envi
     if dc == DataCenter::Cn {
         request = request.china();
     }
-    let (url, pending) = request.build(h.zoho.endpoints());
+    let (url, pending) = request.build(h.zoho.endpoints()).unwrap();
     let redirect = h.sim.consent(&url, email, environment, Decision::Accept).await.unwrap();
     h.zoho.complete_authorization(user_key, &redirect, &pending).await.unwrap()
 }
