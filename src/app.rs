@@ -11,10 +11,12 @@ use std::time::Duration;
 use crate::client::CrmClient;
 use crate::clock::{Clock, SystemClock};
 use crate::credentials::ClientCredentials;
-use crate::dc::{DataCenter, Endpoints};
+use crate::dc::{DataCenter, Endpoints, Environment};
 use crate::error::{Error, Result};
 use crate::manager::{RefreshPolicy, TokenManager};
-use crate::oauth::{AuthorizationRequest, Callback, OAuthClient, PendingAuthorization};
+use crate::oauth::{AuthorizationCode, AuthorizationRequest, Callback, OAuthClient, PendingAuthorization};
+use crate::retry::{Retrier, RetryPolicy};
+use crate::secret::SecretString;
 use crate::store::{MemoryStore, TokenStore};
 use crate::token::{Token, TokenKey};
 
@@ -38,6 +40,7 @@ pub struct ZohoBuilder {
     token_timeout: Duration,
     proxy: Option<String>,
     user_agent: String,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for ZohoBuilder {
@@ -54,6 +57,7 @@ impl std::fmt::Debug for ZohoBuilder {
             .field("token_timeout", &self.token_timeout)
             .field("proxy", &self.proxy.as_deref().map(redact_proxy))
             .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +142,14 @@ impl ZohoBuilder {
         self
     }
 
+    /// How failed requests are repeated (default [`RetryPolicy::default`]: 3 attempts,
+    /// idempotent requests only, honouring `Retry-After`; [`RetryPolicy::disabled`] turns
+    /// retries off). See [`crate::retry`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// The `User-Agent` header.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -149,11 +161,13 @@ impl ZohoBuilder {
         let http = http_client(&self)?;
         let endpoints = Arc::new(self.endpoints);
         let credentials = Arc::new(self.credentials);
+        let retry = Retrier::new(self.retry);
         let oauth = OAuthClient::new(http.clone(), endpoints.clone(), credentials.clone(), self.clock.clone())
-            .with_token_timeout(self.token_timeout.min(self.total_timeout));
+            .with_token_timeout(self.token_timeout.min(self.total_timeout))
+            .with_retrier(retry.clone());
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let manager = TokenManager::new(store, oauth.clone(), self.clock.clone(), self.policy, self.cache_capacity);
-        Ok(Zoho { inner: Arc::new(ZohoInner { http, endpoints, credentials, oauth, manager }) })
+        Ok(Zoho { inner: Arc::new(ZohoInner { http, endpoints, credentials, oauth, manager, retry }) })
     }
 }
 
@@ -201,6 +215,7 @@ struct ZohoInner {
     credentials: Arc<ClientCredentials>,
     oauth: OAuthClient,
     manager: TokenManager,
+    retry: Retrier,
 }
 
 impl Zoho {
@@ -218,6 +233,7 @@ impl Zoho {
             total_timeout: Duration::from_secs(60),
             token_timeout: crate::oauth::DEFAULT_TOKEN_TIMEOUT,
             proxy: None,
+            retry: RetryPolicy::default(),
             user_agent: concat!("zohocrm-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -270,6 +286,60 @@ impl Zoho {
         self.inner.manager.insert(token).await
     }
 
+    /// Connects `user` from a **Self Client** grant code (Zoho's API console → Self Client →
+    /// Generate Code), for server-to-server integrations: the code is exchanged at its data
+    /// center (no redirect, no `location`), validated by that one token call, and stored like
+    /// any other connection (a stored refresh token is kept if Zoho sends none).
+    ///
+    /// ```no_run
+    /// # async fn demo(zoho: zohocrm::Zoho) -> zohocrm::Result<()> {
+    /// use zohocrm::dc::DataCenter;
+    /// use zohocrm::oauth::AuthorizationCode;
+    /// let code = AuthorizationCode::self_client(DataCenter::Eu, "1000.…", ["ZohoCRM.modules.ALL", "ZohoCRM.users.READ"]);
+    /// let token = zoho.connect_self_client("integration", &code).await?;
+    /// let crm = zoho.client(&token.key).await?;
+    /// # let _ = crm; Ok(()) }
+    /// ```
+    pub async fn connect_self_client(&self, user: &str, code: &AuthorizationCode) -> Result<Token> {
+        let token = self.inner.oauth.exchange_code(user, code).await?;
+        self.inner.manager.insert(token).await
+    }
+
+    /// Connects `user` from a refresh token the application already holds (from another SDK,
+    /// a secrets manager, a Self Client exchange made elsewhere), for `dc` and `environment`.
+    ///
+    /// The refresh token is validated by one refresh at that data center: a revoked or foreign
+    /// token fails with [`Error::ReauthorizationRequired`] or [`Error::OAuth`] and nothing is
+    /// stored; a token for another environment fails with
+    /// [`crate::dc::DcError::EnvironmentMismatch`]. On success the connection is stored (with
+    /// a fresh access token) and returned.
+    pub async fn connect_with_refresh_token(
+        &self,
+        user: &str,
+        dc: DataCenter,
+        environment: Environment,
+        refresh_token: impl Into<SecretString>,
+    ) -> Result<Token> {
+        let refresh_token = refresh_token.into();
+        if refresh_token.is_empty() {
+            return Err(Error::config("connect_with_refresh_token: the refresh token is empty"));
+        }
+        let now = self.inner.manager.now_ms();
+        let seed = Token {
+            key: TokenKey::new(user, dc, environment),
+            access_token: None,
+            refresh_token: Some(refresh_token),
+            expires_at_ms: now,
+            api_domain: self.inner.endpoints.api_domain(dc, environment).to_owned(),
+            accounts_server: self.inner.endpoints.accounts_server(dc).to_owned(),
+            scopes: Vec::new(),
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        let token = self.inner.oauth.refresh(&seed).await?;
+        self.inner.manager.insert(token).await
+    }
+
     /// The CRM client for a connection. Loads its token (cache, then store) to find the API
     /// domain; any refresh happens on the first call that needs it.
     pub async fn client(&self, key: &TokenKey) -> Result<CrmClient> {
@@ -283,7 +353,13 @@ impl Zoho {
             )));
         }
         let base = self.inner.endpoints.api_domain(dc, environment).to_owned();
-        Ok(CrmClient::new(self.inner.manager.clone(), key.clone(), base, self.inner.http.clone()))
+        Ok(CrmClient::new(
+            self.inner.manager.clone(),
+            key.clone(),
+            base,
+            self.inner.http.clone(),
+            self.inner.retry.clone(),
+        ))
     }
 
     /// Revokes the connection's refresh token at its DC and deletes it from the store.

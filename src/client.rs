@@ -16,6 +16,7 @@ use crate::crm::{self, types};
 use crate::error::{Error, Result};
 use crate::manager::TokenManager;
 use crate::oauth::convert_progenitor;
+use crate::retry::{Retrier, RetryPolicy};
 use crate::token::TokenKey;
 use crate::transport::Inner;
 
@@ -147,13 +148,43 @@ pub struct CrmClient {
     key: TokenKey,
     base: String,
     http: reqwest::Client,
+    retry: Retrier,
 }
 
 type Slot = Arc<Mutex<Option<Error>>>;
 
 impl CrmClient {
-    pub(crate) fn new(manager: TokenManager, key: TokenKey, base: String, http: reqwest::Client) -> Self {
-        Self { manager, key, base, http }
+    pub(crate) fn new(
+        manager: TokenManager,
+        key: TokenKey,
+        base: String,
+        http: reqwest::Client,
+        retry: Retrier,
+    ) -> Self {
+        Self { manager, key, base, http, retry }
+    }
+
+    /// This client with another retry policy (sharing the application's retry budget), for
+    /// one call or a group of calls:
+    ///
+    /// ```no_run
+    /// # async fn demo(crm: zohocrm::CrmClient, leads: Vec<zohocrm::client::Record>) -> zohocrm::Result<()> {
+    /// use zohocrm::retry::RetryPolicy;
+    /// // An upsert on a unique field is safe to repeat: opt in for this call only.
+    /// let results = crm
+    ///     .with_retry(RetryPolicy::default().with_retry_writes(true))
+    ///     .upsert_records("Leads", leads, &["Email"])
+    ///     .await?;
+    /// # let _ = results; Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_retry(&self, policy: RetryPolicy) -> Self {
+        Self { retry: self.retry.with_policy(policy), ..self.clone() }
+    }
+
+    /// The retry policy in force for this client.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        self.retry.policy()
     }
 
     /// The connection this client acts for.
@@ -173,7 +204,7 @@ impl CrmClient {
         crm::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            Inner::crm(self.manager.clone(), self.key.clone(), None),
+            Inner::crm(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
         )
     }
 
@@ -182,7 +213,7 @@ impl CrmClient {
         let client = crm::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            Inner::crm(self.manager.clone(), self.key.clone(), Some(slot.clone())),
+            Inner::crm(self.manager.clone(), self.key.clone(), Some(slot.clone()), self.retry.clone()),
         );
         (client, slot)
     }

@@ -184,7 +184,9 @@ impl Error {
         match self {
             Self::Transport { may_have_been_sent, .. } => *may_have_been_sent,
             Self::Api { status, .. } => *status != 429,
-            Self::Decode { status, .. } => *status != 429,
+            // A token-endpoint answer that did not decode concerns a token call, which never
+            // carries the caller's CRM request (and a code exchange is never repeated anyway).
+            Self::Decode { operation, status, .. } => *status != 429 && operation != "token",
             _ => false,
         }
     }

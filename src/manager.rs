@@ -293,6 +293,11 @@ impl TokenManager {
         &self.inner.oauth
     }
 
+    /// The manager's clock, in Unix epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
     /// How many refreshes this manager has sent to Zoho.
     pub fn refresh_count(&self) -> u64 {
         self.inner.counters.refreshes.load(Ordering::Relaxed)

@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::credentials::ClientCredentials;
 use crate::dc::{DataCenter, Endpoints, Environment};
 use crate::error::{CallbackError, Error, RateLimitScope, Result};
+use crate::retry::{Retrier, RetryPolicy};
 use crate::secret::SecretString;
 use crate::token::{Token, TokenKey};
 use crate::transport::Inner;
@@ -298,7 +299,12 @@ impl Callback {
         }
         let code = self.code.filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
         let dc = endpoints.resolve_redirect(self.location.as_deref(), self.accounts_server.as_deref())?;
-        Ok(AuthorizationCode { code, dc, redirect_uri: pending.redirect_uri.clone(), scopes: pending.scopes.clone() })
+        Ok(AuthorizationCode {
+            code,
+            dc,
+            redirect_uri: Some(pending.redirect_uri.clone()),
+            scopes: pending.scopes.clone(),
+        })
     }
 }
 
@@ -307,7 +313,8 @@ impl Callback {
 pub struct AuthorizationCode {
     code: SecretString,
     dc: DataCenter,
-    redirect_uri: String,
+    /// `None` for a Self Client code (no redirect is involved).
+    redirect_uri: Option<String>,
     scopes: Vec<String>,
 }
 
@@ -315,6 +322,26 @@ impl AuthorizationCode {
     /// The user's data center, from the redirect.
     pub fn dc(&self) -> DataCenter {
         self.dc
+    }
+
+    /// A **Self Client** grant code, generated in Zoho's API console for a server-to-server
+    /// integration. There is no redirect and no `location`: the caller says which data center
+    /// the console belongs to (the code is only valid there). `scopes` are the scopes chosen
+    /// in the console (kept when Zoho's answer does not list them).
+    ///
+    /// ```
+    /// use zohocrm::dc::DataCenter;
+    /// use zohocrm::oauth::AuthorizationCode;
+    /// let code = AuthorizationCode::self_client(DataCenter::Eu, "1000.abc.def", ["ZohoCRM.modules.ALL"]);
+    /// assert_eq!(code.dc(), DataCenter::Eu);
+    /// assert!(!format!("{code:?}").contains("1000.abc"));
+    /// ```
+    pub fn self_client<I, S>(dc: DataCenter, code: impl Into<SecretString>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self { code: code.into(), dc, redirect_uri: None, scopes: scopes.into_iter().map(Into::into).collect() }
     }
 }
 
@@ -328,6 +355,7 @@ pub struct OAuthClient {
     credentials: Arc<ClientCredentials>,
     clock: Arc<dyn Clock>,
     token_timeout: Duration,
+    retry: Retrier,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -350,7 +378,22 @@ impl OAuthClient {
         credentials: Arc<ClientCredentials>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { http, endpoints, credentials, clock, token_timeout: DEFAULT_TOKEN_TIMEOUT }
+        Self { http, endpoints, credentials, clock, token_timeout: DEFAULT_TOKEN_TIMEOUT, retry: Retrier::default() }
+    }
+
+    /// Retries token refreshes, revokes and serverinfo calls under `policy` (never the code
+    /// exchange: codes are single-use). The default client built by hand retries nothing;
+    /// [`crate::Zoho`] passes its own policy. Retries stop at the token timeout.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        let policy = policy.with_max_total(policy.max_total.min(self.token_timeout));
+        self.retry = Retrier::new(policy);
+        self
+    }
+
+    pub(crate) fn with_retrier(mut self, retrier: Retrier) -> Self {
+        let policy = retrier.policy().with_max_total(retrier.policy().max_total.min(self.token_timeout));
+        self.retry = retrier.with_policy(policy);
+        self
     }
 
     /// Bounds each accounts-server call (default 20 s). A refresh holds the store's refresh
@@ -377,7 +420,7 @@ impl OAuthClient {
         let client = accounts::Client::new_with_client(
             self.endpoints.accounts_server(dc),
             self.http.clone(),
-            Inner::accounts(dc, self.token_timeout, slot.clone()),
+            Inner::accounts(dc, self.token_timeout, slot.clone(), self.retry.clone()),
         );
         (client, slot)
     }
@@ -390,7 +433,7 @@ impl OAuthClient {
             grant_type: accounts::types::GrantType::AuthorizationCode,
             client_id: self.credentials.client_id().to_owned(),
             client_secret: secret,
-            redirect_uri: Some(code.redirect_uri.clone()),
+            redirect_uri: code.redirect_uri.clone(),
             code: Some(code.code.clone()),
             refresh_token: None,
         };
@@ -413,7 +456,7 @@ impl OAuthClient {
             key: TokenKey::new(user, dc, environment),
             access_token,
             refresh_token: response.refresh_token.clone(),
-            expires_at_ms: now + expires_in_ms(&response),
+            expires_at_ms: now.saturating_add(expires_in_ms(&response)?),
             api_domain,
             accounts_server: self.endpoints.accounts_server(dc).to_owned(),
             scopes: scopes_of(&response, &code.scopes),
@@ -457,13 +500,20 @@ impl OAuthClient {
         let now = self.clock.now_ms();
         let mut fresh = token.clone();
         fresh.access_token = response.access_token.clone();
-        if let Some(rt) = response.refresh_token.clone() {
+        // Zoho sends no new refresh token on refresh; an empty one must not replace ours.
+        if let Some(rt) = response.refresh_token.clone().filter(|rt| !rt.is_empty()) {
             fresh.refresh_token = Some(rt);
         }
         if let Some(domain) = response.api_domain.as_deref() {
             let domain = domain.trim_end_matches('/');
             let (api_dc, env) = self.endpoints.resolve_api_domain(domain)?;
-            if api_dc != dc || env != token.key.environment {
+            if api_dc == dc && env != token.key.environment {
+                return Err(Error::DataCenter(crate::dc::DcError::EnvironmentMismatch {
+                    requested: token.key.environment,
+                    granted: env,
+                }));
+            }
+            if api_dc != dc {
                 return Err(Error::config(format!(
                     "refresh for {} returned api_domain {domain} ({}/{env}); refusing to move the connection",
                     token.key,
@@ -472,7 +522,7 @@ impl OAuthClient {
             }
             fresh.api_domain = domain.to_owned();
         }
-        fresh.expires_at_ms = now + expires_in_ms(&response);
+        fresh.expires_at_ms = now.saturating_add(expires_in_ms(&response)?);
         if let Some(scope) = response.scope.as_deref() {
             fresh.scopes = split_scopes(scope);
         }
@@ -605,12 +655,42 @@ fn token_error(dc: DataCenter, response: &accounts::types::TokenResponse) -> Err
     Error::OAuth { dc, error, description, hint }
 }
 
-/// Lifetime of the access token in milliseconds (`expires_in_sec` marks the legacy ms form).
-fn expires_in_ms(response: &accounts::types::TokenResponse) -> i64 {
-    match (response.expires_in, response.expires_in_sec) {
-        (_, Some(secs)) => secs.saturating_mul(1000),
-        (Some(secs), None) => secs.saturating_mul(1000),
-        (None, None) => 3_600_000,
+/// The longest access-token lifetime believed (Zoho's are one hour): a larger value is cut to
+/// this, so a wrong answer cannot keep a token "fresh" for years.
+const MAX_LIFETIME_S: i64 = 86_400;
+
+/// Lifetime of the access token in milliseconds (`expires_in_sec` marks the legacy form, where
+/// `expires_in` is milliseconds). Numbers and strings of digits are accepted; a missing value
+/// means Zoho's one hour; zero, negative and non-numeric values are a decode error (a token
+/// that is expired on arrival would be refreshed on every call).
+fn expires_in_ms(response: &accounts::types::TokenResponse) -> Result<i64> {
+    let seconds = match (&response.expires_in, &response.expires_in_sec) {
+        (_, Some(secs)) => lifetime_seconds(secs)?,
+        (Some(secs), None) => lifetime_seconds(secs)?,
+        (None, None) => 3_600,
+    };
+    if seconds > MAX_LIFETIME_S {
+        tracing::warn!(expires_in = seconds, "Zoho's token lifetime is implausibly long; using one day");
+    }
+    Ok(seconds.min(MAX_LIFETIME_S) * 1000)
+}
+
+fn lifetime_seconds(value: &accounts::types::Lifetime) -> Result<i64> {
+    let parsed = match value {
+        accounts::types::Lifetime::Int64(n) => Some(*n),
+        accounts::types::Lifetime::String(s) => s.trim().parse::<i64>().ok(),
+    };
+    match parsed {
+        Some(n) if n > 0 => Ok(n),
+        _ => {
+            let shown: String = value.to_string().chars().take(24).collect();
+            Err(Error::decode(
+                "token",
+                200,
+                b"",
+                format!("expires_in must be a positive number of seconds, got {shown:?}"),
+            ))
+        }
     }
 }
 
@@ -674,14 +754,9 @@ pub(crate) fn convert_progenitor<E>(
     }
 }
 
-/// `Retry-After` in seconds; 60 s when absent (Zoho does not document the header).
+/// `Retry-After` (seconds or an HTTP date); 60 s when absent (Zoho does not document it).
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-        .unwrap_or(Duration::from_secs(60))
+    crate::retry::retry_after(headers, std::time::SystemTime::now()).unwrap_or(Duration::from_secs(60))
 }
 
 #[cfg(test)]
@@ -730,10 +805,26 @@ mod tests {
     #[test]
     fn expiry_handles_the_legacy_millisecond_form() {
         let modern = response(serde_json::json!({"access_token": "a", "expires_in": 3600}));
-        assert_eq!(expires_in_ms(&modern), 3_600_000);
+        assert_eq!(expires_in_ms(&modern).unwrap(), 3_600_000);
         let legacy =
             response(serde_json::json!({"access_token": "a", "expires_in": 3_600_000, "expires_in_sec": 3600}));
-        assert_eq!(expires_in_ms(&legacy), 3_600_000);
+        assert_eq!(expires_in_ms(&legacy).unwrap(), 3_600_000);
+    }
+
+    #[test]
+    fn expiry_accepts_strings_clamps_huge_values_and_rejects_nonsense() {
+        let text = response(serde_json::json!({"access_token": "a", "expires_in": " 3600 "}));
+        assert_eq!(expires_in_ms(&text).unwrap(), 3_600_000);
+        let huge = response(serde_json::json!({"access_token": "a", "expires_in": i64::MAX}));
+        assert_eq!(expires_in_ms(&huge).unwrap(), MAX_LIFETIME_S * 1000, "no overflow, cut to a day");
+        for bad in [serde_json::json!(-5), serde_json::json!(0), serde_json::json!("soon"), serde_json::json!("")] {
+            let r = response(serde_json::json!({"access_token": "a", "expires_in": bad}));
+            let e = expires_in_ms(&r).unwrap_err();
+            assert!(matches!(e, Error::Decode { .. }), "{bad}: {e:?}");
+            assert!(e.to_string().contains("expires_in"), "{e}");
+        }
+        let missing = response(serde_json::json!({"access_token": "a"}));
+        assert_eq!(expires_in_ms(&missing).unwrap(), 3_600_000);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::dc::{DataCenter, Environment};
 use crate::error::{Error, RateLimitScope};
 use crate::manager::TokenManager;
+use crate::retry::{Kind, Retrier};
 use crate::secret::SecretString;
 use crate::token::TokenKey;
 
@@ -44,6 +45,8 @@ pub struct Inner {
     failure: Option<Arc<Mutex<Option<Error>>>>,
     /// Per-request timeout (token endpoint calls).
     timeout: Option<std::time::Duration>,
+    /// The retry policy and the shared retry budget.
+    retry: Retrier,
 }
 
 #[derive(Clone, Debug)]
@@ -55,8 +58,13 @@ struct Auth {
 impl Inner {
     /// State for an accounts-server client of `dc` (no Authorization header); typed errors
     /// raised in its hooks go to `failure`.
-    pub(crate) fn accounts(dc: DataCenter, timeout: std::time::Duration, failure: Arc<Mutex<Option<Error>>>) -> Self {
-        Self { dc: Some(dc), timeout: Some(timeout), failure: Some(failure), ..Self::default() }
+    pub(crate) fn accounts(
+        dc: DataCenter,
+        timeout: std::time::Duration,
+        failure: Arc<Mutex<Option<Error>>>,
+        retry: Retrier,
+    ) -> Self {
+        Self { dc: Some(dc), timeout: Some(timeout), failure: Some(failure), retry, ..Self::default() }
     }
 
     /// The typed error a hook raised during the last call, if any.
@@ -65,13 +73,19 @@ impl Inner {
     }
 
     /// State for a CRM client acting for `key`.
-    pub(crate) fn crm(manager: TokenManager, key: TokenKey, failure: Option<Arc<Mutex<Option<Error>>>>) -> Self {
+    pub(crate) fn crm(
+        manager: TokenManager,
+        key: TokenKey,
+        failure: Option<Arc<Mutex<Option<Error>>>>,
+        retry: Retrier,
+    ) -> Self {
         Self {
             dc: Some(key.dc),
             environment: Some(key.environment),
             auth: Some(Auth { manager, key }),
             failure,
             timeout: None,
+            retry,
         }
     }
 
@@ -114,9 +128,14 @@ fn is_rejected_token(status: reqwest::StatusCode, body: &[u8]) -> bool {
         .is_some_and(|code| code == "INVALID_TOKEN" || code == "INVALID_OAUTHTOKEN")
 }
 
-/// Sends one request. The single place where retries with back-off will go.
-async fn send(client: &reqwest::Client, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
-    client.execute(request).await
+/// Sends one CRM request under the retry policy (see [`crate::retry`]).
+async fn send(
+    client: &reqwest::Client,
+    inner: &Inner,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    let kind = Kind::of_method(request.method());
+    inner.retry.send(client, request, kind).await
 }
 
 /// Rebuilds a response whose body was read.
@@ -184,12 +203,12 @@ async fn exec_crm(
     operation: &str,
 ) -> reqwest::Result<(reqwest::Response, bool)> {
     let Some(auth) = &inner.auth else {
-        let response = send(client.client(), request).await?;
+        let response = send(client.client(), inner, request).await?;
         return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
     };
     let used = authorization_of(&request);
     let replay = request.try_clone();
-    let response = send(client.client(), request).await?;
+    let response = send(client.client(), inner, request).await?;
     if response.status() != reqwest::StatusCode::UNAUTHORIZED {
         return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
     }
@@ -201,7 +220,7 @@ async fn exec_crm(
             Ok(fresh) => {
                 if set_authorization(&mut replay, fresh.secret()).is_ok() {
                     tracing::info!("access token rejected by Zoho; refreshed and replaying once");
-                    let response = send(client.client(), replay).await?;
+                    let response = send(client.client(), inner, replay).await?;
                     return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, true));
                 }
             }
@@ -277,6 +296,16 @@ pub(crate) fn non_json_error(
     ))
 }
 
+/// The retry kind of an accounts-server call: the code exchange is never repeated (codes are
+/// single-use); refresh, revoke and serverinfo are safe to repeat.
+fn accounts_kind(operation: &str, request: &reqwest::Request) -> Kind {
+    let exchange = operation == "token"
+        && request.body().and_then(reqwest::Body::as_bytes).is_some_and(|body| {
+            url::form_urlencoded::parse(body).any(|(k, v)| k == "grant_type" && v == "authorization_code")
+        });
+    if exchange { Kind::Once } else { Kind::Idempotent }
+}
+
 impl ClientHooks<Inner> for crate::accounts::Client {
     async fn exec(&self, mut request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
         if let Some(timeout) = self.inner().timeout {
@@ -290,7 +319,8 @@ impl ClientHooks<Inner> for crate::accounts::Client {
             dc = self.inner().dc.map(DataCenter::location),
             status = tracing::field::Empty
         );
-        let response = self.client().execute(request).instrument(span.clone()).await?;
+        let kind = accounts_kind(info.operation_id, &request);
+        let response = self.inner().retry.send(self.client(), request, kind).instrument(span.clone()).await?;
         span.record("status", response.status().as_u16());
         inspect(self.inner(), info.operation_id, RateLimitScope::TokenEndpoint, response).await
     }

@@ -249,6 +249,7 @@ async fn the_token_cache_is_bounded_and_evicted_connections_reload_from_the_stor
     let zoho = Zoho::builder(common::credentials())
         .endpoints(common::endpoints(&h.sim))
         .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
         .shared_store(h.zoho.tokens().store().clone())
         .cache_capacity(3)
         .build()
@@ -277,6 +278,7 @@ async fn read_timeout_applies_to_api_and_token_calls() {
     let zoho = Zoho::builder(common::credentials())
         .endpoints(common::endpoints(&h.sim))
         .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
         .shared_store(h.zoho.tokens().store().clone())
         .read_timeout(Duration::from_millis(200))
         .total_timeout(Duration::from_millis(400))
@@ -369,6 +371,7 @@ async fn the_proxy_carries_every_request_including_the_token_endpoint() {
     let zoho = Zoho::builder(common::credentials())
         .endpoints(common::endpoints(&h.sim))
         .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
         .proxy(proxy)
         .build()
         .unwrap();
@@ -409,6 +412,7 @@ async fn exchange_at(h: &common::Harness, accounts: &str) -> Error {
     let zoho = Zoho::builder(common::credentials())
         .endpoints(zohocrm::Endpoints::from_table(&table).unwrap())
         .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
         .build()
         .unwrap();
     let (_, pending) =
@@ -449,6 +453,7 @@ async fn policy_is_configurable() {
     let zoho = Zoho::builder(common::credentials())
         .endpoints(common::endpoints(&h.sim))
         .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
         .shared_store(h.zoho.tokens().store().clone())
         .refresh_policy(RefreshPolicy {
             buffer: Duration::from_secs(600),
@@ -470,7 +475,7 @@ async fn policy_is_configurable() {
 #[tokio::test]
 async fn a_token_answer_that_fails_to_decode_keeps_no_token_in_the_error() {
     const LEAKY: &str = "1000.this-token-must-never-be-printed.0123456789";
-    let body = format!(r#"{{"access_token":"{LEAKY}","expires_in":"soon","api_domain":"x"}}"#);
+    let body = format!(r#"{{"access_token":"{LEAKY}","expires_in":[1],"api_domain":"x"}}"#);
     let response = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()

@@ -150,8 +150,8 @@ const LEGACY_TOKEN: &str = r#"{"access_token":"1000.legacy0a1b2c3d.4e5f6a7b8c9d"
 #[test]
 fn legacy_token_variant_round_trips() {
     let token: TokenResponse = round_trip("legacy token", LEGACY_TOKEN);
-    assert_eq!(token.expires_in_sec, Some(3600));
-    assert_eq!(token.expires_in, Some(3_600_000));
+    assert!(matches!(token.expires_in_sec, Some(zohocrm::accounts::types::Lifetime::Int64(3600))));
+    assert!(matches!(token.expires_in, Some(zohocrm::accounts::types::Lifetime::Int64(3_600_000))));
     assert_eq!(token.access_token.as_ref().map(|t| t.expose()), Some("1000.legacy0a1b2c3d.4e5f6a7b8c9d"));
     assert!(token.extra.is_empty());
     insta::assert_json_snapshot!("token_legacy_ms", token, {

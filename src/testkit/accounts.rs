@@ -274,6 +274,8 @@ fn consent(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             scopes: params.scopes.clone(),
             issue_refresh,
             created_ms: now,
+            valid_ms: state::CODE_SECS * 1000,
+            self_client: false,
             used: false,
         },
     );
@@ -327,11 +329,16 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             let Some(code) = st.codes.get(&code_value) else {
                 return token_error("invalid_code");
             };
-            let expired = now - code.created_ms > state::CODE_SECS * 1000;
+            let expired = now - code.created_ms > code.valid_ms;
             if code.used || expired || code.dc != dc || code.client_id != client_id {
                 return token_error("invalid_code").with_user(Some(code.email.clone()));
             }
-            if req.param("redirect_uri").as_deref() != Some(code.redirect_uri.as_str()) {
+            let redirect_ok = if code.self_client {
+                req.param("redirect_uri").is_none_or(|r| r.is_empty())
+            } else {
+                req.param("redirect_uri").as_deref() == Some(code.redirect_uri.as_str())
+            };
+            if !redirect_ok {
                 return token_error("invalid_redirect_uri").with_user(Some(code.email.clone()));
             }
             let (email, env, scopes, issue_refresh) =

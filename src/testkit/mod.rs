@@ -515,6 +515,39 @@ impl Simulator {
         })
     }
 
+    /// A Self Client grant code for `email`, as Zoho's API console generates one for the
+    /// default client: exchanged at the user's data center without a redirect URI, valid for
+    /// `valid_for` (the console offers 3 to 10 minutes), single-use, with a refresh token.
+    pub fn self_client_code(
+        &self,
+        email: &str,
+        environment: Environment,
+        scopes: &[&str],
+        valid_for: Duration,
+    ) -> Result<SecretString, SimError> {
+        let now = self.shared.now_ms();
+        let mut st = self.shared.lock();
+        let account = st.account(email).cloned().ok_or_else(|| SimError::UnknownUser(email.to_owned()))?;
+        let code = state::new_token();
+        st.codes.insert(
+            code.clone(),
+            state::Code {
+                client_id: DEFAULT_CLIENT_ID.to_owned(),
+                redirect_uri: String::new(),
+                email: account.email.clone(),
+                dc: account.dc,
+                environment,
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                issue_refresh: true,
+                created_ms: now,
+                valid_ms: i64::try_from(valid_for.as_millis()).unwrap_or(i64::MAX),
+                self_client: true,
+                used: false,
+            },
+        );
+        Ok(SecretString::new(code))
+    }
+
     /// Queues `fault` for the next `times` requests of `route` ([`Route::Any`]: any route).
     /// Faults for a specific route are used before `Any` faults.
     pub fn inject(&self, route: Route, fault: Fault, times: usize) {

@@ -52,6 +52,10 @@ pub(crate) struct Code {
     pub scopes: Vec<String>,
     pub issue_refresh: bool,
     pub created_ms: i64,
+    /// How long the code is valid (60 s for redirect codes; 3–10 min for Self Client codes).
+    pub valid_ms: i64,
+    /// A Self Client code: exchanged without a redirect URI.
+    pub self_client: bool,
     pub used: bool,
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use zohocrm::dc::{DataCenter, EndpointTable, Endpoints, Environment};
+use zohocrm::retry::RetryPolicy;
 use zohocrm::store::{MemoryStore, TokenStore};
 use zohocrm::testkit::{self, Decision, Simulator};
 use zohocrm::{ClientCredentials, Token, Zoho};
@@ -41,10 +42,21 @@ pub async fn harness() -> Harness {
     harness_with(Arc::new(MemoryStore::new())).await
 }
 
+/// A harness whose `Zoho` never retries: most tests check what one fault does to one attempt.
 pub async fn harness_with(store: Arc<dyn TokenStore>) -> Harness {
+    harness_with_retry(store, RetryPolicy::disabled()).await
+}
+
+/// A harness with a retry policy (fast back-off in tests).
+pub async fn harness_with_retry(store: Arc<dyn TokenStore>, policy: RetryPolicy) -> Harness {
     let sim = Simulator::start().await.unwrap();
-    let zoho =
-        Zoho::builder(credentials()).endpoints(endpoints(&sim)).clock(sim.clock()).shared_store(store).build().unwrap();
+    let zoho = Zoho::builder(credentials())
+        .endpoints(endpoints(&sim))
+        .clock(sim.clock())
+        .shared_store(store)
+        .retry_policy(policy)
+        .build()
+        .unwrap();
     Harness { sim, zoho }
 }
 

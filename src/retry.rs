@@ -1,0 +1,391 @@
+//! The one retry policy of the SDK: which requests are repeated, when, and how often.
+//!
+//! Every request of both generated clients passes through [`Retrier::send`] (from the
+//! progenitor `exec` hooks), so the policy lives here and nowhere else:
+//!
+//! - **What is retried.** Idempotent requests (GET, HEAD, DELETE — Zoho deletes by id — token
+//!   refresh, revoke, serverinfo) on HTTP 429, 500, 502, 503, 504 and on connection failures.
+//!   Writes (POST, PUT, PATCH: insert, update, upsert, actions) are retried only when the
+//!   request certainly never left (the connection could not be opened), unless the caller
+//!   opts in with [`RetryPolicy::retry_writes`]. The authorization-code exchange is never
+//!   retried: codes are single-use.
+//! - **When.** Exponential back-off with full jitter (a random wait between zero and
+//!   `initial_backoff × 2^attempt`, capped at `max_backoff`), or the server's `Retry-After`
+//!   (seconds or an HTTP date) when it sends one. A `Retry-After` longer than
+//!   [`RetryPolicy::max_retry_after`], or a wait that would pass [`RetryPolicy::max_total`], ends
+//!   the retries: the caller gets the typed error ([`crate::Error::RateLimited`] with the wait).
+//! - **How often.** At most [`RetryPolicy::max_attempts`] attempts (default 3), and a retry
+//!   budget shared by every request of one [`crate::Zoho`] (a token bucket, as in the AWS
+//!   SDKs' standard mode): each retry spends 5 tokens (10 after a timeout), each success
+//!   refunds 1, and an empty bucket means no retries, so an outage does not triple the load.
+//!
+//! Each retry is traced (`attempt`, `wait_ms`, `reason`) inside the request's span; no URL,
+//! header or body is logged.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How the SDK repeats failed requests. See the [module documentation](self).
+///
+/// ```
+/// use std::time::Duration;
+/// use zohocrm::retry::RetryPolicy;
+/// let patient = RetryPolicy::default().with_max_attempts(5).with_max_total(Duration::from_secs(60));
+/// let never = RetryPolicy::disabled();
+/// assert_eq!(never.max_attempts, 1);
+/// # let _ = patient;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included (1: never retry). Default 3.
+    pub max_attempts: u32,
+    /// The back-off before the first retry doubles from this. Default 200 ms.
+    pub initial_backoff: Duration,
+    /// The longest back-off between two attempts. Default 10 s.
+    pub max_backoff: Duration,
+    /// No retry starts after this much time since the first attempt. Default 30 s.
+    pub max_total: Duration,
+    /// The longest `Retry-After` the SDK waits for itself; a longer one goes to the caller.
+    /// Default 20 s.
+    pub max_retry_after: Duration,
+    /// Also retry writes that may have reached Zoho (POST, PUT, PATCH) on the same conditions
+    /// as reads. Off by default: a repeated insert can create a duplicate record.
+    pub retry_writes: bool,
+    /// Size of the retry budget (tokens). Default 500: 100 retries in a row with no success.
+    pub budget: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_total: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(20),
+            retry_writes: false,
+            budget: 500,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn disabled() -> Self {
+        Self { max_attempts: 1, ..Self::default() }
+    }
+
+    /// Sets [`RetryPolicy::max_attempts`] (at least 1).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets [`RetryPolicy::initial_backoff`] and [`RetryPolicy::max_backoff`].
+    #[must_use]
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+
+    /// Sets [`RetryPolicy::max_total`].
+    #[must_use]
+    pub fn with_max_total(mut self, total: Duration) -> Self {
+        self.max_total = total;
+        self
+    }
+
+    /// Sets [`RetryPolicy::max_retry_after`].
+    #[must_use]
+    pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// Sets [`RetryPolicy::retry_writes`]: opt in for writes that are safe to repeat (an
+    /// upsert on a unique field, an update to fixed values).
+    #[must_use]
+    pub fn with_retry_writes(mut self, retry: bool) -> Self {
+        self.retry_writes = retry;
+        self
+    }
+
+    /// Sets [`RetryPolicy::budget`].
+    #[must_use]
+    pub fn with_budget(mut self, tokens: u32) -> Self {
+        self.budget = tokens;
+        self
+    }
+}
+
+/// What kind of request is being sent, for the retry decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Safe to repeat (GET, HEAD, DELETE by id, refresh, revoke, serverinfo).
+    Idempotent,
+    /// May create or change data twice (POST, PUT, PATCH).
+    Write,
+    /// Never repeated once it may have been sent (the authorization-code exchange).
+    Once,
+}
+
+impl Kind {
+    /// The kind of a CRM request, by method.
+    pub(crate) fn of_method(method: &reqwest::Method) -> Self {
+        match *method {
+            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::DELETE | reqwest::Method::OPTIONS => {
+                Self::Idempotent
+            }
+            _ => Self::Write,
+        }
+    }
+}
+
+/// The shared retry budget (a token bucket) and the policy in force.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    tokens: AtomicU64,
+    capacity: u64,
+}
+
+const RETRY_COST: u64 = 5;
+const TIMEOUT_COST: u64 = 10;
+const SUCCESS_REFUND: u64 = 1;
+
+impl Budget {
+    pub(crate) fn new(capacity: u32) -> Self {
+        Self { tokens: AtomicU64::new(u64::from(capacity)), capacity: u64::from(capacity) }
+    }
+
+    fn take(&self, cost: u64) -> bool {
+        self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost)).is_ok()
+    }
+
+    fn refund(&self, amount: u64) {
+        let _ =
+            self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| Some((t + amount).min(self.capacity)));
+    }
+
+    /// Tokens left.
+    #[cfg(test)]
+    pub(crate) fn available(&self) -> u64 {
+        self.tokens.load(Ordering::Acquire)
+    }
+}
+
+/// Sends requests under a [`RetryPolicy`] with a shared [`Budget`]. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Retrier {
+    policy: RetryPolicy,
+    budget: Arc<Budget>,
+}
+
+impl Default for Retrier {
+    fn default() -> Self {
+        Self::new(RetryPolicy::disabled())
+    }
+}
+
+/// Why an attempt is being repeated.
+#[derive(Clone, Copy, Debug)]
+enum Reason {
+    Status(u16),
+    Connect,
+    Timeout,
+    Broken,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Status(s) => write!(f, "HTTP {s}"),
+            Self::Connect => f.write_str("connection not opened"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Broken => f.write_str("connection broken"),
+        }
+    }
+}
+
+impl Retrier {
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
+        Self { budget: Arc::new(Budget::new(policy.budget)), policy }
+    }
+
+    /// The same budget under another policy (per-call settings).
+    pub(crate) fn with_policy(&self, policy: RetryPolicy) -> Self {
+        Self { policy, budget: self.budget.clone() }
+    }
+
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Sends `request`, repeating it as the policy allows. The last response or error is
+    /// returned as it came: the caller's error mapping turns it into the typed error.
+    pub(crate) async fn send(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+        kind: Kind,
+    ) -> reqwest::Result<reqwest::Response> {
+        let started = Instant::now();
+        let mut request = request;
+        let mut attempt: u32 = 1;
+        loop {
+            let spare = if attempt < self.policy.max_attempts { request.try_clone() } else { None };
+            let result = client.execute(request).await;
+            let Some(next) = spare else {
+                self.settle(&result, attempt);
+                return result;
+            };
+            let decision = match &result {
+                Ok(response) => self.on_response(response, kind),
+                Err(error) => self.on_error(error, kind),
+            };
+            let Some((reason, server_wait)) = decision else {
+                self.settle(&result, attempt);
+                return result;
+            };
+            let wait = match server_wait {
+                Some(wait) if wait > self.policy.max_retry_after => {
+                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %reason, "not retrying: Retry-After is too long");
+                    return result;
+                }
+                Some(wait) => wait,
+                None => self.backoff(attempt),
+            };
+            if started.elapsed() + wait > self.policy.max_total {
+                tracing::debug!(attempt, %reason, "not retrying: the retry time limit would be passed");
+                return result;
+            }
+            let cost = if matches!(reason, Reason::Timeout) { TIMEOUT_COST } else { RETRY_COST };
+            if !self.budget.take(cost) {
+                tracing::warn!(attempt, %reason, "not retrying: the retry budget is spent (many failures in a row)");
+                return result;
+            }
+            tracing::info!(attempt, wait_ms = wait.as_millis() as u64, %reason, "retrying");
+            drop(result);
+            tokio::time::sleep(wait).await;
+            request = next;
+            attempt += 1;
+        }
+    }
+
+    /// Refunds the budget after a success.
+    fn settle(&self, result: &reqwest::Result<reqwest::Response>, attempt: u32) {
+        if let Ok(response) = result
+            && !retryable_status(response.status().as_u16())
+        {
+            let refund = if attempt > 1 { RETRY_COST } else { SUCCESS_REFUND };
+            self.budget.refund(refund);
+        }
+    }
+
+    fn on_response(&self, response: &reqwest::Response, kind: Kind) -> Option<(Reason, Option<Duration>)> {
+        let status = response.status().as_u16();
+        if !retryable_status(status) {
+            return None;
+        }
+        let may_retry = match kind {
+            Kind::Idempotent => true,
+            Kind::Write => self.policy.retry_writes || status == 429,
+            Kind::Once => false,
+        };
+        // A 429 means Zoho did not perform the request: repeating a write is safe.
+        if !may_retry {
+            return None;
+        }
+        Some((Reason::Status(status), retry_after(response.headers(), SystemTime::now())))
+    }
+
+    fn on_error(&self, error: &reqwest::Error, kind: Kind) -> Option<(Reason, Option<Duration>)> {
+        if error.is_connect() {
+            // Nothing was sent: safe for every kind but a code exchange (it is not retried at all).
+            return (kind != Kind::Once).then_some((Reason::Connect, None));
+        }
+        let reason = if error.is_timeout() { Reason::Timeout } else { Reason::Broken };
+        let may_retry = match kind {
+            Kind::Idempotent => true,
+            Kind::Write => self.policy.retry_writes,
+            Kind::Once => false,
+        };
+        may_retry.then_some((reason, None))
+    }
+
+    /// Full jitter: a random wait in `[0, min(max_backoff, initial × 2^(attempt−1))]`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.policy.initial_backoff.saturating_mul(1u32 << (attempt - 1).min(20));
+        let cap = exp.min(self.policy.max_backoff);
+        let fraction = getrandom::u64().map(|r| (r >> 11) as f64 / (1u64 << 53) as f64).unwrap_or(0.5);
+        cap.mul_f64(fraction)
+    }
+}
+
+fn retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// `Retry-After` as a wait: delay-seconds or an HTTP date (RFC 9110 §10.2.3), relative to `now`.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(retry_after(&headers("7"), now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&headers("Sun, 06 Nov 1994 08:50:07 GMT"), now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after(&headers("Sun, 06 Nov 1994 08:40:00 GMT"), now), Some(Duration::ZERO), "a past date");
+        assert_eq!(retry_after(&headers("soon"), now), None);
+        assert_eq!(retry_after(&reqwest::header::HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        let r =
+            Retrier::new(RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_millis(300)));
+        for attempt in 1..10 {
+            let cap = Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_millis(300));
+            let wait = r.backoff(attempt);
+            assert!(wait <= cap, "attempt {attempt}: {wait:?} > {cap:?}");
+        }
+        let waits: std::collections::HashSet<_> = (0..20).map(|_| r.backoff(3)).collect();
+        assert!(waits.len() > 1, "jittered");
+    }
+
+    #[test]
+    fn the_budget_empties_and_refills() {
+        let b = Budget::new(12);
+        assert!(b.take(5));
+        assert!(b.take(5));
+        assert!(!b.take(5), "2 tokens left");
+        b.refund(100);
+        assert_eq!(b.available(), 12, "never above capacity");
+    }
+
+    #[test]
+    fn kinds_by_method() {
+        assert_eq!(Kind::of_method(&reqwest::Method::GET), Kind::Idempotent);
+        assert_eq!(Kind::of_method(&reqwest::Method::DELETE), Kind::Idempotent);
+        assert_eq!(Kind::of_method(&reqwest::Method::POST), Kind::Write);
+        assert_eq!(Kind::of_method(&reqwest::Method::PUT), Kind::Write);
+    }
+}

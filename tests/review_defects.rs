@@ -1,0 +1,450 @@
+//! Regression tests for the defects found in review (issue #9): reconnects that dropped the
+//! refresh token, refresh failures that stampeded, refreshes owned by a cancellable caller,
+//! connection writes racing a refresh, error pages that lost their status, and the missing
+//! server-to-server ways in (Self Client codes, existing refresh tokens).
+#![cfg(feature = "testkit")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{SCOPES, connect, harness, user_in};
+use zohocrm::dc::{DataCenter, DcError, Environment};
+use zohocrm::error::RateLimitScope;
+use zohocrm::manager::RefreshPolicy;
+use zohocrm::oauth::AuthorizationCode;
+use zohocrm::testkit::{self, Decision, Fault, Route};
+use zohocrm::{Error, Token};
+
+/// Consents again for `email` (optionally with `prompt=consent`) and completes the callback.
+async fn reconnect(h: &common::Harness, user_key: &str, email: &str, prompt_consent: bool) -> Token {
+    let mut request = h.zoho.authorization(testkit::DEFAULT_REDIRECT_URI).scopes(SCOPES.iter().copied());
+    if prompt_consent {
+        request = request.prompt_consent();
+    }
+    let (url, pending) = request.build(h.zoho.endpoints()).unwrap();
+    let redirect = h.sim.consent(&url, email, Environment::Production, Decision::Accept).await.unwrap();
+    h.zoho.complete_authorization(user_key, &redirect, &pending).await.unwrap()
+}
+
+fn past_failure_memory() -> Duration {
+    RefreshPolicy::default().failure_memory + Duration::from_secs(1)
+}
+
+#[tokio::test]
+async fn a_reconnect_without_a_new_refresh_token_keeps_the_stored_one() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let first = connect(&h, "u", &email, Environment::Production).await;
+    let first_rt = first.refresh_token.clone().expect("first offline consent issues a refresh token");
+
+    // Zoho issues no refresh token on a second offline consent without prompt=consent.
+    let again = reconnect(&h, "u", &email, false).await;
+    let kept = again.refresh_token.as_ref().expect("the stored refresh token is kept");
+    assert!(kept.ct_eq(&first_rt));
+    let stored = h.zoho.tokens().store().get(&first.key).await.unwrap().unwrap();
+    assert!(stored.refresh_token.as_ref().unwrap().ct_eq(&first_rt), "the store kept it too");
+
+    // Two hours later the connection still works: it refreshes with the kept token.
+    h.sim.advance(Duration::from_secs(2 * 3600));
+    let crm = h.zoho.client(&first.key).await.unwrap();
+    crm.current_user().await.unwrap().expect("a current user");
+    assert_eq!(h.sim.count_grant("refresh_token"), 1);
+
+    // And disconnect can still revoke it at Zoho.
+    h.zoho.disconnect(&first.key).await.unwrap();
+    assert!(!h.sim.revoke_refresh_token_out_of_band(&first_rt), "already revoked by disconnect");
+}
+
+#[tokio::test]
+async fn a_new_refresh_token_replaces_the_old_one_which_is_revoked() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let first = connect(&h, "u", &email, Environment::Production).await;
+    let old_rt = first.refresh_token.clone().unwrap();
+    let second = reconnect(&h, "u", &email, true).await;
+    let new_rt = second.refresh_token.clone().unwrap();
+    assert!(!new_rt.ct_eq(&old_rt), "prompt=consent issues a new refresh token");
+    assert!(!h.sim.revoke_refresh_token_out_of_band(&old_rt), "the replaced refresh token was revoked at Zoho");
+    let stored = h.zoho.tokens().store().get(&first.key).await.unwrap().unwrap();
+    assert!(stored.refresh_token.unwrap().ct_eq(&new_rt));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_is_shared_by_every_waiter_and_remembered() {
+    let h = harness().await;
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.inject(Route::Token, Fault::Status(503), 10_000);
+    h.sim.clear_requests();
+
+    let calls = (0..300).map(|_| {
+        let crm = crm.clone();
+        tokio::spawn(async move { crm.org().await })
+    });
+    for call in calls {
+        let err = call.await.unwrap().unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+        assert!(!err.may_have_been_sent(), "the CRM request was never sent: {err:?}");
+    }
+    assert_eq!(h.sim.count(Route::Token), 1, "300 callers, one token request");
+    assert_eq!(h.sim.count(Route::Org), 0);
+
+    // Within the failure memory: no new token request.
+    crm.org().await.unwrap_err();
+    assert_eq!(h.sim.count(Route::Token), 1);
+
+    // After it: one new attempt, which succeeds once Zoho is back.
+    h.sim.clear_faults();
+    h.sim.advance(past_failure_memory());
+    crm.org().await.unwrap();
+    assert_eq!(h.sim.count(Route::Token), 2);
+}
+
+#[tokio::test]
+async fn a_transient_refresh_failure_inside_the_buffer_uses_the_still_valid_token() {
+    let h = harness().await;
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    // 30 s before expiry: inside the refresh buffer, the access token still valid.
+    h.sim.advance(Duration::from_secs(3600 - 30));
+    h.sim.inject(Route::Token, Fault::Status(502), 1);
+    h.sim.clear_requests();
+    crm.org().await.expect("the still-valid access token is used");
+    assert_eq!(h.sim.count(Route::Token), 1);
+    assert_eq!(h.sim.count(Route::Org), 1);
+    // Once it has expired, the remembered failure no longer hides behind it.
+    h.sim.advance(Duration::from_secs(60));
+    crm.org().await.expect("a new refresh after the memory and the expiry");
+    assert_eq!(h.sim.count(Route::Token), 2);
+}
+
+#[tokio::test]
+async fn reauthorization_required_is_remembered_until_the_connection_is_replaced() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let token = connect(&h, "u", &email, Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    assert!(h.sim.revoke_refresh_token_out_of_band(token.refresh_token.as_ref().unwrap()));
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.clear_requests();
+    for _ in 0..20 {
+        let err = crm.org().await.unwrap_err();
+        assert!(matches!(err, Error::ReauthorizationRequired { .. }), "{err:?}");
+    }
+    h.sim.advance(Duration::from_secs(3 * 3600));
+    assert!(matches!(crm.org().await.unwrap_err(), Error::ReauthorizationRequired { .. }));
+    assert_eq!(h.sim.count(Route::Token), 1, "one refusal, then no more token requests");
+
+    // A new consent replaces the connection: the same client works again.
+    reconnect(&h, "u", &email, true).await;
+    crm.org().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_replacement_stored_by_another_process_lifts_the_remembered_refusal() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let token = connect(&h, "u", &email, Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    assert!(h.sim.revoke_refresh_token_out_of_band(token.refresh_token.as_ref().unwrap()));
+    h.sim.advance(Duration::from_secs(3600));
+    assert!(matches!(crm.org().await.unwrap_err(), Error::ReauthorizationRequired { .. }));
+
+    // Another instance (its own manager, same store) handles the user's reconnect.
+    let other = zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .shared_store(h.zoho.tokens().store().clone())
+        .build()
+        .unwrap();
+    let (url, pending) = other
+        .authorization(testkit::DEFAULT_REDIRECT_URI)
+        .scopes(SCOPES.iter().copied())
+        .prompt_consent()
+        .build(other.endpoints())
+        .unwrap();
+    let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
+    other.complete_authorization("u", &redirect, &pending).await.unwrap();
+
+    crm.org().await.expect("this instance notices the replaced connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_caller_does_not_cancel_the_refresh() {
+    let h = harness().await;
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.inject(Route::Token, Fault::Latency(Duration::from_millis(400)), 1);
+    h.sim.clear_requests();
+
+    // A handler timeout drops the call while the token request is in flight.
+    let cancelled = tokio::time::timeout(Duration::from_millis(50), crm.org()).await;
+    assert!(cancelled.is_err(), "the call was cancelled");
+
+    // The refresh finishes on its own and stores what Zoho minted.
+    let store = h.zoho.tokens().store().clone();
+    let mut stored = None;
+    for _ in 0..200 {
+        let t = store.get(&token.key).await.unwrap().unwrap();
+        if !t.access_token.as_ref().unwrap().ct_eq(token.access_token.as_ref().unwrap()) {
+            stored = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stored = stored.expect("the refreshed token was stored although its caller went away");
+    assert!(stored.refresh_token.unwrap().ct_eq(token.refresh_token.as_ref().unwrap()));
+
+    crm.org().await.unwrap();
+    assert_eq!(h.sim.count_grant("refresh_token"), 1, "exactly one token request");
+}
+
+/// A harness over a real SQLite file (whose lease does not hold the write lock, so plain
+/// writes do not wait for it).
+async fn sqlite_harness() -> (common::Harness, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = zohocrm::store::SqliteStore::open(dir.path().join("tokens.sqlite3")).await.unwrap();
+    (common::harness_with(Arc::new(store)).await, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconsent_during_a_refresh_is_not_overwritten() {
+    let (h, _dir) = sqlite_harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let token = connect(&h, "u", &email, Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.inject(Route::Token, Fault::Latency(Duration::from_millis(300)), 1);
+    let call = tokio::spawn({
+        let crm = crm.clone();
+        async move { crm.org().await }
+    });
+    // Wait until the refresh is at Zoho, then the user reconnects with new consent.
+    while h.sim.count_grant("refresh_token") == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let fresh = reconnect(&h, "u", &email, true).await;
+    call.await.unwrap().unwrap();
+    let stored = h.zoho.tokens().store().get(&token.key).await.unwrap().unwrap();
+    assert!(
+        stored.refresh_token.as_ref().unwrap().ct_eq(fresh.refresh_token.as_ref().unwrap()),
+        "the re-consent's refresh token is stored, not the refresh's"
+    );
+    assert!(stored.access_token.as_ref().unwrap().ct_eq(fresh.access_token.as_ref().unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnect_during_a_refresh_is_not_undone() {
+    let (h, _dir) = sqlite_harness().await;
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.inject(Route::Token, Fault::Latency(Duration::from_millis(300)), 1);
+    let call = tokio::spawn({
+        let crm = crm.clone();
+        async move { crm.org().await }
+    });
+    while h.sim.count_grant("refresh_token") == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    h.zoho.disconnect(&token.key).await.unwrap();
+    let _ = call.await.unwrap();
+    assert!(h.zoho.tokens().store().get(&token.key).await.unwrap().is_none(), "the refresh did not write it back");
+    assert!(matches!(crm.org().await.unwrap_err(), Error::NotConnected { .. }));
+}
+
+#[tokio::test]
+async fn html_error_pages_keep_their_status_and_classification() {
+    let h = harness().await;
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    for status in [502, 503, 504] {
+        h.sim.inject(Route::Org, Fault::Status(status), 1);
+        let err = crm.org().await.unwrap_err();
+        assert!(matches!(&err, Error::Decode { status: s, .. } if *s == status), "{status}: {err:?}");
+        assert!(err.is_retryable(), "{err:?}");
+        assert!(err.to_string().contains(&status.to_string()), "{err}");
+    }
+    h.sim.inject(Route::Org, Fault::Status(429), 1);
+    let err = crm.org().await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { scope: RateLimitScope::Api, .. }), "{err:?}");
+    assert!(err.is_retryable());
+    h.sim.inject(Route::Org, Fault::Status(404), 1);
+    let err = crm.org().await.unwrap_err();
+    assert!(matches!(&err, Error::Decode { status: 404, .. }), "{err:?}");
+    assert!(!err.is_retryable());
+
+    // The token endpoint too: an HTML 503 during a refresh keeps its status.
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.inject(Route::Token, Fault::Status(503), 1);
+    let err = crm.org().await.unwrap_err();
+    assert!(matches!(&err, Error::Decode { status: 503, .. }), "{err:?}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn errors_raised_before_sending_say_so() {
+    let h = harness().await;
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    // A refresh that cannot reach the accounts server: the CRM request never left.
+    h.sim.inject(Route::Token, Fault::DropConnection, 1);
+    let err = crm.org().await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(!err.may_have_been_sent(), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_explicit_environment_is_checked_against_what_zoho_returns() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Eu);
+    let (url, pending) = h
+        .zoho
+        .authorization(testkit::DEFAULT_REDIRECT_URI)
+        .scopes(SCOPES.iter().copied())
+        .environment(Environment::Sandbox)
+        .build(h.zoho.endpoints())
+        .unwrap();
+    // The user picks production on Zoho's page instead.
+    let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
+    let err = h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DataCenter(DcError::EnvironmentMismatch {
+                requested: Environment::Sandbox,
+                granted: Environment::Production
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(h.zoho.tokens().store().list().await.unwrap().is_empty(), "nothing stored");
+
+    let (url, pending) = h
+        .zoho
+        .authorization(testkit::DEFAULT_REDIRECT_URI)
+        .scopes(SCOPES.iter().copied())
+        .environment(Environment::Sandbox)
+        .build(h.zoho.endpoints())
+        .unwrap();
+    let redirect = h.sim.consent(&url, &email, Environment::Sandbox, Decision::Accept).await.unwrap();
+    let token = h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap();
+    assert_eq!(token.key.environment, Environment::Sandbox);
+}
+
+#[tokio::test]
+async fn a_self_client_code_connects_at_the_chosen_data_center() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Jp);
+    let code = h.sim.self_client_code(&email, Environment::Production, SCOPES, Duration::from_secs(180)).unwrap();
+    let token = h
+        .zoho
+        .connect_self_client(
+            "integration",
+            &AuthorizationCode::self_client(DataCenter::Jp, code.clone(), SCOPES.iter().copied()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((token.key.dc, token.key.environment), (DataCenter::Jp, Environment::Production));
+    assert!(token.refresh_token.is_some());
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    crm.current_user().await.unwrap().unwrap();
+
+    // Single use, and only at its own data center.
+    let again = h
+        .zoho
+        .connect_self_client(
+            "integration",
+            &AuthorizationCode::self_client(DataCenter::Jp, code, SCOPES.iter().copied()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(again.zoho_code(), Some("invalid_code"), "{again:?}");
+    let code = h.sim.self_client_code(&email, Environment::Production, SCOPES, Duration::from_secs(180)).unwrap();
+    let wrong_dc = h
+        .zoho
+        .connect_self_client("x", &AuthorizationCode::self_client(DataCenter::Eu, code, SCOPES.iter().copied()))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_dc.zoho_code(), Some("invalid_code"), "{wrong_dc:?}");
+    assert_eq!(h.zoho.tokens().store().list().await.unwrap().len(), 1, "nothing stored for the failures");
+}
+
+#[tokio::test]
+async fn an_existing_refresh_token_connects_after_one_validating_refresh() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Au);
+    let issued = h.sim.issue_tokens(&email, Environment::Sandbox, SCOPES).unwrap();
+    h.sim.clear_requests();
+    let token = h
+        .zoho
+        .connect_with_refresh_token("imported", DataCenter::Au, Environment::Sandbox, issued.refresh_token.clone())
+        .await
+        .unwrap();
+    assert_eq!(h.sim.count_grant("refresh_token"), 1, "validated by one token call");
+    assert!(token.refresh_token.as_ref().unwrap().ct_eq(&issued.refresh_token));
+    let crm = h.zoho.client(&token.key).await.unwrap();
+    crm.current_user().await.unwrap().unwrap();
+    assert_eq!(h.sim.count_grant("refresh_token"), 1, "the fresh access token is used");
+
+    // The wrong environment, a revoked token, an empty one: typed errors, nothing stored.
+    let err = h
+        .zoho
+        .connect_with_refresh_token("other", DataCenter::Au, Environment::Production, issued.refresh_token.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DataCenter(DcError::EnvironmentMismatch { .. })), "{err:?}");
+    assert!(h.sim.revoke_refresh_token_out_of_band(&issued.refresh_token));
+    let err = h
+        .zoho
+        .connect_with_refresh_token("gone", DataCenter::Au, Environment::Sandbox, issued.refresh_token.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ReauthorizationRequired { .. }), "{err:?}");
+    assert!(h.zoho.connect_with_refresh_token("empty", DataCenter::Au, Environment::Sandbox, "").await.is_err());
+    assert_eq!(h.zoho.tokens().store().list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_throttle_back_off_survives_cache_eviction() {
+    let h = harness().await;
+    let zoho = zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .shared_store(h.zoho.tokens().store().clone())
+        .cache_capacity(1)
+        .build()
+        .unwrap();
+    let a = connect(&h, "a", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let b = connect(&h, "b", &user_in(&h.sim, DataCenter::Eu), Environment::Production).await;
+    let crm_a = zoho.client(&a.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.inject(Route::Token, Fault::TooManyRequests { retry_after_secs: 30 }, 1);
+    let err = crm_a.org().await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    // b's traffic evicts a's cache entry.
+    let crm_b = zoho.client(&b.key).await.unwrap();
+    crm_b.org().await.unwrap();
+    assert_eq!(zoho.tokens().cached_len(), 1);
+    h.sim.clear_requests();
+    let err = crm_a.org().await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(h.sim.count(Route::Token), 0, "the back-off was not forgotten with the cache entry");
+}
+
+#[tokio::test]
+async fn the_builder_debug_hides_proxy_credentials() {
+    let builder = zohocrm::Zoho::builder(common::credentials()).proxy("http://ops:hunter2-secret@proxy.internal:3128");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("ops:"), "{shown}");
+    assert!(shown.contains("proxy.internal:3128"), "{shown}");
+    let _ = Arc::new(builder);
+}
