@@ -64,6 +64,8 @@ pub(crate) fn check_segment(parameter: &str, value: &str) -> Result<(), Error> {
 /// Checks and encodes one path parameter for the generated client (build.rs puts this where
 /// progenitor wrote `encode_path`). A bad value is stashed as a typed
 /// [`Error::InvalidInput`] in the client's failure slot and nothing is sent.
+// The error type is progenitor's, as every generated `send()` returns it.
+#[allow(clippy::result_large_err)]
 pub(crate) fn segment<C, E>(client: &C, parameter: &str, value: &str) -> Result<String, progenitor_client::Error<E>>
 where
     C: ClientInfo<Inner>,
