@@ -87,6 +87,7 @@ mod codegen {
             serde_json::from_value(raw).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
         strip_browser_only(&mut api);
         reject_external_refs(&text)?;
+        let templates = path_templates(&api);
 
         let mut settings = GenerationSettings::default();
         settings
@@ -125,7 +126,11 @@ mod codegen {
                 return Err(format!("progenitor cannot generate this spec: {why}"));
             }
         };
-        let file: syn::File = syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
+        let (code, rewritten) = check_path_segments(&tokens.to_string())?;
+        let mut file: syn::File = syn::parse_str(&code).map_err(|e| format!("generated code does not parse: {e}"))?;
+        if rewritten > 0 {
+            file.items.push(templates_item(&templates)?);
+        }
         let body = prettyplease::unparse(&file);
 
         let digest = Sha256::digest(text.as_bytes());
@@ -138,6 +143,60 @@ mod codegen {
              // spec sha256: {hash}\n\
              // DO NOT EDIT. Change {spec_path}, then run `cargo xtask codegen`.\n\n{body}"
         ))
+    }
+
+    /// `operationId` → path template of every generated operation, in spec order.
+    fn path_templates(api: &openapiv3::OpenAPI) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (path, item) in &api.paths.paths {
+            let openapiv3::ReferenceOr::Item(item) = item else { continue };
+            for (_, op) in item.iter() {
+                if let Some(id) = &op.operation_id {
+                    out.push((id.clone(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// `pub(crate) const PATH_TEMPLATES`, the table the CRM `pre` hook checks request paths with.
+    fn templates_item(templates: &[(String, String)]) -> Result<syn::Item, String> {
+        let entries: Vec<String> = templates.iter().map(|(id, path)| format!("({id:?}, {path:?})")).collect();
+        let code = format!(
+            "/// `operationId` → path template of every operation, for the request-path check of the SDK's `pre` hook.\n\
+             pub(crate) const PATH_TEMPLATES: &[(&str, &str)] = &[{}];",
+            entries.join(", ")
+        );
+        syn::parse_str(&code).map_err(|e| format!("path template table does not parse: {e}"))
+    }
+
+    /// progenitor's `encode_path` leaves `\` and `.` alone, so a path parameter such as
+    /// `..\Contacts\1` leaves its segment. Every call becomes
+    /// `crate::path::segment(client, "<name>", ..)?`, which refuses empty and dot-segment
+    /// values with a typed error and percent-encodes everything but unreserved characters.
+    /// Returns the code and how many calls were rewritten; an unexpected call shape (a newer
+    /// progenitor) stops the build instead of silently keeping the old encoder.
+    fn check_path_segments(code: &str) -> Result<(String, usize), String> {
+        const CALL: &str = "encode_path (& ";
+        const END: &str = " . to_string ())";
+        let mut out = String::with_capacity(code.len());
+        let mut rest = code;
+        let mut count = 0;
+        while let Some(at) = rest.find(CALL) {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + CALL.len()..];
+            let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+            let name = &after[..name_len];
+            if name.is_empty() || !after[name_len..].starts_with(END) {
+                let shown: String = rest[at..].chars().take(60).collect();
+                return Err(format!("unexpected path-parameter encoding in the generated code: `{shown}`"));
+            }
+            let _ = write!(out, "crate :: path :: segment (client , {name:?} , & {name} . to_string ()) ?");
+            rest = &after[name_len + END.len()..];
+            count += 1;
+        }
+        out.push_str(rest);
+        Ok((out, count))
     }
 
     /// Removes operations marked browser-only (documented in the spec, not callable over HTTP).

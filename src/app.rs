@@ -322,7 +322,7 @@ impl Zoho {
     ) -> Result<Token> {
         let refresh_token = refresh_token.into();
         if refresh_token.is_empty() {
-            return Err(Error::config("connect_with_refresh_token: the refresh token is empty"));
+            return Err(Error::InvalidInput { parameter: "refresh_token".into(), reason: "it is empty".into() });
         }
         let now = self.inner.manager.now_ms();
         let seed = Token {

@@ -4,7 +4,13 @@
 //! here): the base URL is the token's `api_domain` (so the environment is always right), the
 //! hooks add `Authorization: Zoho-oauthtoken …` and refresh-and-replay once on `INVALID_TOKEN`,
 //! 204/304 become empty results, Zoho's error envelopes become [`Error::Api`], and listings
-//! are [`Stream`]s over every page until `more_records` is false.
+//! are [`Stream`]s over every page until `more_records` is false (at most
+//! [`CrmClient::max_pages`] pages; a page that repeats the previous one stops the listing).
+//!
+//! Path parameters (module API names, record and user ids) are always exactly one URL path
+//! segment: empty values and dot segments (`.`, `..`, `%2e`, ...) are refused with
+//! [`Error::InvalidInput`] before anything is sent, everything else is percent-encoded. Writes
+//! whose records all fail (Zoho's HTTP 400 with one result per record) return those results.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -16,9 +22,10 @@ use crate::crm::{self, types};
 use crate::error::{Error, Result};
 use crate::manager::TokenManager;
 use crate::oauth::convert_progenitor;
+use crate::path::check_segment;
 use crate::retry::{Retrier, RetryPolicy};
 use crate::token::TokenKey;
-use crate::transport::Inner;
+use crate::transport::{CallState, Failure, Inner};
 
 pub use crate::crm::types::{ActionResult, Field, Layout, Module, Org, Record, User, UserType};
 
@@ -26,6 +33,11 @@ pub use crate::crm::types::{ActionResult, Field, Layout, Module, Org, Record, Us
 pub const MAX_PER_PAGE: u32 = 200;
 /// The most records one insert, update or upsert may carry.
 pub const MAX_RECORDS_PER_WRITE: usize = 100;
+/// The default cap on the pages one listing stream fetches: 10,000 pages, 2,000,000 items at
+/// 200 per page. A server that keeps answering `more_records: true` beyond it ends the stream
+/// with [`Error::Pagination`] instead of looping forever; change it per client with
+/// [`CrmClient::with_max_pages`].
+pub const MAX_PAGES: u32 = 10_000;
 
 /// One page of a listing.
 #[derive(Clone, Debug)]
@@ -94,13 +106,36 @@ pub enum Search {
 
 /// Zoho search criteria, with `(`, `)`, `,` and `\` escaped in values.
 ///
+/// Field names must be API names (ASCII letters, digits, `_`, `.` and `$`): the `try_`
+/// constructors refuse anything else with [`Error::InvalidInput`]; the infallible ones keep the
+/// problem and [`CrmClient::search_page`] returns it before sending (see [`Criteria::validate`]).
+///
 /// ```
 /// use zohocrm::client::Criteria;
 /// let c = Criteria::equals("Company", "Zylker (EU), Ltd").and(Criteria::starts_with("Last_Name", "Bo"));
 /// assert_eq!(c.to_string(), r"((Company:equals:Zylker \(EU\)\, Ltd)and(Last_Name:starts_with:Bo))");
+/// assert!(Criteria::try_equals("Last_Name:equals:x)or(Email", "y").is_err());
+/// assert!(Criteria::equals("Bad Field", "y").validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Criteria(String);
+pub struct Criteria {
+    text: String,
+    /// Why a field name was refused, kept until the criteria is sent.
+    invalid: Option<String>,
+}
+
+/// Why `field` is not a Zoho API name, if it is not.
+fn field_name_problem(field: &str) -> Option<String> {
+    if field.is_empty() {
+        return Some("a search field name is empty; pass the field's API name".to_owned());
+    }
+    let ok = field.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$'));
+    (!ok).then(|| {
+        format!(
+            "search field name {field:?} is not an API name: only ASCII letters, digits, `_`, `.` and `$` are allowed (see the field's api_name)"
+        )
+    })
+}
 
 impl Criteria {
     fn leaf(field: &str, op: &str, value: &str) -> Self {
@@ -111,33 +146,126 @@ impl Criteria {
             }
             escaped.push(c);
         }
-        Self(format!("({field}:{op}:{escaped})"))
+        Self { text: format!("({field}:{op}:{escaped})"), invalid: field_name_problem(field) }
     }
 
-    /// `field` equals `value`.
+    fn try_leaf(field: &str, op: &str, value: &str) -> Result<Self> {
+        let leaf = Self::leaf(field, op, value);
+        leaf.validate()?;
+        Ok(leaf)
+    }
+
+    /// `field` equals `value`. An invalid field name is reported when the criteria is sent.
     pub fn equals(field: &str, value: &str) -> Self {
         Self::leaf(field, "equals", value)
     }
 
-    /// `field` starts with `value`.
+    /// `field` starts with `value`. An invalid field name is reported when the criteria is sent.
     pub fn starts_with(field: &str, value: &str) -> Self {
         Self::leaf(field, "starts_with", value)
     }
 
+    /// `field` equals `value`; [`Error::InvalidInput`] when `field` is not an API name.
+    pub fn try_equals(field: &str, value: &str) -> Result<Self> {
+        Self::try_leaf(field, "equals", value)
+    }
+
+    /// `field` starts with `value`; [`Error::InvalidInput`] when `field` is not an API name.
+    pub fn try_starts_with(field: &str, value: &str) -> Result<Self> {
+        Self::try_leaf(field, "starts_with", value)
+    }
+
     /// Both must match.
     pub fn and(self, other: Criteria) -> Self {
-        Self(format!("({}and{})", self.0, other.0))
+        Self { text: format!("({}and{})", self.text, other.text), invalid: self.invalid.or(other.invalid) }
     }
 
     /// Either may match.
     pub fn or(self, other: Criteria) -> Self {
-        Self(format!("({}or{})", self.0, other.0))
+        Self { text: format!("({}or{})", self.text, other.text), invalid: self.invalid.or(other.invalid) }
+    }
+
+    /// [`Error::InvalidInput`] when a field name of this criteria is not an API name.
+    pub fn validate(&self) -> Result<()> {
+        match &self.invalid {
+            Some(reason) => Err(Error::invalid_input("criteria", reason.clone())),
+            None => Ok(()),
+        }
     }
 }
 
 impl std::fmt::Display for Criteria {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
+    }
+}
+
+/// Helpers on a write's per-record result.
+impl ActionResult {
+    /// Whether Zoho accepted this record (`status` is `success`).
+    pub fn is_success(&self) -> bool {
+        self.status == "success"
+    }
+
+    /// Zoho's code for this record: `SUCCESS`, `INVALID_DATA`, `MANDATORY_NOT_FOUND`, ...
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The record's id (`details.id`): the new or updated record, or the one that failed.
+    pub fn id(&self) -> Option<&str> {
+        self.details.as_ref()?.get("id")?.as_str()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::crm::types::ErrorEnvelope {}
+    impl Sealed for crate::crm::types::WriteErrorEnvelope {}
+}
+
+/// The error bodies of the generated CRM operations ([`types::ErrorEnvelope`], and
+/// [`types::WriteErrorEnvelope`] for writes), as [`CrmClient::send`] reads them. Sealed.
+pub trait ErrorBody: sealed::Sealed {
+    /// Zoho's top-level `code`, `message` and `details`, when the body has a `code`.
+    fn envelope(&self) -> Option<(String, String, serde_json::Value)>;
+    /// The per-item results of a write whose items all failed (`{"data":[...]}` or
+    /// `{"users":[...]}`), as JSON to decode into the operation's success type.
+    fn results(&self) -> Option<serde_json::Value>;
+}
+
+impl ErrorBody for types::ErrorEnvelope {
+    fn envelope(&self) -> Option<(String, String, serde_json::Value)> {
+        Some((
+            self.code.clone(),
+            self.message.clone().unwrap_or_default(),
+            self.details.clone().map(serde_json::Value::Object).unwrap_or(serde_json::Value::Null),
+        ))
+    }
+
+    fn results(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+impl ErrorBody for types::WriteErrorEnvelope {
+    fn envelope(&self) -> Option<(String, String, serde_json::Value)> {
+        Some((
+            self.code.clone()?,
+            self.message.clone().unwrap_or_default(),
+            self.details.clone().map(serde_json::Value::Object).unwrap_or(serde_json::Value::Null),
+        ))
+    }
+
+    fn results(&self) -> Option<serde_json::Value> {
+        let (key, items) = if !self.data.is_empty() {
+            ("data", &self.data)
+        } else if !self.users.is_empty() {
+            ("users", &self.users)
+        } else {
+            return None;
+        };
+        Some(serde_json::json!({ key: items }))
     }
 }
 
@@ -149,9 +277,10 @@ pub struct CrmClient {
     base: String,
     http: reqwest::Client,
     retry: Retrier,
+    max_pages: u32,
 }
 
-type Slot = Arc<Mutex<Option<Error>>>;
+type Slot = Failure;
 
 impl CrmClient {
     pub(crate) fn new(
@@ -161,7 +290,7 @@ impl CrmClient {
         http: reqwest::Client,
         retry: Retrier,
     ) -> Self {
-        Self { manager, key, base, http, retry }
+        Self { manager, key, base, http, retry, max_pages: MAX_PAGES }
     }
 
     /// This client with another retry policy (sharing the application's retry budget), for
@@ -187,6 +316,19 @@ impl CrmClient {
         self.retry.policy()
     }
 
+    /// The same client with listing streams capped at `pages` pages (default [`MAX_PAGES`];
+    /// at least 1). A listing that still has `more_records` after the cap ends with
+    /// [`Error::Pagination`].
+    pub fn with_max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = pages.max(1);
+        self
+    }
+
+    /// The most pages one listing stream fetches.
+    pub fn max_pages(&self) -> u32 {
+        self.max_pages
+    }
+
     /// The connection this client acts for.
     pub fn key(&self) -> &TokenKey {
         &self.key
@@ -198,8 +340,10 @@ impl CrmClient {
     }
 
     /// The generated client with this connection's hooks (authorization, refresh-and-replay,
-    /// tracing), for every operation of `spec/crm-v2.yaml`. Errors raised inside the hooks
-    /// arrive as `progenitor_client::Error::Custom` with the SDK error's message.
+    /// path-parameter checks, tracing), for every operation of `spec/crm-v2.yaml`. Called
+    /// directly, errors raised inside the hooks arrive as progenitor's `Custom` or
+    /// `InvalidRequest` with the SDK error's message; run the call through [`CrmClient::send`]
+    /// to get the typed [`Error`] instead.
     pub fn raw(&self) -> crm::Client {
         crm::Client::new_with_client(
             &self.base,
@@ -208,8 +352,32 @@ impl CrmClient {
         )
     }
 
+    /// Runs one call of the generated client with this connection's hooks and returns what the
+    /// shortcuts return: the typed [`Error`] of a hook (`ReauthorizationRequired`,
+    /// `InvalidInput`, ...), `None` for 204/304, Zoho's envelope as [`Error::Api`], and for a
+    /// write whose items all failed (HTTP 400 with one result per item) those results.
+    ///
+    /// ```no_run
+    /// # async fn demo(crm: zohocrm::CrmClient) -> zohocrm::Result<()> {
+    /// let org = crm.send(|c| async move { c.get_org().send().await }).await?;
+    /// let layouts = crm.send(|c| async move { c.list_layouts().module("Leads").send().await }).await?;
+    /// # let _ = (org, layouts); Ok(()) }
+    /// ```
+    pub async fn send<T, E, F, Fut>(&self, call: F) -> Result<Option<T>>
+    where
+        T: serde::de::DeserializeOwned,
+        E: ErrorBody,
+        F: FnOnce(crm::Client) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let (client, slot) = self.call();
+        let result = call(client).await;
+        let operation = lock(&slot).operation.unwrap_or("crm");
+        finish(operation, result, &slot)
+    }
+
     fn call(&self) -> (crm::Client, Slot) {
-        let slot: Slot = Arc::new(Mutex::new(None));
+        let slot: Slot = Arc::new(Mutex::new(CallState::default()));
         let client = crm::Client::new_with_client(
             &self.base,
             self.http.clone(),
@@ -235,14 +403,20 @@ impl CrmClient {
     /// Every user of `kind`, page after page.
     pub fn users(&self, kind: UserType) -> impl Stream<Item = Result<User>> + Send + 'static {
         let this = self.clone();
-        paginate(move |page| {
-            let this = this.clone();
-            async move { this.users_page(kind, page, MAX_PER_PAGE).await }
-        })
+        paginate(
+            "list_users",
+            self.max_pages,
+            |u: &User| u.id.as_deref(),
+            move |page| {
+                let this = this.clone();
+                async move { this.users_page(kind, page, MAX_PER_PAGE).await }
+            },
+        )
     }
 
     /// One user by id.
     pub async fn user(&self, id: &str) -> Result<Option<User>> {
+        check_segment("user_id", id)?;
         let (raw, slot) = self.call();
         let result = raw.get_user().user_id(id).send().await;
         Ok(finish("get_user", result, &slot)?.and_then(|r| r.users.into_iter().next()))
@@ -257,6 +431,7 @@ impl CrmClient {
 
     /// Metadata of one module.
     pub async fn module(&self, api_name: &str) -> Result<Option<Module>> {
+        check_segment("module_api_name", api_name)?;
         let (raw, slot) = self.call();
         let result = raw.get_module().module_api_name(api_name).send().await;
         Ok(finish("get_module", result, &slot)?.and_then(|r| r.modules.into_iter().next()))
@@ -285,6 +460,7 @@ impl CrmClient {
 
     /// One page of records of `module`.
     pub async fn records_page(&self, module: &str, query: &RecordQuery, page: u32) -> Result<Page<Record>> {
+        check_segment("module", module)?;
         let (page_nz, per_page_nz) = page_args(page, query.per_page.unwrap_or(MAX_PER_PAGE))?;
         let (raw, slot) = self.call();
         let mut request = raw.list_records().module(module).page(page_nz).per_page(per_page_nz);
@@ -313,14 +489,21 @@ impl CrmClient {
         let this = self.clone();
         let module = module.to_owned();
         let query = Arc::new(query);
-        paginate(move |page| {
-            let (this, module, query) = (this.clone(), module.clone(), query.clone());
-            async move { this.records_page(&module, &query, page).await }
-        })
+        paginate(
+            "list_records",
+            self.max_pages,
+            |r: &Record| r.id.as_deref(),
+            move |page| {
+                let (this, module, query) = (this.clone(), module.clone(), query.clone());
+                async move { this.records_page(&module, &query, page).await }
+            },
+        )
     }
 
     /// One record by id.
     pub async fn record(&self, module: &str, id: &str) -> Result<Option<Record>> {
+        check_segment("module", module)?;
+        check_segment("record_id", id)?;
         let (raw, slot) = self.call();
         let result = raw.get_record().module(module).record_id(id).send().await;
         Ok(finish("get_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
@@ -328,6 +511,10 @@ impl CrmClient {
 
     /// One page of search results.
     pub async fn search_page(&self, module: &str, search: &Search, page: u32, per_page: u32) -> Result<Page<Record>> {
+        check_segment("module", module)?;
+        if let Search::Criteria(criteria) = search {
+            criteria.validate()?;
+        }
         let (page_nz, per_page_nz) = page_args(page, per_page)?;
         let (raw, slot) = self.call();
         let request = raw.search_records().module(module).page(page_nz).per_page(per_page_nz);
@@ -346,14 +533,20 @@ impl CrmClient {
         let this = self.clone();
         let module = module.to_owned();
         let search = Arc::new(search);
-        paginate(move |page| {
-            let (this, module, search) = (this.clone(), module.clone(), search.clone());
-            async move { this.search_page(&module, &search, page, MAX_PER_PAGE).await }
-        })
+        paginate(
+            "search_records",
+            self.max_pages,
+            |r: &Record| r.id.as_deref(),
+            move |page| {
+                let (this, module, search) = (this.clone(), module.clone(), search.clone());
+                async move { this.search_page(&module, &search, page, MAX_PER_PAGE).await }
+            },
+        )
     }
 
     /// Inserts up to 100 records; one result per record, in order (check each `status`).
     pub async fn insert_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
+        check_segment("module", module)?;
         check_batch(records.len())?;
         let (raw, slot) = self.call();
         let body = write_body(records, Vec::new());
@@ -363,6 +556,7 @@ impl CrmClient {
 
     /// Updates up to 100 records (each carries its `id`).
     pub async fn update_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
+        check_segment("module", module)?;
         check_batch(records.len())?;
         let (raw, slot) = self.call();
         let body = write_body(records, Vec::new());
@@ -372,6 +566,8 @@ impl CrmClient {
 
     /// Updates one record.
     pub async fn update_record(&self, module: &str, id: &str, record: Record) -> Result<Option<ActionResult>> {
+        check_segment("module", module)?;
+        check_segment("record_id", id)?;
         let (raw, slot) = self.call();
         let body = write_body(vec![record], Vec::new());
         let result = raw.update_record().module(module).record_id(id).body(body).send().await;
@@ -385,6 +581,7 @@ impl CrmClient {
         records: Vec<Record>,
         duplicate_check_fields: &[&str],
     ) -> Result<Vec<ActionResult>> {
+        check_segment("module", module)?;
         check_batch(records.len())?;
         let (raw, slot) = self.call();
         let body = write_body(records, duplicate_check_fields.iter().map(|s| (*s).to_owned()).collect());
@@ -392,9 +589,19 @@ impl CrmClient {
         Ok(finish("upsert_records", result, &slot)?.map(|r| r.data).unwrap_or_default())
     }
 
-    /// Deletes up to 100 records by id.
+    /// Deletes up to 100 records by id. Ids are sent joined by `,`: an empty id or one
+    /// containing `,` is refused with [`Error::InvalidInput`].
     pub async fn delete_records(&self, module: &str, ids: &[&str]) -> Result<Vec<ActionResult>> {
+        check_segment("module", module)?;
         check_batch(ids.len())?;
+        if let Some(bad) = ids.iter().find(|id| id.is_empty() || id.contains(',')) {
+            return Err(Error::invalid_input(
+                "ids",
+                format!(
+                    "record id {bad:?} is empty or contains `,`, which separates ids in the request; pass each id on its own"
+                ),
+            ));
+        }
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -405,6 +612,8 @@ impl CrmClient {
 
     /// Deletes one record.
     pub async fn delete_record(&self, module: &str, id: &str) -> Result<Option<ActionResult>> {
+        check_segment("module", module)?;
+        check_segment("record_id", id)?;
         let (raw, slot) = self.call();
         let result = raw.delete_record().module(module).record_id(id).send().await;
         Ok(finish("delete_record", result, &slot)?.and_then(|r| r.data.into_iter().next()))
@@ -418,22 +627,28 @@ impl CrmClient {
     ) -> impl Stream<Item = Result<types::DeletedRecord>> + Send + 'static {
         let this = self.clone();
         let module = module.to_owned();
-        paginate(move |page| {
-            let (this, module) = (this.clone(), module.clone());
-            async move {
-                let (page_nz, per_page_nz) = page_args(page, MAX_PER_PAGE)?;
-                let (raw, slot) = this.call();
-                let result = raw
-                    .list_deleted_records()
-                    .module(&module)
-                    .type_(kind.as_str())
-                    .page(page_nz)
-                    .per_page(per_page_nz)
-                    .send()
-                    .await;
-                Ok(Page::of(finish("list_deleted_records", result, &slot)?.map(|r| (r.data, r.info)), page))
-            }
-        })
+        paginate(
+            "list_deleted_records",
+            self.max_pages,
+            |r: &types::DeletedRecord| r.id.as_deref(),
+            move |page| {
+                let (this, module) = (this.clone(), module.clone());
+                async move {
+                    check_segment("module", &module)?;
+                    let (page_nz, per_page_nz) = page_args(page, MAX_PER_PAGE)?;
+                    let (raw, slot) = this.call();
+                    let result = raw
+                        .list_deleted_records()
+                        .module(&module)
+                        .type_(kind.as_str())
+                        .page(page_nz)
+                        .per_page(per_page_nz)
+                        .send()
+                        .await;
+                    Ok(Page::of(finish("list_deleted_records", result, &slot)?.map(|r| (r.data, r.info)), page))
+                }
+            },
+        )
     }
 }
 
@@ -474,34 +689,56 @@ fn more(info: &Option<types::Info>) -> bool {
     info.as_ref().and_then(|i| i.more_records).unwrap_or(false)
 }
 
+fn lock(slot: &Slot) -> std::sync::MutexGuard<'_, CallState> {
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Turns a generated call's result into the SDK's: a hook's typed error first, 204/304 as
-/// `None`, Zoho's envelope as [`Error::Api`].
-fn finish<T: serde::de::DeserializeOwned>(
+/// `None`, a write's HTTP 400 with per-item results as those results, Zoho's envelope as
+/// [`Error::Api`], a body that does not decode as [`Error::Decode`] with its real status.
+fn finish<T: serde::de::DeserializeOwned, E: ErrorBody>(
     operation: &str,
-    result: std::result::Result<ResponseValue<T>, progenitor_client::Error<types::ErrorEnvelope>>,
+    result: std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>,
     slot: &Slot,
 ) -> Result<Option<T>> {
-    if let Some(error) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    let state = std::mem::take(&mut *lock(slot));
+    if let Some(error) = state.error {
         return Err(error);
     }
+    let status = state.status.unwrap_or(200);
     match crate::nocontent::NoContent::or_empty(result) {
         Ok(value) => Ok(value.map(ResponseValue::into_inner)),
+        Err(progenitor_client::Error::ErrorResponse(rv)) if rv.status() == reqwest::StatusCode::BAD_REQUEST => match rv
+            .results()
+        {
+            Some(results) => serde_json::from_value::<T>(results.clone()).map(Some).map_err(|e| {
+                let body = results.to_string();
+                Error::decode(operation, 400, body.as_bytes(), crate::error::decode_reason::<T>(body.as_bytes(), &e))
+            }),
+            None => Err(convert_progenitor(operation, progenitor_client::Error::ErrorResponse(rv), E::envelope)),
+        },
         Err(progenitor_client::Error::InvalidResponsePayload(body, e)) => {
-            Err(Error::decode(operation, 200, &body, crate::error::decode_reason::<T>(&body, &e)))
+            Err(Error::decode(operation, status, &body, crate::error::decode_reason::<T>(&body, &e)))
         }
-        Err(e) => Err(convert_progenitor(operation, e, |envelope: &types::ErrorEnvelope| {
-            Some((
-                envelope.code.clone(),
-                envelope.message.clone().unwrap_or_default(),
-                envelope.details.clone().map(serde_json::Value::Object).unwrap_or(serde_json::Value::Null),
-            ))
-        })),
+        Err(progenitor_client::Error::InvalidRequest(message)) => {
+            // A builder argument progenitor could not use (`module was not initialized`, ...).
+            let parameter = message.split_whitespace().next().unwrap_or("request").to_owned();
+            Err(Error::invalid_input(parameter, format!("{operation}: {message}")))
+        }
+        Err(e) => Err(convert_progenitor(operation, e, E::envelope)),
     }
 }
 
 /// A stream over every item of a paged listing, fetching page after page until `more_records`
-/// is false. Stops after the first error (which it yields).
-fn paginate<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T>> + Send + 'static
+/// is false. Stops after the first error (which it yields), and with [`Error::Pagination`]
+/// when a page has the same ids as the previous one or `more_records` is still true after
+/// `max_pages` pages.
+fn paginate<T, F, Fut>(
+    operation: &'static str,
+    max_pages: u32,
+    id: fn(&T) -> Option<&str>,
+    fetch: F,
+) -> impl Stream<Item = Result<T>> + Send + 'static
 where
     T: Send + 'static,
     F: Fn(u32) -> Fut + Send + Sync + 'static,
@@ -511,16 +748,35 @@ where
         fetch: F,
         next_page: Option<u32>,
         buffer: VecDeque<T>,
+        previous_ids: Vec<Option<String>>,
     }
-    let state = State { fetch, next_page: Some(1), buffer: VecDeque::new() };
-    futures_util::stream::unfold(state, |mut state| async move {
+    let state = State { fetch, next_page: Some(1), buffer: VecDeque::new(), previous_ids: Vec::new() };
+    futures_util::stream::unfold(state, move |mut state| async move {
         loop {
             if let Some(item) = state.buffer.pop_front() {
                 return Some((Ok(item), state));
             }
             let page = state.next_page?;
+            if page > max_pages {
+                state.next_page = None;
+                let reason = format!(
+                    "Zoho still reported more_records after {max_pages} pages (the cap; CrmClient::with_max_pages raises it)"
+                );
+                return Some((Err(Error::Pagination { operation: operation.to_owned(), page, reason }), state));
+            }
             match (state.fetch)(page).await {
                 Ok(p) => {
+                    let ids: Vec<Option<String>> = p.items.iter().map(|item| id(item).map(str::to_owned)).collect();
+                    if !ids.is_empty() && ids.iter().any(Option::is_some) && ids == state.previous_ids {
+                        state.next_page = None;
+                        let reason = format!(
+                            "page {page} has the same {} ids as page {}: the server repeats itself",
+                            ids.len(),
+                            page - 1
+                        );
+                        return Some((Err(Error::Pagination { operation: operation.to_owned(), page, reason }), state));
+                    }
+                    state.previous_ids = ids;
                     state.next_page = if p.more_records && !p.items.is_empty() { page.checked_add(1) } else { None };
                     state.buffer.extend(p.items);
                 }

@@ -159,6 +159,25 @@ pub enum Error {
     },
     /// The token store failed.
     Store(StoreError),
+    /// An argument cannot be sent as given (a path parameter that is empty or a dot segment,
+    /// a search field name with characters Zoho's API names never have, an id containing `,`).
+    /// Nothing was sent.
+    InvalidInput {
+        /// The parameter (`module`, `record_id`, `ids`, `criteria`, ...).
+        parameter: String,
+        /// What is wrong with the value (quoted) and what is allowed.
+        reason: String,
+    },
+    /// A paged listing was stopped: the server kept answering `more_records: true` past
+    /// [`crate::client::MAX_PAGES`], or sent the same page again.
+    Pagination {
+        /// The operation (`list_records`, ...).
+        operation: String,
+        /// The page number at which the listing stopped.
+        page: u32,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -198,6 +217,11 @@ impl Error {
             Self::OAuth { error, .. } => Some(error),
             _ => None,
         }
+    }
+
+    /// An [`Error::InvalidInput`] for `parameter`.
+    pub(crate) fn invalid_input(parameter: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput { parameter: parameter.into(), reason: reason.into() }
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
@@ -255,8 +279,25 @@ pub(crate) fn decode_reason<T: serde::de::DeserializeOwned>(body: &[u8], fallbac
     out
 }
 
-/// Keys whose values are secrets in any Zoho body.
-const SECRET_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "token"];
+/// Keys whose values are secrets in any Zoho body. `code` is not among them: CRM uses it for
+/// error codes (`INVALID_DATA`); it is redacted only where it is an OAuth grant code
+/// ([`is_grant_context`], [`looks_like_zoho_secret`]).
+const SECRET_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "token"];
+
+/// Keys whose presence beside `code` makes it an OAuth grant code (a token request, a redirect).
+const GRANT_CONTEXT_KEYS: &[&str] = &["grant_type", "redirect_uri", "client_id", "accounts-server", "location"];
+
+/// Whether `map` is an OAuth request or redirect, whose `code` is a grant code.
+fn is_grant_context(map: &serde_json::Map<String, serde_json::Value>) -> bool {
+    GRANT_CONTEXT_KEYS.iter().any(|k| map.contains_key(*k))
+}
+
+/// Whether `value` has the shape of a Zoho grant code or token: `1000.<hex>.<hex>`.
+pub(crate) fn looks_like_zoho_secret(value: &str) -> bool {
+    let mut parts = value.split('.');
+    let is_hex = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_hexdigit());
+    matches!((parts.next(), parts.next(), parts.next(), parts.next()), (Some("1000"), Some(a), Some(b), None) if is_hex(a) && is_hex(b))
+}
 
 /// Truncates a body for diagnostics and removes secret values from it.
 pub(crate) fn scrub_body(body: &[u8]) -> String {
@@ -284,9 +325,14 @@ pub(crate) fn scrub_body(body: &[u8]) -> String {
 
 fn scrub_value(value: &mut serde_json::Value) {
     match value {
+        serde_json::Value::String(s) if looks_like_zoho_secret(s) => {
+            *s = crate::secret::REDACTED.to_owned();
+        }
         serde_json::Value::Object(map) => {
+            let grant = is_grant_context(map);
             for (k, v) in map.iter_mut() {
-                if SECRET_KEYS.contains(&k.as_str()) && v.is_string() {
+                let secret = SECRET_KEYS.contains(&k.as_str()) || (grant && k == "code");
+                if secret && v.is_string() {
                     *v = serde_json::Value::String(crate::secret::REDACTED.to_owned());
                 } else {
                     scrub_value(v);
@@ -349,6 +395,12 @@ impl fmt::Display for Error {
                 write!(f, "{operation}: could not decode the HTTP {status} response ({reason}); body: {body}")
             }
             Self::Store(e) => write!(f, "token store: {e}"),
+            Self::InvalidInput { parameter, reason } => {
+                write!(f, "invalid {parameter}: {reason} (nothing was sent)")
+            }
+            Self::Pagination { operation, page, reason } => {
+                write!(f, "{operation}: listing stopped at page {page}: {reason}")
+            }
         }
     }
 }
@@ -398,6 +450,12 @@ impl Clone for Error {
                 reason: reason.clone(),
             },
             Self::Store(e) => Self::Store(duplicate_store_error(e)),
+            Self::InvalidInput { parameter, reason } => {
+                Self::InvalidInput { parameter: parameter.clone(), reason: reason.clone() }
+            }
+            Self::Pagination { operation, page, reason } => {
+                Self::Pagination { operation: operation.clone(), page: *page, reason: reason.clone() }
+            }
         }
     }
 }
@@ -462,6 +520,34 @@ mod tests {
         assert!(s.contains("zohoapis"));
         let long = vec![b'a'; 4000];
         assert!(scrub_body(&long).len() < 600);
+    }
+
+    #[test]
+    fn scrub_keeps_crm_error_codes_and_hides_grant_codes() {
+        let crm = br#"{"data":[{"code":"INVALID_DATA","details":{"id":"1"},"message":"bad","status":"error"}]}"#;
+        let s = scrub_body(crm);
+        assert!(s.contains("INVALID_DATA"), "{s}");
+        let top = scrub_body(br#"{"code":"MANDATORY_NOT_FOUND","status":"error"}"#);
+        assert!(top.contains("MANDATORY_NOT_FOUND"), "{top}");
+        // A token request or redirect: `code` is the grant code, whatever its shape.
+        let grant = scrub_body(br#"{"grant_type":"authorization_code","code":"short-code","redirect_uri":"x"}"#);
+        assert!(!grant.contains("short-code"), "{grant}");
+        let redirect = scrub_body(br#"{"code":"abc","location":"eu"}"#);
+        assert!(!redirect.contains("abc"), "{redirect}");
+        // Anything shaped like a Zoho grant code or token, under any key.
+        let shaped = scrub_body(br#"{"code":"1000.0a1b2c.ff09","note":["1000.dead.beef"]}"#);
+        assert!(!shaped.contains("1000.0a1b2c") && !shaped.contains("1000.dead"), "{shaped}");
+        assert!(looks_like_zoho_secret("1000.0a1b.c2d3"));
+        assert!(!looks_like_zoho_secret("1000.0a1b"));
+        assert!(!looks_like_zoho_secret("1000.xyz.c2d3"));
+        assert!(!looks_like_zoho_secret("INVALID_DATA"));
+    }
+
+    #[test]
+    fn invalid_input_is_not_retryable_and_was_not_sent() {
+        let e = Error::invalid_input("module", "\"..\" is a dot segment");
+        assert!(!e.is_retryable() && !e.may_have_been_sent());
+        assert!(e.to_string().contains("module") && e.to_string().contains("\"..\""), "{e}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod error;
 pub mod manager;
 pub mod nocontent;
 pub mod oauth;
+mod path;
 pub mod retry;
 pub mod secret;
 pub mod store;

@@ -29,7 +29,7 @@ use crate::token::{Token, TokenKey};
 use crate::transport::Inner;
 
 /// Where the accounts client's hooks leave a typed error.
-type Slot = Arc<std::sync::Mutex<Option<Error>>>;
+type Slot = crate::transport::Failure;
 
 /// Whether Zoho issues a refresh token.
 #[non_exhaustive]
@@ -416,7 +416,7 @@ impl OAuthClient {
 
     /// A generated accounts client for `dc`, and the slot where its hooks leave typed errors.
     fn accounts(&self, dc: DataCenter) -> (accounts::Client, Slot) {
-        let slot: Slot = Arc::new(std::sync::Mutex::new(None));
+        let slot: Slot = Slot::default();
         let client = accounts::Client::new_with_client(
             self.endpoints.accounts_server(dc),
             self.http.clone(),
@@ -717,7 +717,7 @@ pub(crate) fn convert_progenitor<E>(
     use progenitor_client::Error as P;
     match error {
         P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => Error::transport(operation, e),
-        P::InvalidRequest(message) => Error::config(format!("{operation}: invalid request: {message}")),
+        P::InvalidRequest(message) => Error::InvalidInput { parameter: operation.to_owned(), reason: message },
         P::Custom(message) => Error::config(format!("{operation}: {message}")),
         P::InvalidResponsePayload(bytes, e) => Error::decode(operation, 200, &bytes, e),
         P::ErrorResponse(rv) => {

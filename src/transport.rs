@@ -42,11 +42,25 @@ pub struct Inner {
     dc: Option<DataCenter>,
     environment: Option<Environment>,
     /// Typed error raised inside a hook, for the hand-written layer to return as-is.
-    failure: Option<Arc<Mutex<Option<Error>>>>,
+    failure: Option<Failure>,
     /// Per-request timeout (token endpoint calls).
     timeout: Option<std::time::Duration>,
     /// The retry policy and the shared retry budget.
     retry: Retrier,
+}
+
+/// What the hooks of one call leave for the hand-written layer.
+pub(crate) type Failure = Arc<Mutex<CallState>>;
+
+/// The hooks' record of one call.
+#[derive(Debug, Default)]
+pub(crate) struct CallState {
+    /// Typed error raised inside a hook, returned as-is instead of progenitor's string.
+    pub(crate) error: Option<Error>,
+    /// The operation the call ran (set by `pre`).
+    pub(crate) operation: Option<&'static str>,
+    /// HTTP status of the answer (set by `post`), for decode errors.
+    pub(crate) status: Option<u16>,
 }
 
 #[derive(Clone, Debug)]
@@ -58,27 +72,17 @@ struct Auth {
 impl Inner {
     /// State for an accounts-server client of `dc` (no Authorization header); typed errors
     /// raised in its hooks go to `failure`.
-    pub(crate) fn accounts(
-        dc: DataCenter,
-        timeout: std::time::Duration,
-        failure: Arc<Mutex<Option<Error>>>,
-        retry: Retrier,
-    ) -> Self {
+    pub(crate) fn accounts(dc: DataCenter, timeout: std::time::Duration, failure: Failure, retry: Retrier) -> Self {
         Self { dc: Some(dc), timeout: Some(timeout), failure: Some(failure), retry, ..Self::default() }
     }
 
     /// The typed error a hook raised during the last call, if any.
-    pub(crate) fn take_failure(slot: &Mutex<Option<Error>>) -> Option<Error> {
-        slot.lock().unwrap_or_else(|p| p.into_inner()).take()
+    pub(crate) fn take_failure(slot: &Mutex<CallState>) -> Option<Error> {
+        slot.lock().unwrap_or_else(|p| p.into_inner()).error.take()
     }
 
     /// State for a CRM client acting for `key`.
-    pub(crate) fn crm(
-        manager: TokenManager,
-        key: TokenKey,
-        failure: Option<Arc<Mutex<Option<Error>>>>,
-        retry: Retrier,
-    ) -> Self {
+    pub(crate) fn crm(manager: TokenManager, key: TokenKey, failure: Option<Failure>, retry: Retrier) -> Self {
         Self {
             dc: Some(key.dc),
             environment: Some(key.environment),
@@ -89,12 +93,19 @@ impl Inner {
         }
     }
 
-    fn stash(&self, error: Error) -> String {
+    pub(crate) fn stash(&self, error: Error) -> String {
         let message = error.to_string();
         if let Some(slot) = &self.failure {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+            slot.lock().unwrap_or_else(|p| p.into_inner()).error = Some(error);
         }
         message
+    }
+
+    /// Records something about the current call in the failure slot, when there is one.
+    fn record(&self, f: impl FnOnce(&mut CallState)) {
+        if let Some(slot) = &self.failure {
+            f(&mut slot.lock().unwrap_or_else(|p| p.into_inner()));
+        }
     }
 }
 
@@ -150,9 +161,19 @@ impl ClientHooks<Inner> for crate::crm::Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let inner = self.inner();
+        inner.record(|s| s.operation = Some(info.operation_id));
+        // Every path parameter must still be exactly one segment of the operation's template.
+        let base_path = reqwest::Url::parse(self.baseurl()).map(|u| u.path().to_owned()).unwrap_or_default();
+        crate::path::check_request_path(
+            crate::crm::PATH_TEMPLATES,
+            info.operation_id,
+            &base_path,
+            request.url().path(),
+        )
+        .map_err(|e| progenitor_client::Error::InvalidRequest(inner.stash(e)))?;
         let Some(auth) = &inner.auth else {
             return Ok(());
         };
@@ -163,6 +184,17 @@ impl ClientHooks<Inner> for crate::crm::Client {
             .await
             .map_err(|e| progenitor_client::Error::Custom(inner.stash(e.before_send())))?;
         set_authorization(request, access.secret()).map_err(progenitor_client::Error::Custom)
+    }
+
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        if let Ok(response) = result {
+            self.inner().record(|s| s.status = Some(response.status().as_u16()));
+        }
+        Ok(())
     }
 
     async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {

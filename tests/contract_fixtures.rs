@@ -233,9 +233,9 @@ fn wrong_type_errors_name_the_field() {
     assert!(err.to_string().contains("expected a boolean"), "{err}");
 
     let err = serde_path_to_error::deserialize::<_, TokenResponse>(&mut serde_json::Deserializer::from_str(
-        r#"{"access_token":"1000.a.b","expires_in":"3600"}"#,
+        r#"{"access_token":"1000.a.b","expires_in":[3600]}"#,
     ))
-    .expect_err("a string is not an integer");
+    .expect_err("a list is not a lifetime");
     assert_eq!(err.path().to_string(), "expires_in");
 
     // A missing required field is named even by plain serde_json.
@@ -350,7 +350,7 @@ async fn debug_of_a_token_call_result_never_shows_tokens() {
 /// formats it. If progenitor stops doing this, this test fails and the warning can go.
 #[tokio::test]
 async fn token_payload_errors_print_the_raw_body() {
-    let body = r#"{"access_token":"1000.leaky.token","expires_in":"3600"}"#;
+    let body = r#"{"access_token":"1000.leaky.token","expires_in":[3600]}"#;
     let server = support::capture::CaptureServer::start(move |_| support::capture::Canned::json(200, body)).await;
     let accounts = support::accounts_client(server.base_url());
     let result = accounts.token().body(refresh_request()).send().await;

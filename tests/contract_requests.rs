@@ -351,14 +351,15 @@ async fn authorization_header_is_redacted_in_shapes() {
     assert!(!serde_json::to_string(&shape).expect("serializes").contains(ACCESS_TOKEN));
 }
 
-/// Path parameters are percent-encoded as one segment: a `/`, `?` or space cannot change the route.
+/// Path parameters are percent-encoded as one segment (all but `A-Za-z0-9-._~`): a `/`, `?`,
+/// `=` or space cannot change the route.
 #[tokio::test]
 async fn path_parameters_are_one_encoded_segment() {
     let server = CaptureServer::json_ok("{}").await;
     let crm = support::crm_client(server.base_url());
     crm.get_record().module("Custom Module").record_id("../users/1?type=AllUsers#x").send().await.expect("get_record");
     let request = server.take_one();
-    assert_eq!(request.target, "/crm/v2/Custom%20Module/..%2Fusers%2F1%3Ftype=AllUsers%23x");
+    assert_eq!(request.target, "/crm/v2/Custom%20Module/..%2Fusers%2F1%3Ftype%3DAllUsers%23x");
     assert_eq!(request.raw_query(), None);
 }
 
