@@ -803,6 +803,23 @@ mod tests {
     }
 
     #[test]
+    fn revoke_is_decided_by_the_body_not_only_the_status() {
+        let answer = |v: serde_json::Value| serde_json::from_value::<accounts::types::RevokeResponse>(v).unwrap();
+        let ok = answer(serde_json::json!({"status": "success"}));
+        assert!(revoke_outcome(DataCenter::Eu, 200, &ok).is_ok());
+        let gone = answer(serde_json::json!({"error": "invalid_token", "status": "failure"}));
+        assert!(revoke_outcome(DataCenter::Eu, 400, &gone).is_ok(), "already revoked is the goal");
+        assert!(revoke_outcome(DataCenter::Eu, 200, &gone).is_ok());
+        let other = answer(serde_json::json!({"error": "invalid_client", "status": "failure"}));
+        let e = revoke_outcome(DataCenter::Eu, 400, &other).unwrap_err();
+        assert_eq!(e.zoho_code(), Some("invalid_client"), "a 400 for another reason is not success");
+        let failure_200 = answer(serde_json::json!({"status": "failure"}));
+        assert!(revoke_outcome(DataCenter::Eu, 200, &failure_200).is_err(), "HTTP 200 with a failure body");
+        let empty = answer(serde_json::json!({}));
+        assert!(revoke_outcome(DataCenter::Eu, 200, &empty).is_err());
+    }
+
+    #[test]
     fn expiry_handles_the_legacy_millisecond_form() {
         let modern = response(serde_json::json!({"access_token": "a", "expires_in": 3600}));
         assert_eq!(expires_in_ms(&modern).unwrap(), 3_600_000);

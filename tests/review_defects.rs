@@ -448,3 +448,43 @@ async fn the_builder_debug_hides_proxy_credentials() {
     assert!(shown.contains("proxy.internal:3128"), "{shown}");
     let _ = Arc::new(builder);
 }
+
+/// An accounts server on loopback that answers every request with `body` (HTTP 200).
+async fn fake_accounts(body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/accounts/us", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(response.as_bytes()).await;
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn an_empty_refresh_token_in_a_refresh_answer_does_not_replace_ours() {
+    let h = harness().await;
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let api = h.sim.api_url(DataCenter::Us, Environment::Production);
+    let base = fake_accounts(format!(
+        r#"{{"access_token":"1000.new-access","refresh_token":"","expires_in":3600,"api_domain":"{api}"}}"#
+    ))
+    .await;
+    let endpoints = common::endpoints(&h.sim).with_accounts_server(DataCenter::Us, &base).unwrap();
+    let oauth = zohocrm::oauth::OAuthClient::new(
+        zohocrm::transport::http_client_builder().build().unwrap(),
+        Arc::new(endpoints),
+        Arc::new(common::credentials()),
+        Arc::new(h.sim.clock()),
+    );
+    let fresh = oauth.refresh(&token).await.unwrap();
+    assert!(fresh.refresh_token.unwrap().ct_eq(token.refresh_token.as_ref().unwrap()));
+    assert_eq!(fresh.access_token.unwrap().expose(), "1000.new-access");
+}
