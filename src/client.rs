@@ -701,6 +701,14 @@ fn finish<T: serde::de::DeserializeOwned, E: ErrorBody>(
     result: std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>,
     slot: &Slot,
 ) -> Result<Option<T>> {
+    finish_call(operation, result, slot).map_err(|e| crate::scopes::explain(operation, e))
+}
+
+fn finish_call<T: serde::de::DeserializeOwned, E: ErrorBody>(
+    operation: &str,
+    result: std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>,
+    slot: &Slot,
+) -> Result<Option<T>> {
     let state = std::mem::take(&mut *lock(slot));
     if let Some(error) = state.error {
         return Err(error);

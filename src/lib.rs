@@ -29,6 +29,7 @@ pub mod nocontent;
 pub mod oauth;
 mod path;
 pub mod retry;
+pub mod scopes;
 pub mod secret;
 pub mod store;
 pub mod token;
