@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use futures_core::Stream;
+use futures_util::stream::BoxStream;
 use progenitor_client::ResponseValue;
 
 use crate::crm::{self, types};
@@ -197,6 +197,93 @@ impl Criteria {
 impl std::fmt::Display for Criteria {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// Building and reading records without touching `serde_json` yourself.
+///
+/// ```
+/// use zohocrm::client::Record;
+/// let lead = Record::new().set("Last_Name", "Boyle").set("Company", "Zylker").set("Annual_Revenue", 125_000);
+/// assert_eq!(lead.get_str("Company"), Some("Zylker"));
+/// assert_eq!(lead.get_i64("Annual_Revenue"), Some(125_000));
+/// let update = Record::with_id("3652397000000190367").set("Lead_Status", "Contacted");
+/// assert_eq!(update.id.as_deref(), Some("3652397000000190367"));
+/// ```
+impl Record {
+    /// An empty record (for an insert).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A record carrying only its id (for an update: add the fields to change with [`Record::set`]).
+    pub fn with_id(id: impl Into<String>) -> Self {
+        Self { id: Some(id.into()), ..Self::default() }
+    }
+
+    /// Sets a field by API name (`Last_Name`, a custom `Score__c`, a lookup as
+    /// `serde_json::json!({"id": "…"})`), replacing any value; `"id"` sets [`Record::id`].
+    #[must_use]
+    pub fn set(mut self, field: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.insert(field, value);
+        self
+    }
+
+    /// Sets a field in place (see [`Record::set`]).
+    pub fn insert(&mut self, field: &str, value: impl Into<serde_json::Value>) {
+        let value = value.into();
+        if field == "id" {
+            self.id = value.as_str().map(str::to_owned);
+        } else {
+            self.extra.insert(field.to_owned(), value);
+        }
+    }
+
+    /// A field's value as Zoho sent it (`None` when absent).
+    pub fn get(&self, field: &str) -> Option<&serde_json::Value> {
+        self.extra.get(field)
+    }
+
+    /// A text field (`None` when absent, `null` or not text).
+    pub fn get_str(&self, field: &str) -> Option<&str> {
+        self.get(field)?.as_str()
+    }
+
+    /// A whole-number field (`None` when absent, `null` or not a whole number).
+    pub fn get_i64(&self, field: &str) -> Option<i64> {
+        self.get(field)?.as_i64()
+    }
+
+    /// A number field (currency, decimal, percent).
+    pub fn get_f64(&self, field: &str) -> Option<f64> {
+        self.get(field)?.as_f64()
+    }
+
+    /// A boolean field (checkbox).
+    pub fn get_bool(&self, field: &str) -> Option<bool> {
+        self.get(field)?.as_bool()
+    }
+
+    /// A field decoded into your own type (a lookup `{id, name}`, a date, a multi-select list).
+    /// `Ok(None)` when absent or `null`; [`Error::Decode`] naming the field when it does not fit.
+    pub fn get_as<T: serde::de::DeserializeOwned>(&self, field: &str) -> Result<Option<T>> {
+        match self.get(field) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(value) => serde_json::from_value(value.clone())
+                .map(Some)
+                .map_err(|e| Error::decode("record field", 200, b"", format!("field `{field}` does not decode: {e}"))),
+        }
+    }
+
+    /// The whole record decoded into your own `serde` struct (fields by API name; unknown
+    /// fields ignored unless your struct keeps them with `#[serde(flatten)]`).
+    pub fn to_typed<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        let value = serde_json::to_value(self)
+            .map_err(|e| Error::decode("record", 200, b"", format!("the record does not serialize: {e}")))?;
+        let text = value.to_string();
+        serde_json::from_value(value).map_err(|e| {
+            Error::decode("record", 200, text.as_bytes(), crate::error::decode_reason::<T>(text.as_bytes(), &e))
+        })
     }
 }
 
@@ -387,12 +474,17 @@ impl CrmClient {
     }
 
     /// The signed-in user of this connection (`type=CurrentUser`).
+    ///
+    /// Scope: `ZohoCRM.users.ALL` or `ZohoCRM.users.READ`.
+    /// `None` when Zoho answers 204 (no user: the token's user was deactivated).
     pub async fn current_user(&self) -> Result<Option<User>> {
         let page = self.users_page(UserType::CurrentUser, 1, 1).await?;
         Ok(page.items.into_iter().next())
     }
 
     /// One page of users of `kind`.
+    ///
+    /// Scope: `ZohoCRM.users.ALL` or `ZohoCRM.users.READ`.
     pub async fn users_page(&self, kind: UserType, page: u32, per_page: u32) -> Result<Page<User>> {
         let (page_nz, per_page_nz) = page_args(page, per_page)?;
         let (raw, slot) = self.call();
@@ -401,7 +493,9 @@ impl CrmClient {
     }
 
     /// Every user of `kind`, page after page.
-    pub fn users(&self, kind: UserType) -> impl Stream<Item = Result<User>> + Send + 'static {
+    ///
+    /// Scope: `ZohoCRM.users.ALL` or `ZohoCRM.users.READ`.
+    pub fn users(&self, kind: UserType) -> BoxStream<'static, Result<User>> {
         let this = self.clone();
         paginate(
             "list_users",
@@ -415,6 +509,9 @@ impl CrmClient {
     }
 
     /// One user by id.
+    ///
+    /// Scope: `ZohoCRM.users.ALL` or `ZohoCRM.users.READ`.
+    /// `None` when no user has this id (204) or it did not change since `If-Modified-Since`.
     pub async fn user(&self, id: &str) -> Result<Option<User>> {
         check_segment("user_id", id)?;
         let (raw, slot) = self.call();
@@ -423,6 +520,8 @@ impl CrmClient {
     }
 
     /// Metadata of every module.
+    ///
+    /// Scope: `ZohoCRM.settings.ALL` or `ZohoCRM.settings.READ` or `ZohoCRM.settings.modules.ALL` or `ZohoCRM.settings.modules.READ`.
     pub async fn modules(&self) -> Result<Vec<Module>> {
         let (raw, slot) = self.call();
         let result = raw.list_modules().send().await;
@@ -430,6 +529,9 @@ impl CrmClient {
     }
 
     /// Metadata of one module.
+    ///
+    /// Scope: `ZohoCRM.settings.ALL` or `ZohoCRM.settings.READ` or `ZohoCRM.settings.modules.ALL` or `ZohoCRM.settings.modules.READ`.
+    /// `None` when Zoho answers without the module (204).
     pub async fn module(&self, api_name: &str) -> Result<Option<Module>> {
         check_segment("module_api_name", api_name)?;
         let (raw, slot) = self.call();
@@ -438,6 +540,8 @@ impl CrmClient {
     }
 
     /// Fields of a module.
+    ///
+    /// Scope: `ZohoCRM.settings.ALL` or `ZohoCRM.settings.READ` or `ZohoCRM.settings.fields.ALL` or `ZohoCRM.settings.fields.READ`.
     pub async fn fields(&self, module: &str) -> Result<Vec<Field>> {
         let (raw, slot) = self.call();
         let result = raw.list_fields().module(module).send().await;
@@ -445,6 +549,8 @@ impl CrmClient {
     }
 
     /// Layouts of a module.
+    ///
+    /// Scope: `ZohoCRM.settings.ALL` or `ZohoCRM.settings.READ` or `ZohoCRM.settings.layouts.ALL` or `ZohoCRM.settings.layouts.READ`.
     pub async fn layouts(&self, module: &str) -> Result<Vec<Layout>> {
         let (raw, slot) = self.call();
         let result = raw.list_layouts().module(module).send().await;
@@ -452,6 +558,9 @@ impl CrmClient {
     }
 
     /// The organization.
+    ///
+    /// Scope: `ZohoCRM.org.ALL` or `ZohoCRM.org.READ`.
+    /// `None` when Zoho answers 204.
     pub async fn org(&self) -> Result<Option<Org>> {
         let (raw, slot) = self.call();
         let result = raw.get_org().send().await;
@@ -459,6 +568,8 @@ impl CrmClient {
     }
 
     /// One page of records of `module`.
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.READ` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.READ` (`{module}`: the module's API name).
     pub async fn records_page(&self, module: &str, query: &RecordQuery, page: u32) -> Result<Page<Record>> {
         check_segment("module", module)?;
         let (page_nz, per_page_nz) = page_args(page, query.per_page.unwrap_or(MAX_PER_PAGE))?;
@@ -485,7 +596,9 @@ impl CrmClient {
     }
 
     /// Every record of `module`, page after page.
-    pub fn records(&self, module: &str, query: RecordQuery) -> impl Stream<Item = Result<Record>> + Send + 'static {
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.READ` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.READ` (`{module}`: the module's API name).
+    pub fn records(&self, module: &str, query: RecordQuery) -> BoxStream<'static, Result<Record>> {
         let this = self.clone();
         let module = module.to_owned();
         let query = Arc::new(query);
@@ -501,6 +614,9 @@ impl CrmClient {
     }
 
     /// One record by id.
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.READ` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.READ` (`{module}`: the module's API name).
+    /// `None` when the record does not exist (204).
     pub async fn record(&self, module: &str, id: &str) -> Result<Option<Record>> {
         check_segment("module", module)?;
         check_segment("record_id", id)?;
@@ -510,6 +626,8 @@ impl CrmClient {
     }
 
     /// One page of search results.
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.READ` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.READ`; and `ZohoSearch.securesearch.ALL` or `ZohoSearch.securesearch.READ` (`{module}`: the module's API name).
     pub async fn search_page(&self, module: &str, search: &Search, page: u32, per_page: u32) -> Result<Page<Record>> {
         check_segment("module", module)?;
         if let Search::Criteria(criteria) = search {
@@ -529,7 +647,9 @@ impl CrmClient {
     }
 
     /// Every search result, page after page.
-    pub fn search(&self, module: &str, search: Search) -> impl Stream<Item = Result<Record>> + Send + 'static {
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.READ` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.READ`; and `ZohoSearch.securesearch.ALL` or `ZohoSearch.securesearch.READ` (`{module}`: the module's API name).
+    pub fn search(&self, module: &str, search: Search) -> BoxStream<'static, Result<Record>> {
         let this = self.clone();
         let module = module.to_owned();
         let search = Arc::new(search);
@@ -545,6 +665,8 @@ impl CrmClient {
     }
 
     /// Inserts up to 100 records; one result per record, in order (check each `status`).
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.CREATE` or `ZohoCRM.modules.WRITE` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.CREATE` or `ZohoCRM.modules.{module}.WRITE` (`{module}`: the module's API name).
     pub async fn insert_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
         check_segment("module", module)?;
         check_batch(records.len())?;
@@ -555,6 +677,8 @@ impl CrmClient {
     }
 
     /// Updates up to 100 records (each carries its `id`).
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.UPDATE` or `ZohoCRM.modules.WRITE` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.UPDATE` or `ZohoCRM.modules.{module}.WRITE` (`{module}`: the module's API name).
     pub async fn update_records(&self, module: &str, records: Vec<Record>) -> Result<Vec<ActionResult>> {
         check_segment("module", module)?;
         check_batch(records.len())?;
@@ -565,6 +689,9 @@ impl CrmClient {
     }
 
     /// Updates one record.
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.UPDATE` or `ZohoCRM.modules.WRITE` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.UPDATE` or `ZohoCRM.modules.{module}.WRITE` (`{module}`: the module's API name).
+    /// `None` only if Zoho answers without a result (204); a refused update is `Some` with `is_success() == false`.
     pub async fn update_record(&self, module: &str, id: &str, record: Record) -> Result<Option<ActionResult>> {
         check_segment("module", module)?;
         check_segment("record_id", id)?;
@@ -575,6 +702,8 @@ impl CrmClient {
     }
 
     /// Inserts or updates up to 100 records, matched on `duplicate_check_fields`.
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.CREATE` or `ZohoCRM.modules.WRITE` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.CREATE` or `ZohoCRM.modules.{module}.WRITE` (`{module}`: the module's API name).
     pub async fn upsert_records(
         &self,
         module: &str,
@@ -591,6 +720,8 @@ impl CrmClient {
 
     /// Deletes up to 100 records by id. Ids are sent joined by `,`: an empty id or one
     /// containing `,` is refused with [`Error::InvalidInput`].
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.DELETE` or `ZohoCRM.modules.WRITE` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.DELETE` or `ZohoCRM.modules.{module}.WRITE` (`{module}`: the module's API name).
     pub async fn delete_records(&self, module: &str, ids: &[&str]) -> Result<Vec<ActionResult>> {
         check_segment("module", module)?;
         check_batch(ids.len())?;
@@ -611,6 +742,9 @@ impl CrmClient {
     }
 
     /// Deletes one record.
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.DELETE` or `ZohoCRM.modules.WRITE` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.DELETE` or `ZohoCRM.modules.{module}.WRITE` (`{module}`: the module's API name).
+    /// `None` only if Zoho answers without a result (204); a refused delete is `Some` with `is_success() == false`.
     pub async fn delete_record(&self, module: &str, id: &str) -> Result<Option<ActionResult>> {
         check_segment("module", module)?;
         check_segment("record_id", id)?;
@@ -620,11 +754,9 @@ impl CrmClient {
     }
 
     /// Every deleted record of `module`.
-    pub fn deleted_records(
-        &self,
-        module: &str,
-        kind: DeletedKind,
-    ) -> impl Stream<Item = Result<types::DeletedRecord>> + Send + 'static {
+    ///
+    /// Scope: `ZohoCRM.modules.ALL` or `ZohoCRM.modules.READ` or `ZohoCRM.modules.{module}.ALL` or `ZohoCRM.modules.{module}.READ` (`{module}`: the module's API name).
+    pub fn deleted_records(&self, module: &str, kind: DeletedKind) -> BoxStream<'static, Result<types::DeletedRecord>> {
         let this = self.clone();
         let module = module.to_owned();
         paginate(
@@ -746,7 +878,7 @@ fn paginate<T, F, Fut>(
     max_pages: u32,
     id: fn(&T) -> Option<&str>,
     fetch: F,
-) -> impl Stream<Item = Result<T>> + Send + 'static
+) -> BoxStream<'static, Result<T>>
 where
     T: Send + 'static,
     F: Fn(u32) -> Fut + Send + Sync + 'static,
@@ -759,7 +891,7 @@ where
         previous_ids: Vec<Option<String>>,
     }
     let state = State { fetch, next_page: Some(1), buffer: VecDeque::new(), previous_ids: Vec::new() };
-    futures_util::stream::unfold(state, move |mut state| async move {
+    Box::pin(futures_util::stream::unfold(state, move |mut state| async move {
         loop {
             if let Some(item) = state.buffer.pop_front() {
                 return Some((Ok(item), state));
@@ -794,5 +926,5 @@ where
                 }
             }
         }
-    })
+    }))
 }

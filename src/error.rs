@@ -120,6 +120,9 @@ pub enum Error {
         key: TokenKey,
         /// Why (refresh token revoked, online grant without refresh token, ...).
         reason: String,
+        /// Zoho's `error` when Zoho refused the refresh token (`invalid_code`, ...); `None` when the
+        /// SDK decided (an online grant has no refresh token).
+        zoho_error: Option<String>,
     },
     /// No token is stored for this connection.
     NotConnected {
@@ -215,6 +218,7 @@ impl Error {
         match self {
             Self::Api { code, .. } => Some(code),
             Self::OAuth { error, .. } => Some(error),
+            Self::ReauthorizationRequired { zoho_error, .. } => zoho_error.as_deref(),
             _ => None,
         }
     }
@@ -366,7 +370,7 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {hint}")
             }
-            Self::ReauthorizationRequired { key, reason } => {
+            Self::ReauthorizationRequired { key, reason, .. } => {
                 write!(f, "connection {key} must be authorized again: {reason}")
             }
             Self::NotConnected { key } => {
@@ -431,9 +435,11 @@ impl Clone for Error {
             Self::OAuth { dc, error, description, hint } => {
                 Self::OAuth { dc: *dc, error: error.clone(), description: description.clone(), hint: hint.clone() }
             }
-            Self::ReauthorizationRequired { key, reason } => {
-                Self::ReauthorizationRequired { key: key.clone(), reason: reason.clone() }
-            }
+            Self::ReauthorizationRequired { key, reason, zoho_error } => Self::ReauthorizationRequired {
+                key: key.clone(),
+                reason: reason.clone(),
+                zoho_error: zoho_error.clone(),
+            },
             Self::NotConnected { key } => Self::NotConnected { key: key.clone() },
             Self::Api { operation, status, code, message, details } => Self::Api {
                 operation: operation.clone(),

@@ -476,6 +476,7 @@ impl OAuthClient {
                 key: token.key.clone(),
                 reason: "the connection has no refresh token (online grant); send the user through authorization again"
                     .into(),
+                zoho_error: None,
             });
         };
         let body = accounts::types::TokenRequest {
@@ -493,6 +494,7 @@ impl OAuthClient {
                     reason: format!(
                         "Zoho answered {error} to the refresh token: it was revoked (by the user, a password reset, Connected Apps, or the 20-refresh-tokens rule)"
                     ),
+                    zoho_error: Some(error),
                 });
             }
             other => other?,
