@@ -29,9 +29,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(Path::to_path_buf).unwrap_or(here)
+/// The checkout the task runs on, found at run time from the current directory: a compile-time
+/// path (`env!("CARGO_MANIFEST_DIR")`) would name whichever checkout built the binary, which a
+/// shared target directory may have deleted since.
+fn workspace_root() -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let located = Command::new(cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo locate-project: {e}"))?;
+    let manifest = String::from_utf8_lossy(&located.stdout).trim().to_owned();
+    match Path::new(&manifest).parent() {
+        Some(root) if located.status.success() && !manifest.is_empty() => Ok(root.to_path_buf()),
+        _ => Err("cargo locate-project found no workspace here; run cargo xtask inside the zohocrm checkout".to_owned()),
+    }
 }
 
 /// Builds zohocrm and returns the `OUT_DIR` of its build script.
@@ -61,7 +73,7 @@ fn build_out_dir(root: &Path) -> Result<PathBuf, String> {
 }
 
 fn codegen(check: bool) -> Result<String, String> {
-    let root = workspace_root();
+    let root = workspace_root()?;
     let out_dir = build_out_dir(&root)?;
     let target = root.join("generated");
     let mut stale = Vec::new();
