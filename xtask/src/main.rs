@@ -1,8 +1,11 @@
-//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`.
+//! Developer tasks for zohocrm: `cargo xtask codegen [--check]` and
+//! `cargo xtask fuzz [--seconds N] [--target T]` (see [`fuzz`]).
 //!
 //! `codegen` builds the zohocrm package (default features) and copies what its build script
 //! wrote into `$OUT_DIR` to `generated/`, so the committed copy comes from the very generator
 //! the build uses. `--check` compares instead of copying and fails with a one-line fix.
+
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -15,7 +18,8 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
-        _ => Err("usage: cargo xtask codegen [--check]".to_owned()),
+        ["fuzz", rest @ ..] => workspace_root().and_then(|root| fuzz::run(&root, rest)),
+        _ => Err("usage: cargo xtask codegen [--check] | cargo xtask fuzz [--seconds N] [--target T]".to_owned()),
     };
     match result {
         Ok(message) => {
