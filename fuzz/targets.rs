@@ -369,7 +369,8 @@ fn with_other_secrets(csv: &str) -> Option<String> {
             _ if line.is_empty() => out.push_str(line),
             None => {
                 let header = line.strip_prefix('\u{feff}').unwrap_or(line);
-                let columns = header.split(',').map(|h| SECRET_COLUMNS.contains(&h.trim().to_ascii_lowercase().as_str()));
+                let columns =
+                    header.split(',').map(|h| SECRET_COLUMNS.contains(&h.trim().to_ascii_lowercase().as_str()));
                 secret_columns = Some(columns.collect());
                 out.push_str(line);
             }

@@ -115,7 +115,9 @@ fn targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
 
 /// The files in `dir` (0 when it does not exist).
 fn count_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map(|entries| entries.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).count()).unwrap_or(0)
+    std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).count())
+        .unwrap_or(0)
 }
 
 fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Run, String> {
@@ -145,14 +147,14 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Run, String> {
     text.push_str(&String::from_utf8_lossy(&output.stderr));
     std::fs::write(&log, &text).map_err(|e| format!("{}: {e}", log.display()))?;
 
-    let stat = |name: &str| {
-        text.lines().rev().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<u64>().ok()))
-    };
+    let stat =
+        |name: &str| text.lines().rev().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<u64>().ok()));
     // libFuzzer's status lines: `#123456\tDONE   cov: 812 ft: 2001 corp: 345/40Kb ...`.
     let last_status = text.lines().rev().find(|l| l.starts_with('#') && l.contains(" corp: "));
     let from_status = |key: &str| {
         last_status.and_then(|l| {
-            let field = if key == "#" { l.strip_prefix('#')?.split_whitespace().next()? } else { l.split(key).nth(1)? };
+            let field =
+                if key == "#" { l.strip_prefix('#')?.split_whitespace().next()? } else { l.split(key).nth(1)? };
             field.split(['/', ' ', '\t']).next()?.parse::<u64>().ok()
         })
     };

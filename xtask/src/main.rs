@@ -46,7 +46,9 @@ fn workspace_root() -> Result<PathBuf, String> {
     let manifest = String::from_utf8_lossy(&located.stdout).trim().to_owned();
     match Path::new(&manifest).parent() {
         Some(root) if located.status.success() && !manifest.is_empty() => Ok(root.to_path_buf()),
-        _ => Err("cargo locate-project found no workspace here; run cargo xtask inside the zohocrm checkout".to_owned()),
+        _ => {
+            Err("cargo locate-project found no workspace here; run cargo xtask inside the zohocrm checkout".to_owned())
+        }
     }
 }
 
