@@ -247,7 +247,7 @@ impl DataCenter {
         let trimmed = code.trim();
         Self::ALL.into_iter().find(|dc| dc.location().eq_ignore_ascii_case(trimmed)).ok_or_else(|| {
             DcError::UnknownLocation {
-                received: sanitize_short(code),
+                received: sanitize_url(code),
                 accepted: Self::ALL.iter().map(|dc| dc.location().to_owned()).collect(),
             }
         })
@@ -316,7 +316,7 @@ impl FromStr for Environment {
         let trimmed = s.trim();
         Self::ALL.into_iter().find(|env| env.as_str().eq_ignore_ascii_case(trimmed)).ok_or_else(|| {
             DcError::UnknownEnvironment {
-                received: sanitize_short(s),
+                received: sanitize_url(s),
                 accepted: Self::ALL.iter().map(|env| env.as_str().to_owned()).collect(),
             }
         })

@@ -1,8 +1,11 @@
-//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`.
+//! Developer tasks for zohocrm: `cargo xtask codegen [--check]` and
+//! `cargo xtask fuzz [--seconds N] [--target T]` (see [`fuzz`]).
 //!
 //! `codegen` builds the zohocrm package (default features) and copies what its build script
 //! wrote into `$OUT_DIR` to `generated/`, so the committed copy comes from the very generator
 //! the build uses. `--check` compares instead of copying and fails with a one-line fix.
+
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -15,7 +18,8 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
-        _ => Err("usage: cargo xtask codegen [--check]".to_owned()),
+        ["fuzz", rest @ ..] => workspace_root().and_then(|root| fuzz::run(&root, rest)),
+        _ => Err("usage: cargo xtask codegen [--check] | cargo xtask fuzz [--seconds N] [--target T]".to_owned()),
     };
     match result {
         Ok(message) => {
@@ -29,9 +33,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(Path::to_path_buf).unwrap_or(here)
+/// The checkout the task runs on, found at run time from the current directory: a compile-time
+/// path (`env!("CARGO_MANIFEST_DIR")`) would name whichever checkout built the binary, which a
+/// shared target directory may have deleted since.
+fn workspace_root() -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let located = Command::new(cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo locate-project: {e}"))?;
+    let manifest = String::from_utf8_lossy(&located.stdout).trim().to_owned();
+    match Path::new(&manifest).parent() {
+        Some(root) if located.status.success() && !manifest.is_empty() => Ok(root.to_path_buf()),
+        _ => {
+            Err("cargo locate-project found no workspace here; run cargo xtask inside the zohocrm checkout".to_owned())
+        }
+    }
 }
 
 /// Builds zohocrm and returns the `OUT_DIR` of its build script.
@@ -61,7 +79,7 @@ fn build_out_dir(root: &Path) -> Result<PathBuf, String> {
 }
 
 fn codegen(check: bool) -> Result<String, String> {
-    let root = workspace_root();
+    let root = workspace_root()?;
     let out_dir = build_out_dir(&root)?;
     let target = root.join("generated");
     let mut stale = Vec::new();
