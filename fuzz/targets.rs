@@ -63,7 +63,8 @@ fn pending() -> &'static PendingAuthorization {
         AuthorizationRequest::new("1000.FUZZCLIENT", "https://app.example/cb")
             .scopes(["ZohoCRM.users.READ"])
             .build(endpoints())
-            .1
+            .map(|(_, pending)| pending)
+            .unwrap_or_else(|e| panic!("the OS random number generator failed: {e}"))
     })
 }
 
