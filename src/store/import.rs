@@ -6,6 +6,9 @@
 //! The data center and environment come from the row's `api_domain` (SDK 8.0), looked up in
 //! Zoho's API domains `https://{www|sandbox|developer}.zohoapis.{com|eu|in|com.au|com.cn|jp|ca|sa}`
 //! or by a caller-supplied resolver; rows without one (SDK 2.1) take the caller's default.
+//! A schemeless `api_domain` (`www.zohoapis.eu`, common in Zoho's files) is stored as
+//! `https://www.zohoapis.eu`, the form the client accepts; a value that is not a plain host or
+//! https origin (a path, user information, spaces) is skipped with the reason.
 //!
 //! ```
 //! use zohocrm::dc::{DataCenter, Environment};
@@ -217,7 +220,19 @@ pub fn import_zoho_rows(
                 .map_err(|_| fail(format!("expiry_time {:?} is not epoch milliseconds", row.expiry_time)))?
         };
         let (dc, environment, api_domain) = match &row.api_domain {
-            Some(domain) => {
+            Some(raw) => {
+                let domain = match normalize_api_domain(raw) {
+                    Ok(domain) => domain,
+                    Err(why) => {
+                        skipped.push(SkippedRow {
+                            line: row.line,
+                            id: row.id,
+                            reason: format!("api_domain {raw:?} {why}; fix the row or connect this user again"),
+                        });
+                        continue;
+                    }
+                };
+                let domain = &domain;
                 let found = match options.resolve_api_domain {
                     Some(resolve) => resolve(domain),
                     None => location_of_api_domain(domain),
@@ -227,7 +242,7 @@ pub fn import_zoho_rows(
                         "api_domain {domain:?} is not a known Zoho API domain; pass a resolver (ImportOptions::resolve_api_domain)"
                     ))
                 })?;
-                (dc, env, domain.trim_end_matches('/').to_owned())
+                (dc, env, domain.clone())
             }
             None => {
                 let (dc, env) = options.default_location.ok_or_else(|| {
@@ -262,6 +277,31 @@ pub fn import_zoho_rows(
     }
     skipped.sort_by_key(|s| s.line);
     Ok(ImportReport { tokens: tokens.into_iter().flatten().map(|(_, _, t)| t).collect(), skipped })
+}
+
+/// Turns a stored `api_domain` into the `https://host[:port]` form the client accepts: Zoho's
+/// SDK files often hold `www.zohoapis.eu` without a scheme (scheme added, host lowercased, a
+/// trailing slash dropped). Anything that is not just an https origin is refused with why.
+fn normalize_api_domain(raw: &str) -> Result<String, &'static str> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") { raw.to_owned() } else { format!("https://{raw}") };
+    let url = url::Url::parse(&with_scheme).map_err(|_| "is not a host name or https URL")?;
+    if url.scheme() != "https" {
+        return Err("is not an https URL");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("carries user information");
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err("has a path, query or fragment (expected only a host)");
+    }
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Err("has no domain name");
+    };
+    Ok(match url.port() {
+        Some(port) => format!("https://{host}:{port}"),
+        None => format!("https://{host}"),
+    })
 }
 
 /// The built-in lookup: Zoho's real API domains, through the data-center table
