@@ -527,6 +527,31 @@ impl RefreshLease for PgLease {
         result
     }
 
+    async fn delete(mut self: Box<Self>) -> Result<bool, StoreError> {
+        let Some(mut lent) = self.lent.take() else {
+            return Ok(false);
+        };
+        let inner = Arc::clone(&self.inner);
+        let err = inner.err("delete a token under the lease");
+        let deleted = async {
+            let stmt = lent.conn.statement(&inner.sql.delete).await.map_err(&err)?;
+            let n = lent
+                .conn
+                .client
+                .execute(&stmt, &[&self.key.user, &self.key.dc.location(), &self.key.environment.as_str()])
+                .await
+                .map_err(&err)?;
+            lent.conn.client.batch_execute("COMMIT").await.map_err(&err)?;
+            Ok(n > 0)
+        }
+        .await;
+        if deleted.is_err() {
+            let _ = lent.conn.client.batch_execute("ROLLBACK").await;
+        }
+        inner.give(lent);
+        deleted
+    }
+
     async fn release(mut self: Box<Self>) -> Result<(), StoreError> {
         let Some(lent) = self.lent.take() else {
             return Ok(());
