@@ -7,8 +7,8 @@
 //! Zoho's API domains `https://{www|sandbox|developer}.zohoapis.{com|eu|in|com.au|com.cn|jp|ca|sa}`
 //! or by a caller-supplied resolver; rows without one (SDK 2.1) take the caller's default.
 //! A schemeless `api_domain` (`www.zohoapis.eu`, common in Zoho's files) is stored as
-//! `https://www.zohoapis.eu`, the form the client accepts; a value that is not a plain host or
-//! https origin (a path, user information, spaces) is skipped with the reason.
+//! `https://www.zohoapis.eu`, the form the client accepts; a value that is not a host or URL
+//! (spaces, user information, a query) is skipped with the reason.
 //!
 //! ```
 //! use zohocrm::dc::{DataCenter, Environment};
@@ -279,29 +279,33 @@ pub fn import_zoho_rows(
     Ok(ImportReport { tokens: tokens.into_iter().flatten().map(|(_, _, t)| t).collect(), skipped })
 }
 
-/// Turns a stored `api_domain` into the `https://host[:port]` form the client accepts: Zoho's
-/// SDK files often hold `www.zohoapis.eu` without a scheme (scheme added, host lowercased, a
-/// trailing slash dropped). Anything that is not just an https origin is refused with why.
+/// Turns a stored `api_domain` into the URL form the client accepts: Zoho's SDK files often
+/// hold `www.zohoapis.eu` without a scheme, which becomes `https://www.zohoapis.eu` (host
+/// lowercased, a trailing slash dropped). A value with a scheme keeps it and its path (a
+/// gateway; the data-center table or the caller's resolver decides whether it is acceptable).
+/// Anything else — spaces, user information, a query or fragment, another scheme — is refused
+/// with why.
 fn normalize_api_domain(raw: &str) -> Result<String, &'static str> {
     let raw = raw.trim();
     let with_scheme = if raw.contains("://") { raw.to_owned() } else { format!("https://{raw}") };
-    let url = url::Url::parse(&with_scheme).map_err(|_| "is not a host name or https URL")?;
-    if url.scheme() != "https" {
+    let url = url::Url::parse(&with_scheme).map_err(|_| "is not a host name or URL")?;
+    if !matches!(url.scheme(), "https" | "http") {
         return Err("is not an https URL");
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("carries user information");
     }
-    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
-        return Err("has a path, query or fragment (expected only a host)");
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("has a query or fragment (expected a host)");
     }
-    let Some(url::Host::Domain(host)) = url.host() else {
-        return Err("has no domain name");
+    let host = match url.host() {
+        Some(url::Host::Domain(host)) => host.to_owned(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        None => return Err("has no host"),
     };
-    Ok(match url.port() {
-        Some(port) => format!("https://{host}:{port}"),
-        None => format!("https://{host}"),
-    })
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    Ok(format!("{}://{host}{port}{}", url.scheme(), url.path().trim_end_matches('/')))
 }
 
 /// The built-in lookup: Zoho's real API domains, through the data-center table
