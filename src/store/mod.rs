@@ -80,9 +80,12 @@ mod sqlite;
 
 #[cfg(feature = "encryption")]
 pub use cipher::TokenCipher;
+/// The connection pool crate the PostgreSQL store uses, for [`PostgresStore::from_pool`].
+#[cfg(feature = "postgres")]
+pub use deadpool_postgres;
 pub use import::{ImportOptions, ImportReport, SkippedRow, ZohoTokenRow, import_zoho_filestore, import_zoho_rows};
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{PostgresOptions, PostgresStore, SslMode};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 
@@ -224,6 +227,13 @@ pub enum StoreError {
         /// The rejected name.
         name: String,
     },
+    /// A TLS connection to the database could not be set up (or `sslmode` is invalid).
+    Tls {
+        /// `PostgreSQL`.
+        backend: &'static str,
+        /// What went wrong and under which `sslmode`.
+        reason: String,
+    },
     /// A lease was committed with a token for another key.
     KeyMismatch {
         /// The lease's key.
@@ -286,6 +296,10 @@ impl fmt::Display for StoreError {
             Self::InvalidIdentifier { what, name } => write!(
                 f,
                 "{what} name {name:?} is not a plain SQL identifier; use 1 to 63 ASCII letters, digits or underscores, not starting with a digit"
+            ),
+            Self::Tls { backend, reason } => write!(
+                f,
+                "{backend} token store could not set up TLS: {reason}; check sslmode and the server's TLS setup (use sslmode=disable only on loopback or a trusted network)"
             ),
             Self::KeyMismatch { lease, token } => {
                 write!(
