@@ -198,6 +198,9 @@ impl RefreshLease for FlakyLease {
         }
         self.inner.commit(token).await
     }
+    async fn delete(self: Box<Self>) -> Result<bool, StoreError> {
+        self.inner.delete().await
+    }
     async fn release(self: Box<Self>) -> Result<(), StoreError> {
         self.inner.release().await
     }

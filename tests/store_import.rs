@@ -243,3 +243,34 @@ async fn dbstore_table_in_postgres_imports() {
     let err = store.read_zoho_dbstore(&schema.name, "missing").await.unwrap_err();
     assert!(matches!(err, StoreError::Import { .. }), "{err}");
 }
+
+/// Zoho's SDK files often hold `www.zohoapis.eu` without a scheme; `Zoho::client` only accepts
+/// `https://host`, so the import normalizes it, and a value that is no host at all is skipped
+/// with a reason (the other rows still import).
+#[test]
+fn schemeless_api_domains_are_normalized_and_garbage_is_skipped() {
+    let csv = "id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain\n\
+               1,a@example.com,c,s,1000.r.a,1000.a.a,,1,,www.zohoapis.eu\n\
+               2,b@example.com,c,s,1000.r.b,1000.a.b,,1,,SANDBOX.ZohoAPIs.com/\n\
+               3,c@example.com,c,s,1000.r.c,1000.a.c,,1,,https://www.zohoapis.in/crm/v2?x=1\n\
+               4,d@example.com,c,s,1000.r.d,1000.a.d,,1,,www.zohoapis.eu evil\n\
+               5,e@example.com,c,s,1000.r.e,1000.a.e,,1,,https://user@www.zohoapis.com\n";
+    let report = import_zoho_filestore(csv, &ImportOptions::new(NOW)).unwrap();
+    let got: Vec<(String, &str)> = report.tokens.iter().map(|t| (t.key.to_string(), t.api_domain.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("a@example.com@eu/production".to_owned(), "https://www.zohoapis.eu"),
+            ("b@example.com@us/sandbox".to_owned(), "https://sandbox.zohoapis.com"),
+        ]
+    );
+    let skipped: Vec<usize> = report.skipped.iter().map(|s| s.line).collect();
+    assert_eq!(skipped, [4, 5, 6]);
+    for s in &report.skipped {
+        assert!(s.reason.contains("api_domain"), "{s:?}");
+    }
+    // Every stored api_domain is accepted by the endpoint table the client uses.
+    for t in &report.tokens {
+        zohocrm::dc::Endpoints::zoho().resolve_api_domain(&t.api_domain).unwrap();
+    }
+}

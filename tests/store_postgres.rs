@@ -13,7 +13,7 @@ use std::time::Duration;
 use store_support::pg::TestSchema;
 use store_support::*;
 use zohocrm::dc::{DataCenter, Environment};
-use zohocrm::store::{PostgresOptions, PostgresStore, StoreError, TokenStore};
+use zohocrm::store::{PostgresOptions, PostgresStore, SslMode, StoreError, TokenStore};
 
 const CHILD: &str = "ZOHOCRM_STORE_CHILD";
 const CHILD_PG: &str = "ZOHOCRM_STORE_PG";
@@ -260,4 +260,179 @@ fn pg_child_helper() {
             other => panic!("unknown child mode {other}"),
         }
     });
+}
+
+/// The server ends sessions that sit in a transaction longer than
+/// `idle_in_transaction_session_timeout`; a lease held across a token call must survive it:
+/// the minted token is committed all the same, and the key is free afterwards.
+#[tokio::test]
+async fn pg_commit_after_idle_in_transaction_timeout_keeps_the_token() {
+    let Some(schema) = TestSchema::new("idletx").await else {
+        return;
+    };
+    let conn_str = format!("{} options='-c idle_in_transaction_session_timeout=100'", schema.conn_str);
+    let a = PostgresStore::connect(&conn_str, &schema.name).await.unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "old", "1000.rt", 1)).await.unwrap();
+    let lease = a.begin_refresh(&k).await.unwrap();
+    // The token call: longer than the server lets a session idle in a transaction.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    within("commit", lease.commit(&token(&k, "minted", "1000.rt", 2))).await.unwrap();
+    let b = store(&schema).await;
+    assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "minted");
+    within("next lease", b.begin_refresh(&k)).await.unwrap().release().await.unwrap();
+    within("next lease on a", a.begin_refresh(&k)).await.unwrap().release().await.unwrap();
+}
+
+/// A server that answers PostgreSQL's SSLRequest with `N` (no TLS), as a server built without
+/// TLS does; the local server has TLS (a self-signed certificate), so it cannot play this part.
+async fn plain_only_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 8];
+            if socket.read_exact(&mut request).await.is_ok() {
+                let _ = socket.write_all(b"N").await;
+                let mut rest = Vec::new();
+                let _ = socket.read_to_end(&mut rest).await;
+            }
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn pg_sslmode_disable_prefer_require_and_verify_full() {
+    let Some(schema) = TestSchema::new("sslmode").await else {
+        return;
+    };
+    let plain = PostgresStore::connect(&format!("{} sslmode=disable", schema.conn_str), &schema.name).await.unwrap();
+    assert_eq!(plain.ssl_mode(), Some(SslMode::Disable));
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    plain.put(&token(&k, "a", "r", 1)).await.unwrap();
+    // The local server offers TLS with a self-signed certificate: prefer (the default) and
+    // require encrypt without verifying it, as libpq does.
+    let preferred = store(&schema).await;
+    assert_eq!(preferred.ssl_mode(), Some(SslMode::Prefer));
+    assert_eq!(access(&preferred.get(&k).await.unwrap().unwrap()), "a");
+    let app = format!("zt_tls_{}", std::process::id());
+    let conn_str = format!("{} sslmode=require application_name={app}", schema.conn_str);
+    let required = PostgresStore::connect(&conn_str, &schema.name).await.unwrap();
+    assert_eq!(access(&required.get(&k).await.unwrap().unwrap()), "a");
+    let admin = schema.client().await;
+    let ssl: bool = admin
+        .query_one(
+            "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+            &[&app],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ssl, "sslmode=require connections are encrypted");
+    // verify-full checks the certificate against the roots: a self-signed one is refused.
+    let err = within(
+        "verify-full",
+        PostgresStore::connect(&format!("{} sslmode=verify-full", schema.conn_str), &schema.name),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Tls { backend: "PostgreSQL", .. }), "{err}");
+    // require and verify-full against a server without TLS fail at once, with a typed error;
+    // prefer falls back to plain TCP there (and then fails on the fake server's silence,
+    // which is not a TLS error).
+    let port = plain_only_server().await;
+    for mode in ["require", "verify-full"] {
+        let conn_str = format!("host=127.0.0.1 port={port} user=postgres dbname=test sslmode={mode}");
+        let err = within("connect with TLS required", PostgresStore::connect(&conn_str, "s")).await.unwrap_err();
+        assert!(matches!(err, StoreError::Tls { backend: "PostgreSQL", .. }), "{err}");
+        assert!(err.to_string().contains("does not support TLS"), "{err}");
+    }
+    // The option overrides the connection string.
+    let options = PostgresOptions { ssl_mode: Some(SslMode::Require), ..PostgresOptions::default() };
+    let conn_str = format!("host=127.0.0.1 port={port} user=postgres dbname=test sslmode=disable");
+    let err = within("connect", PostgresStore::connect_with(&conn_str, "s", options)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Tls { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn pg_pool_exhaustion_is_busy_within_the_wait() {
+    let Some(schema) = TestSchema::new("poolwait").await else {
+        return;
+    };
+    let wait = Duration::from_millis(200);
+    let options = PostgresOptions { max_connections: 1, pool_wait: wait, ..PostgresOptions::default() };
+    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "a", "r", 1)).await.unwrap();
+    let lease = a.begin_refresh(&k).await.unwrap(); // holds the only connection
+    let err = within("get on an exhausted pool", a.get(&k)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Busy { backend: "PostgreSQL", waited, .. } if waited == wait), "{err}");
+    lease.commit(&token(&k, "b", "r", 2)).await.unwrap();
+    assert_eq!(access(&a.get(&k).await.unwrap().unwrap()), "b");
+}
+
+/// The application's own pool is accepted.
+#[tokio::test]
+async fn pg_store_on_an_existing_pool() {
+    let Some(schema) = TestSchema::new("ownpool").await else {
+        return;
+    };
+    use zohocrm::store::deadpool_postgres::{Manager, Pool};
+    let config: tokio_postgres::Config = schema.conn_str.parse().unwrap();
+    let pool = Pool::builder(Manager::new(config, tokio_postgres::NoTls)).max_size(2).build().unwrap();
+    let a = PostgresStore::from_pool(pool, &schema.name, PostgresOptions::default()).await.unwrap();
+    let b = store(&schema).await;
+    conformance(&a, &b).await;
+}
+
+/// A lease kept past `lease_max_hold` gives its connection and lock back; its late commit
+/// still writes the token.
+#[tokio::test]
+async fn pg_lease_max_hold_frees_the_lock_and_a_late_commit_still_writes() {
+    let Some(schema) = TestSchema::new("maxhold").await else {
+        return;
+    };
+    let options = PostgresOptions {
+        lease_max_hold: Duration::from_millis(100),
+        max_connections: 1,
+        ..PostgresOptions::default()
+    };
+    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap();
+    let b = store(&schema).await;
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "old", "r", 1)).await.unwrap();
+    let lease = a.begin_refresh(&k).await.unwrap();
+    // Another instance gets the lease once the hold has passed (it waits until then).
+    let other = within("lease after max hold", b.begin_refresh(&k)).await.unwrap();
+    // The pooled connection came back too.
+    assert_eq!(access(&within("get", a.get(&k)).await.unwrap().unwrap()), "old");
+    other.release().await.unwrap();
+    within("late commit", lease.commit(&token(&k, "minted", "r", 2))).await.unwrap();
+    assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "minted");
+}
+
+/// The lease's session is ended by the server (an admin, a proxy, a failover): the commit
+/// writes on a fresh connection, nothing is lost.
+#[tokio::test]
+async fn pg_commit_after_the_lease_session_was_terminated_keeps_the_token() {
+    let Some(schema) = TestSchema::new("killed").await else {
+        return;
+    };
+    let app = format!("zt_killed_{}", std::process::id());
+    let conn_str = format!("{} application_name={app}", schema.conn_str);
+    let a = PostgresStore::connect(&conn_str, &schema.name).await.unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "old", "r", 1)).await.unwrap();
+    let lease = a.begin_refresh(&k).await.unwrap();
+    let admin = schema.client().await;
+    let killed = admin
+        .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", &[&app])
+        .await
+        .unwrap();
+    assert!(killed >= 1);
+    within("commit", lease.commit(&token(&k, "minted", "r", 2))).await.unwrap();
+    assert_eq!(access(&store(&schema).await.get(&k).await.unwrap().unwrap()), "minted");
+    within("next lease", a.begin_refresh(&k)).await.unwrap().release().await.unwrap();
 }

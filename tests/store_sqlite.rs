@@ -486,3 +486,63 @@ async fn sqlite_version_1_files_migrate_to_version_2() {
     assert_eq!(access(lease.current().unwrap()), "a");
     lease.release().await.unwrap();
 }
+
+/// Field 22 of `/proc/<pid>/stat`: the process start time in clock ticks since boot.
+fn start_time(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let (_, rest) = stat.rsplit_once(')').unwrap();
+    rest.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+fn forge_lease(path: &Path, pid: u32, owner: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let far = i64::MAX / 2;
+    conn.execute(
+        "INSERT INTO zohocrm_tokens_leases (user_key, dc, environment, owner, pid, expires_at_ms) VALUES ('ann', 'us', 'production', ?1, ?2, ?3)",
+        rusqlite::params![owner, i64::from(pid), far],
+    )
+    .unwrap();
+}
+
+/// A restarted process with the same PID (a container's PID 1, every time) finds its dead
+/// predecessor's unexpired lease: it is not its own, and is taken over at once.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn sqlite_a_lease_of_a_predecessor_with_the_same_pid_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.sqlite3");
+    let options = SqliteOptions { busy_timeout: Duration::from_millis(300), ..SqliteOptions::default() };
+    let store = SqliteStore::open_with(&path, options).await.unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    store.put(&token(&k, "a", "r", 1)).await.unwrap();
+    let me = std::process::id();
+    // What the predecessor (same PID, started earlier) left: pid:start:random.
+    forge_lease(&path, me, &format!("{me}:{}:00112233445566778899aabbccddeeff", start_time(me) - 1));
+    let lease = within("predecessor's lease", store.begin_refresh(&k)).await.unwrap();
+    lease.commit(&token(&k, "b", "r", 2)).await.unwrap();
+    assert_eq!(access(&store.get(&k).await.unwrap().unwrap()), "b");
+}
+
+/// A lease whose PID now belongs to an unrelated live process (PID reuse) is dead; one whose
+/// process is really alive (same PID and start time) is waited for.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn sqlite_a_reused_pid_does_not_keep_a_dead_lease_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.sqlite3");
+    let options = SqliteOptions { busy_timeout: Duration::from_millis(300), ..SqliteOptions::default() };
+    let store = SqliteStore::open_with(&path, options).await.unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    store.put(&token(&k, "a", "r", 1)).await.unwrap();
+    // PID 1 is alive, but was not started at tick 1 (it is older than any lease holder).
+    forge_lease(&path, 1, &format!("1:{}:00112233445566778899aabbccddeeff", start_time(1) + 1));
+    let lease = within("reused pid's lease", store.begin_refresh(&k)).await.unwrap();
+    lease.release().await.unwrap();
+
+    // The genuine PID 1 holding it (matching start time): a live holder, so Busy.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("DELETE FROM zohocrm_tokens_leases", []).unwrap();
+    forge_lease(&path, 1, &format!("1:{}:00112233445566778899aabbccddeeff", start_time(1)));
+    let err = store.begin_refresh(&k).await.err().expect("a live holder's lease must be waited for");
+    assert!(matches!(err, StoreError::Busy { backend: "SQLite", .. }), "{err}");
+}

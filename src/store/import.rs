@@ -6,6 +6,9 @@
 //! The data center and environment come from the row's `api_domain` (SDK 8.0), looked up in
 //! Zoho's API domains `https://{www|sandbox|developer}.zohoapis.{com|eu|in|com.au|com.cn|jp|ca|sa}`
 //! or by a caller-supplied resolver; rows without one (SDK 2.1) take the caller's default.
+//! A schemeless `api_domain` (`www.zohoapis.eu`, common in Zoho's files) is stored as
+//! `https://www.zohoapis.eu`, the form the client accepts; a value that is not a host or URL
+//! (spaces, user information, a query) is skipped with the reason.
 //!
 //! ```
 //! use zohocrm::dc::{DataCenter, Environment};
@@ -217,7 +220,19 @@ pub fn import_zoho_rows(
                 .map_err(|_| fail(format!("expiry_time {:?} is not epoch milliseconds", row.expiry_time)))?
         };
         let (dc, environment, api_domain) = match &row.api_domain {
-            Some(domain) => {
+            Some(raw) => {
+                let domain = match normalize_api_domain(raw) {
+                    Ok(domain) => domain,
+                    Err(why) => {
+                        skipped.push(SkippedRow {
+                            line: row.line,
+                            id: row.id,
+                            reason: format!("api_domain {raw:?} {why}; fix the row or connect this user again"),
+                        });
+                        continue;
+                    }
+                };
+                let domain = &domain;
                 let found = match options.resolve_api_domain {
                     Some(resolve) => resolve(domain),
                     None => location_of_api_domain(domain),
@@ -227,7 +242,7 @@ pub fn import_zoho_rows(
                         "api_domain {domain:?} is not a known Zoho API domain; pass a resolver (ImportOptions::resolve_api_domain)"
                     ))
                 })?;
-                (dc, env, domain.trim_end_matches('/').to_owned())
+                (dc, env, domain.clone())
             }
             None => {
                 let (dc, env) = options.default_location.ok_or_else(|| {
@@ -262,6 +277,35 @@ pub fn import_zoho_rows(
     }
     skipped.sort_by_key(|s| s.line);
     Ok(ImportReport { tokens: tokens.into_iter().flatten().map(|(_, _, t)| t).collect(), skipped })
+}
+
+/// Turns a stored `api_domain` into the URL form the client accepts: Zoho's SDK files often
+/// hold `www.zohoapis.eu` without a scheme, which becomes `https://www.zohoapis.eu` (host
+/// lowercased, a trailing slash dropped). A value with a scheme keeps it and its path (a
+/// gateway; the data-center table or the caller's resolver decides whether it is acceptable).
+/// Anything else — spaces, user information, a query or fragment, another scheme — is refused
+/// with why.
+fn normalize_api_domain(raw: &str) -> Result<String, &'static str> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") { raw.to_owned() } else { format!("https://{raw}") };
+    let url = url::Url::parse(&with_scheme).map_err(|_| "is not a host name or URL")?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err("is not an https URL");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("carries user information");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("has a query or fragment (expected a host)");
+    }
+    let host = match url.host() {
+        Some(url::Host::Domain(host)) => host.to_owned(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        None => return Err("has no host"),
+    };
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    Ok(format!("{}://{host}{port}{}", url.scheme(), url.path().trim_end_matches('/')))
 }
 
 /// The built-in lookup: Zoho's real API domains, through the data-center table

@@ -30,10 +30,27 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`TokenStore::put`] and [`TokenStore::delete`] do not take the lease (SQLite still serializes
-//! them behind any open lease, because it has one writer at a time); a lease's commit is simply
-//! the last write. Never call `put` on a SQLite store while *the same task* holds a lease on it:
-//! the put waits for the lease and fails with [`StoreError::Busy`] after the busy timeout.
+//! # Connection writes go through the lease
+//!
+//! [`TokenStore::put`] and [`TokenStore::delete`] do not take the lease: they are single atomic
+//! statements that never wait for a refresh in flight (in SQLite the lease is a row, not the
+//! database's write lock; in PostgreSQL an advisory lock that plain statements ignore). So a
+//! plain `put` of a new consent can land while another process refreshes the old grant, and
+//! that refresh's commit then overwrites it with a token minted from the old refresh token.
+//! Writes that change *which* connection a key holds — storing a new consent, disconnecting —
+//! should therefore go through the lease too: [`RefreshLease::commit`] writes (and inserts a
+//! row if the key has none: `current()` is then `None`), [`RefreshLease::delete`] removes the
+//! row, both atomically with giving the lease back:
+//!
+//! ```
+//! # async fn disconnect(store: &dyn zohocrm::store::TokenStore, key: &zohocrm::token::TokenKey)
+//! # -> Result<(), zohocrm::store::StoreError> {
+//! let lease = store.begin_refresh(key).await?; // waits for a refresh in flight
+//! let removed = lease.delete().await?; // that refresh's result cannot come back afterwards
+//! # let _ = removed; Ok(()) }
+//! ```
+//!
+//! Holding a lease does not block the same task's own `get`/`put`/`delete` on any store.
 //!
 //! # Encryption at rest
 //!
@@ -63,9 +80,12 @@ mod sqlite;
 
 #[cfg(feature = "encryption")]
 pub use cipher::TokenCipher;
+/// The connection pool crate the PostgreSQL store uses, for [`PostgresStore::from_pool`].
+#[cfg(feature = "postgres")]
+pub use deadpool_postgres;
 pub use import::{ImportOptions, ImportReport, SkippedRow, ZohoTokenRow, import_zoho_filestore, import_zoho_rows};
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{PostgresOptions, PostgresStore, SslMode};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 
@@ -80,11 +100,17 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
 
     /// Stores `token` under `token.key`, replacing any previous token for that key.
     ///
+    /// This does not wait for a refresh in flight; to store a new consent, commit it through
+    /// the lease ([`TokenStore::begin_refresh`], then [`RefreshLease::commit`]).
+    ///
     /// `created_at_ms` of an existing row is kept (it records when the connection was first
     /// stored); every other column is replaced.
     async fn put(&self, token: &Token) -> Result<(), StoreError>;
 
     /// Removes the token for `key`; `true` if a row was removed.
+    ///
+    /// This does not wait for a refresh in flight; to disconnect a user, delete through the
+    /// lease ([`RefreshLease::delete`]) so that refresh cannot write the token back.
     async fn delete(&self, key: &TokenKey) -> Result<bool, StoreError>;
 
     /// Every stored key, sorted.
@@ -103,11 +129,17 @@ pub trait RefreshLease: Send {
     /// The token as stored when the lease was granted (`None` if there is none).
     fn current(&self) -> Option<&Token>;
 
-    /// Atomically writes `token` and releases the lock.
+    /// Atomically writes `token` and releases the lock. On a key with no row
+    /// ([`current`](Self::current) is `None`) this inserts one: a new consent is stored this
+    /// way.
     ///
     /// `token.key` must be the lease's key ([`StoreError::KeyMismatch`] otherwise). On error
     /// nothing was written and the lock is released.
     async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError>;
+
+    /// Atomically deletes the key's row and releases the lock; `true` if a row was removed.
+    /// A disconnect goes this way, so a refresh in flight cannot write the token back.
+    async fn delete(self: Box<Self>) -> Result<bool, StoreError>;
 
     /// Releases the lock without writing.
     async fn release(self: Box<Self>) -> Result<(), StoreError>;
@@ -195,6 +227,13 @@ pub enum StoreError {
         /// The rejected name.
         name: String,
     },
+    /// A TLS connection to the database could not be set up (or `sslmode` is invalid).
+    Tls {
+        /// `PostgreSQL`.
+        backend: &'static str,
+        /// What went wrong and under which `sslmode`.
+        reason: String,
+    },
     /// A lease was committed with a token for another key.
     KeyMismatch {
         /// The lease's key.
@@ -257,6 +296,10 @@ impl fmt::Display for StoreError {
             Self::InvalidIdentifier { what, name } => write!(
                 f,
                 "{what} name {name:?} is not a plain SQL identifier; use 1 to 63 ASCII letters, digits or underscores, not starting with a digit"
+            ),
+            Self::Tls { backend, reason } => write!(
+                f,
+                "{backend} token store could not set up TLS: {reason}; check sslmode and the server's TLS setup (use sslmode=disable only on loopback or a trusted network)"
             ),
             Self::KeyMismatch { lease, token } => {
                 write!(
@@ -373,6 +416,10 @@ impl RefreshLease for MemoryLease {
         check_lease_key(&self.key, token)?;
         self.inner.upsert(token);
         Ok(())
+    }
+
+    async fn delete(self: Box<Self>) -> Result<bool, StoreError> {
+        Ok(self.inner.rows().remove(&self.key).is_some())
     }
 
     async fn release(self: Box<Self>) -> Result<(), StoreError> {

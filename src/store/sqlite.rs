@@ -11,11 +11,15 @@
 //!   back in short transactions, so one process refreshes a connection while the others wait
 //!   for it (polling, up to the busy timeout) — without holding SQLite's write lock across the
 //!   call to Zoho: refreshes of other connections, writes and reads go on meanwhile. A lease
-//!   whose process died (SIGKILL) is taken over at once (Linux: the process is gone or a
-//!   zombie), or after its expiry (60 s) elsewhere. Processes sharing one file must see each
-//!   other's process ids (one host, one PID namespace); across containers, use PostgreSQL. The token write and the lease's removal
-//!   commit together in [`RefreshLease::commit`]; a process killed at any point leaves either
-//!   the old or the new row, never half of one.
+//!   whose process died (SIGKILL) is taken over at once (Linux: the process is gone, a zombie,
+//!   or its id now belongs to a process started at another time — a restarted container's
+//!   PID 1 is not its predecessor), or after its expiry (60 s) elsewhere. Each lease has its
+//!   own owner token (`pid:start time:random`), and giving a lease back removes only the row
+//!   with that token, never a later holder's. Processes sharing one file must see each other's
+//!   process ids (one host, one PID namespace); across containers, use PostgreSQL. The token
+//!   write (or delete) and the lease's removal commit together in [`RefreshLease::commit`]
+//!   ([`RefreshLease::delete`]); a process killed at any point leaves either the old or the
+//!   new row, never half of one.
 //! * rusqlite is blocking: every call runs on `tokio::task::spawn_blocking` with a pooled
 //!   connection.
 
@@ -88,8 +92,9 @@ struct Inner {
     idle: Mutex<Vec<Connection>>,
     locks: KeyLocks,
     sql: Sql,
-    /// This store instance's lease owner id (process id + random).
-    owner: String,
+    /// This process's start time (`/proc/self/stat` field 22; `0` where unknown), written into
+    /// every lease owner so a later process with the same id can tell the lease is not its own.
+    process_start: u64,
 }
 
 /// Statements, built once from the validated table name.
@@ -153,7 +158,7 @@ impl SqliteStore {
             idle: Mutex::new(Vec::new()),
             locks: KeyLocks::default(),
             sql,
-            owner: format!("{}-{}", std::process::id(), crate::encoding::random_hex(8)),
+            process_start: process_start_time(std::process::id().into()).unwrap_or(0),
         });
         let setup = Arc::clone(&inner);
         blocking(move || {
@@ -360,19 +365,21 @@ impl TokenStore for SqliteStore {
         // In-process waiters queue on an async mutex; other processes (and other store
         // instances) on the lease row, polled with back-off up to the busy timeout.
         let guard = self.inner.locks.lock(key).await;
+        let owner = self.inner.new_owner();
         let started = std::time::Instant::now();
         let mut pause = Duration::from_millis(5);
         loop {
             let inner = Arc::clone(&self.inner);
-            let k = key.clone();
-            match blocking(move || inner.try_take_lease(&k)).await? {
+            let (k, o) = (key.clone(), owner.clone());
+            match blocking(move || inner.try_take_lease(&k, &o)).await? {
                 Some(current) => {
                     return Ok(Box::new(SqliteLease {
                         inner: Arc::clone(&self.inner),
                         key: key.clone(),
+                        owner,
                         current,
                         done: false,
-                        _guard: guard,
+                        guard: Some(guard),
                     }));
                 }
                 None if started.elapsed() >= self.inner.busy_timeout => {
@@ -392,8 +399,14 @@ impl TokenStore for SqliteStore {
 }
 
 impl Inner {
-    /// Takes the lease of `key` unless a live holder has it; returns the token as stored now.
-    fn try_take_lease(&self, key: &TokenKey) -> Result<Option<Option<Token>>, StoreError> {
+    /// A new lease owner token: `pid:start:random`, unique to one lease.
+    fn new_owner(&self) -> String {
+        format!("{}:{}:{}", std::process::id(), self.process_start, crate::encoding::random_hex(16))
+    }
+
+    /// Takes the lease of `key` for `owner` unless a live holder has it; returns the token as
+    /// stored now.
+    fn try_take_lease(&self, key: &TokenKey, owner: &str) -> Result<Option<Option<Token>>, StoreError> {
         let mut conn = self.take()?;
         let result = (|| {
             let busy = |e| busy_or_db("take the refresh lease", e, self.busy_timeout);
@@ -408,7 +421,8 @@ impl Inner {
                     .optional()
                 })
                 .map_err(busy)?;
-            let held = holder.is_some_and(|(owner, pid, expires)| owner != self.owner && expires > now && alive(pid));
+            let held =
+                holder.is_some_and(|(holder, pid, expires)| holder != owner && expires > now && alive(pid, &holder));
             if held {
                 return Ok(None);
             }
@@ -419,7 +433,7 @@ impl Inner {
                         key.user,
                         key.dc.location(),
                         key.environment.as_str(),
-                        self.owner,
+                        owner,
                         i64::from(std::process::id()),
                         now + ttl
                     ])
@@ -433,48 +447,106 @@ impl Inner {
         result
     }
 
-    /// Writes `token` (if any) and gives the lease back, in one transaction.
-    fn finish_lease(&self, key: &TokenKey, token: Option<&Token>) -> Result<(), StoreError> {
+    /// Does `finish` (write, delete or nothing) and gives `owner`'s lease back, in one
+    /// transaction. Only `owner`'s lease row is removed: a lease that expired and was taken
+    /// over belongs to its new holder. Returns whether a token row was deleted.
+    fn finish_lease(&self, key: &TokenKey, owner: &str, finish: &Finish) -> Result<bool, StoreError> {
         let mut conn = self.take()?;
         let result = (|| {
-            let busy = |e| busy_or_db("commit the refreshed token", e, self.busy_timeout);
+            let action = match finish {
+                Finish::Write(_) => "commit the refreshed token",
+                Finish::Delete => "delete a token under the lease",
+                Finish::Release => "release the refresh lease",
+            };
+            let busy = |e| busy_or_db(action, e, self.busy_timeout);
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(busy)?;
-            if let Some(token) = token {
-                self.write(&tx, token)?;
-            }
+            let deleted = match finish {
+                Finish::Write(token) => {
+                    self.write(&tx, token)?;
+                    false
+                }
+                Finish::Delete => {
+                    tx.prepare_cached(&self.sql.delete)
+                        .and_then(|mut s| s.execute(params![key.user, key.dc.location(), key.environment.as_str()]))
+                        .map_err(busy)?
+                        > 0
+                }
+                Finish::Release => false,
+            };
             tx.prepare_cached(&self.sql.lease_drop)
-                .and_then(|mut st| {
-                    st.execute(params![key.user, key.dc.location(), key.environment.as_str(), self.owner])
-                })
+                .and_then(|mut st| st.execute(params![key.user, key.dc.location(), key.environment.as_str(), owner]))
                 .map_err(busy)?;
-            tx.commit().map_err(busy)
+            tx.commit().map_err(busy)?;
+            Ok(deleted)
         })();
         self.give(conn);
         result
     }
 }
 
-/// Whether the process holding a lease may still be running. Linux: `/proc/<pid>` exists and
-/// is not a zombie. Elsewhere, and for this very process (another store instance), assume so
-/// and let the lease expire.
-fn alive(pid: i64) -> bool {
-    if pid == i64::from(std::process::id()) {
-        return true;
-    }
+/// How a lease ends.
+enum Finish {
+    /// Write this token.
+    Write(Token),
+    /// Delete the key's token row.
+    Delete,
+    /// Write nothing.
+    Release,
+}
+
+/// Whether the process holding a lease (`pid`, lease owner `owner`) may still be running.
+///
+/// Linux: `/proc/<pid>` exists, is not a zombie and — when the owner records one
+/// (`pid:start:random`) — was started at the recorded time. The start time tells a restarted
+/// process with the same id (a container's PID 1, every time) and an unrelated process that
+/// reused the id from the holder itself. Elsewhere, and for owners without a start time
+/// (written by older versions), assume so and let the lease expire.
+fn alive(pid: i64, owner: &str) -> bool {
+    let recorded_start = owner_start(owner, pid);
     #[cfg(target_os = "linux")]
     {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            // The state follows the command name, which is in parentheses and may contain any byte.
-            Ok(stat) => stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next())
-                .is_none_or(|state| state != 'Z' && state != 'X'),
-            Err(_) => false,
+        match process_start_time(pid) {
+            None => false,
+            Some(started) => recorded_start.is_none_or(|recorded| recorded == started),
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
+        let _ = recorded_start;
         true
+    }
+}
+
+/// The start time recorded in a `pid:start:random` lease owner of `pid`; `None` for other
+/// formats (older versions wrote `pid-random`) or an unknown (`0`) start.
+fn owner_start(owner: &str, pid: i64) -> Option<u64> {
+    let mut parts = owner.split(':');
+    let (owner_pid, start) = (parts.next()?, parts.next()?);
+    parts.next()?;
+    (owner_pid.parse::<i64>().ok()? == pid).then_some(())?;
+    start.parse::<u64>().ok().filter(|&s| s != 0)
+}
+
+/// A running (not zombie) process's start time in clock ticks since boot: `/proc/<pid>/stat`
+/// field 22. `None` if it is gone, a zombie, or this is not Linux.
+fn process_start_time(pid: i64) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name, which is in parentheses and may contain any byte:
+        // field 3 (state) is the first, field 22 (starttime) the 20th.
+        let (_, rest) = stat.rsplit_once(')')?;
+        let mut fields = rest.split_whitespace();
+        let state = fields.next()?;
+        if state == "Z" || state == "X" {
+            return None;
+        }
+        fields.nth(18)?.parse().ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
     }
 }
 
@@ -485,21 +557,24 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A refresh lease: this store's row in the lease table, plus the in-process key lock.
+/// A refresh lease: its own row in the lease table (owner token unique to this lease), plus
+/// the in-process key lock.
 struct SqliteLease {
     inner: Arc<Inner>,
     key: TokenKey,
+    owner: String,
     current: Option<Token>,
     done: bool,
-    _guard: KeyGuard,
+    /// Released only after the lease row is gone (also on the drop path).
+    guard: Option<KeyGuard>,
 }
 
 impl SqliteLease {
-    async fn finish(mut self: Box<Self>, token: Option<Token>) -> Result<(), StoreError> {
+    async fn finish(mut self: Box<Self>, finish: Finish) -> Result<bool, StoreError> {
         self.done = true;
         let inner = Arc::clone(&self.inner);
-        let key = self.key.clone();
-        let result = blocking(move || inner.finish_lease(&key, token.as_ref())).await;
+        let (key, owner) = (self.key.clone(), self.owner.clone());
+        let result = blocking(move || inner.finish_lease(&key, &owner, &finish)).await;
         drop(self); // releases the in-process lock only after the lease row is gone
         result
     }
@@ -513,14 +588,18 @@ impl RefreshLease for SqliteLease {
 
     async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError> {
         if let Err(e) = check_lease_key(&self.key, token) {
-            self.finish(None).await?;
+            self.finish(Finish::Release).await?;
             return Err(e);
         }
-        self.finish(Some(token.clone())).await
+        self.finish(Finish::Write(token.clone())).await.map(drop)
+    }
+
+    async fn delete(self: Box<Self>) -> Result<bool, StoreError> {
+        self.finish(Finish::Delete).await
     }
 
     async fn release(self: Box<Self>) -> Result<(), StoreError> {
-        self.finish(None).await
+        self.finish(Finish::Release).await.map(drop)
     }
 }
 
@@ -530,11 +609,15 @@ impl Drop for SqliteLease {
             return;
         }
         // Dropped without commit/release: give the lease back (best effort; it expires anyway).
-        let (inner, key) = (Arc::clone(&self.inner), self.key.clone());
+        // The in-process lock goes with it, so the next lease of this store waits until the row
+        // is gone; and only this lease's own row is removed.
+        let (inner, key, owner, guard) =
+            (Arc::clone(&self.inner), self.key.clone(), self.owner.clone(), self.guard.take());
         let give_back = move || {
-            if let Err(e) = inner.finish_lease(&key, None) {
+            if let Err(e) = inner.finish_lease(&key, &owner, &Finish::Release) {
                 tracing::debug!(error = %e, "could not give back a dropped SQLite refresh lease; it will expire");
             }
+            drop(guard);
         };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => drop(handle.spawn_blocking(give_back)),
@@ -664,5 +747,32 @@ fn busy_or_db(action: &'static str, e: rusqlite::Error, waited: Duration) -> Sto
             StoreError::Busy { backend: BACKEND, action, waited }
         }
         _ => db_error(action, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dc::{DataCenter, Environment};
+
+    /// A dropped lease gives its row back on the blocking pool, after the in-process lock is
+    /// free: by then the next lease of the same store may hold the row. The late give-back must
+    /// not remove it.
+    #[tokio::test]
+    async fn a_late_give_back_never_removes_the_next_holders_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let inner = &store.inner;
+        let k = TokenKey::new("ann", DataCenter::Us, Environment::Production);
+        let (first, second) = (inner.new_owner(), inner.new_owner());
+        assert!(inner.try_take_lease(&k, &first).unwrap().is_some(), "lease 1");
+        let conn = Connection::open(&path).unwrap();
+        // Lease 1 outlived its expiry: lease 2 takes the row over.
+        conn.execute("UPDATE zohocrm_tokens_leases SET expires_at_ms = 1", []).unwrap();
+        assert!(inner.try_take_lease(&k, &second).unwrap().is_some(), "lease 2");
+        inner.finish_lease(&k, &first, &Finish::Release).unwrap(); // lease 1's late give-back
+        let held: i64 = conn.query_row("SELECT count(*) FROM zohocrm_tokens_leases", [], |r| r.get(0)).unwrap();
+        assert_eq!(held, 1, "lease 1's give-back removed lease 2's row");
     }
 }

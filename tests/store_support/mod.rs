@@ -154,6 +154,46 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
     let lease = within("waiting lease", waiter).await.unwrap();
     assert_eq!(access(lease.current().unwrap()), "1000.at.4");
     lease.release().await.unwrap();
+
+    lease_scoped_writes(store, other).await;
+}
+
+/// Connection writes through the lease: commit on a key with no row inserts it (a new
+/// consent), delete removes the row (a disconnect), both release the lease, and a delete
+/// waits for a refresh in flight instead of racing it.
+async fn lease_scoped_writes(store: &dyn TokenStore, other: &dyn TokenStore) {
+    let newcomer = key("newcomer", DataCenter::Eu, Environment::Production);
+    let lease = within("begin_refresh on a new key", store.begin_refresh(&newcomer)).await.unwrap();
+    assert!(lease.current().is_none());
+    within("commit of a new row", lease.commit(&token(&newcomer, "1000.at.new", "1000.rt.new", 42))).await.unwrap();
+    let got = other.get(&newcomer).await.unwrap().expect("commit inserted the row");
+    assert_eq!((access(&got), refresh(&got), got.expires_at_ms), ("1000.at.new", "1000.rt.new", 42));
+    assert_eq!(got.created_at_ms, 1_000);
+
+    let lease = within("begin_refresh after commit", other.begin_refresh(&newcomer)).await.unwrap();
+    assert_eq!(access(lease.current().unwrap()), "1000.at.new");
+    assert!(within("delete under the lease", lease.delete()).await.unwrap());
+    assert!(store.get(&newcomer).await.unwrap().is_none());
+    let lease = within("begin_refresh after delete", store.begin_refresh(&newcomer)).await.unwrap();
+    assert!(lease.current().is_none());
+    assert!(!within("delete of a missing row", lease.delete()).await.unwrap());
+
+    // A disconnect while a refresh is in flight waits for it and then wins.
+    store.put(&token(&newcomer, "1000.at.old", "1000.rt.new", 1)).await.unwrap();
+    let refresh_lease = within("refresh lease", store.begin_refresh(&newcomer)).await.unwrap();
+    let disconnect = async {
+        let lease = other.begin_refresh(&newcomer).await.unwrap();
+        lease.delete().await.unwrap()
+    };
+    tokio::pin!(disconnect);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), &mut disconnect).await.is_err(),
+        "the disconnect did not wait for the refresh in flight"
+    );
+    refresh_lease.commit(&token(&newcomer, "1000.at.refreshed", "1000.rt.new", 2)).await.unwrap();
+    assert!(within("disconnect", disconnect).await);
+    assert!(other.get(&newcomer).await.unwrap().is_none(), "the refresh wrote the token back");
+    assert!(store.list().await.unwrap().iter().all(|k| k != &newcomer));
 }
 
 /// Many tasks on two handles find the token stale at once: exactly one refreshes, the others
