@@ -394,8 +394,7 @@ impl TokenManager {
             lease.release().await?;
             return Err(e);
         }
-        lease.release().await?;
-        self.inner.store.delete(key).await?;
+        lease.delete().await?;
         drop(writer);
         self.forget(key);
         self.forget_failure(key);
