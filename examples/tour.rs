@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use zohocrm::client::{RecordQuery, UserType};
-use zohocrm::dc::{DataCenter, EndpointTable, Endpoints, Environment};
+use zohocrm::dc::{DataCenter, Environment};
 use zohocrm::store::SqliteStore;
 use zohocrm::testkit::{self, Decision, Simulator};
 use zohocrm::{ClientCredentials, Zoho};
@@ -46,17 +46,12 @@ async fn simulated() -> Result<(), Box<dyn std::error::Error>> {
         "== zohocrm tour against the local Zoho simulator (set ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REDIRECT_URI for real Zoho)"
     );
     let sim = Simulator::start().await?;
-    let table: EndpointTable = serde_json::from_value(serde_json::to_value(sim.endpoints())?)?;
-    let endpoints = Endpoints::from_table(&table)?;
     println!("simulator listening on {}", sim.base_url());
 
-    let credentials = DataCenter::ALL.iter().fold(
-        ClientCredentials::new(testkit::DEFAULT_CLIENT_ID, testkit::default_client_secret(DataCenter::Us)),
-        |c, dc| c.with_dc_secret(*dc, testkit::default_client_secret(*dc)),
-    );
     let path = store_path();
     let store = SqliteStore::open(&path).await?;
-    let zoho = Zoho::builder(credentials).endpoints(endpoints).clock(sim.clock()).store(store).build()?;
+    // The simulator's endpoint table, client credentials (every DC's secret) and clock.
+    let zoho = Zoho::for_simulator(&sim)?.store(store).build()?;
 
     // 1. Send the user to Zoho: every DC but China starts at the US accounts server.
     let (url, pending) = zoho.authorization_request(testkit::DEFAULT_REDIRECT_URI, SCOPES.iter().copied())?;

@@ -238,6 +238,23 @@ impl Zoho {
         }
     }
 
+    /// A builder wired to a local [`Simulator`](crate::testkit::Simulator): its endpoint table,
+    /// its default client's credentials for every data center and its clock (so
+    /// `sim.advance(..)` expires tokens without sleeping). Add a store and build.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use zohocrm::Zoho;
+    /// use zohocrm::testkit::Simulator;
+    /// let sim = Simulator::start().await?;
+    /// let zoho = Zoho::for_simulator(&sim)?.build()?;
+    /// # let _ = zoho; Ok(()) }
+    /// ```
+    #[cfg(feature = "testkit")]
+    pub fn for_simulator(sim: &crate::testkit::Simulator) -> Result<ZohoBuilder> {
+        Ok(Self::builder(sim.credentials()).endpoints(sim.sdk_endpoints()?).clock(sim.clock()))
+    }
+
     /// The endpoint table in force.
     pub fn endpoints(&self) -> &Endpoints {
         &self.inner.endpoints
@@ -338,6 +355,31 @@ impl Zoho {
         };
         let token = self.inner.oauth.refresh(&seed).await?;
         self.inner.manager.insert(token).await
+    }
+
+    /// Every connection of the application user `user` (one per DC × environment they
+    /// connected), from the store, sorted.
+    pub async fn connections(&self, user: &str) -> Result<Vec<TokenKey>> {
+        Ok(self.inner.manager.store().list_user(user).await?)
+    }
+
+    /// The CRM client of `user`'s only connection: [`Error::NotConnected`] when there is none,
+    /// [`Error::InvalidInput`] naming them when there are several (pick one from
+    /// [`Zoho::connections`] and use [`Zoho::client`]).
+    pub async fn client_for(&self, user: &str) -> Result<CrmClient> {
+        let mut keys = self.connections(user).await?;
+        match keys.len() {
+            0 => Err(Error::NotConnected { key: TokenKey::new(user, DataCenter::Us, Environment::Production) }),
+            1 => self.client(&keys.remove(0)).await,
+            _ => Err(Error::InvalidInput {
+                parameter: "user".into(),
+                reason: format!(
+                    "{user:?} has {} connections ({}); choose one with Zoho::connections and Zoho::client",
+                    keys.len(),
+                    keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        }
     }
 
     /// The CRM client for a connection. Loads its token (cache, then store) to find the API

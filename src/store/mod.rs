@@ -116,6 +116,12 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
     /// Every stored key, sorted.
     async fn list(&self) -> Result<Vec<TokenKey>, StoreError>;
 
+    /// The stored keys of one application user (every DC and environment they connected),
+    /// sorted. The default filters [`TokenStore::list`]; the SQL stores use their index.
+    async fn list_user(&self, user: &str) -> Result<Vec<TokenKey>, StoreError> {
+        Ok(self.list().await?.into_iter().filter(|k| k.user == user).collect())
+    }
+
     /// Cross-process refresh coordination: waits until no other process (or task) holds the
     /// refresh lease for `key`, then returns a lease holding that lock, with the token as stored
     /// *now* (re-read under the lock). Dropping the lease without commit releases the lock and

@@ -491,7 +491,9 @@ impl PostgresStore {
                 "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {UPSERT_TAIL}"
             ),
             delete: format!("DELETE FROM {t} WHERE user_key = $1 AND dc = $2 AND environment = $3"),
-            list: format!("SELECT user_key, dc, environment FROM {t} ORDER BY user_key, dc, environment"),
+            list: format!(
+                "SELECT user_key, dc, environment FROM {t} WHERE ($1::text IS NULL OR user_key = $1) ORDER BY user_key, dc, environment"
+            ),
         };
         #[cfg(feature = "encryption")]
         let cipher = options.cipher;
@@ -797,10 +799,25 @@ impl TokenStore for PostgresStore {
     }
 
     async fn list(&self) -> Result<Vec<TokenKey>, StoreError> {
+        self.list_keys(None).await
+    }
+
+    async fn list_user(&self, user: &str) -> Result<Vec<TokenKey>, StoreError> {
+        self.list_keys(Some(user)).await
+    }
+
+    async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
+        self.begin_lease(key).await
+    }
+}
+
+impl PostgresStore {
+    /// Every stored key, or those of one application user.
+    async fn list_keys(&self, user: Option<&str>) -> Result<Vec<TokenKey>, StoreError> {
         let err = self.inner.err("list tokens");
         let conn = self.inner.take("list tokens").await?;
         let stmt = conn.prepare_cached(&self.inner.sql.list).await.map_err(&err)?;
-        let rows = conn.query(&stmt, &[]).await.map_err(&err)?;
+        let rows = conn.query(&stmt, &[&user]).await.map_err(&err)?;
         drop(conn);
         let mut keys = Vec::new();
         for row in rows {
@@ -815,7 +832,7 @@ impl TokenStore for PostgresStore {
         Ok(keys)
     }
 
-    async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
+    async fn begin_lease(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
         let guard = self.inner.locks.lock(key).await;
         let mut conn = self.inner.take("take the refresh lock").await?;
         let current = match self.inner.lock_and_read(&mut conn, key).await {

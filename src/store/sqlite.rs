@@ -134,7 +134,9 @@ impl SqliteStore {
                 "INSERT INTO \"{table}\" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) {UPSERT_TAIL}"
             ),
             delete: format!("DELETE FROM \"{table}\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"),
-            list: format!("SELECT user_key, dc, environment FROM \"{table}\" ORDER BY user_key, dc, environment"),
+            list: format!(
+                "SELECT user_key, dc, environment FROM \"{table}\" WHERE (?1 IS NULL OR user_key = ?1) ORDER BY user_key, dc, environment"
+            ),
             lease_get: format!(
                 "SELECT owner, pid, expires_at_ms FROM \"{table}_leases\" WHERE user_key = ?1 AND dc = ?2 AND environment = ?3"
             ),
@@ -342,10 +344,25 @@ impl TokenStore for SqliteStore {
     }
 
     async fn list(&self) -> Result<Vec<TokenKey>, StoreError> {
-        self.with_conn(|conn, inner| {
+        self.list_keys(None).await
+    }
+
+    async fn list_user(&self, user: &str) -> Result<Vec<TokenKey>, StoreError> {
+        self.list_keys(Some(user.to_owned())).await
+    }
+
+    async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
+        self.begin_lease(key).await
+    }
+}
+
+impl SqliteStore {
+    /// Every stored key, or those of one application user.
+    async fn list_keys(&self, user: Option<String>) -> Result<Vec<TokenKey>, StoreError> {
+        self.with_conn(move |conn, inner| {
             let db = |e| busy_or_db("list tokens", e, inner.busy_timeout);
             let mut stmt = conn.prepare_cached(&inner.sql.list).map_err(db)?;
-            let mut rows = stmt.query([]).map_err(db)?;
+            let mut rows = stmt.query([user.as_deref()]).map_err(db)?;
             let mut keys = Vec::new();
             while let Some(row) = rows.next().map_err(db)? {
                 let (user, dc, env): (String, String, String) =
@@ -361,7 +378,7 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
+    async fn begin_lease(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
         // In-process waiters queue on an async mutex; other processes (and other store
         // instances) on the lease row, polled with back-off up to the busy timeout.
         let guard = self.inner.locks.lock(key).await;

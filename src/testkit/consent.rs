@@ -39,6 +39,12 @@ pub(crate) async fn run(
     let accounts_prefix = format!("{base}/accounts/");
     let start = url::Url::parse(authorize_url)
         .map_err(|e| SimError::Unexpected(format!("the authorize URL does not parse: {e}")))?;
+    if !authorize_url.starts_with(&accounts_prefix) {
+        let host = start.host_str().unwrap_or("?");
+        return Err(SimError::Unexpected(format!(
+            "the authorize URL points at {host}, not at the simulator ({base}): build the SDK with Zoho::for_simulator(&sim) (or pass sim.sdk_endpoints() to ZohoBuilder::endpoints) so its URLs lead here"
+        )));
+    }
     let mut step = Step::Get(start);
     for _ in 0..MAX_STEPS {
         let (sent, current) = match step {

@@ -98,16 +98,12 @@ impl Default for SimConfig {
     }
 }
 
-/// The simulator's URL table (no trailing slashes).
+/// The simulator's URL table (no trailing slashes): the SDK's own
+/// [`EndpointTable`](crate::dc::EndpointTable), so it goes straight into
+/// [`Endpoints::from_table`](crate::dc::Endpoints::from_table).
 ///
 /// Serializes as `{"accounts":{"us":"http://…",…},"api":{"us":{"production":"…","sandbox":"…","developer":"…"},…}}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct SimEndpoints {
-    /// Accounts server base URL per data center.
-    pub accounts: BTreeMap<DataCenter, String>,
-    /// CRM API base URL (`api_domain`) per data center and environment.
-    pub api: BTreeMap<DataCenter, BTreeMap<Environment, String>>,
-}
+pub type SimEndpoints = crate::dc::EndpointTable;
 
 /// An OAuth client as registered in Zoho's API console.
 #[derive(Clone, Debug)]
@@ -399,6 +395,22 @@ impl Simulator {
     /// The URL table.
     pub fn endpoints(&self) -> SimEndpoints {
         self.shared.endpoints()
+    }
+
+    /// The URL table as the SDK's [`Endpoints`](crate::dc::Endpoints) (loopback `http` is
+    /// accepted there).
+    pub fn sdk_endpoints(&self) -> Result<crate::dc::Endpoints, crate::dc::DcError> {
+        crate::dc::Endpoints::from_table(&self.endpoints())
+    }
+
+    /// The default client's credentials (`DEFAULT_CLIENT_ID` and the secret of every data center),
+    /// as the SDK takes them.
+    pub fn credentials(&self) -> crate::ClientCredentials {
+        DataCenter::ALL
+            .iter()
+            .fold(crate::ClientCredentials::new(DEFAULT_CLIENT_ID, default_client_secret(DataCenter::Us)), |c, dc| {
+                c.with_dc_secret(*dc, default_client_secret(*dc))
+            })
     }
 
     /// The accounts server base URL of `dc`.

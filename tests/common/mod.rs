@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use zohocrm::dc::{DataCenter, EndpointTable, Endpoints, Environment};
+use zohocrm::dc::{DataCenter, Endpoints, Environment};
 use zohocrm::retry::RetryPolicy;
 use zohocrm::store::{MemoryStore, TokenStore};
 use zohocrm::testkit::{self, Decision, Simulator};
@@ -20,8 +20,7 @@ pub const SCOPES: &[&str] = &[
 
 /// The simulator's endpoint table as the SDK's `Endpoints`.
 pub fn endpoints(sim: &Simulator) -> Endpoints {
-    let table: EndpointTable = serde_json::from_value(serde_json::to_value(sim.endpoints()).unwrap()).unwrap();
-    Endpoints::from_table(&table).unwrap()
+    sim.sdk_endpoints().unwrap()
 }
 
 /// The simulator's default client with its per-DC secrets.

@@ -109,6 +109,10 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
     expected.push(ann_us.clone());
     expected.sort();
     assert_eq!(store.list().await.unwrap(), expected);
+    for user in expected.iter().map(|k| k.user.clone()).chain(["nobody".to_owned(), "%".to_owned()]) {
+        let mine: Vec<TokenKey> = expected.iter().filter(|k| k.user == user).cloned().collect();
+        assert_eq!(other.list_user(&user).await.unwrap(), mine, "list_user({user:?})");
+    }
     assert!(other.delete(&keys[5]).await.unwrap());
     assert!(!store.delete(&keys[5]).await.unwrap());
     assert!(store.get(&keys[5]).await.unwrap().is_none());
