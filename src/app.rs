@@ -277,7 +277,7 @@ impl Zoho {
     pub fn authorization_request<I, S>(&self, redirect_uri: &str, scopes: I) -> Result<(String, PendingAuthorization)>
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
         AuthorizationRequest::new(self.inner.credentials.client_id(), redirect_uri)
             .scopes(scopes)

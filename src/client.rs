@@ -299,6 +299,17 @@ impl ActionResult {
         &self.code
     }
 
+    /// Zoho's message for this record (`record added`, `required field not found`, ...); empty
+    /// when Zoho sent none.
+    pub fn message(&self) -> &str {
+        self.message.as_deref().unwrap_or_default()
+    }
+
+    /// The field Zoho names in `details.api_name` for a refused record (the missing or invalid one).
+    pub fn field(&self) -> Option<&str> {
+        self.details.as_ref()?.get("api_name")?.as_str()
+    }
+
     /// The record's id (`details.id`): the new or updated record, or the one that failed.
     pub fn id(&self) -> Option<&str> {
         self.details.as_ref()?.get("id")?.as_str()

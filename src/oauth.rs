@@ -95,12 +95,15 @@ impl AuthorizationRequest {
     }
 
     /// The scopes to ask for (`ZohoCRM.users.READ`, ...), added to any already set.
+    ///
+    /// Takes anything that iterates over strings: `["ZohoCRM.users.READ"]`, a `Vec<String>`, or
+    /// a set from [`crate::scopes::Scopes`] such as `Scopes::FULL_CRM`.
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
-        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self.scopes.extend(scopes.into_iter().map(|s| s.as_ref().to_owned()));
         self
     }
 
@@ -339,9 +342,14 @@ impl AuthorizationCode {
     pub fn self_client<I, S>(dc: DataCenter, code: impl Into<SecretString>, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
-        Self { code: code.into(), dc, redirect_uri: None, scopes: scopes.into_iter().map(Into::into).collect() }
+        Self {
+            code: code.into(),
+            dc,
+            redirect_uri: None,
+            scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+        }
     }
 }
 
