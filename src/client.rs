@@ -4,7 +4,7 @@
 //! here): the base URL is the token's `api_domain` (so the environment is always right), the
 //! hooks add `Authorization: Zoho-oauthtoken …` and refresh-and-replay once on `INVALID_TOKEN`,
 //! 204/304 become empty results, Zoho's error envelopes become [`Error::Api`], and listings
-//! are [`Stream`]s over every page until `more_records` is false (at most
+//! are boxed streams ([`BoxStream`]) over every page until `more_records` is false (at most
 //! [`CrmClient::max_pages`] pages; a page that repeats the previous one stops the listing).
 //!
 //! Path parameters (module API names, record and user ids) are always exactly one URL path

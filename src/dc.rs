@@ -96,7 +96,7 @@ pub enum Environment {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The static table: the one place Zoho's URLs are written down (FACTS §1.1).
+// The static table: the one place Zoho's URLs are written down (docs/zoho-facts.md §1.1).
 // ---------------------------------------------------------------------------------------------
 
 /// One data center's row of Zoho's table.
@@ -757,7 +757,7 @@ impl Default for Endpoints {
 }
 
 impl Endpoints {
-    /// Zoho's real table (FACTS §1.1); also [`Default`].
+    /// Zoho's real table (docs/zoho-facts.md §1.1); also [`Default`].
     pub fn zoho() -> Endpoints {
         ZOHO.clone()
     }

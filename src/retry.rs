@@ -1,6 +1,6 @@
 //! The one retry policy of the SDK: which requests are repeated, when, and how often.
 //!
-//! Every request of both generated clients passes through [`Retrier::send`] (from the
+//! Every request of both generated clients passes through one retry loop (from the
 //! progenitor `exec` hooks), so the policy lives here and nowhere else:
 //!
 //! - **What is retried.** Idempotent requests (GET, HEAD, DELETE — Zoho deletes by id — token

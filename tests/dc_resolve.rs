@@ -72,7 +72,7 @@ const HOSTILE_EU: &[&str] = &[
 #[test]
 fn redirect_from_zoho_examples() {
     let e = Endpoints::zoho();
-    // FACTS §2.1, Zoho's own examples.
+    // docs/zoho-facts.md §2.1, Zoho's own examples.
     assert_eq!(e.resolve_redirect(Some("us"), Some("https://accounts.zoho.com")), Ok(DataCenter::Us));
     assert_eq!(e.resolve_redirect(Some("in"), Some("https://accounts.zoho.in")), Ok(DataCenter::In));
     // accounts-server still percent-encoded, as seen in the wild.

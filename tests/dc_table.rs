@@ -1,4 +1,4 @@
-//! The DC × environment table: snapshot, FACTS §1.1 rows hard-coded, parsing and serde.
+//! The DC × environment table: snapshot, docs/zoho-facts.md §1.1 rows hard-coded, parsing and serde.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::Serialize;
 use zohocrm::dc::{DataCenter, Endpoints, Environment};
 
-/// FACTS §1.1, copied by hand: (location, name, accounts server, token URL, production,
+/// docs/zoho-facts.md §1.1, copied by hand: (location, name, accounts server, token URL, production,
 /// sandbox, developer, file-upload host). Kept independent of the snapshot on purpose, so a
 /// wrong URL fails here even if someone re-accepts the snapshot.
 /// (location, name, accounts, token, production, sandbox, developer, file upload).

@@ -62,7 +62,7 @@ async fn wrong_per_dc_secret_is_a_typed_invalid_client_naming_the_dc() {
         h.sim.consent(&url, &user_in(&h.sim, DataCenter::Eu), Environment::Production, Decision::Accept).await.unwrap();
     let err = zoho.complete_authorization("u", &redirect, &pending).await.unwrap_err();
     match &err {
-        // Zoho answers `invalid_client` (FACTS §2.3, observed) or `invalid_client_secret`
+        // Zoho answers `invalid_client` (docs/zoho-facts.md §2.3, observed) or `invalid_client_secret`
         // (observed on Cliq) for a wrong secret; both must name the DC that was tried.
         Error::OAuth { dc, error, .. } => {
             assert_eq!(*dc, DataCenter::Eu);

@@ -257,7 +257,7 @@ async fn client_errors_answer_http_200_with_zoho_error_bodies() {
     type Form<'a> = Vec<(&'a str, &'a str)>;
     let cases: Vec<(DataCenter, Form<'_>, Value)> = vec![
         (DataCenter::Eu, base("1000.UNKNOWN", "x"), fixture("token_error_invalid_client.json")),
-        // FACTS §2.3: a wrong secret is `invalid_client_secret`.
+        // docs/zoho-facts.md §2.3: a wrong secret is `invalid_client_secret`.
         (DataCenter::Eu, base(DEFAULT_CLIENT_ID, "sim-secret-us"), json!({"error": "invalid_client_secret"})),
         // Multi-DC not enabled in the EU for this client.
         (DataCenter::Eu, base("1000.USONLY", "us-only-secret"), json!({"error": "invalid_client"})),

@@ -54,7 +54,7 @@
 //!
 //! # Encryption at rest
 //!
-//! With the `encryption` feature and a [`TokenCipher`], the access and refresh token columns are
+//! With the `encryption` feature and a `TokenCipher`, the access and refresh token columns are
 //! sealed with XChaCha20-Poly1305 (random nonce per value, the row key and column name as
 //! associated data). A wrong key yields [`StoreError::WrongKey`], a sealed row read without a
 //! cipher [`StoreError::CipherRequired`], a plaintext row read with a cipher

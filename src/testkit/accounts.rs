@@ -317,7 +317,7 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
     };
     match secret {
         None => return token_error("invalid_client"),
-        // FACTS §2.3: a wrong secret answers `invalid_client_secret` (HTTP 200).
+        // docs/zoho-facts.md §2.3: a wrong secret answers `invalid_client_secret` (HTTP 200).
         Some(s) if !expected.ct_eq(&crate::SecretString::new(s.as_str())) => {
             return token_error("invalid_client_secret");
         }
@@ -405,7 +405,7 @@ fn serverinfo(shared: &Shared, req: &Req) -> Resp {
     if req.method != http::Method::GET {
         return Resp::json(405, &json!({"error": "invalid_request_method"}));
     }
-    // China is not listed (FACTS §2.2).
+    // China is not listed (docs/zoho-facts.md §2.2).
     let locations: serde_json::Map<String, Value> = DataCenter::ALL
         .iter()
         .filter(|d| **d != DataCenter::Cn)

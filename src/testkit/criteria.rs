@@ -1,4 +1,4 @@
-//! Zoho's search `criteria` syntax (FACTS §4.5): `((Field:equals:value)and(Field:starts_with:v))`,
+//! Zoho's search `criteria` syntax (docs/zoho-facts.md §4.5): `((Field:equals:value)and(Field:starts_with:v))`,
 //! groups joined with `and`/`or`, `\(`, `\)`, `\,` and `\\` escapes, unescaped commas separating
 //! alternative values, at most 10 conditions.
 

@@ -259,7 +259,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, _route: Route, dc: DataCenter, 
         Err(TokenRejection::Invalid) => {
             return Resp::zoho_error(401, "INVALID_TOKEN", "invalid oauth token", json!({}));
         }
-        // Invalidated by the 15-active-tokens rule (FACTS §3); the message is unverified.
+        // Invalidated by the 15-active-tokens rule (docs/zoho-facts.md §3); the message is unverified.
         Err(TokenRejection::Superseded) => {
             return Resp::zoho_error(401, "INVALID_OAUTHTOKEN", "invalid oauth token", json!({}));
         }

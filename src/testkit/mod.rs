@@ -23,8 +23,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Behaviour follows `FACTS.md` (Zoho's documented and observed behaviour); where Zoho's exact
-//! answer is unknown, the choice is documented on the item and in `README-section.md`.
+//! Behaviour follows `docs/zoho-facts.md` (Zoho's documented and observed behaviour); where Zoho's exact
+//! answer is unknown, the choice is documented on the item and in the README's "Where it guesses" (notes: `docs/simulator-notes.md`).
 
 mod accounts;
 mod consent;
