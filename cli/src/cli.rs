@@ -136,7 +136,7 @@ pub struct LoginArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"
+        default_value = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoSearch.securesearch.READ"
     )]
     pub scopes: Vec<String>,
     /// Print the URL and read the redirect URL pasted on standard input instead of listening.

@@ -680,7 +680,12 @@ impl Run {
     }
 
     fn write_results(&self, out: &mut Out, results: &[zohocrm::client::ActionResult]) -> Result<(), Failure> {
-        let mut writer = RowWriter::new(&mut *out, self.format, Vec::new());
+        let columns = if matches!(self.format, Format::Table | Format::Csv) {
+            ["status", "code", "id", "message", "field"].map(String::from).to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut writer = RowWriter::new(&mut *out, self.format, columns);
         for r in results {
             writer.write(&result_row(r)).map_err(io_failure)?;
         }

@@ -124,14 +124,14 @@ pub fn from_sdk(error: &Error, ctx: &Context) -> Failure {
         Error::DataCenter(e) => Failure::new(AUTH, format!("{e}")).hint(
             "check --endpoints / ZOHO_ENDPOINTS and the data center; see `zohocrm login --help`",
         ),
-        Error::Api { status: 401, code, message, .. } => {
-            Failure::new(AUTH, format!("Zoho CRM ({place}) refused the token: {code}: {message}")).hint(ctx.login_again())
-        }
         Error::Api { code, message, .. } if code == "OAUTH_SCOPE_MISMATCH" => Failure::new(
             AUTH,
             format!("the login of profile `{}` lacks a scope this call needs ({place}): {message}", ctx.profile),
         )
-        .hint("run `zohocrm login --scopes …` with the scope the call needs"),
+        .hint(format!("{} with `--scopes` including the scope this call needs", ctx.login_again())),
+        Error::Api { status: 401, code, message, .. } => {
+            Failure::new(AUTH, format!("Zoho CRM ({place}) refused the token: {code}: {message}")).hint(ctx.login_again())
+        }
         Error::Api { status, code, message, details, .. } => {
             let mut text = format!("Zoho CRM ({place}) answered HTTP {status} {code}: {message}");
             if let Some(field) = details.get("api_name").and_then(|v| v.as_str()) {
