@@ -195,10 +195,8 @@ fn result_row(r: &zohocrm::client::ActionResult) -> Map<String, Value> {
     row.insert("code".into(), Value::String(r.code().to_owned()));
     row.insert("id".into(), r.id().map_or(Value::Null, |id| Value::String(id.to_owned())));
     row.insert("message".into(), r.message.clone().map_or(Value::Null, Value::String));
-    if let Some(details) = &r.details {
-        if let Some(field) = details.get("api_name") {
-            row.insert("field".into(), field.clone());
-        }
+    if let Some(field) = r.details.as_ref().and_then(|d| d.get("api_name")) {
+        row.insert("field".into(), field.clone());
     }
     row
 }

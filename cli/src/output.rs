@@ -71,19 +71,17 @@ impl<W: Write> RowWriter<W> {
     /// Ends the output (table: writes it; JSON: closes the array).
     pub fn finish(mut self) -> io::Result<usize> {
         match self.format {
-            Format::Table => {
-                if !self.columns.is_empty() {
-                    let header: Vec<String> = self.columns.iter().map(|c| c.to_ascii_uppercase()).collect();
-                    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-                    for row in &self.rows {
-                        for (w, c) in widths.iter_mut().zip(row) {
-                            *w = (*w).max(c.chars().count());
-                        }
+            Format::Table if !self.columns.is_empty() => {
+                let header: Vec<String> = self.columns.iter().map(|c| c.to_ascii_uppercase()).collect();
+                let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+                for row in &self.rows {
+                    for (w, c) in widths.iter_mut().zip(row) {
+                        *w = (*w).max(c.chars().count());
                     }
-                    write_aligned(&mut self.out, &header, &widths)?;
-                    for row in &self.rows {
-                        write_aligned(&mut self.out, row, &widths)?;
-                    }
+                }
+                write_aligned(&mut self.out, &header, &widths)?;
+                for row in &self.rows {
+                    write_aligned(&mut self.out, row, &widths)?;
                 }
             }
             Format::Json => {
