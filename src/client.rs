@@ -911,3 +911,35 @@ where
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::raw_url;
+
+    const BASE: &str = "https://www.zohoapis.eu";
+
+    #[test]
+    fn raw_paths_stay_below_the_api_domain() {
+        let url = raw_url(BASE, "/crm/v2/Leads?per_page=5&fields=Last_Name").expect("a plain path");
+        assert_eq!(url.as_str(), "https://www.zohoapis.eu/crm/v2/Leads?per_page=5&fields=Last_Name");
+        let gateway = raw_url("https://gw.example/api/eu", "/crm/v2/org").expect("a base with a path");
+        assert_eq!(gateway.as_str(), "https://gw.example/api/eu/crm/v2/org");
+        for bad in [
+            "crm/v2/org",
+            "/oauth/v2/token",
+            "/crm/../oauth/v2/token",
+            "/crm/v2/%2e%2E/x",
+            "/crm/v2/./org",
+            "/crm//v2/org",
+            "/crm/v2/a%2Fb",
+            "/crm/v2/org#x",
+            "/crm/v2\\..\\x",
+            "@evil.example/crm/v2/org",
+            ".evil.example/crm/v2/org",
+            "/crm/v2/org\n",
+        ] {
+            let err = raw_url(BASE, bad).expect_err(bad);
+            assert!(matches!(err, crate::Error::InvalidInput { .. }), "{bad}: {err}");
+        }
+    }
+}
