@@ -110,7 +110,7 @@ impl Inner {
 }
 
 /// Sets `Authorization: Zoho-oauthtoken …`, marked sensitive so no HTTP layer logs it.
-fn set_authorization(request: &mut reqwest::Request, token: &SecretString) -> Result<(), String> {
+pub(crate) fn set_authorization(request: &mut reqwest::Request, token: &SecretString) -> Result<(), String> {
     let mut value = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.expose()))
         .map_err(|_| "the access token contains characters that cannot go in an HTTP header".to_owned())?;
     value.set_sensitive(true);
@@ -228,7 +228,7 @@ impl ClientHooks<Inner> for crate::crm::Client {
     }
 }
 
-async fn exec_crm(
+pub(crate) async fn exec_crm(
     client: &crate::crm::Client,
     inner: &Inner,
     request: reqwest::Request,
