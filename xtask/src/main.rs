@@ -1,4 +1,4 @@
-//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`.
+//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`, `cargo xtask soak`.
 //!
 //! `codegen` builds the zohocrm package (default features) and copies what its build script
 //! wrote into `$OUT_DIR` to `generated/`, so the committed copy comes from the very generator
@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+
+mod soak;
 
 /// The files build.rs writes, in `$OUT_DIR` and in `generated/`.
 const FILES: &[&str] = &["accounts.rs", "crm.rs"];
@@ -15,7 +17,9 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
-        _ => Err("usage: cargo xtask codegen [--check]".to_owned()),
+        ["soak", rest @ ..] => soak::soak(&workspace_root(), rest),
+        _ => Err("usage: cargo xtask codegen [--check] | soak [--minutes-simulated N] [--connections N] [--kills N]"
+            .to_owned()),
     };
     match result {
         Ok(message) => {
