@@ -215,7 +215,7 @@ async fn sqlite_sigkill_during_refresh_and_save_loop() {
     let tally = kill_loop("sqlite", path.to_str().unwrap(), store).await;
     println!("KILL-LOOP sqlite: {tally:?} in {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(tally.kills, kill_count());
-    assert!(tally.child_refreshes > 0, "the children refreshed before being killed");
+    assert!(tally.kills == 0 || tally.child_refreshes > 0, "the children refreshed before being killed");
 }
 
 #[cfg(feature = "postgres")]
@@ -238,5 +238,5 @@ async fn postgres_sigkill_during_refresh_and_save_loop() {
     }
     println!("KILL-LOOP postgres: {tally:?} in {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(tally.kills, kill_count());
-    assert!(tally.child_refreshes > 0, "the children refreshed before being killed");
+    assert!(tally.kills == 0 || tally.child_refreshes > 0, "the children refreshed before being killed");
 }
