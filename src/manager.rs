@@ -639,7 +639,13 @@ async fn refresh_locked(
                 tracing::warn!(connection = %key, error = %e, "could not release the refresh lease");
             }
             if let Error::RateLimited { retry_after, .. } = &error {
-                let wait = inner.policy.throttle_backoff.max(*retry_after);
+                // Zoho's own throttle answer (HTTP 400 "too many requests", no Retry-After) means
+                // its 10-minute window: the policy's back-off. An HTTP 429 says how long to wait.
+                let wait = if *retry_after == crate::oauth::DEFAULT_THROTTLE_BACKOFF {
+                    inner.policy.throttle_backoff
+                } else {
+                    *retry_after
+                };
                 tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
                 return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
             }

@@ -5,6 +5,7 @@
 //!
 //! - **What is retried.** Idempotent requests (GET, HEAD, DELETE — Zoho deletes by id — token
 //!   refresh, revoke, serverinfo) on HTTP 429, 500, 502, 503, 504 and on connection failures.
+//!   A success whose body breaks off before its end counts as a connection failure.
 //!   Writes (POST, PUT, PATCH: insert, update, upsert, actions) are retried only when the
 //!   request certainly never left (the connection could not be opened), unless the caller
 //!   opts in with [`RetryPolicy::retry_writes`]. The authorization-code exchange is never
@@ -236,7 +237,15 @@ impl Retrier {
         let mut attempt: u32 = 1;
         loop {
             let spare = if attempt < self.policy.max_attempts { request.try_clone() } else { None };
-            let result = client.execute(request).await;
+            let result = match client.execute(request).await {
+                // A success whose body breaks off (a reset, a truncated body) is a broken
+                // exchange like any other: read the body here while a retry is still possible.
+                Ok(response) if spare.is_some() && response.status().is_success() && self.may_retry_broken(kind) => {
+                    let (status, headers) = (response.status(), response.headers().clone());
+                    response.bytes().await.map(|body| crate::transport::rebuild(status, headers, body))
+                }
+                other => other,
+            };
             let Some(next) = spare else {
                 self.settle(&result, attempt);
                 return result;
@@ -307,12 +316,17 @@ impl Retrier {
             return (kind != Kind::Once).then_some((Reason::Connect, None));
         }
         let reason = if error.is_timeout() { Reason::Timeout } else { Reason::Broken };
-        let may_retry = match kind {
+        self.may_retry_broken(kind).then_some((reason, None))
+    }
+
+    /// Whether a request of `kind` may be repeated after an exchange that may have reached
+    /// Zoho (a timeout, a reset, a body that broke off).
+    fn may_retry_broken(&self, kind: Kind) -> bool {
+        match kind {
             Kind::Idempotent => true,
             Kind::Write => self.policy.retry_writes,
             Kind::Once => false,
-        };
-        may_retry.then_some((reason, None))
+        }
     }
 
     /// Full jitter: a random wait in `[0, min(max_backoff, initial × 2^(attempt−1))]`.

@@ -39,6 +39,19 @@ async fn too_many_requests_with_retry_after_for_the_next_n_requests() {
 }
 
 #[tokio::test]
+async fn too_many_requests_without_retry_after() {
+    let sim = Simulator::start().await.unwrap();
+    let t = login(&sim, PATRICIA, Environment::Production, ALL_SCOPES).await;
+    sim.inject(Route::Users, Fault::TooManyRequestsWithoutRetryAfter, 1);
+    let resp = users_call(&t).await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().get("retry-after").is_none(), "no Retry-After header");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "TOO_MANY_REQUESTS");
+    assert_eq!(users_call(&t).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn status_faults_answer_500_envelopes_and_gateway_pages_without_processing() {
     let sim = Simulator::start().await.unwrap();
     let q = consent(&sim, "eu.user@zylker.example", Environment::Production, "ZohoCRM.users.READ", "offline", "").await;

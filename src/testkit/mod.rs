@@ -182,10 +182,15 @@ pub enum Fault {
         /// The `Retry-After` value, in seconds.
         retry_after_secs: u64,
     },
+    /// HTTP 429 `TOO_MANY_REQUESTS` with no `Retry-After` header (a client must pick its own
+    /// back-off).
+    TooManyRequestsWithoutRetryAfter,
     /// This HTTP status: 500 answers Zoho's `INTERNAL_ERROR` envelope, any other status an
     /// HTML error page as a gateway would.
     Status(u16),
-    /// Wait this long (at most 30 s), then answer normally.
+    /// Wait this long (at most 30 s), then answer normally. The request is processed and
+    /// logged after the wait even if the client has hung up meanwhile (a timed-out write
+    /// still lands, as on a real server).
     Latency(Duration),
     /// Close the connection without answering.
     DropConnection,

@@ -297,6 +297,9 @@ fn fault_response(fault: &Fault) -> Resp {
             r.headers.push(("retry-after", retry_after_secs.to_string()));
             r
         }
+        Fault::TooManyRequestsWithoutRetryAfter => {
+            Resp::zoho_error(429, "TOO_MANY_REQUESTS", "too many requests", json!({}))
+        }
         Fault::Status(500) => Resp::zoho_error(500, "INTERNAL_ERROR", "Internal Server Error", json!({})),
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -366,8 +369,18 @@ async fn handle(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>, 
             return std::future::pending().await;
         }
         Some(Fault::Latency(d)) => {
-            tokio::time::sleep(d.min(MAX_LATENCY)).await;
-            dispatch(&shared, &req, route, dc, env)
+            // Like a real server, finish (and log) the request even when the client has
+            // given up waiting: a timed-out write still lands.
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(d.min(MAX_LATENCY)).await;
+                let resp = dispatch(&shared, &req, route, dc, env);
+                log(&shared, &req, route, dc, env, grant_type, resp.status, resp.user.clone());
+                resp
+            });
+            return match task.await {
+                Ok(resp) => resp.into_response(),
+                Err(_) => Resp::empty(500).into_response(),
+            };
         }
         Some(fault) => fault_response(&fault),
         None => dispatch(&shared, &req, route, dc, env),
@@ -628,6 +641,7 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
                 Some("too_many_requests") => Some(Fault::TooManyRequests {
                     retry_after_secs: body.get("retry_after_secs").and_then(Value::as_u64).unwrap_or(60),
                 }),
+                Some("too_many_requests_without_retry_after") => Some(Fault::TooManyRequestsWithoutRetryAfter),
                 Some("status") => {
                     body.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).map(Fault::Status)
                 }
@@ -648,7 +662,7 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
                 }
                 _ => control_error(
                     400,
-                    "give {\"route\":\"token|revoke|server_info|authorize|users|org|modules|fields|layouts|records|any\", \"fault\":\"too_many_requests|status|latency|drop_connection|truncated_body|non_json_body\", \"times\":1, \"status\":503, \"retry_after_secs\":60, \"latency_ms\":100}",
+                    "give {\"route\":\"token|revoke|server_info|authorize|users|org|modules|fields|layouts|records|any\", \"fault\":\"too_many_requests|too_many_requests_without_retry_after|status|latency|drop_connection|truncated_body|non_json_body\", \"times\":1, \"status\":503, \"retry_after_secs\":60, \"latency_ms\":100}",
                 ),
             }
         }

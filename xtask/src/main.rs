@@ -1,5 +1,5 @@
-//! Developer tasks for zohocrm: `cargo xtask codegen [--check]` and
-//! `cargo xtask fuzz [--seconds N] [--target T]` (see [`fuzz`]).
+//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`,
+//! `cargo xtask fuzz [--seconds N] [--target T]` (see [`fuzz`]) and `cargo xtask soak` (see [`soak`]).
 //!
 //! `codegen` builds the zohocrm package (default features) and copies what its build script
 //! wrote into `$OUT_DIR` to `generated/`, so the committed copy comes from the very generator
@@ -10,6 +10,8 @@ mod fuzz;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+mod soak;
+
 /// The files build.rs writes, in `$OUT_DIR` and in `generated/`.
 const FILES: &[&str] = &["accounts.rs", "crm.rs"];
 
@@ -19,7 +21,9 @@ fn main() -> ExitCode {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
         ["fuzz", rest @ ..] => workspace_root().and_then(|root| fuzz::run(&root, rest)),
-        _ => Err("usage: cargo xtask codegen [--check] | cargo xtask fuzz [--seconds N] [--target T]".to_owned()),
+        ["soak", rest @ ..] => workspace_root().and_then(|root| soak::soak(&root, rest)),
+        _ => Err("usage: cargo xtask codegen [--check] | fuzz [--seconds N] [--target T] | soak [--minutes-simulated N] [--connections N] [--kills N]"
+            .to_owned()),
     };
     match result {
         Ok(message) => {
