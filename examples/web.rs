@@ -492,7 +492,7 @@ async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respons
     let flash =
         lock(&state.notices).remove(&s.id).map(|m| format!("<p class=\"notice\" id=\"notice\">{}</p>", esc(&m)));
     let mut body = format!(
-        "<p class=\"who\">Signed in as <b id=\"app-user\">{}</b> <form class=\"inline\" method=\"post\" action=\"/logout\"><button id=\"logout\" class=\"link\">Sign out</button></form></p>{}",
+        "<div class=\"who\">Signed in as <b id=\"app-user\">{}</b><form class=\"inline\" method=\"post\" action=\"/logout\"><button id=\"logout\" class=\"link\">Sign out</button></form></div>{}",
         esc(&s.user),
         flash.unwrap_or_default()
     );
@@ -524,7 +524,7 @@ async fn dashboard(state: &AppState, key: &TokenKey) -> String {
     );
     let actions = format!(
         "<div class=\"actions\">{}{}<form method=\"post\" action=\"/disconnect\"><button id=\"disconnect\" class=\"danger\">Disconnect</button></form></div>",
-        connect_form(key.environment, key.dc == DataCenter::Cn, "Reconnect", "reconnect"),
+        reconnect_form(key),
         connect_form(other_environment(key.environment), key.dc == DataCenter::Cn, "Switch environment", "switch"),
     );
     match crm_overview(state, key).await {
@@ -666,7 +666,7 @@ h2{margin-top:8px}table{border-collapse:collapse}.facts th{text-align:left;paddi
 .records{width:100%;font-size:14px}.records th,.records td{border-bottom:1px solid #e3e6ea;padding:5px 8px;text-align:left}\
 .modules{font-size:13px;color:#555}.notice{background:#e6f4ea;padding:10px;border-radius:4px}.error{background:#fce8e6;color:#8c1d18;padding:12px;border-radius:4px}\
 button{padding:8px 16px;border:0;border-radius:4px;background:#1a73e8;color:#fff;cursor:pointer;font-size:14px}button.danger{background:#c5221f}button.link{background:none;color:#1a73e8;padding:0}\
-.actions{display:flex;gap:12px;flex-wrap:wrap;margin-top:20px}.actions form{background:#f8f9fa;padding:10px;border-radius:6px}form.inline{display:inline}\
+.actions{display:flex;gap:12px;flex-wrap:wrap;margin-top:20px}.actions form{background:#f8f9fa;padding:10px;border-radius:6px}form.inline{display:inline;margin-left:14px}.who{margin-bottom:12px}\
 label{margin-right:10px}input,select{padding:6px;margin:4px 8px 4px 0}";
 
 fn page(state: &AppState, status: StatusCode, title: &str, body: &str) -> Response {
@@ -728,6 +728,17 @@ fn connect_form(environment: Environment, china: bool, label: &str, id: &str) ->
          <button id=\"{id}-button\" type=\"submit\">{}</button></form>",
         if china { " checked" } else { "" },
         esc(label)
+    )
+}
+
+/// "Reconnect": the same environment and the same starting server, as one button.
+fn reconnect_form(key: &TokenKey) -> String {
+    let china = if key.dc == DataCenter::Cn { "<input type=\"hidden\" name=\"china\" value=\"1\">" } else { "" };
+    format!(
+        "<form id=\"reconnect-form\" method=\"post\" action=\"/connect\">\
+         <input type=\"hidden\" name=\"environment\" value=\"{}\">{china}\
+         <button id=\"reconnect-button\" type=\"submit\">Reconnect</button></form>",
+        key.environment
     )
 }
 
