@@ -235,10 +235,10 @@ async fn main() -> Result<(), AnyError> {
             other => return Err(format!("unknown argument {other}; try --help").into()),
         }
     }
-    if let StoreChoice::Sqlite(path) = &store {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+    if let StoreChoice::Sqlite(path) = &store
+        && let Some(dir) = path.parent()
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let backend = match ClientCredentials::from_env()? {
         Some(credentials) => Backend::Zoho {
@@ -274,7 +274,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
@@ -476,10 +476,10 @@ async fn disconnect(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
 async fn active_connection(state: &AppState, user: &str) -> Option<TokenKey> {
     let remembered = lock(&state.active).get(user).cloned();
     let store = state.zoho.tokens().store();
-    if let Some(key) = remembered {
-        if matches!(store.get(&key).await, Ok(Some(_))) {
-            return Some(key);
-        }
+    if let Some(key) = remembered
+        && matches!(store.get(&key).await, Ok(Some(_)))
+    {
+        return Some(key);
     }
     let keys = store.list().await.ok()?;
     keys.into_iter().find(|k| k.user == user)
