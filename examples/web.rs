@@ -14,7 +14,7 @@
 //! With `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET` (per-DC secrets as `ZOHO_CLIENT_SECRET_EU`, ...)
 //! and `ZOHO_REDIRECT_URI` (for example `http://localhost:8080/zoho/callback`, registered with
 //! your Zoho client) set, it talks to real Zoho instead and serves the callback at the redirect
-//! URI's path.
+//! URI's path (and, without `--listen`, on its port when it is a loopback URI).
 //!
 //! Sessions: the cookie holds the app user's name, a random session id and the issue time,
 //! signed with HMAC-SHA256 under a key drawn at start (so a restart signs everyone out). It
@@ -219,13 +219,13 @@ async fn postgres_store(_url: &str) -> Result<Arc<dyn TokenStore>, AnyError> {
 
 #[tokio::main]
 async fn main() -> Result<(), AnyError> {
-    let mut listen: SocketAddr = "127.0.0.1:8080".parse()?;
+    let mut listen: Option<SocketAddr> = None;
     let mut store = StoreChoice::Sqlite(std::env::temp_dir().join("zohocrm-web").join("tokens.sqlite3"));
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--listen" => listen = value()?.parse()?,
+            "--listen" => listen = Some(value()?.parse()?),
             "--sqlite" => store = StoreChoice::Sqlite(value()?.into()),
             "--postgres" => store = StoreChoice::Postgres(value()?),
             "-h" | "--help" => {
@@ -248,6 +248,17 @@ async fn main() -> Result<(), AnyError> {
         },
         None => Backend::Simulator,
     };
+    // Without --listen: the port of a loopback redirect URI (real Zoho), else 8080.
+    let listen = listen.unwrap_or_else(|| {
+        let port = match &backend {
+            Backend::Zoho { redirect_uri, .. } => url::Url::parse(redirect_uri)
+                .ok()
+                .filter(|u| matches!(u.host_str(), Some("localhost" | "127.0.0.1")))
+                .and_then(|u| u.port_or_known_default()),
+            Backend::Simulator => None,
+        };
+        SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(8080)))
+    });
     let app = start(WebOptions { listen, store: store.clone(), backend }).await?;
     match &app.simulator {
         Some(sim) => println!("web: against the local Zoho simulator at {} (no real Zoho account)", sim.base_url()),
