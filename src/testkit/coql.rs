@@ -61,6 +61,7 @@ struct Token {
 }
 
 /// Why a query was refused: the answer to give.
+#[derive(Debug)]
 enum QErr {
     Syntax { near: String, column: usize },
     Clause(&'static str),
@@ -562,16 +563,15 @@ fn cmp_lit(have: &Value, want: &Lit, data_type: &str) -> Option<Ordering> {
         Lit::Bool(b) => match have {
             Value::Bool(h) => Some(h.cmp(b)),
             Value::String(s) => {
-                Some(s.eq_ignore_ascii_case(&b.to_string()).then_some(Ordering::Equal).unwrap_or(Ordering::Less))
+                Some(if s.eq_ignore_ascii_case(&b.to_string()) { Ordering::Equal } else { Ordering::Less })
             }
             _ => None,
         },
         Lit::Str(s) => {
-            if data_type == "datetime" {
-                if let (Some(h), Some(w)) = (have.as_str().and_then(super::time::parse_iso), super::time::parse_iso(s))
-                {
-                    return Some(h.cmp(&w));
-                }
+            if let (true, Some(h), Some(w)) =
+                (data_type == "datetime", have.as_str().and_then(super::time::parse_iso), super::time::parse_iso(s))
+            {
+                return Some(h.cmp(&w));
             }
             match have {
                 Value::Number(x) => {

@@ -76,8 +76,11 @@ fn layout_id(org: &Org, module: &str) -> Value {
     org.module(module).and_then(|m| m.layouts.first()).and_then(|l| l.get("id")).cloned().unwrap_or(Value::Null)
 }
 
+/// A record key and how to make its default value.
+type MetaKey = (&'static str, fn() -> Value);
+
 /// The `$`-keys every v8 record carries (Zoho's v7/v8 search and get-records samples).
-const RECORD_META: &[(&str, fn() -> Value)] = &[
+const RECORD_META: &[MetaKey] = &[
     ("$field_states", || Value::Null),
     ("$sharing_permission", || json!("full_access")),
     ("$locked_for_me", || json!(false)),

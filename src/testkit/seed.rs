@@ -775,7 +775,7 @@ fn fill_lead(r: &mut Map<String, Value>, i: usize, tag: &str, country: &str) {
     set(r, "Mobile", json!(format!("555-02{:02}-{:04}", i % 100, i)));
     set(r, "No_of_Employees", json!(5 + (i * 13) % 500));
     set(r, "Annual_Revenue", json!(50_000 + (i as i64 % 40) * 10_000));
-    set(r, "Email_Opt_Out", json!(i % 5 == 0));
+    set(r, "Email_Opt_Out", json!(i.is_multiple_of(5)));
     set(r, "Designation", json!(["Manager", "Team Lead", "Director", "Engineer", "Buyer"][i % 5]));
 }
 
