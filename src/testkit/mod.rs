@@ -1,4 +1,4 @@
-//! A local Zoho simulator (Accounts in every data center + CRM v2) that speaks Zoho's wire
+//! A local Zoho simulator (Accounts in every data center + CRM v2 and v8) that speaks Zoho's wire
 //! protocol over real HTTP on loopback, for the SDK's tests and for users' own tests in any
 //! language.
 //!
