@@ -1,6 +1,7 @@
-//! The simulated CRM v2 API of each data center and environment: token and scope checks, users,
-//! org, module metadata, records (list, get, write, upsert, search, deleted), pagination, 204,
-//! 304, and Zoho's error envelopes.
+//! The simulated CRM API (v2 and v8) of each data center and environment: token and scope
+//! checks, users, org, module metadata, records (list, get, write, upsert, search, deleted),
+//! pagination, 204, 304, and Zoho's error envelopes. What differs in v8 (shapes, required
+//! `fields`, page tokens, count, COQL) lives in `crm_v8` and `coql`.
 
 use serde_json::{Map, Value, json};
 
@@ -41,11 +42,15 @@ enum Op {
     Upsert(String),
     Search(String),
     Deleted(String),
+    /// v8: `GET /{module}/actions/count`.
+    Count(String),
+    /// v8: `POST /coql`.
+    Coql,
 }
 
 /// Record operation kinds, for scopes and permissions.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Read,
     Create,
     Update,
@@ -73,11 +78,18 @@ impl Kind {
 
 const RESERVED: &[&str] = &["users", "org", "settings"];
 
-/// Parses the path after `/crm/v2/`. `Err(true)`: known path, wrong method; `Err(false)`: unknown path.
-fn parse_op(method: &http::Method, segs: &[&str]) -> Result<Op, bool> {
+/// Parses the path after `/crm/v2/` or `/crm/v8/`. `Err(true)`: known path, wrong method;
+/// `Err(false)`: unknown path.
+fn parse_op(method: &http::Method, segs: &[&str], v8: bool) -> Result<Op, bool> {
     let m = method.as_str();
     let s = |i: usize| segs.get(i).map(|x| (*x).to_owned()).unwrap_or_default();
     let op = match (segs, m) {
+        (["coql"], "POST") if v8 => Op::Coql,
+        (["coql"], _) if v8 => return Err(true),
+        ([module, "actions", "count"], _) if v8 && !RESERVED.contains(module) => match m {
+            "GET" => Op::Count(s(0)),
+            _ => return Err(true),
+        },
         (["users"], "GET") => Op::ListUsers,
         (["users"], "POST") => Op::AddUsers,
         (["users"], "PUT") => Op::UpdateUsers,
@@ -127,11 +139,11 @@ fn parse_op(method: &http::Method, segs: &[&str]) -> Result<Op, bool> {
     Ok(op)
 }
 
-fn has_scope(scopes: &[String], wanted: &[String]) -> bool {
+pub(crate) fn has_scope(scopes: &[String], wanted: &[String]) -> bool {
     scopes.iter().any(|s| wanted.iter().any(|w| s.eq_ignore_ascii_case(w)))
 }
 
-fn record_scopes(module: &str, kind: Kind) -> Vec<String> {
+pub(crate) fn record_scopes(module: &str, kind: Kind) -> Vec<String> {
     let mut v = vec![
         "ZohoCRM.modules.ALL".to_owned(),
         format!("ZohoCRM.modules.{}", kind.scope()),
@@ -168,7 +180,11 @@ fn scope_ok(op: &Op, scopes: &[String]) -> bool {
         Op::ListModules | Op::GetModule(_) => has_scope(scopes, &settings_scopes("modules")),
         Op::Fields(_) => has_scope(scopes, &settings_scopes("fields")),
         Op::Layouts(_) => has_scope(scopes, &settings_scopes("layouts")),
-        Op::ListRecords(m) | Op::GetRecord(m, _) | Op::Deleted(m) => has_scope(scopes, &record_scopes(m, Kind::Read)),
+        Op::ListRecords(m) | Op::GetRecord(m, _) | Op::Deleted(m) | Op::Count(m) => {
+            has_scope(scopes, &record_scopes(m, Kind::Read))
+        }
+        // The module's read scope is checked once the query names its module.
+        Op::Coql => has_scope(scopes, &super::coql::SCOPES.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()),
         Op::Search(m) => {
             has_scope(scopes, &record_scopes(m, Kind::Read))
                 && has_scope(
@@ -188,11 +204,11 @@ fn invalid_url() -> Resp {
     Resp::zoho_error(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", json!({}))
 }
 
-fn invalid_module(details: Value) -> Resp {
+pub(crate) fn invalid_module(details: Value) -> Resp {
     Resp::zoho_error(400, "INVALID_MODULE", "the module name given seems to be invalid", details)
 }
 
-fn required_param(name: &str) -> Resp {
+pub(crate) fn required_param(name: &str) -> Resp {
     Resp::zoho_error(
         400,
         "REQUIRED_PARAM_MISSING",
@@ -201,7 +217,7 @@ fn required_param(name: &str) -> Resp {
     )
 }
 
-fn invalid_param(name: &str, message: &str) -> Resp {
+pub(crate) fn invalid_param(name: &str, message: &str) -> Resp {
     Resp::zoho_error(400, "INVALID_DATA", message, json!({"param_name": name}))
 }
 
@@ -214,7 +230,7 @@ fn limit_exceeded(limit: usize) -> Resp {
     )
 }
 
-fn no_permission(permission: String) -> Resp {
+pub(crate) fn no_permission(permission: String) -> Resp {
     Resp::zoho_error(403, "NO_PERMISSION", "Permission denied", json!({"permissions": [permission]}))
 }
 
@@ -222,14 +238,16 @@ fn no_permission(permission: String) -> Resp {
 pub(crate) fn handle(shared: &Shared, req: &Req, _route: Route, dc: DataCenter, env: Environment) -> Resp {
     let prefix = format!("/api/{}/{}", dc.location(), env.as_str());
     let rest = req.path.strip_prefix(&prefix).unwrap_or_default().trim_end_matches('/');
-    let Some(rest) = rest.strip_prefix("/crm/v2/") else {
-        return invalid_url();
+    let (rest, v8) = match (rest.strip_prefix("/crm/v2/"), rest.strip_prefix("/crm/v8/")) {
+        (Some(r), _) => (r, false),
+        (None, Some(r)) => (r, true),
+        (None, None) => return invalid_url(),
     };
     let segs: Vec<&str> = rest.split('/').collect();
     if segs.iter().any(|s| s.is_empty()) {
         return invalid_url();
     }
-    let op = match parse_op(&req.method, &segs) {
+    let op = match parse_op(&req.method, &segs, v8) {
         Ok(op) => op,
         Err(true) => {
             return Resp::zoho_error(
@@ -278,10 +296,16 @@ pub(crate) fn handle(shared: &Shared, req: &Req, _route: Route, dc: DataCenter, 
     }) else {
         return Resp::zoho_error(401, "INVALID_TOKEN", "invalid oauth token", json!({}));
     };
-    let ctx = Ctx { req, now_s: now_ms.div_euclid(1000), me };
+    let ctx = Ctx { req, now_s: now_ms.div_euclid(1000), now_ms, me, v8, scopes };
     let resp = match op {
         Op::ListUsers => list_users(org, &ctx),
         Op::GetUser(id) => get_user(org, &ctx, &id),
+        Op::Org if v8 => Resp::json(200, &json!({"org": [super::crm_v8::org_shape(&org.org_json)]})),
+        Op::ListModules if v8 => super::crm_v8::list_modules(org, &ctx),
+        Op::GetModule(name) if v8 => super::crm_v8::get_module(org, &name),
+        Op::ListRecords(m) if v8 => with_module(org, &ctx, &m, Kind::Read, super::crm_v8::list_records),
+        Op::Count(m) => with_module(org, &ctx, &m, Kind::Read, super::crm_v8::count_records),
+        Op::Coql => super::coql::handle(org, &ctx),
         Op::AddUsers => add_users(org, &ctx),
         Op::UpdateUsers => update_users(org, &ctx, None),
         Op::UpdateUser(id) => update_users(org, &ctx, Some(id)),
@@ -320,27 +344,38 @@ pub(crate) fn handle(shared: &Shared, req: &Req, _route: Route, dc: DataCenter, 
 }
 
 /// The caller, as a user of the org.
-struct Me {
-    name: String,
-    id: String,
-    email: String,
-    admin: bool,
-    denied: Vec<String>,
+pub(crate) struct Me {
+    pub name: String,
+    pub id: String,
+    pub email: String,
+    pub admin: bool,
+    pub denied: Vec<String>,
 }
 
-struct Ctx<'a> {
-    req: &'a Req,
-    now_s: i64,
-    me: Me,
+/// One CRM request being answered.
+pub(crate) struct Ctx<'a> {
+    pub req: &'a Req,
+    pub now_s: i64,
+    pub now_ms: i64,
+    pub me: Me,
+    /// Answering `/crm/v8/…` (v8 shapes and rules).
+    pub v8: bool,
+    /// The access token's scopes.
+    pub scopes: Vec<String>,
 }
 
 impl Ctx<'_> {
+    /// A stored object (user, record) as this API version answers it.
+    fn out(&self, org: &Org, kind: super::crm_v8::Shape, v: &Map<String, Value>) -> Value {
+        if self.v8 { super::crm_v8::shape(org, kind, v) } else { Value::Object(v.clone()) }
+    }
+
     fn me_ref(&self) -> Value {
         json!({"name": self.me.name, "id": self.me.id})
     }
 
     /// `If-Modified-Since` as epoch seconds; `Err` when present but unreadable.
-    fn if_modified_since(&self) -> Result<Option<i64>, Resp> {
+    pub(crate) fn if_modified_since(&self) -> Result<Option<i64>, Resp> {
         match self.req.header("if-modified-since") {
             None => Ok(None),
             Some(v) => parse_if_modified_since(v).map(Some).ok_or_else(|| {
@@ -355,7 +390,7 @@ impl Ctx<'_> {
     }
 
     /// `page` and `per_page` (≤ 200).
-    fn paging(&self) -> Result<(usize, usize), Resp> {
+    pub(crate) fn paging(&self) -> Result<(usize, usize), Resp> {
         let page = match self.req.query_param("page") {
             None => 1,
             Some(p) => p
@@ -389,14 +424,14 @@ impl Ctx<'_> {
     }
 
     /// The JSON body.
-    fn body(&self) -> Result<Value, Resp> {
+    pub(crate) fn body(&self) -> Result<Value, Resp> {
         serde_json::from_slice(&self.req.body)
             .map_err(|_| Resp::zoho_error(400, "INVALID_DATA", "the request body is not valid JSON", json!({})))
     }
 }
 
 /// One page of `items` under `key`, with `info`; 204 when the page is empty.
-fn page_of(key: &str, items: Vec<Value>, page: usize, per_page: usize) -> Resp {
+pub(crate) fn page_of(key: &str, items: Vec<Value>, page: usize, per_page: usize) -> Resp {
     let start = (page - 1).saturating_mul(per_page);
     if start >= items.len() {
         return Resp::empty(204);
@@ -423,7 +458,7 @@ fn write_status(results: &[Value], ok: u16) -> u16 {
     }
 }
 
-fn item_error(code: &str, message: &str, details: Value) -> Value {
+pub(crate) fn item_error(code: &str, message: &str, details: Value) -> Value {
     json!({"code": code, "details": details, "message": message, "status": "error"})
 }
 
@@ -473,7 +508,8 @@ fn list_users(org: &Org, ctx: &Ctx<'_>) -> Resp {
             return Resp::empty(304);
         }
     }
-    page_of("users", users.into_iter().map(|u| Value::Object(u.json.clone())).collect(), page, per_page)
+    let users = users.into_iter().map(|u| ctx.out(org, super::crm_v8::Shape::User, &u.json)).collect();
+    page_of("users", users, page, per_page)
 }
 
 fn get_user(org: &Org, ctx: &Ctx<'_>, id: &str) -> Resp {
@@ -484,7 +520,7 @@ fn get_user(org: &Org, ctx: &Ctx<'_>, id: &str) -> Resp {
     match org.users.iter().find(|u| u.id == id) {
         None => Resp::empty(204),
         Some(u) if ims.is_some_and(|t| u.modified_s <= t) => Resp::empty(304),
-        Some(u) => Resp::json(200, &json!({"users": [Value::Object(u.json.clone())]})),
+        Some(u) => Resp::json(200, &json!({"users": [ctx.out(org, super::crm_v8::Shape::User, &u.json)]})),
     }
 }
 
@@ -693,12 +729,16 @@ fn metadata(org: &Org, ctx: &Ctx<'_>, what: &str, id: Option<String>) -> Resp {
         // Zoho answers 204 for the metadata of modules without fields.
         return Resp::empty(204);
     }
-    let items: Vec<Value> = match &id {
+    let mut items: Vec<Value> = match &id {
         None => items.clone(),
         Some(id) => {
             items.iter().filter(|v| v.get("id").and_then(Value::as_str) == Some(id.as_str())).cloned().collect()
         }
     };
+    if ctx.v8 {
+        let kind = if what == "fields" { super::crm_v8::Shape::Field } else { super::crm_v8::Shape::Layout };
+        items = items.iter().map(|v| super::crm_v8::shape_value(org, kind, v)).collect();
+    }
     if items.is_empty() {
         return Resp::empty(204);
     }
@@ -708,7 +748,7 @@ fn metadata(org: &Org, ctx: &Ctx<'_>, what: &str, id: Option<String>) -> Resp {
 // ---------------------------------------------------------------- records
 
 /// Resolves the module (INVALID_MODULE), checks the caller's profile (NO_PERMISSION), runs `f`.
-fn with_module(
+pub(crate) fn with_module(
     org: &mut Org,
     ctx: &Ctx<'_>,
     module: &str,
@@ -725,7 +765,7 @@ fn with_module(
 }
 
 /// A record as returned: every field, or only `fields=` (plus `id`).
-fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
+pub(crate) fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
     match fields {
         None => Value::Object(rec.data.clone()),
         Some(names) => {
@@ -741,12 +781,12 @@ fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
     }
 }
 
-fn fields_param(ctx: &Ctx<'_>) -> Option<Vec<String>> {
+pub(crate) fn fields_param(ctx: &Ctx<'_>) -> Option<Vec<String>> {
     ctx.req.query_param("fields").map(|f| f.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
 }
 
 /// `converted` and `approved` filters (defaults: not converted, approved).
-fn state_filter(ctx: &Ctx<'_>) -> Result<impl Fn(&Rec) -> bool, Resp> {
+pub(crate) fn state_filter(ctx: &Ctx<'_>) -> Result<impl Fn(&Rec) -> bool, Resp> {
     let read = |name: &str, default: &str| -> Result<Option<bool>, Resp> {
         match ctx.req.query_param(name).unwrap_or_else(|| default.to_owned()).to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),
@@ -764,7 +804,7 @@ fn state_filter(ctx: &Ctx<'_>) -> Result<impl Fn(&Rec) -> bool, Resp> {
     })
 }
 
-fn compare_values(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+pub(crate) fn compare_values(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
         (Some(Value::Number(x)), Some(Value::Number(y))) => {
@@ -839,6 +879,9 @@ fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id: &str) -> R
     match org.records.get(module).and_then(|v| v.iter().find(|r| r.id == id)) {
         None => Resp::empty(204),
         Some(r) if ims.is_some_and(|t| r.modified_s <= t) => Resp::empty(304),
+        Some(r) if ctx.v8 && fields.is_none() => {
+            Resp::json(200, &json!({"data": [ctx.out(org, super::crm_v8::Shape::Record(module), &r.data)]}))
+        }
         Some(r) => Resp::json(200, &json!({"data": [project(r, fields.as_deref())]})),
     }
 }
@@ -1189,40 +1232,37 @@ fn upsert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
     Resp::json(status, &json!({"data": results}))
 }
 
-fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
-    let (page, per_page) = match ctx.paging() {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let keep = match state_filter(ctx) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+/// A record test.
+pub(crate) type Matcher = Box<dyn Fn(&Rec) -> bool>;
+
+/// The search parameters of a request (`criteria`, else `email`, else `phone`, else `word`) as a
+/// record test; `Ok(None)` when none is given.
+pub(crate) fn search_matcher(org: &Org, ctx: &Ctx<'_>, module: &'static str) -> Result<Option<Matcher>, Resp> {
     let Some(m) = org.module(module) else {
-        return invalid_module(json!({"resource_path_index": 0}));
+        return Err(invalid_module(json!({"resource_path_index": 0})));
     };
     let fields = m.def.fields;
     let q = |k: &str| ctx.req.query_param(k).filter(|v| !v.trim().is_empty());
-    let matcher: Box<dyn Fn(&Rec) -> bool> = if let Some(c) = q("criteria") {
+    let matcher: Matcher = if let Some(c) = q("criteria") {
         let expr = match criteria::parse(&c) {
             Ok(e) => e,
             Err(e) => {
-                return Resp::zoho_error(
+                return Err(Resp::zoho_error(
                     400,
                     "INVALID_QUERY",
                     "invalid query formed",
                     json!({"reason": e.reason, "api_name": e.api_name}),
-                );
+                ));
             }
         };
         for f in criteria::fields(&expr) {
             if !f.eq_ignore_ascii_case("id") && !fields.iter().any(|fd| fd.api_name.eq_ignore_ascii_case(f)) {
-                return Resp::zoho_error(
+                return Err(Resp::zoho_error(
                     400,
                     "INVALID_QUERY",
                     "invalid query formed",
                     json!({"reason": "the field is not available for search", "api_name": f}),
-                );
+                ));
             }
         }
         Box::new(move |r: &Rec| {
@@ -1249,8 +1289,26 @@ fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         let word = word.to_lowercase();
         Box::new(move |r: &Rec| r.data.values().any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&word))))
     } else {
-        return required_param("criteria");
+        return Ok(None);
     };
+    Ok(Some(matcher))
+}
+
+fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
+    let (page, per_page) = match ctx.paging() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let keep = match state_filter(ctx) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let matcher = match search_matcher(org, ctx, module) {
+        Ok(Some(m)) => m,
+        Ok(None) => return required_param("criteria"),
+        Err(r) => return r,
+    };
+    let fields = fields_param(ctx);
     let empty = Vec::new();
     let hits: Vec<Value> = org
         .records
@@ -1258,8 +1316,14 @@ fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
         .unwrap_or(&empty)
         .iter()
         .filter(|r| keep(r) && matcher(r))
-        .map(|r| Value::Object(r.data.clone()))
+        .map(|r| match (&fields, ctx.v8) {
+            (Some(f), true) => project(r, Some(f)),
+            _ => ctx.out(org, super::crm_v8::Shape::Record(module), &r.data),
+        })
         .collect();
+    if ctx.v8 {
+        return super::crm_v8::search_page(hits, page, per_page);
+    }
     page_of("data", hits, page, per_page)
 }
 

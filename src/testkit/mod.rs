@@ -1,4 +1,4 @@
-//! A local Zoho simulator (Accounts in every data center + CRM v2) that speaks Zoho's wire
+//! A local Zoho simulator (Accounts in every data center + CRM v2 and v8) that speaks Zoho's wire
 //! protocol over real HTTP on loopback, for the SDK's tests and for users' own tests in any
 //! language.
 //!
@@ -8,7 +8,7 @@
 //! | What | URL |
 //! |---|---|
 //! | Accounts server of DC `xx` | `http://127.0.0.1:{port}/accounts/{xx}` (`/oauth/v2/auth`, `/oauth/v2/token`, `/oauth/v2/token/revoke`, `/oauth/serverinfo`) |
-//! | CRM API base (`api_domain`) of DC `xx`, environment `env` | `http://127.0.0.1:{port}/api/{xx}/{env}` (`/crm/v2/...`) |
+//! | CRM API base (`api_domain`) of DC `xx`, environment `env` | `http://127.0.0.1:{port}/api/{xx}/{env}` (`/crm/v2/...` and `/crm/v8/...`) |
 //! | Test controls | `http://127.0.0.1:{port}/_sim` |
 //!
 //! ```no_run
@@ -28,8 +28,10 @@
 
 mod accounts;
 mod consent;
+mod coql;
 mod criteria;
 mod crm;
+mod crm_v8;
 mod html;
 mod seed;
 mod server;
@@ -155,18 +157,21 @@ pub enum Route {
     ServerInfo,
     /// The authorization pages (`/oauth/v2/auth` and its form posts).
     Authorize,
-    /// `/crm/v2/users...`.
+    /// `/crm/v2/users...` and `/crm/v8/users...`.
     Users,
-    /// `/crm/v2/org`.
+    /// `/crm/v2/org` and `/crm/v8/org`.
     Org,
-    /// `/crm/v2/settings/modules...`.
+    /// `/crm/v2/settings/modules...` and `/crm/v8/settings/modules...`.
     Modules,
-    /// `/crm/v2/settings/fields`.
+    /// `/crm/v2/settings/fields` and `/crm/v8/settings/fields`.
     Fields,
-    /// `/crm/v2/settings/layouts`.
+    /// `/crm/v2/settings/layouts` and `/crm/v8/settings/layouts`.
     Layouts,
-    /// Records of any module (list, get, write, upsert, search, deleted).
+    /// Records of any module (list, get, write, upsert, search, deleted, and v8's
+    /// `actions/count`), in v2 and v8.
     Records,
+    /// `POST /crm/v8/coql` (COQL queries).
+    Coql,
     /// Any route (fault injection only).
     Any,
 }
@@ -633,6 +638,19 @@ impl Simulator {
             }
             None => false,
         }
+    }
+
+    /// Adds `n` generated records to `module` in the org of `dc` and `env` (seeding the org
+    /// first if no request has touched it yet) and returns how many records the module holds
+    /// now. Cheap enough for tens of thousands of records: records are built in memory, no
+    /// HTTP. Generated Leads look like the seeded ones (names, companies, emails, phones);
+    /// other modules get their mandatory fields filled (`"{Singular} {n}"`, the first
+    /// picklist value). Also `POST /_sim/seed` `{"dc":"eu","environment":"sandbox","module":"Leads","count":5000}`.
+    pub fn seed_records(&self, dc: DataCenter, env: Environment, module: &str, n: usize) -> Result<usize, SimError> {
+        let now = self.shared.now_ms();
+        let mut st = self.shared.lock();
+        seed::add_records(st.org(dc, env), module, n, now.div_euclid(1000))
+            .ok_or_else(|| SimError::Unexpected(format!("the simulated org has no module `{module}` that takes records; use Leads, Contacts, Accounts, Deals or Notes")))
     }
 
     /// Denies `email`'s CRM profile access to `module` in every org of their data center, so record calls answer

@@ -693,31 +693,7 @@ pub(crate) fn build_org(
             }
             r.insert("Tag".into(), json!([{"name": "Pharma", "id": format!("{prefix}000000371014")}, {"name": "Agricultural", "id": format!("{prefix}000000371015")}]));
         } else {
-            let first = FIRST_NAMES[i % FIRST_NAMES.len()];
-            let last = format!(
-                "{}{}",
-                LAST_NAMES[(i / FIRST_NAMES.len() + i) % LAST_NAMES.len()],
-                suffix_n(i, FIRST_NAMES.len() * LAST_NAMES.len())
-            );
-            let (city, state) = CITIES[i % CITIES.len()];
-            let company = format!("{}{tag}", ACCOUNT_NAMES[(i * 3) % ACCOUNT_NAMES.len()]);
-            set(&mut r, "Company", json!(company));
-            set(&mut r, "Email", json!(format!("{}.{}{}@example.com", first.to_lowercase(), slug(&last), i)));
-            set(&mut r, "Industry", json!(INDUSTRY[1 + i % (INDUSTRY.len() - 1)]));
-            set(&mut r, "City", json!(city));
-            set(&mut r, "State", json!(state));
-            set(&mut r, "Country", json!(country));
-            set(&mut r, "Salutation", json!(SALUTATION[1 + i % (SALUTATION.len() - 1)]));
-            set(&mut r, "First_Name", json!(first));
-            set(&mut r, "Last_Name", json!(last));
-            set(&mut r, "Lead_Status", json!(LEAD_STATUS[1 + i % (LEAD_STATUS.len() - 1)]));
-            set(&mut r, "Lead_Source", json!(LEAD_SOURCE[1 + i % (LEAD_SOURCE.len() - 1)]));
-            set(&mut r, "Phone", json!(format!("555-01{:02}-{:04}", i % 100, i)));
-            set(&mut r, "Mobile", json!(format!("555-02{:02}-{:04}", i % 100, i)));
-            set(&mut r, "No_of_Employees", json!(5 + (i * 13) % 500));
-            set(&mut r, "Annual_Revenue", json!(50_000 + (i as i64 % 40) * 10_000));
-            set(&mut r, "Email_Opt_Out", json!(i % 5 == 0));
-            set(&mut r, "Designation", json!(["Manager", "Team Lead", "Director", "Engineer", "Buyer"][i % 5]));
+            fill_lead(&mut r, i, &tag, country);
         }
         let rec = org.finish_seed_record("Leads", r, t, &owner);
         org.push_record("Leads", rec);
@@ -772,6 +748,64 @@ pub(crate) fn build_org(
         org.push_record("Deals", rec);
     }
     org
+}
+
+/// Fills in the `i`-th generated lead (names, company with the org's `tag`, contact data).
+fn fill_lead(r: &mut Map<String, Value>, i: usize, tag: &str, country: &str) {
+    let first = FIRST_NAMES[i % FIRST_NAMES.len()];
+    let last = format!(
+        "{}{}",
+        LAST_NAMES[(i / FIRST_NAMES.len() + i) % LAST_NAMES.len()],
+        suffix_n(i, FIRST_NAMES.len() * LAST_NAMES.len())
+    );
+    let (city, state) = CITIES[i % CITIES.len()];
+    let company = format!("{}{tag}", ACCOUNT_NAMES[(i * 3) % ACCOUNT_NAMES.len()]);
+    set(r, "Company", json!(company));
+    set(r, "Email", json!(format!("{}.{}{}@example.com", first.to_lowercase(), slug(&last), i)));
+    set(r, "Industry", json!(INDUSTRY[1 + i % (INDUSTRY.len() - 1)]));
+    set(r, "City", json!(city));
+    set(r, "State", json!(state));
+    set(r, "Country", json!(country));
+    set(r, "Salutation", json!(SALUTATION[1 + i % (SALUTATION.len() - 1)]));
+    set(r, "First_Name", json!(first));
+    set(r, "Last_Name", json!(last));
+    set(r, "Lead_Status", json!(LEAD_STATUS[1 + i % (LEAD_STATUS.len() - 1)]));
+    set(r, "Lead_Source", json!(LEAD_SOURCE[1 + i % (LEAD_SOURCE.len() - 1)]));
+    set(r, "Phone", json!(format!("555-01{:02}-{:04}", i % 100, i)));
+    set(r, "Mobile", json!(format!("555-02{:02}-{:04}", i % 100, i)));
+    set(r, "No_of_Employees", json!(5 + (i * 13) % 500));
+    set(r, "Annual_Revenue", json!(50_000 + (i as i64 % 40) * 10_000));
+    set(r, "Email_Opt_Out", json!(i.is_multiple_of(5)));
+    set(r, "Designation", json!(["Manager", "Team Lead", "Director", "Engineer", "Buyer"][i % 5]));
+}
+
+/// Adds `n` generated records to `module` of `org`, created just before `now_s`; returns how many
+/// records the module holds afterwards, or `None` when the module takes no records.
+pub(crate) fn add_records(org: &mut Org, module: &str, n: usize, now_s: i64) -> Option<usize> {
+    let def = org.module(module).map(|m| m.def).filter(|d| d.api_supported)?;
+    let country = org.org_json.get("country").and_then(Value::as_str).unwrap_or("US").to_owned();
+    let owner = org.owner.clone();
+    let start = org.records.get(def.api_name).map_or(0, Vec::len);
+    let first_t = now_s - i64::try_from(n).unwrap_or(i64::MAX / 2) - 60;
+    for k in 0..n {
+        let i = start + k;
+        let mut r = org.blank_record(def.api_name);
+        if def.api_name == "Leads" {
+            fill_lead(&mut r, i, "", &country);
+        } else {
+            for fd in def.fields.iter().filter(|f| f.mandatory) {
+                let v = match fd.picklist.first() {
+                    Some(p) => json!(p),
+                    None => json!(format!("{} {}", def.singular, i + 1)),
+                };
+                set(&mut r, fd.api_name, v);
+            }
+        }
+        let t = first_t + i64::try_from(k).unwrap_or(0);
+        let rec = org.finish_seed_record(def.api_name, r, t, &owner);
+        org.push_record(def.api_name, rec);
+    }
+    Some(org.records.get(def.api_name).map_or(0, Vec::len))
 }
 
 fn suffix_n(i: usize, n: usize) -> String {

@@ -17,6 +17,9 @@ use crate::dc::{DataCenter, Environment};
 use super::state::{Account, CrmUser, State};
 use super::{Decision, Fault, LoggedRequest, MAX_LATENCY, Route, Shared, SimConfig, SimError, SimUser, seed};
 
+/// Most records one `POST /_sim/seed` adds.
+const MAX_SEED: usize = 1_000_000;
+
 /// Largest request body the simulator reads.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
@@ -216,17 +219,21 @@ fn classify(path: &str) -> Option<Target> {
         let mut it = rest.splitn(3, '/');
         let dc = parse_dc(it.next()?)?;
         let env = parse_env(it.next()?)?;
-        let rest = it.next().unwrap_or_default();
-        let route = if rest == "crm/v2/users" || rest.starts_with("crm/v2/users/") {
+        let full = it.next().unwrap_or_default();
+        let rest = full.strip_prefix("crm/v2/").or_else(|| full.strip_prefix("crm/v8/")).unwrap_or(full);
+        let rest = rest.trim_end_matches('/');
+        let route = if rest == "users" || rest.starts_with("users/") {
             Route::Users
-        } else if rest == "crm/v2/org" {
+        } else if rest == "org" {
             Route::Org
-        } else if rest.starts_with("crm/v2/settings/modules") {
+        } else if rest.starts_with("settings/modules") {
             Route::Modules
-        } else if rest.starts_with("crm/v2/settings/fields") {
+        } else if rest.starts_with("settings/fields") {
             Route::Fields
-        } else if rest.starts_with("crm/v2/settings/layouts") {
+        } else if rest.starts_with("settings/layouts") {
             Route::Layouts
+        } else if rest == "coql" && full.starts_with("crm/v8/") {
+            Route::Coql
         } else {
             Route::Records
         };
@@ -662,8 +669,31 @@ async fn control(shared: &Arc<Shared>, req: &Req, rest: &str) -> Resp {
                 }
                 _ => control_error(
                     400,
-                    "give {\"route\":\"token|revoke|server_info|authorize|users|org|modules|fields|layouts|records|any\", \"fault\":\"too_many_requests|too_many_requests_without_retry_after|status|latency|drop_connection|truncated_body|non_json_body\", \"times\":1, \"status\":503, \"retry_after_secs\":60, \"latency_ms\":100}",
+                    "give {\"route\":\"token|revoke|server_info|authorize|users|org|modules|fields|layouts|records|coql|any\", \"fault\":\"too_many_requests|too_many_requests_without_retry_after|status|latency|drop_connection|truncated_body|non_json_body\", \"times\":1, \"status\":503, \"retry_after_secs\":60, \"latency_ms\":100}",
                 ),
+            }
+        }
+        ("POST", "/seed") => {
+            let dc = str_of("dc").as_deref().and_then(parse_dc);
+            let env = match str_of("environment").as_deref() {
+                None => Some(Environment::Production),
+                Some(e) => parse_env(e),
+            };
+            let count = body.get("count").and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok());
+            let (Some(dc), Some(env), Some(module), Some(count)) = (dc, env, str_of("module"), count) else {
+                return control_error(
+                    400,
+                    "give {\"dc\":\"eu\", \"environment\":\"production|sandbox|developer\", \"module\":\"Leads\", \"count\":5000}",
+                );
+            };
+            if count > MAX_SEED {
+                return control_error(400, "count is at most 1000000 per call");
+            }
+            let now_s = shared.now_ms().div_euclid(1000);
+            let mut st = shared.lock();
+            match seed::add_records(st.org(dc, env), &module, count, now_s) {
+                Some(total) => Resp::json(200, &json!({"module": module, "added": count, "total": total})),
+                None => control_error(404, "no such module with records (Leads, Contacts, Accounts, Deals, Notes)"),
             }
         }
         ("DELETE", "/faults") => {

@@ -122,6 +122,17 @@ pub(crate) struct OrgModule {
     pub layouts: Vec<Value>,
 }
 
+/// A v8 page token (`info.next_page_token`): where the next page starts, for which query and
+/// user, until when.
+pub(crate) struct PageToken {
+    pub email: String,
+    /// The query the token belongs to (module, fields, sort, per_page, filters), canonical.
+    pub query: String,
+    /// Index of the first record of the page the token points to.
+    pub offset: usize,
+    pub expires_ms: i64,
+}
+
 /// One CRM org (a data center and environment).
 pub(crate) struct Org {
     pub dc: DataCenter,
@@ -141,6 +152,8 @@ pub(crate) struct Org {
     pub records: BTreeMap<&'static str, Vec<Rec>>,
     pub deleted: BTreeMap<&'static str, Vec<(i64, Value)>>,
     pub metadata_modified_s: i64,
+    /// Live v8 page tokens of this org.
+    pub page_tokens: HashMap<String, PageToken>,
 }
 
 impl Org {
@@ -163,6 +176,7 @@ impl Org {
             records: BTreeMap::new(),
             deleted: BTreeMap::new(),
             metadata_modified_s: 0,
+            page_tokens: HashMap::new(),
         }
     }
 
