@@ -20,6 +20,7 @@
 pub mod app;
 pub mod client;
 pub mod clock;
+pub mod coql;
 pub mod credentials;
 pub mod dc;
 mod encoding;
