@@ -1,8 +1,10 @@
-//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`.
+//! Developer tasks for zohocrm: `cargo xtask codegen [--check]`, `cargo xtask import-oas`.
 //!
 //! `codegen` builds the zohocrm package (default features) and copies what its build script
 //! wrote into `$OUT_DIR` to `generated/`, so the committed copy comes from the very generator
 //! the build uses. `--check` compares instead of copying and fails with a one-line fix.
+
+mod import_oas;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -15,7 +17,8 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
-        _ => Err("usage: cargo xtask codegen [--check]".to_owned()),
+        ["import-oas", rest @ ..] => import_oas::run(&workspace_root(), &rest.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        _ => Err("usage: cargo xtask codegen [--check] | import-oas [--from <dir>] [--groups a,b] [--check]".to_owned()),
     };
     match result {
         Ok(message) => {
