@@ -332,7 +332,8 @@ pub fn absolutize(doc: &mut Value, name: &str, known: &BTreeSet<String>) -> Resu
 
 /// `#/x` in `file` → `file#/x`; `https://…/v8.0/other.json#/x` → `other.json#/x`.
 fn absolute_ref(r: &str, file: &str) -> Result<String, String> {
-    let (location, pointer) = r.split_once('#').ok_or_else(|| format!("v8.0/{file}: `$ref: {r}` has no `#/` pointer"))?;
+    let (location, pointer) =
+        r.split_once('#').ok_or_else(|| format!("v8.0/{file}: `$ref: {r}` has no `#/` pointer"))?;
     if location.is_empty() {
         return Ok(format!("{file}#{pointer}"));
     }
@@ -523,7 +524,8 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
         }
     }
     let mut schema_notes = Vec::new();
-    let reserved: Vec<String> = std::iter::once(ERROR_ENVELOPE.to_owned()).chain(hoisted.iter().map(|(n, _)| n.clone())).collect();
+    let reserved: Vec<String> =
+        std::iter::once(ERROR_ENVELOPE.to_owned()).chain(hoisted.iter().map(|(n, _)| n.clone())).collect();
     let naming = name_schemas(&reachable, &reserved, &mut schema_notes);
     rewrite_refs(&mut paths, &naming);
     let mut schemas = Map::new();
@@ -668,9 +670,10 @@ pub fn normalize_operation(
     let mut params: Vec<Value> = Vec::new();
     for p in op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
         let mut p = deref(source, p).map_err(|e| format!("{file}: {e}"))?;
-        let (Some(name), Some(location)) =
-            (p.get("name").and_then(Value::as_str).map(str::to_owned), p.get("in").and_then(Value::as_str).map(str::to_owned))
-        else {
+        let (Some(name), Some(location)) = (
+            p.get("name").and_then(Value::as_str).map(str::to_owned),
+            p.get("in").and_then(Value::as_str).map(str::to_owned),
+        ) else {
             return Err("a parameter without `name` or `in` (a defect in Zoho's file)".to_owned());
         };
         if location == "cookie" {
@@ -679,11 +682,18 @@ pub fn normalize_operation(
         if let Some(style) = p.get("style").and_then(Value::as_str) {
             let fine = matches!((location.as_str(), style), ("path" | "header", "simple") | ("query", "form"));
             if !fine {
-                return Err(format!("{location} parameter `{name}` has style `{style}` (progenitor 0.15.1 supports simple path/header and form query parameters only)"));
+                return Err(format!(
+                    "{location} parameter `{name}` has style `{style}` (progenitor 0.15.1 supports simple path/header and form query parameters only)"
+                ));
             }
         }
         if p.get("schema").is_none() {
-            let from_content = p.get("content").and_then(Value::as_object).and_then(|c| c.values().next()).and_then(|m| m.get("schema")).cloned();
+            let from_content = p
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|c| c.values().next())
+                .and_then(|m| m.get("schema"))
+                .cloned();
             p.as_object_mut().map(|m| m.remove("content"));
             p["schema"] = from_content.unwrap_or_else(|| json!({"type": "string"}));
             notes.push(format!("parameter `{name}`: given a schema (it had none)"));
@@ -736,7 +746,10 @@ pub fn normalize_operation(
             Some(t) => {
                 let t = (*t).clone();
                 if types.len() > 1 {
-                    notes.push(format!("request body: kept `{t}` of {} media types (progenitor allows one)", types.len()));
+                    notes.push(format!(
+                        "request body: kept `{t}` of {} media types (progenitor allows one)",
+                        types.len()
+                    ));
                 }
                 let mut media = content.get(&t).cloned().unwrap_or_else(|| json!({}));
                 let base = t.split(';').next().unwrap_or_default().trim();
@@ -834,8 +847,10 @@ pub fn normalize_responses(source: &Source, op: &Value, notes: &mut Vec<String>)
         }
         Some(json!({ media.clone(): m }))
     });
-    let distinct: BTreeSet<String> =
-        success.values().map(|r| serde_json::to_string(r.get("content").unwrap_or(&Value::Null)).unwrap_or_default()).collect();
+    let distinct: BTreeSet<String> = success
+        .values()
+        .map(|r| serde_json::to_string(r.get("content").unwrap_or(&Value::Null)).unwrap_or_default())
+        .collect();
     if distinct.len() > 1 {
         notes.push(format!(
             "success statuses {} declared different bodies: all decode into the first one (progenitor allows one success type)",
@@ -844,7 +859,8 @@ pub fn normalize_responses(source: &Source, op: &Value, notes: &mut Vec<String>)
     }
     let mut out = Map::new();
     for (code, response) in &success {
-        let description = response.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()).unwrap_or("Success");
+        let description =
+            response.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()).unwrap_or("Success");
         let mut r = json!({ "description": description });
         if let (Some(content), false) = (&chosen, code == "204") {
             r["content"] = content.clone();
@@ -854,7 +870,9 @@ pub fn normalize_responses(source: &Source, op: &Value, notes: &mut Vec<String>)
     let distinct_errors: BTreeSet<String> = errors
         .iter()
         .filter_map(|c| declared.get(c))
-        .map(|r| serde_json::to_string(&deref(source, r).ok().and_then(|r| r.get("content").cloned())).unwrap_or_default())
+        .map(|r| {
+            serde_json::to_string(&deref(source, r).ok().and_then(|r| r.get("content").cloned())).unwrap_or_default()
+        })
         .collect();
     if distinct_errors.len() > 1 {
         notes.push(format!(
@@ -957,7 +975,10 @@ pub fn name_schemas(refs: &BTreeSet<String>, reserved: &[String], notes: &mut Ve
                 n += 1;
             }
             taken.insert(type_key(&name));
-            notes.push(format!("schema `{}` renamed `{name}`: its name collides with another schema in the group", short_name(r)));
+            notes.push(format!(
+                "schema `{}` renamed `{name}`: its name collides with another schema in the group",
+                short_name(r)
+            ));
             out.insert((*r).clone(), name);
         }
     }
@@ -1025,7 +1046,23 @@ fn for_each_schema(value: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)
 /// closed enums, no value constraints.
 pub fn open_schema(value: &mut Value) {
     for_each_schema(value, &mut |s| {
-        for k in ["required", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "uniqueItems", "multipleOf", "minProperties", "maxProperties"] {
+        for k in [
+            "required",
+            "enum",
+            "pattern",
+            "minLength",
+            "maxLength",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "multipleOf",
+            "minProperties",
+            "maxProperties",
+        ] {
             s.remove(k);
         }
         let is_object = s.get("type") == Some(&json!("object")) || s.contains_key("properties");
@@ -1144,8 +1181,14 @@ pub fn report(source: &Source, results: &[(&Group, Imported)]) -> String {
         out,
         "**{imported} of {total} operations imported**; every imported operation is generated by `build.rs` (progenitor 0.15.1) when its group's feature is on (checked by `tests/contract_v8.rs`).\n"
     );
-    let _ = writeln!(out, "Applied to every operation: `operationId` made a unique snake_case Rust name; parameters, request bodies and responses inlined; 204/304 dropped where a body-carrying success exists (`zohocrm::nocontent`); every 4XX/5XX answer declared as `{ERROR_ENVELOPE}`; string formats, defaults, examples and discriminators removed (no chrono/uuid types, no mismatched defaults); `servers`, `security` and `tags` dropped (hosts come from the SDK's data-center table).\n");
-    let _ = writeln!(out, "## Coverage per file\n\n| file | group | operations | imported | left out |\n|---|---|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "Applied to every operation: `operationId` made a unique snake_case Rust name; parameters, request bodies and responses inlined; 204/304 dropped where a body-carrying success exists (`zohocrm::nocontent`); every 4XX/5XX answer declared as `{ERROR_ENVELOPE}`; string formats, defaults, examples and discriminators removed (no chrono/uuid types, no mismatched defaults); `servers`, `security` and `tags` dropped (hosts come from the SDK's data-center table).\n"
+    );
+    let _ = writeln!(
+        out,
+        "## Coverage per file\n\n| file | group | operations | imported | left out |\n|---|---|---:|---:|---:|"
+    );
     let mut per_file: BTreeMap<&str, (&str, usize, usize)> = BTreeMap::new();
     for (group, r) in results {
         for op in &r.ops {
@@ -1171,7 +1214,11 @@ pub fn report(source: &Source, results: &[(&Group, Imported)]) -> String {
         }
     }
     for (group, r) in results {
-        let _ = writeln!(out, "\n## Group `{}` (feature `{}`, `spec/crm-v8/{}.json`)\n", group.name, group.feature, group.name);
+        let _ = writeln!(
+            out,
+            "\n## Group `{}` (feature `{}`, `spec/crm-v8/{}.json`)\n",
+            group.name, group.feature, group.name
+        );
         for note in &r.schema_notes {
             let _ = writeln!(out, "- {note}");
         }
@@ -1235,9 +1282,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--from" => from = Some(PathBuf::from(it.next().ok_or("--from needs a directory")?)),
-            "--groups" => groups.extend(it.next().ok_or("--groups needs a list")?.split(',').map(|s| s.trim().to_owned())),
+            "--groups" => {
+                groups.extend(it.next().ok_or("--groups needs a list")?.split(',').map(|s| s.trim().to_owned()))
+            }
             "--check" => check = true,
-            other => return Err(format!("unknown argument `{other}`; usage: cargo xtask import-oas [--from <dir with v8.0/>] [--groups core,settings,...] [--check]")),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; usage: cargo xtask import-oas [--from <dir with v8.0/>] [--groups core,settings,...] [--check]"
+                ));
+            }
         }
     }
     let from = match from {
@@ -1267,7 +1320,358 @@ pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
     }
     match (check, changed.is_empty()) {
         (_, true) => Ok(format!("spec/crm-v8 is up to date with {} (commit {})", from.display(), source.commit)),
-        (true, false) => Err(format!("{} differ from a fresh import; run `cargo xtask import-oas`, then `cargo xtask codegen`", changed.join(", "))),
+        (true, false) => Err(format!(
+            "{} differ from a fresh import; run `cargo xtask import-oas`, then `cargo xtask codegen`",
+            changed.join(", ")
+        )),
         (false, false) => Ok(format!("imported {}; now run `cargo xtask codegen`", changed.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAW: &str = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0";
+
+    fn source(files: &[(&str, Value)]) -> Source {
+        let texts: Vec<(String, String)> = files.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        Source::from_texts(&texts, "0123456789abcdef0123456789abcdef01234567").expect("source")
+    }
+
+    fn doc(paths: Value, schemas: Value) -> Value {
+        json!({"openapi": "3.0.0", "info": {"title": "t", "version": "v8.0"}, "paths": paths, "components": {"schemas": schemas}})
+    }
+
+    fn op(id: &str, responses: Value) -> Value {
+        json!({"operationId": id, "responses": responses})
+    }
+
+    fn ok(schema: Value) -> Value {
+        json!({"description": "", "content": {"application/json": {"schema": schema}}})
+    }
+
+    static AB: Group = Group { name: "t", feature: "v8-t", about: "test", files: &["a.json", "b.json"] };
+    static A: Group = Group { name: "t", feature: "v8-t", about: "test", files: &["a.json"] };
+
+    fn one_op(o: Value, schemas: Value) -> Imported {
+        let s = source(&[("a.json", doc(json!({"/crm/v8/x": {"get": o}}), schemas))]);
+        import_group(&s, &A).expect("import")
+    }
+
+    #[test]
+    fn refs_become_absolute_and_cross_file_urls_local() {
+        assert_eq!(absolute_ref("#/components/schemas/X", "a.json").unwrap(), "a.json#/components/schemas/X");
+        assert_eq!(
+            absolute_ref(&format!("{RAW}/common.json#/components/schemas/Y"), "a.json").unwrap(),
+            "common.json#/components/schemas/Y"
+        );
+        assert!(absolute_ref("https://example.com/x.yaml#/a", "a.json").is_err());
+        assert!(absolute_ref("no-pointer.json", "a.json").is_err());
+        // A ref to a file that is not in the folder is an error naming both.
+        let texts = vec![("a.json".to_owned(), json!({"$ref": format!("{RAW}/gone.json#/x")}).to_string())];
+        let err = Source::from_texts(&texts, "c").unwrap_err();
+        assert!(err.contains("gone.json") && err.contains("a.json"), "{err}");
+    }
+
+    #[test]
+    fn cross_file_schemas_are_bundled_under_one_name() {
+        let a = doc(
+            json!({"/crm/v8/x": {"get": op("Get X", json!({"200": ok(json!({"$ref": format!("{RAW}/b.json#/components/schemas/Thing")}))}))}}),
+            json!({}),
+        );
+        let b = doc(
+            json!({}),
+            json!({"Thing": {"type": "object", "properties": {"n": {"$ref": "#/components/schemas/Leaf"}}}, "Leaf": {"type": "string"}}),
+        );
+        let imported = import_group(&source(&[("a.json", a), ("b.json", b)]), &AB).unwrap();
+        let schemas = &imported.spec["components"]["schemas"];
+        assert_eq!(
+            imported.spec["paths"]["/crm/v8/x"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Thing"
+        );
+        assert_eq!(schemas["Thing"]["properties"]["n"]["$ref"], "#/components/schemas/Leaf");
+        assert!(schemas.get("Leaf").is_some());
+        assert!(!imported.spec.to_string().contains("raw.githubusercontent"));
+    }
+
+    #[test]
+    fn dangling_if_modified_since_in_notes_is_fixed() {
+        let notes = json!({"paths": {"/crm/v8/Notes": {"get": {"operationId": "Get Notes", "parameters": [{"$ref": "#/components/parameters/If-Modified-Since"}], "responses": {"200": ok(json!({"type": "object"}))}}}}});
+        let record = json!({"components": {"parameters": {"If-Modified-Since": {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string", "format": "date-time"}}}}});
+        let s = source(&[("notes.json", notes), ("record.json", record)]);
+        static G: Group = Group { name: "t", feature: "v8-t", about: "", files: &["notes.json", "record.json"] };
+        let imported = import_group(&s, &G).unwrap();
+        let param = &imported.spec["paths"]["/crm/v8/Notes"]["get"]["parameters"][0];
+        assert_eq!(param["name"], "If-Modified-Since");
+        assert_eq!(param["in"], "header");
+        assert_eq!(param["schema"], json!({"type": "string"}), "date-time format removed (no chrono)");
+        // Without the fix table entry the operation is left out, the reason in the report.
+        let other = json!({"paths": {"/x": {"get": {"operationId": "X", "parameters": [{"$ref": "#/components/parameters/If-Modified-Since"}], "responses": {}}}}});
+        let imported = import_group(&source(&[("a.json", other)]), &A).unwrap();
+        assert!(imported.ops[0].rust.is_none());
+        assert!(imported.ops[0].notes[0].contains("dangling"), "{:?}", imported.ops[0].notes);
+    }
+
+    #[test]
+    fn operation_ids_are_unique_snake_case() {
+        assert_eq!(snake_case("Get Records"), "get_records");
+        assert_eq!(snake_case("getRecordsById"), "get_records_by_id");
+        assert_eq!(snake_case("Get Variable By APIName"), "get_variable_by_apiname");
+        assert_eq!(snake_case("Update  Note (v2)"), "update_note_v2");
+        assert_eq!(snake_case("2fa"), "op_2fa");
+        let a = doc(json!({"/crm/v8/a": {"get": op("Get Records", json!({"200": ok(json!({}))}))}}), json!({}));
+        let b = doc(json!({"/crm/v8/b": {"post": op("Get Records", json!({"200": ok(json!({}))}))}}), json!({}));
+        let imported = import_group(&source(&[("a.json", a), ("b.json", b)]), &AB).unwrap();
+        assert_eq!(imported.spec["paths"]["/crm/v8/a"]["get"]["operationId"], "get_records");
+        assert_eq!(imported.spec["paths"]["/crm/v8/b"]["post"]["operationId"], "b_get_records");
+        assert!(imported.ops[1].notes.iter().any(|n| n.contains("renamed")));
+    }
+
+    #[test]
+    fn one_success_schema_and_one_error_envelope() {
+        let imported = one_op(
+            op(
+                "Get X",
+                json!({
+                    "200": ok(json!({"$ref": "#/components/schemas/List"})),
+                    "204": {"description": "none"},
+                    "304": {"description": "not modified"},
+                    "400": ok(json!({"$ref": "#/components/schemas/BadRequest"})),
+                    "500": ok(json!({"type": "object", "properties": {"other": {"type": "string"}}})),
+                    "default": ok(json!({})),
+                }),
+            ),
+            json!({"List": {"type": "object"}, "BadRequest": {"type": "object"}}),
+        );
+        let responses = imported.spec["paths"]["/crm/v8/x"]["get"]["responses"].as_object().unwrap().clone();
+        let codes: Vec<&String> = responses.keys().collect();
+        assert_eq!(codes, ["200", "400", "500"]);
+        for code in ["400", "500"] {
+            assert_eq!(
+                responses[code]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorEnvelope"
+            );
+        }
+        assert!(
+            imported.spec["components"]["schemas"].get("BadRequest").is_none(),
+            "unused error schemas are not bundled"
+        );
+        let notes = imported.ops[0].notes.join("\n");
+        assert!(
+            notes.contains("204 dropped")
+                && notes.contains("304 dropped")
+                && notes.contains("`default`")
+                && notes.contains("unified"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn a_lone_204_stays_without_body() {
+        let imported = one_op(op("Delete X", json!({"204": ok(json!({"type": "object"}))})), json!({}));
+        assert_eq!(imported.spec["paths"]["/crm/v8/x"]["get"]["responses"], json!({"204": {"description": "Success"}}));
+    }
+
+    #[test]
+    fn several_success_statuses_share_one_schema() {
+        let imported = one_op(
+            op(
+                "Create X",
+                json!({"201": ok(json!({"type": "object", "properties": {"data": {"type": "array"}}})), "207": ok(json!({"type": "object"}))}),
+            ),
+            json!({}),
+        );
+        let responses = &imported.spec["paths"]["/crm/v8/x"]["get"]["responses"];
+        for code in ["201", "207"] {
+            assert_eq!(
+                responses[code]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/CreateXResponse"
+            );
+        }
+        assert_eq!(imported.spec["components"]["schemas"]["CreateXResponse"]["properties"]["data"]["items"], json!({}));
+    }
+
+    #[test]
+    fn bodies_get_a_schema_and_multipart_is_left_out() {
+        let mut o = op("Update X", json!({"200": ok(json!({}))}));
+        o["requestBody"] = json!({"content": {"application/json": {}}});
+        let imported = one_op(o, json!({}));
+        let body = &imported.spec["paths"]["/crm/v8/x"]["get"]["requestBody"]["content"];
+        assert_eq!(body, &json!({"application/json": {"schema": {"type": "object", "additionalProperties": {}}}}));
+
+        let mut o = op("Upload X", json!({"200": ok(json!({}))}));
+        o["requestBody"] = json!({"content": {"multipart/form-data": {"schema": {"type": "object"}}}});
+        let imported = one_op(o, json!({}));
+        assert!(imported.spec["paths"].as_object().unwrap().is_empty());
+        assert!(imported.ops[0].rust.is_none());
+        assert!(imported.ops[0].notes[0].contains("multipart"));
+    }
+
+    #[test]
+    fn parameters_match_the_path_and_are_scalars() {
+        let o = json!({"operationId": "Get Y", "parameters": [
+            {"name": "module", "in": "path", "schema": {"type": "string"}},
+            {"name": "ghost", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "filters", "in": "query", "schema": {"$ref": "#/components/schemas/Criteria"}},
+            {"name": "ids", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "format": "int32"}},
+        ], "responses": {"200": ok(json!({}))}});
+        let s = source(&[(
+            "a.json",
+            doc(json!({"/crm/v8/{module}/{id}": {"get": o}}), json!({"Criteria": {"type": "object"}})),
+        )]);
+        let imported = import_group(&s, &A).unwrap();
+        let params = imported.spec["paths"]["/crm/v8/{module}/{id}"]["get"]["parameters"].as_array().unwrap().clone();
+        let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["module", "filters", "ids", "page", "id"]);
+        assert_eq!(params[0]["required"], true);
+        assert_eq!(params[1]["schema"], json!({"type": "string"}));
+        assert_eq!(params[2]["schema"], json!({"type": "string"}));
+        assert_eq!(params[3]["schema"], json!({"type": "integer", "format": "int32"}));
+        assert!(imported.spec["components"]["schemas"].get("Criteria").is_none());
+        let notes = imported.ops[0].notes.join("\n");
+        assert!(
+            notes.contains("`ghost` dropped") && notes.contains("`id` declared") && notes.contains("made required"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn colliding_schema_names_are_qualified_by_file() {
+        let refs: BTreeSet<String> = [
+            "a.json#/components/schemas/Body_Wrapper",
+            "b.json#/components/schemas/BodyWrapper",
+            "a.json#/components/schemas/Solo",
+            "b.json#/components/schemas/ErrorEnvelope",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        let mut notes = Vec::new();
+        let names = name_schemas(&refs, &[ERROR_ENVELOPE.to_owned()], &mut notes);
+        assert_eq!(names["a.json#/components/schemas/Body_Wrapper"], "A_Body_Wrapper");
+        assert_eq!(names["b.json#/components/schemas/BodyWrapper"], "B_BodyWrapper");
+        assert_eq!(names["a.json#/components/schemas/Solo"], "Solo");
+        assert_eq!(names["b.json#/components/schemas/ErrorEnvelope"], "B_ErrorEnvelope");
+        assert_eq!(notes.len(), 3);
+        let keys: BTreeSet<String> = names.values().map(|n| type_key(n)).collect();
+        assert_eq!(keys.len(), names.len());
+    }
+
+    #[test]
+    fn responses_are_opened() {
+        let mut schema = json!({"type": "object", "required": ["a"], "additionalProperties": false, "properties": {
+            "a": {"type": "string", "enum": ["x", "y"], "maxLength": 3},
+            "b": {"type": "array", "items": {"type": "object", "properties": {"c": {"type": "integer", "minimum": 1}}}},
+        }});
+        open_schema(&mut schema);
+        assert_eq!(
+            schema,
+            json!({"type": "object", "additionalProperties": {}, "properties": {
+                "a": {"type": "string"},
+                "b": {"type": "array", "items": {"type": "object", "additionalProperties": {}, "properties": {"c": {"type": "integer"}}}},
+            }})
+        );
+    }
+
+    #[test]
+    fn colliding_request_enums_become_strings() {
+        let mut schema = json!({"type": "object", "properties": {
+            "ok": {"type": "string", "enum": ["Open", "Closed"]},
+            "clash": {"type": "string", "enum": ["read-only", "read_only", "hidden"]},
+            "empty": {"type": "string", "enum": ["-", "x"]},
+        }});
+        let changed = make_enums_safe(&mut schema);
+        assert_eq!(changed.len(), 2, "{changed:?}");
+        assert_eq!(schema["properties"]["ok"]["enum"], json!(["Open", "Closed"]));
+        assert!(schema["properties"]["clash"].get("enum").is_none());
+        assert!(schema["properties"]["empty"].get("enum").is_none());
+    }
+
+    #[test]
+    fn tidy_unwraps_single_one_of_and_drops_formats() {
+        let mut schema = json!({"type": "object", "properties": {
+            "a": {"oneOf": [{"$ref": "#/components/schemas/A"}], "description": "d"},
+            "t": {"type": "string", "format": "date-time", "default": "now"},
+            "l": {"type": "array"},
+            "p": {"properties": {"q": {"type": "string", "format": "uuid"}}},
+        }});
+        tidy_schema(&mut schema);
+        assert_eq!(schema["properties"]["a"], json!({"$ref": "#/components/schemas/A"}));
+        assert_eq!(schema["properties"]["t"], json!({"type": "string"}));
+        assert_eq!(schema["properties"]["l"], json!({"type": "array", "items": {}}));
+        assert_eq!(schema["properties"]["p"]["type"], "object");
+        assert_eq!(schema["properties"]["p"]["properties"]["q"], json!({"type": "string"}));
+    }
+
+    #[test]
+    fn a_route_declared_twice_is_left_out_once() {
+        assert_eq!(route_shape("/crm/v8/{module_api_name}/{id}"), route_shape("/crm/v8/{m}/{external_field_value}"));
+        let a = doc(
+            json!({
+                "/crm/v8/{m}/{id}": {"get": op("Get Record", json!({"200": ok(json!({}))}))},
+                "/crm/v8/{m}/{ext}": {"get": op("Get Record Using External ID", json!({"200": ok(json!({}))}))},
+            }),
+            json!({}),
+        );
+        // Zoho's order decides (the text order), not the sorted keys: `{ext}` sorts first.
+        let text = a.to_string().replace("\"/crm/v8/{m}/{ext}\"", "\"/crm/v8/{m}/{zext}\"");
+        let texts = vec![("a.json".to_owned(), text)];
+        let s = Source::from_texts(&texts, "c").unwrap();
+        let imported = import_group(&s, &A).unwrap();
+        let kept: Vec<&String> = imported.spec["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(kept.len(), 1);
+        let left_out: Vec<&OpReport> = imported.ops.iter().filter(|o| o.rust.is_none()).collect();
+        assert_eq!(left_out.len(), 1);
+        assert!(left_out[0].notes[0].contains("same method and path template"));
+    }
+
+    #[test]
+    fn wrong_ref_fix_points_get_groups_at_its_list() {
+        let mut d = json!({"paths": {"/crm/v8/settings/user_groups": {"get": {"responses": {"200": {"$ref": "#/components/responses/UnsupportedVersionResponse"}}}}}});
+        fix_wrong_refs(&mut d, "user_groups.json");
+        assert_eq!(
+            d.pointer("/paths/~1crm~1v8~1settings~1user_groups/get/responses/200/$ref").unwrap(),
+            "#/components/responses/UserGroups"
+        );
+        let mut other = d.clone();
+        other["paths"]["/crm/v8/settings/user_groups"]["get"]["responses"]["200"]["$ref"] = json!("#/x");
+        fix_wrong_refs(&mut other, "roles.json");
+        assert_eq!(other["paths"]["/crm/v8/settings/user_groups"]["get"]["responses"]["200"]["$ref"], "#/x");
+    }
+
+    #[test]
+    fn import_is_deterministic_and_records_the_commit() {
+        let a = doc(
+            json!({"/crm/v8/x": {"get": op("Get X", json!({"200": ok(json!({"$ref": "#/components/schemas/Z"}))}))}}),
+            json!({"Z": {"type": "object", "properties": {"b": {"type": "string"}, "a": {"type": "string"}}}}),
+        );
+        let s = source(&[("a.json", a.clone())]);
+        let first = render(&import_group(&s, &A).unwrap().spec).unwrap();
+        let second = render(&import_group(&source(&[("a.json", a)]), &A).unwrap().spec).unwrap();
+        assert_eq!(first, second);
+        assert!(first.contains("0123456789abcdef0123456789abcdef01234567"));
+        assert!(first.find("\"a\"").unwrap() < first.find("\"b\"").unwrap(), "maps are sorted");
+        assert!(first.ends_with("}\n"));
+    }
+
+    #[test]
+    fn every_file_needs_a_group() {
+        let s = source(&[("record.json", json!({})), ("brand_new.json", json!({}))]);
+        let err = check_groups(&s).unwrap_err();
+        assert!(err.contains("brand_new.json") && err.contains("GROUPS"), "{err}");
+        let err = import_all(&source(&[]), &["nope".to_owned()]).unwrap_err();
+        assert!(err.contains("unknown group"), "{err}");
+    }
+
+    #[test]
+    fn commit_comes_from_sources_md() {
+        assert_eq!(
+            find_commit("commit `45dff2cc9c69403c85b8a3642e7056528dc668d5` (2025)").as_deref(),
+            Some("45dff2cc9c69403c85b8a3642e7056528dc668d5")
+        );
+        assert_eq!(find_commit("no commit here, deadbeef"), None);
+        assert_eq!(operation_ids_in_text(r#"{"b": {"operationId": "B"}, "a": {"operationId" : "A"}}"#), ["B", "A"]);
     }
 }

@@ -25,8 +25,12 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
-        ["import-oas", rest @ ..] => import_oas::run(&workspace_root(), &rest.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
-        _ => Err("usage: cargo xtask codegen [--check] | import-oas [--from <dir>] [--groups a,b] [--check]".to_owned()),
+        ["import-oas", rest @ ..] => {
+            import_oas::run(&workspace_root(), &rest.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        }
+        _ => {
+            Err("usage: cargo xtask codegen [--check] | import-oas [--from <dir>] [--groups a,b] [--check]".to_owned())
+        }
     };
     match result {
         Ok(message) => {
@@ -52,7 +56,15 @@ fn build_out_dir(root: &Path) -> Result<PathBuf, String> {
         .current_dir(root)
         // Every v8 group, so generated/ is complete whatever features users pick; `check` runs the
         // build script without compiling the (large) generated v8 code to machine code.
-        .args(["check", "--package", "zohocrm", "--lib", "--features", "v8-all", "--message-format=json-render-diagnostics"])
+        .args([
+            "check",
+            "--package",
+            "zohocrm",
+            "--lib",
+            "--features",
+            "v8-all",
+            "--message-format=json-render-diagnostics",
+        ])
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
