@@ -108,10 +108,9 @@ mod codegen {
         let templates = path_templates(&api);
 
         let mut settings = GenerationSettings::default();
-        settings
-            .with_interface(InterfaceStyle::Builder)
-            .with_tag(TagStyle::Merged)
-            .with_inner_type("crate::transport::Inner".parse::<proc_macro2::TokenStream>().map_err(|e| format!("{e}"))?);
+        settings.with_interface(InterfaceStyle::Builder).with_tag(TagStyle::Merged).with_inner_type(
+            "crate::transport::Inner".parse::<proc_macro2::TokenStream>().map_err(|e| format!("{e}"))?,
+        );
         if hand_written {
             settings.with_replacement("Secret", "crate::secret::SecretString", [TypeImpl::Display].into_iter());
             // Open objects whose fields are all optional get `Default`, so callers can write

@@ -128,7 +128,13 @@ mod crm_v8_email_gen {
     include!("../generated/crm_v8_email.rs");
 }
 
-#[cfg(any(feature = "v8-core", feature = "v8-records", feature = "v8-settings", feature = "v8-bulk", feature = "v8-email"))]
+#[cfg(any(
+    feature = "v8-core",
+    feature = "v8-records",
+    feature = "v8-settings",
+    feature = "v8-bulk",
+    feature = "v8-email"
+))]
 pub mod crm_v8 {
     //! Typed Zoho CRM v8 clients generated from Zoho's own OpenAPI files (zoho/crm-oas, commit
     //! `45dff2cc9c69403c85b8a3642e7056528dc668d5`, imported and normalized by

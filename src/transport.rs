@@ -181,7 +181,11 @@ macro_rules! crm_hooks {
                 Ok(())
             }
 
-            async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
                 crm_exec(self, request, info).await
             }
         }
