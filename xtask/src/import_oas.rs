@@ -595,7 +595,8 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
         "{opened} schemas reached from success responses opened (`additionalProperties: {{}}`, no `required`, no enums, no value constraints)"
     ));
     for e in enums_opened {
-        schema_notes.push(format!("request enum made a plain string, its values collide as Rust names: {e}"));
+        schema_notes
+            .push(format!("request enum made a plain value (values collide as Rust names, or are not strings): {e}"));
     }
 
     let files: Vec<Value> = group.files.iter().map(|f| json!(format!("v8.0/{f}"))).collect();
@@ -1081,6 +1082,14 @@ pub fn make_enums_safe(value: &mut Value) -> Vec<String> {
     let mut changed = Vec::new();
     for_each_schema(value, &mut |s| {
         let Some(Value::Array(values)) = s.get("enum") else { return };
+        // typify turns a non-string enum into a constrained newtype whose schemars code uses
+        // `gen` as an identifier, a reserved word in edition 2024: keep the plain number.
+        if !values.iter().all(|v| v.is_string() || v.is_null()) {
+            let shown: Vec<String> = values.iter().map(Value::to_string).collect();
+            changed.push(format!("[{}] (not strings)", shown.join(", ")));
+            s.remove("enum");
+            return;
+        }
         let mut seen = BTreeSet::new();
         let mut clash = None;
         for v in values {
@@ -1273,24 +1282,24 @@ pub fn import_all(source: &Source, only: &[String]) -> Result<Vec<(String, Strin
     Ok(files)
 }
 
-/// `cargo xtask import-oas [--from <dir>] [--groups a,b] [--check]`.
+/// `cargo xtask import-oas [--from <dir>] [--groups a,b] [--out <dir>] [--check]`.
 pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
+    const USAGE: &str =
+        "usage: cargo xtask import-oas [--from <dir with v8.0/>] [--groups core,settings,...] [--out <dir>] [--check]";
     let mut from: Option<PathBuf> = None;
+    let mut out: Option<PathBuf> = None;
     let mut groups = Vec::new();
     let mut check = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--from" => from = Some(PathBuf::from(it.next().ok_or("--from needs a directory")?)),
+            "--out" => out = Some(PathBuf::from(it.next().ok_or("--out needs a directory")?)),
             "--groups" => {
                 groups.extend(it.next().ok_or("--groups needs a list")?.split(',').map(|s| s.trim().to_owned()))
             }
             "--check" => check = true,
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}`; usage: cargo xtask import-oas [--from <dir with v8.0/>] [--groups core,settings,...] [--check]"
-                ));
-            }
+            other => return Err(format!("unknown argument `{other}`; {USAGE}")),
         }
     }
     let from = match from {
@@ -1304,7 +1313,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
         }
     };
     let source = Source::load(&from)?;
-    let out_dir = root.join("spec/crm-v8");
+    let out_dir = out.unwrap_or_else(|| root.join("spec/crm-v8"));
     let files = import_all(&source, &groups)?;
     let mut changed = Vec::new();
     for (name, text) in &files {
@@ -1312,14 +1321,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
             continue;
         }
-        changed.push(format!("spec/crm-v8/{name}"));
+        changed.push(path.display().to_string());
         if !check {
             std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
             std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     match (check, changed.is_empty()) {
-        (_, true) => Ok(format!("spec/crm-v8 is up to date with {} (commit {})", from.display(), source.commit)),
+        (_, true) => {
+            Ok(format!("{} is up to date with {} (commit {})", out_dir.display(), from.display(), source.commit))
+        }
         (true, false) => Err(format!(
             "{} differ from a fresh import; run `cargo xtask import-oas`, then `cargo xtask codegen`",
             changed.join(", ")
@@ -1581,9 +1592,11 @@ mod tests {
             "ok": {"type": "string", "enum": ["Open", "Closed"]},
             "clash": {"type": "string", "enum": ["read-only", "read_only", "hidden"]},
             "empty": {"type": "string", "enum": ["-", "x"]},
+            "number": {"type": "integer", "enum": [1, 2]},
         }});
         let changed = make_enums_safe(&mut schema);
-        assert_eq!(changed.len(), 2, "{changed:?}");
+        assert_eq!(changed.len(), 3, "{changed:?}");
+        assert!(schema["properties"]["number"].get("enum").is_none());
         assert_eq!(schema["properties"]["ok"]["enum"], json!(["Open", "Closed"]));
         assert!(schema["properties"]["clash"].get("enum").is_none());
         assert!(schema["properties"]["empty"].get("enum").is_none());
@@ -1673,5 +1686,23 @@ mod tests {
         );
         assert_eq!(find_commit("no commit here, deadbeef"), None);
         assert_eq!(operation_ids_in_text(r#"{"b": {"operationId": "B"}, "a": {"operationId" : "A"}}"#), ["B", "A"]);
+    }
+
+    /// The committed spec/crm-v8 is exactly what the importer makes of the shared checkout.
+    #[test]
+    fn committed_spec_is_a_fresh_import() {
+        let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        // xtask/, or the workspace root when compiled into tests/contract_v8_import.rs.
+        let root = if here.join("spec").exists() { here } else { here.join("..") };
+        let from = root.join("../shared/zoho/crm-oas");
+        if !from.join("v8.0").exists() {
+            println!("skipped: {} is absent", from.display());
+            return;
+        }
+        let source = Source::load(&from).unwrap();
+        for (name, text) in import_all(&source, &[]).unwrap() {
+            let committed = std::fs::read_to_string(root.join("spec/crm-v8").join(&name)).unwrap_or_default();
+            assert!(committed == text, "spec/crm-v8/{name} differs from a fresh import: run `cargo xtask import-oas`");
+        }
     }
 }
