@@ -477,6 +477,7 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
         }
         match normalize_operation(source, &c.file, &c.path, &c.op, &mut report.notes) {
             Ok(mut op) => {
+                let path = snake_path_params(&c.path, &mut op, &mut report.notes);
                 let mut rust = snake_case(&zoho_id);
                 if names.contains(&rust) {
                     let stem = c.file.trim_end_matches(".json");
@@ -497,7 +498,7 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
                 }
                 routes.insert(route_key, format!("{} {} ({})", c.method.to_uppercase(), c.path, c.file));
                 report.rust = Some(rust);
-                kept.push((c.path, c.method, op));
+                kept.push((path, c.method, op));
             }
             Err(reason) => report.notes.push(format!("left out: {reason}")),
         }
@@ -534,6 +535,7 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
         rewrite_refs(&mut schema, &naming);
         schemas.insert(naming[r].clone(), schema);
     }
+    let hoisted_names: BTreeSet<String> = hoisted.iter().map(|(n, _)| n.clone()).collect();
     for (name, mut schema) in hoisted {
         rewrite_refs(&mut schema, &naming);
         schemas.insert(name, schema);
@@ -543,11 +545,18 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
     // 4. Open what responses reach; make request enums safe; strip what typify mis-reads.
     let mut in_responses = BTreeSet::new();
     let mut work = Vec::new();
-    for (_, _, op) in &kept {
-        if let Some(responses) = op.get("responses") {
-            let mut refs = Vec::new();
-            collect_refs(responses, &mut refs);
-            work.extend(refs);
+    for item in paths.as_object().into_iter().flat_map(|p| p.values()) {
+        for op in item.as_object().into_iter().flat_map(|i| i.values()) {
+            if let Some(responses) = op.get("responses") {
+                collect_refs(responses, &mut work);
+            }
+        }
+    }
+    for (name, schema) in &schemas {
+        // Hoisted success schemas are response schemas by construction.
+        if name.ends_with("Response") && hoisted_names.contains(name) {
+            collect_refs(schema, &mut work);
+            in_responses.insert(name.clone());
         }
     }
     while let Some(r) = work.pop() {
@@ -619,6 +628,26 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
 
 fn op_id(op: &Value) -> String {
     op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// Renames camelCase path parameters to snake_case (`{recordId}` → `{record_id}`), in the
+/// template and the parameter: progenitor names the builder setter in snake_case, and the
+/// name never goes on the wire. Returns the new path.
+pub fn snake_path_params(path: &str, op: &mut Value, notes: &mut Vec<String>) -> String {
+    let mut path = path.to_owned();
+    for p in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+        if p["in"] != "path" {
+            continue;
+        }
+        let Some(name) = p["name"].as_str().map(str::to_owned) else { continue };
+        let snake = snake_case(&name);
+        if snake != name {
+            path = path.replace(&format!("{{{name}}}"), &format!("{{{snake}}}"));
+            p["name"] = json!(snake);
+            notes.push(format!("path parameter `{name}` renamed `{snake}` (the builder setter's name)"));
+        }
+    }
+    path
 }
 
 /// `/crm/v8/{module}/{id}` → `/crm/v8/{}/{}`: two paths with one shape are one route.
@@ -1546,6 +1575,38 @@ mod tests {
             notes.contains("`ghost` dropped") && notes.contains("`id` declared") && notes.contains("made required"),
             "{notes}"
         );
+    }
+
+    #[test]
+    fn camel_case_path_parameters_become_snake_case() {
+        let mut o = json!({"parameters": [{"name": "recordId", "in": "path"}, {"name": "pageToken", "in": "query"}]});
+        let mut notes = Vec::new();
+        assert_eq!(
+            snake_path_params("/crm/v8/{module}/{recordId}/x", &mut o, &mut notes),
+            "/crm/v8/{module}/{record_id}/x"
+        );
+        assert_eq!(o["parameters"][0]["name"], "record_id");
+        assert_eq!(o["parameters"][1]["name"], "pageToken", "query names go on the wire");
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn response_schemas_reached_through_components_are_opened() {
+        let a = doc(
+            json!({"/crm/v8/x": {"get": op("Get X", json!({"200": ok(json!({"oneOf": [{"$ref": "#/components/schemas/Wrapper"}, {"$ref": "#/components/schemas/Other"}]}))}))}}),
+            json!({
+                "Wrapper": {"type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}}}},
+                "Record": {"type": "object", "additionalProperties": true, "required": ["id"], "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["a"]}}},
+                "Other": {"type": "object", "additionalProperties": false},
+            }),
+        );
+        let imported = import_group(&source(&[("a.json", a)]), &A).unwrap();
+        let schemas = &imported.spec["components"]["schemas"];
+        for name in ["Wrapper", "Record", "Other"] {
+            assert_eq!(schemas[name]["additionalProperties"], json!({}), "{name}");
+        }
+        assert!(schemas["Record"].get("required").is_none());
+        assert!(schemas["Record"]["properties"]["kind"].get("enum").is_none());
     }
 
     #[test]
