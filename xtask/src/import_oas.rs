@@ -470,7 +470,7 @@ pub fn import_group(source: &Source, group: &Group) -> Result<Imported, String> 
         let route_key = (c.method.clone(), route_shape(&c.path));
         if let Some(first) = routes.get(&route_key) {
             report.notes.push(format!(
-                "left out: same method and path template as `{first}`; one route cannot be two generated operations (Zoho declares it twice, by id and by external id or API name); call that operation with the other value"
+                "left out: same method and path template as `{first}` (a defect in Zoho's file: OpenAPI treats paths that differ only in parameter names as one path, and one route cannot be two generated methods); call that operation with the other value (an external id with its `X-EXTERNAL` header, an API name)"
             ));
             reports.push(report);
             continue;
