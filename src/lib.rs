@@ -79,3 +79,106 @@ pub mod crm {
     //! Typed Zoho CRM v2 client, generated from `spec/crm-v2.yaml` (users, metadata, org, records).
     pub use crate::crm_gen::*;
 }
+
+/// The generated Zoho CRM v8 `core` client (`spec/crm-v8/core.json`).
+#[cfg(feature = "v8-core")]
+#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+mod crm_v8_core_gen {
+    #[cfg(feature = "codegen")]
+    include!(concat!(env!("OUT_DIR"), "/crm_v8_core.rs"));
+    #[cfg(not(feature = "codegen"))]
+    include!("../generated/crm_v8_core.rs");
+}
+
+/// The generated Zoho CRM v8 `records` client (`spec/crm-v8/records.json`).
+#[cfg(feature = "v8-records")]
+#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+mod crm_v8_records_gen {
+    #[cfg(feature = "codegen")]
+    include!(concat!(env!("OUT_DIR"), "/crm_v8_records.rs"));
+    #[cfg(not(feature = "codegen"))]
+    include!("../generated/crm_v8_records.rs");
+}
+
+/// The generated Zoho CRM v8 `settings` client (`spec/crm-v8/settings.json`).
+#[cfg(feature = "v8-settings")]
+#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+mod crm_v8_settings_gen {
+    #[cfg(feature = "codegen")]
+    include!(concat!(env!("OUT_DIR"), "/crm_v8_settings.rs"));
+    #[cfg(not(feature = "codegen"))]
+    include!("../generated/crm_v8_settings.rs");
+}
+
+/// The generated Zoho CRM v8 `bulk` client (`spec/crm-v8/bulk.json`).
+#[cfg(feature = "v8-bulk")]
+#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+mod crm_v8_bulk_gen {
+    #[cfg(feature = "codegen")]
+    include!(concat!(env!("OUT_DIR"), "/crm_v8_bulk.rs"));
+    #[cfg(not(feature = "codegen"))]
+    include!("../generated/crm_v8_bulk.rs");
+}
+
+/// The generated Zoho CRM v8 `email` client (`spec/crm-v8/email.json`).
+#[cfg(feature = "v8-email")]
+#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+mod crm_v8_email_gen {
+    #[cfg(feature = "codegen")]
+    include!(concat!(env!("OUT_DIR"), "/crm_v8_email.rs"));
+    #[cfg(not(feature = "codegen"))]
+    include!("../generated/crm_v8_email.rs");
+}
+
+#[cfg(any(
+    feature = "v8-core",
+    feature = "v8-records",
+    feature = "v8-settings",
+    feature = "v8-bulk",
+    feature = "v8-email"
+))]
+pub mod crm_v8 {
+    //! Typed Zoho CRM v8 clients generated from Zoho's own OpenAPI files (zoho/crm-oas, commit
+    //! `45dff2cc9c69403c85b8a3642e7056528dc668d5`, imported and normalized by
+    //! `cargo xtask import-oas` into `spec/crm-v8/`; what changed and what is left out is in
+    //! `spec/crm-v8/IMPORT-REPORT.md`). One client per group, each behind its feature: `core`
+    //! (`v8-core`), `records` (`v8-records`), `settings` (`v8-settings`), `bulk` (`v8-bulk`),
+    //! `email` (`v8-email`); `v8-all` enables every group. Each client carries the same hook
+    //! state as [`crate::crm`] ([`crate::transport::Inner`]): authorization, refresh-and-replay,
+    //! retries, tracing and the path-segment check.
+
+    #[cfg(feature = "v8-core")]
+    pub mod core {
+        //! Typed Zoho CRM v8 client for users, modules, fields, layouts, org, records (get, list, insert, update, upsert, delete, search, deleted, count) and COQL
+        //! (feature `v8-core`, `spec/crm-v8/core.json`).
+        pub use crate::crm_v8_core_gen::*;
+    }
+
+    #[cfg(feature = "v8-records")]
+    pub mod records {
+        //! Typed Zoho CRM v8 client for notes, attachments, related records, tags, photos, conversion, owners, sharing, locking, timelines, recycle bin, enrichment
+        //! (feature `v8-records`, `spec/crm-v8/records.json`).
+        pub use crate::crm_v8_records_gen::*;
+    }
+
+    #[cfg(feature = "v8-settings")]
+    pub mod settings {
+        //! Typed Zoho CRM v8 client for setup metadata: views, related lists, profiles, roles, territories, groups, picklists, pipelines, currencies, hours, variables, rules, portals, preferences
+        //! (feature `v8-settings`, `spec/crm-v8/settings.json`).
+        pub use crate::crm_v8_settings_gen::*;
+    }
+
+    #[cfg(feature = "v8-bulk")]
+    pub mod bulk {
+        //! Typed Zoho CRM v8 client for bulk read and write, mass operations, composite requests, backup, audit log export
+        //! (feature `v8-bulk`, `spec/crm-v8/bulk.json`).
+        pub use crate::crm_v8_bulk_gen::*;
+    }
+
+    #[cfg(feature = "v8-email")]
+    pub mod email {
+        //! Typed Zoho CRM v8 client for send mail, drafts, templates, compose, from addresses, related emails, sharing, unsubscribe links, mail merge
+        //! (feature `v8-email`, `spec/crm-v8/email.json`).
+        pub use crate::crm_v8_email_gen::*;
+    }
+}

@@ -161,79 +161,116 @@ pub(crate) fn rebuild(
     reqwest::Response::from(response)
 }
 
-impl ClientHooks<Inner> for crate::crm::Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        let inner = self.inner();
-        inner.record(|s| s.operation = Some(info.operation_id));
-        // Every path parameter must still be exactly one segment of the operation's template.
-        let base_path = reqwest::Url::parse(self.baseurl()).map(|u| u.path().to_owned()).unwrap_or_default();
-        crate::path::check_request_path(
-            crate::crm::PATH_TEMPLATES,
-            info.operation_id,
-            &base_path,
-            request.url().path(),
-        )
-        .map_err(|e| progenitor_client::Error::InvalidRequest(inner.stash(e)))?;
-        let Some(auth) = &inner.auth else {
-            return Ok(());
-        };
-        // An error here means the request was never sent.
-        let access = auth
-            .manager
-            .access_token(&auth.key)
-            .await
-            .map_err(|e| progenitor_client::Error::Custom(inner.stash(e.before_send())))?;
-        set_authorization(request, access.secret()).map_err(progenitor_client::Error::Custom)
-    }
+/// Implements the CRM hooks for a generated CRM client (v2 and every v8 group): the same
+/// `pre`, `post` and `exec` for all, checking paths against that client's own templates.
+macro_rules! crm_hooks {
+    ($client:ty, $templates:expr) => {
+        impl ClientHooks<Inner> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut reqwest::Request,
+                info: &OperationInfo,
+            ) -> Result<(), progenitor_client::Error<E>> {
+                crm_pre(self, $templates, request, info).await
+            }
 
-    async fn post<E>(
-        &self,
-        result: &reqwest::Result<reqwest::Response>,
-        _info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        if let Ok(response) = result {
-            self.inner().record(|s| s.status = Some(response.status().as_u16()));
+            async fn post<E>(
+                &self,
+                result: &reqwest::Result<reqwest::Response>,
+                _info: &OperationInfo,
+            ) -> Result<(), progenitor_client::Error<E>> {
+                if let Ok(response) = result {
+                    self.inner().record(|s| s.status = Some(response.status().as_u16()));
+                }
+                Ok(())
+            }
+
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                crm_exec(self, request, info).await
+            }
         }
-        Ok(())
-    }
+    };
+}
 
-    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
-        let inner = self.inner();
-        let span = tracing::info_span!(
-            "zoho.api",
-            operation = info.operation_id,
-            method = %request.method(),
-            dc = inner.dc.map(DataCenter::location),
-            environment = inner.environment.map(Environment::as_str),
-            status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-            replayed = false,
-        );
-        let started = Instant::now();
-        let result = exec_crm(self, inner, request, info.operation_id).instrument(span.clone()).await;
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
-        match result {
-            Ok((response, replayed)) => {
-                span.record("status", response.status().as_u16());
-                span.record("replayed", replayed);
-                Ok(response)
-            }
-            Err(e) => {
-                // Without the URL: record ids and search terms stay out of the logs.
-                let e = e.without_url();
-                span.in_scope(|| tracing::debug!(error = %e, "request failed"));
-                Err(e)
-            }
+crm_hooks!(crate::crm::Client, crate::crm::PATH_TEMPLATES);
+#[cfg(feature = "v8-core")]
+crm_hooks!(crate::crm_v8::core::Client, crate::crm_v8::core::PATH_TEMPLATES);
+#[cfg(feature = "v8-records")]
+crm_hooks!(crate::crm_v8::records::Client, crate::crm_v8::records::PATH_TEMPLATES);
+#[cfg(feature = "v8-settings")]
+crm_hooks!(crate::crm_v8::settings::Client, crate::crm_v8::settings::PATH_TEMPLATES);
+#[cfg(feature = "v8-bulk")]
+crm_hooks!(crate::crm_v8::bulk::Client, crate::crm_v8::bulk::PATH_TEMPLATES);
+#[cfg(feature = "v8-email")]
+crm_hooks!(crate::crm_v8::email::Client, crate::crm_v8::email::PATH_TEMPLATES);
+
+/// The CRM `pre` hook: records the operation, checks the request path against the
+/// operation's template, sets the access token.
+async fn crm_pre<C: ClientInfo<Inner>, E>(
+    client: &C,
+    templates: &[(&str, &str)],
+    request: &mut reqwest::Request,
+    info: &OperationInfo,
+) -> Result<(), progenitor_client::Error<E>> {
+    let inner = client.inner();
+    inner.record(|s| s.operation = Some(info.operation_id));
+    // Every path parameter must still be exactly one segment of the operation's template.
+    let base_path = reqwest::Url::parse(client.baseurl()).map(|u| u.path().to_owned()).unwrap_or_default();
+    crate::path::check_request_path(templates, info.operation_id, &base_path, request.url().path())
+        .map_err(|e| progenitor_client::Error::InvalidRequest(inner.stash(e)))?;
+    let Some(auth) = &inner.auth else {
+        return Ok(());
+    };
+    // An error here means the request was never sent.
+    let access = auth
+        .manager
+        .access_token(&auth.key)
+        .await
+        .map_err(|e| progenitor_client::Error::Custom(inner.stash(e.before_send())))?;
+    set_authorization(request, access.secret()).map_err(progenitor_client::Error::Custom)
+}
+
+/// The CRM `exec` hook: sends under the retry policy with refresh-and-replay, in a tracing span.
+async fn crm_exec<C: ClientInfo<Inner>>(
+    client: &C,
+    request: reqwest::Request,
+    info: &OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    let inner = client.inner();
+    let span = tracing::info_span!(
+        "zoho.api",
+        operation = info.operation_id,
+        method = %request.method(),
+        dc = inner.dc.map(DataCenter::location),
+        environment = inner.environment.map(Environment::as_str),
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+        replayed = false,
+    );
+    let started = Instant::now();
+    let result = exec_crm(client, inner, request, info.operation_id).instrument(span.clone()).await;
+    span.record("duration_ms", started.elapsed().as_millis() as u64);
+    match result {
+        Ok((response, replayed)) => {
+            span.record("status", response.status().as_u16());
+            span.record("replayed", replayed);
+            Ok(response)
+        }
+        Err(e) => {
+            // Without the URL: record ids and search terms stay out of the logs.
+            let e = e.without_url();
+            span.in_scope(|| tracing::debug!(error = %e, "request failed"));
+            Err(e)
         }
     }
 }
 
-pub(crate) async fn exec_crm(
-    client: &crate::crm::Client,
+pub(crate) async fn exec_crm<C: ClientInfo<Inner>>(
+    client: &C,
     inner: &Inner,
     request: reqwest::Request,
     operation: &str,
