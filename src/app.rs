@@ -357,6 +357,13 @@ impl Zoho {
         self.inner.manager.insert(token).await
     }
 
+    /// The CRM v8 client for a connection (feature `v8-core`): same token, DC, environment,
+    /// refresh and retries as [`Zoho::client`].
+    #[cfg(feature = "v8-core")]
+    pub async fn client_v8(&self, key: &TokenKey) -> Result<crate::client_v8::CrmV8Client> {
+        Ok(crate::client_v8::CrmV8Client::new(self.client(key).await?))
+    }
+
     /// Every connection of the application user `user` (one per DC × environment they
     /// connected), from the store, sorted.
     pub async fn connections(&self, user: &str) -> Result<Vec<TokenKey>> {

@@ -450,6 +450,16 @@ impl CrmClient {
         )
     }
 
+    /// The generated CRM v8 core client (`zohocrm::crm_v8::core`) with this connection's hooks.
+    #[cfg(feature = "v8-core")]
+    pub fn raw_v8_core(&self) -> crate::crm_v8::core::Client {
+        crate::crm_v8::core::Client::new_with_client(
+            &self.base,
+            self.http.clone(),
+            Inner::crm(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
+        )
+    }
+
     /// Runs one call of the generated client with this connection's hooks and returns what the
     /// shortcuts return: the typed [`Error`] of a hook (`ReauthorizationRequired`,
     /// `InvalidInput`, ...), `None` for 204/304, Zoho's envelope as [`Error::Api`], and for a
@@ -538,7 +548,9 @@ impl CrmClient {
                 Err(e) => return Err(Error::decode(OPERATION, status, &bytes, format!("the body is not JSON: {e}"))),
             }
         };
-        if (200..300).contains(&status) {
+        // Zoho answers a write whose records all failed with HTTP 400 and one result per record.
+        let per_record = status == 400 && body.as_ref().is_some_and(|b| b.get("data").is_some_and(|d| d.is_array()));
+        if (200..300).contains(&status) || per_record {
             return Ok(RawResponse { status, body });
         }
         let envelope = body.as_ref().and_then(|b| {
@@ -881,7 +893,8 @@ impl CrmClient {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RawResponse {
-    /// The HTTP status (2xx).
+    /// The HTTP status: 2xx, or 400 for a write whose records all failed (the body then holds
+    /// one result per record, as for 207).
     pub status: u16,
     /// The JSON body; `None` when the body is empty (204, 304).
     pub body: Option<serde_json::Value>,

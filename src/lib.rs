@@ -19,6 +19,8 @@
 
 pub mod app;
 pub mod client;
+#[cfg(feature = "v8-core")]
+pub mod client_v8;
 pub mod clock;
 pub mod coql;
 pub mod credentials;

@@ -1,0 +1,536 @@
+//! [`CrmV8Client`]: the hand-written CRM v8 layer (feature `v8-core`) for one connected user.
+//!
+//! It rides on the same connection machinery as the v2 client — the token's DC and
+//! environment, the shared refresh flight, refresh-and-replay on `INVALID_TOKEN`, the retry
+//! policy, tracing without URLs — and decodes Zoho's answers into the types generated from
+//! Zoho's own v8 OpenAPI files ([`crate::crm_v8::core::types`]). The whole generated v8 client
+//! is there for everything else ([`CrmV8Client::raw`]).
+//!
+//! What v8 changes, and what this layer does about it:
+//!
+//! - **Listing needs `fields`** (at most 50): [`V8Query::fields`] is required and checked.
+//! - **Page numbers stop at 2,000 records** (`DISCRETE_PAGINATION_LIMIT_EXCEEDED` beyond);
+//!   past that Zoho pages with `page_token`. [`CrmV8Client::records`] is a stream that follows
+//!   `next_page_token` as soon as Zoho offers one, so it walks any number of records;
+//!   [`CrmV8Client::records_from`] resumes from a token a previous listing stopped at.
+//! - **COQL** ([`CrmV8Client::coql`]): queries built with [`crate::coql::Coql`] (identifiers
+//!   checked, values escaped), rows decoded into your own types ([`CrmV8Client::coql_as`]), and
+//!   [`CrmV8Client::coql_stream`] pages with `LIMIT`/`OFFSET` up to Zoho's 100,000-row reach.
+//! - **Your own types**: [`CrmV8Client::records_as`] decodes each record into your `serde`
+//!   struct (fields by API name; keep custom fields with `#[serde(flatten)]`).
+//!
+//! Record operations go through [`crate::CrmClient::request`] rather than the generated
+//! builders: Zoho's published spec folds the error answers of those operations into their
+//! success types, so the generated calls cannot tell a refusal from a result.
+//!
+//! ```no_run
+//! # async fn demo(zoho: zohocrm::Zoho, key: zohocrm::TokenKey) -> zohocrm::Result<()> {
+//! use futures_util::StreamExt;
+//! use zohocrm::client_v8::V8Query;
+//! use zohocrm::coql::{Coql, Condition};
+//! let crm = zoho.client_v8(&key).await?;
+//! let mut leads = crm.records("Leads", V8Query::fields(["Last_Name", "Company"]));
+//! while let Some(lead) = leads.next().await {
+//!     let _lead = lead?; // page numbers up to 2,000 records, page tokens after
+//! }
+//! let rows = crm.coql(&Coql::select(["Last_Name"]).from("Leads").filter(Condition::eq("Company", "Zylker"))).await?;
+//! # let _ = rows; Ok(()) }
+//! ```
+
+use std::collections::VecDeque;
+
+use futures_util::stream::BoxStream;
+use serde::de::DeserializeOwned;
+
+use crate::client::{ActionResult, CrmClient};
+use crate::coql::Coql;
+use crate::crm_v8::core::types::{self as v8, RecordInfo};
+use crate::error::{Error, Result};
+
+/// The most fields one v8 listing may ask for.
+pub const MAX_FIELDS: usize = 50;
+/// The last record v8 reaches with page numbers; past it, only page tokens work.
+pub const PAGE_NUMBER_REACH: u32 = 2_000;
+
+/// Options of a v8 records listing. `fields` is required by v8.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct V8Query {
+    /// Field API names to return (1..=50).
+    pub fields: Vec<String>,
+    /// Sort by `id`, `Created_Time` or `Modified_Time`.
+    pub sort_by: Option<String>,
+    /// Ascending instead of Zoho's default descending order.
+    pub ascending: bool,
+    /// Records per page (1..=200; default 200).
+    pub per_page: Option<u32>,
+    /// Custom view id.
+    pub cvid: Option<String>,
+}
+
+impl V8Query {
+    /// A listing of these fields (API names).
+    pub fn fields<I, S>(fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self { fields: fields.into_iter().map(|f| f.as_ref().to_owned()).collect(), ..Self::default() }
+    }
+
+    /// Sorted by `field` (`id`, `Created_Time` or `Modified_Time`).
+    #[must_use]
+    pub fn sort_by(mut self, field: &str, ascending: bool) -> Self {
+        self.sort_by = Some(field.to_owned());
+        self.ascending = ascending;
+        self
+    }
+
+    /// `per_page` records per call (1..=200).
+    #[must_use]
+    pub fn per_page(mut self, n: u32) -> Self {
+        self.per_page = Some(n);
+        self
+    }
+
+    fn check(&self) -> Result<u32> {
+        if self.fields.is_empty() || self.fields.len() > MAX_FIELDS {
+            return Err(Error::InvalidInput {
+                parameter: "fields".into(),
+                reason: format!("v8 listings need 1..={MAX_FIELDS} field API names, got {}", self.fields.len()),
+            });
+        }
+        for f in &self.fields {
+            if f.is_empty() || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Error::InvalidInput {
+                    parameter: "fields".into(),
+                    reason: format!("{f:?} is not a field API name"),
+                });
+            }
+        }
+        let per_page = self.per_page.unwrap_or(200);
+        if per_page == 0 || per_page > 200 {
+            return Err(Error::InvalidInput {
+                parameter: "per_page".into(),
+                reason: format!("{per_page} is outside 1..=200"),
+            });
+        }
+        Ok(per_page)
+    }
+}
+
+/// Where a page starts: a page number (for the first 2,000 records) or Zoho's page token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PageAt {
+    /// Page number, from 1.
+    Number(u32),
+    /// A `next_page_token` from a previous page.
+    Token(String),
+}
+
+/// One page of a v8 listing.
+#[derive(Clone, Debug)]
+pub struct V8Page<T> {
+    /// The records on this page (empty when Zoho answered 204).
+    pub items: Vec<T>,
+    /// Zoho's `info` (`more_records`, `next_page_token`, `page_token_expiry`, ...).
+    pub info: Option<RecordInfo>,
+}
+
+impl<T> V8Page<T> {
+    /// Whether Zoho has more records.
+    pub fn more_records(&self) -> bool {
+        self.info.as_ref().and_then(|i| i.more_records).unwrap_or(false)
+    }
+
+    /// The token for the next page, when Zoho gave one: keep it to resume later with
+    /// [`CrmV8Client::records_from`].
+    pub fn next_page_token(&self) -> Option<&str> {
+        self.info.as_ref()?.next_page_token.as_deref()
+    }
+}
+
+/// The CRM v8 client of one connection. Cheap to clone. From [`crate::Zoho::client_v8`].
+#[derive(Clone, Debug)]
+pub struct CrmV8Client {
+    crm: CrmClient,
+}
+
+impl CrmV8Client {
+    pub(crate) fn new(crm: CrmClient) -> Self {
+        Self { crm }
+    }
+
+    /// The connection this client acts for.
+    pub fn key(&self) -> &crate::TokenKey {
+        self.crm.key()
+    }
+
+    /// The generated v8 client (every operation of Zoho's core group) with this connection's
+    /// hooks: authorization, refresh-and-replay, retries, path checks, tracing.
+    pub fn raw(&self) -> crate::crm_v8::core::Client {
+        self.crm.raw_v8_core()
+    }
+
+    /// The v2 client of the same connection.
+    pub fn v2(&self) -> &CrmClient {
+        &self.crm
+    }
+
+    async fn get<T: DeserializeOwned>(&self, operation: &str, path: &str) -> Result<Option<T>> {
+        let answer = self.crm.request(http::Method::GET, path, None).await?;
+        decode(operation, answer.status, answer.body)
+    }
+
+    /// The signed-in user (`type=CurrentUser`); `None` when Zoho answers 204.
+    ///
+    /// Decoded into the open user type shared with v2 ([`crate::client::User`]): Zoho's v8
+    /// spec declares `time_zone` an object while Zoho sends a string, so the generated v8 user
+    /// type cannot read real answers.
+    ///
+    /// Scope: `ZohoCRM.users.ALL` or `ZohoCRM.users.READ`.
+    pub async fn current_user(&self) -> Result<Option<crate::client::User>> {
+        let page: Option<crate::crm::types::UsersResponse> =
+            self.get("get_users", "/crm/v8/users?type=CurrentUser&per_page=1").await?;
+        Ok(page.and_then(|p| p.users.into_iter().next()))
+    }
+
+    /// Metadata of every module, in the open metadata type shared with v2 (Zoho's v8 spec
+    /// declares some metadata members with shapes its answers do not have; unknown keys are kept).
+    ///
+    /// Scope: `ZohoCRM.settings.ALL`, `ZohoCRM.settings.READ` or `ZohoCRM.settings.modules.READ`.
+    pub async fn modules(&self) -> Result<Vec<crate::client::Module>> {
+        let page: Option<crate::crm::types::ModulesResponse> =
+            self.get("get_modules", "/crm/v8/settings/modules").await?;
+        Ok(page.map(|p| p.modules).unwrap_or_default())
+    }
+
+    /// Fields of a module, in the open metadata type shared with v2.
+    ///
+    /// Scope: `ZohoCRM.settings.ALL`, `ZohoCRM.settings.READ` or `ZohoCRM.settings.fields.READ`.
+    pub async fn fields(&self, module: &str) -> Result<Vec<crate::client::Field>> {
+        let module = api_name("module", module)?;
+        let page: Option<crate::crm::types::FieldsResponse> =
+            self.get("get_fields", &format!("/crm/v8/settings/fields?module={module}")).await?;
+        Ok(page.map(|p| p.fields).unwrap_or_default())
+    }
+
+    /// How many records `module` has (`GET /crm/v8/{module}/actions/count`).
+    ///
+    /// Scope: a records READ scope (`ZohoCRM.modules.ALL`, `ZohoCRM.modules.READ`, ...).
+    pub async fn count(&self, module: &str) -> Result<u64> {
+        let module = api_name("module", module)?;
+        let body: Option<serde_json::Value> =
+            self.get("record_count", &format!("/crm/v8/{module}/actions/count")).await?;
+        let count = body.as_ref().and_then(|b| b.get("count"));
+        match count {
+            None => Ok(0),
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .ok_or_else(|| Error::decode("record_count", 200, v.to_string().as_bytes(), "count is not a number")),
+        }
+    }
+
+    /// One record by id (`None` when it does not exist).
+    ///
+    /// Scope: a records READ scope.
+    pub async fn record(&self, module: &str, id: &str) -> Result<Option<v8::Record>> {
+        let (module, id) = (api_name("module", module)?, record_id(id)?);
+        let page: Option<v8::RecordResponseWrapper> = self.get("get_record", &format!("/crm/v8/{module}/{id}")).await?;
+        Ok(page.and_then(|p| p.data.into_iter().next()))
+    }
+
+    /// One page of `module`'s records, at a page number or a page token.
+    ///
+    /// Scope: a records READ scope.
+    pub async fn records_page(&self, module: &str, query: &V8Query, at: &PageAt) -> Result<V8Page<v8::Record>> {
+        let per_page = query.check()?;
+        let module = api_name("module", module)?;
+        let path = format!("/crm/v8/{module}?{}", listing_query(query, per_page, at)?);
+        let page: Option<v8::RecordResponseWrapper> = self.get("get_records", &path).await?;
+        Ok(match page {
+            Some(p) => V8Page { items: p.data, info: p.info },
+            None => V8Page { items: Vec::new(), info: None },
+        })
+    }
+
+    /// Every record of `module`: page numbers while they reach, then Zoho's page tokens, so
+    /// listings past 2,000 records just continue. Stops after the first error (which it yields).
+    pub fn records(&self, module: &str, query: V8Query) -> BoxStream<'static, Result<v8::Record>> {
+        self.walk(module, query, PageAt::Number(1))
+    }
+
+    /// Resumes a listing from a page token (from [`V8Page::next_page_token`]).
+    pub fn records_from(&self, module: &str, query: V8Query, token: &str) -> BoxStream<'static, Result<v8::Record>> {
+        self.walk(module, query, PageAt::Token(token.to_owned()))
+    }
+
+    /// Every record of `module`, decoded into your own type (fields by API name).
+    pub fn records_as<T>(&self, module: &str, query: V8Query) -> BoxStream<'static, Result<T>>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        use futures_util::StreamExt;
+        Box::pin(self.records(module, query).map(|r| r.and_then(|record| typed::<T>("get_records", &record))))
+    }
+
+    fn walk(&self, module: &str, query: V8Query, start: PageAt) -> BoxStream<'static, Result<v8::Record>> {
+        struct State {
+            this: CrmV8Client,
+            module: String,
+            query: V8Query,
+            next: Option<PageAt>,
+            buffer: VecDeque<v8::Record>,
+            seen_tokens: std::collections::HashSet<String>,
+        }
+        let state = State {
+            this: self.clone(),
+            module: module.to_owned(),
+            query,
+            next: Some(start),
+            buffer: VecDeque::new(),
+            seen_tokens: Default::default(),
+        };
+        Box::pin(futures_util::stream::unfold(state, |mut s| async move {
+            loop {
+                if let Some(item) = s.buffer.pop_front() {
+                    return Some((Ok(item), s));
+                }
+                let at = s.next.take()?;
+                let page = match s.this.records_page(&s.module, &s.query, &at).await {
+                    Ok(p) => p,
+                    Err(e) => return Some((Err(e), s)),
+                };
+                let per_page = s.query.per_page.unwrap_or(200);
+                if page.more_records() && !page.items.is_empty() {
+                    s.next = match (page.next_page_token(), &at) {
+                        (Some(token), _) => {
+                            if !s.seen_tokens.insert(token.to_owned()) {
+                                let e = Error::Pagination {
+                                    operation: "get_records".into(),
+                                    page: 0,
+                                    reason: "Zoho sent the same page token twice".into(),
+                                };
+                                return Some((Err(e), s));
+                            }
+                            Some(PageAt::Token(token.to_owned()))
+                        }
+                        (None, PageAt::Number(n)) if (n + 1).saturating_mul(per_page) <= PAGE_NUMBER_REACH => {
+                            Some(PageAt::Number(n + 1))
+                        }
+                        (None, _) => {
+                            let e = Error::Pagination {
+                                operation: "get_records".into(),
+                                page: 0,
+                                reason: "Zoho has more records but sent no page token to reach them".into(),
+                            };
+                            return Some((Err(e), s));
+                        }
+                    };
+                }
+                s.buffer.extend(page.items);
+            }
+        }))
+    }
+
+    /// Runs a COQL query (`POST /crm/v8/coql`); an empty result is an empty page.
+    ///
+    /// Scope: `ZohoCRM.coql.READ` and a records READ scope of the module.
+    pub async fn coql(&self, query: &Coql) -> Result<V8Page<v8::Record>> {
+        let text = query.to_query()?;
+        let body = serde_json::json!({ "select_query": text });
+        let answer = self.crm.request(http::Method::POST, "/crm/v8/coql", Some(&body)).await?;
+        let page: Option<v8::CoqlResponseWrapper> = decode("coql", answer.status, answer.body)?;
+        Ok(match page {
+            Some(p) => V8Page { items: p.data, info: p.info },
+            None => V8Page { items: Vec::new(), info: None },
+        })
+    }
+
+    /// Runs a COQL query and decodes each row into your own type.
+    pub async fn coql_as<T: DeserializeOwned>(&self, query: &Coql) -> Result<Vec<T>> {
+        self.coql(query).await?.items.iter().map(|r| typed::<T>("coql", r)).collect()
+    }
+
+    /// Every row of a COQL query, in calls of `LIMIT` rows (the query's, or 2,000) with a
+    /// growing `OFFSET`, up to Zoho's reach of 100,000 rows.
+    pub fn coql_stream(&self, query: Coql) -> BoxStream<'static, Result<v8::Record>> {
+        let limit = query.limit_value().unwrap_or(crate::coql::MAX_LIMIT);
+        let start = query.offset_value().unwrap_or(0);
+        let this = self.clone();
+        let state = (this, query, Some(start), VecDeque::<v8::Record>::new());
+        Box::pin(futures_util::stream::unfold(state, move |(this, query, next, mut buffer)| async move {
+            let mut next = next;
+            loop {
+                if let Some(item) = buffer.pop_front() {
+                    return Some((Ok(item), (this, query, next, buffer)));
+                }
+                let offset = next.take()?;
+                if u64::from(offset) + u64::from(limit) > u64::from(crate::coql::MAX_REACH) {
+                    return None;
+                }
+                let page = match this.coql(&query.clone().limit(limit).offset(offset)).await {
+                    Ok(p) => p,
+                    Err(e) => return Some((Err(e), (this, query, None, buffer))),
+                };
+                if page.more_records() && !page.items.is_empty() {
+                    next = Some(offset + limit);
+                }
+                buffer.extend(page.items);
+            }
+        }))
+    }
+
+    async fn write(
+        &self,
+        operation: &str,
+        method: http::Method,
+        path: String,
+        body: serde_json::Value,
+    ) -> Result<Vec<ActionResult>> {
+        let answer = self.crm.request(method, &path, Some(&body)).await?;
+        #[derive(serde::Deserialize)]
+        struct Results {
+            #[serde(default)]
+            data: Vec<ActionResult>,
+        }
+        Ok(decode::<Results>(operation, answer.status, answer.body)?.map(|r| r.data).unwrap_or_default())
+    }
+
+    /// Inserts up to 100 records (any `serde` value per record: a `json!` object, your own
+    /// struct); one result per record (HTTP 201/207/400 alike).
+    ///
+    /// Scope: a records CREATE scope.
+    pub async fn insert_records<R: serde::Serialize>(&self, module: &str, records: &[R]) -> Result<Vec<ActionResult>> {
+        let module = api_name("module", module)?;
+        self.write("create_records", http::Method::POST, format!("/crm/v8/{module}"), batch(records)?).await
+    }
+
+    /// Updates up to 100 records (each carries its `id`).
+    ///
+    /// Scope: a records UPDATE scope.
+    pub async fn update_records<R: serde::Serialize>(&self, module: &str, records: &[R]) -> Result<Vec<ActionResult>> {
+        let module = api_name("module", module)?;
+        self.write("update_records", http::Method::PUT, format!("/crm/v8/{module}"), batch(records)?).await
+    }
+
+    /// Inserts or updates up to 100 records, matched on `duplicate_check_fields`.
+    ///
+    /// Scope: a records CREATE scope.
+    pub async fn upsert_records<R: serde::Serialize>(
+        &self,
+        module: &str,
+        records: &[R],
+        duplicate_check_fields: &[&str],
+    ) -> Result<Vec<ActionResult>> {
+        let module = api_name("module", module)?;
+        let mut body = batch(records)?;
+        body["duplicate_check_fields"] = serde_json::json!(duplicate_check_fields);
+        self.write("upsert_records", http::Method::POST, format!("/crm/v8/{module}/upsert"), body).await
+    }
+
+    /// Deletes up to 100 records by id.
+    ///
+    /// Scope: a records DELETE scope.
+    pub async fn delete_records(&self, module: &str, ids: &[&str]) -> Result<Vec<ActionResult>> {
+        let module = api_name("module", module)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > crate::client::MAX_RECORDS_PER_WRITE {
+            return Err(Error::InvalidInput {
+                parameter: "ids".into(),
+                reason: format!("{} ids; at most 100", ids.len()),
+            });
+        }
+        let ids = ids.iter().map(|id| record_id(id)).collect::<Result<Vec<_>>>()?;
+        self.write(
+            "delete_records",
+            http::Method::DELETE,
+            format!("/crm/v8/{module}?ids={}", ids.join(",")),
+            serde_json::Value::Null,
+        )
+        .await
+    }
+}
+
+/// The query string of a listing page.
+fn listing_query(query: &V8Query, per_page: u32, at: &PageAt) -> Result<String> {
+    let mut params = url::form_urlencoded::Serializer::new(String::new());
+    params.append_pair("fields", &query.fields.join(",")).append_pair("per_page", &per_page.to_string());
+    match at {
+        PageAt::Number(0) => {
+            return Err(Error::InvalidInput { parameter: "page".into(), reason: "pages are numbered from 1".into() });
+        }
+        PageAt::Number(n) => {
+            params.append_pair("page", &n.to_string());
+        }
+        PageAt::Token(t) => {
+            params.append_pair("page_token", t);
+        }
+    }
+    if let Some(sort) = &query.sort_by {
+        params.append_pair("sort_by", sort).append_pair("sort_order", if query.ascending { "asc" } else { "desc" });
+    }
+    if let Some(cvid) = &query.cvid {
+        params.append_pair("cvid", cvid);
+    }
+    Ok(params.finish())
+}
+
+/// `{"data": [...]}` for up to 100 records.
+fn batch<R: serde::Serialize>(records: &[R]) -> Result<serde_json::Value> {
+    if records.len() > crate::client::MAX_RECORDS_PER_WRITE {
+        return Err(Error::InvalidInput {
+            parameter: "records".into(),
+            reason: format!("{} records in one write; Zoho accepts at most 100: split the batch", records.len()),
+        });
+    }
+    let data = serde_json::to_value(records).map_err(|e| Error::InvalidInput {
+        parameter: "records".into(),
+        reason: format!("they do not serialize: {e}"),
+    })?;
+    Ok(serde_json::json!({ "data": data }))
+}
+
+/// A module API name (letters, digits, `_`), or [`Error::InvalidInput`].
+fn api_name<'a>(parameter: &str, value: &'a str) -> Result<&'a str> {
+    let mut chars = value.chars();
+    if chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(value)
+    } else {
+        Err(Error::InvalidInput { parameter: parameter.into(), reason: format!("{value:?} is not an API name") })
+    }
+}
+
+/// A record id (digits), or [`Error::InvalidInput`].
+fn record_id(value: &str) -> Result<&str> {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
+        Ok(value)
+    } else {
+        Err(Error::InvalidInput {
+            parameter: "record_id".into(),
+            reason: format!("{value:?} is not a record id (digits)"),
+        })
+    }
+}
+
+/// Decodes a JSON answer (`None` for 204/304).
+fn decode<T: DeserializeOwned>(operation: &str, status: u16, body: Option<serde_json::Value>) -> Result<Option<T>> {
+    let Some(body) = body else {
+        return Ok(None);
+    };
+    let text = body.to_string();
+    serde_json::from_value::<T>(body).map(Some).map_err(|e| {
+        Error::decode(operation, status, text.as_bytes(), crate::error::decode_reason::<T>(text.as_bytes(), &e))
+    })
+}
+
+/// A record decoded into the caller's type.
+fn typed<T: DeserializeOwned>(operation: &str, record: &v8::Record) -> Result<T> {
+    let value = serde_json::to_value(record)
+        .map_err(|e| Error::decode(operation, 200, b"", format!("the record does not serialize: {e}")))?;
+    decode::<T>(operation, 200, Some(value))?.ok_or_else(|| Error::decode(operation, 200, b"", "the record is empty"))
+}
