@@ -150,8 +150,17 @@ fn hot_path(c: &mut Criterion, rt: &tokio::runtime::Runtime, n: usize) {
 }
 
 /// Latency percentiles of `tasks` tasks acquiring tokens of `n` connections at random through a
-/// cache of `capacity`.
-fn percentiles(rt: &tokio::runtime::Runtime, n: usize, capacity: usize, tasks: usize, per_task: usize) -> String {
+/// cache of `capacity`. With `hot`, 80% of acquisitions go to the first `hot` connections (the
+/// active users; they fit in the cache) and 20% to the long tail: the hot entries are used
+/// again between evictions, which a sweep must pass over.
+fn percentiles(
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    capacity: usize,
+    tasks: usize,
+    per_task: usize,
+    hot: Option<usize>,
+) -> String {
     let keys = keys(n);
     let manager = manager(rt, &keys, capacity);
     warm(rt, &manager, &keys[..capacity.min(n)]);
@@ -168,7 +177,11 @@ fn percentiles(rt: &tokio::runtime::Runtime, n: usize, capacity: usize, tasks: u
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    let key = &keys[(x % n as u64) as usize];
+                    let i = match hot {
+                        Some(h) if x % 10 < 8 => (x >> 8) % h as u64,
+                        _ => (x >> 8) % n as u64,
+                    };
+                    let key = &keys[i as usize];
                     let t0 = Instant::now();
                     black_box(manager.access_token(key).await.expect("token"));
                     lat.push(t0.elapsed().as_nanos() as u64);
@@ -188,8 +201,9 @@ fn percentiles(rt: &tokio::runtime::Runtime, n: usize, capacity: usize, tasks: u
     let misses = manager.store_load_count() - loads;
     assert!(manager.cached_len() <= capacity, "bounded");
     format!(
-        "fleet: {n} connections, cache {capacity}, {tasks} tasks x {per_task}: {:.0} ns/acquisition (wall/count), \
+        "fleet: {n} connections{}, cache {capacity}, {tasks} tasks x {per_task}: {:.0} ns/acquisition (wall/count), \
          p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs, store reads {misses} ({:.1}%)",
+        hot.map(|h| format!(" (80% of calls to {h} hot ones)")).unwrap_or_default(),
         wall.as_nanos() as f64 / all.len() as f64,
         q(0.50) as f64 / 1e3,
         q(0.99) as f64 / 1e3,
@@ -219,15 +233,29 @@ fn main() {
     // Memory first, in a fresh process, before the allocator holds freed pages of other parts.
     report.push(memory(&rt, if smoke { 10_000 } else { 100_000 }));
 
+    if std::env::var_os("ZOHOCRM_FLEET_ONLY_EVICTION").is_some() {
+        // For `valgrind --tool=callgrind` and quick before/after runs: the eviction cases only.
+        for hot in [None, Some(5_000)] {
+            for tasks in [1, 64] {
+                println!("{}", percentiles(&rt, 100_000, 10_000, tasks, if smoke { 2_000 } else { 20_000 }, hot));
+            }
+        }
+        return;
+    }
     let mut c = Criterion::default().configure_from_args().sample_size(20).warm_up_time(Duration::from_secs(1));
     for n in [10_000, 100_000] {
         hot_path(&mut c, &rt, n);
     }
 
     let per_task = if smoke { 200 } else { 20_000 };
-    for (n, capacity) in [(100_000, 100_000), (100_000, 10_000)] {
+    if std::env::var_os("ZOHOCRM_FLEET_ONLY_EVICTION").is_none() {
         for tasks in [1, 64] {
-            report.push(percentiles(&rt, n, capacity, tasks, per_task));
+            report.push(percentiles(&rt, 100_000, 100_000, tasks, per_task, None));
+        }
+    }
+    for hot in [None, Some(5_000)] {
+        for tasks in [1, 64] {
+            report.push(percentiles(&rt, 100_000, 10_000, tasks, per_task, hot));
         }
     }
     c.final_summary();
