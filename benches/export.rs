@@ -121,7 +121,7 @@ fn main() {
             while let Some(record) = stream.next().await {
                 std::hint::black_box(record.expect("record"));
                 count += 1;
-                if count % 200 == 0 {
+                if count.is_multiple_of(200) {
                     peak = peak.max(support::rss_bytes());
                 }
             }

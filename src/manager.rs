@@ -791,10 +791,10 @@ impl Cache {
         }
         let removed = self.slots.swap_remove(i);
         // The last slot moved into `i`: point its key there.
-        if let Some(moved) = self.slots.get(i) {
-            if let Some(at) = self.index.get_mut(&moved.key) {
-                *at = i;
-            }
+        if let Some(moved) = self.slots.get(i)
+            && let Some(at) = self.index.get_mut(&moved.key)
+        {
+            *at = i;
         }
         if self.hand >= self.slots.len() {
             self.hand = 0;
