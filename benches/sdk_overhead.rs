@@ -1,0 +1,266 @@
+//! What the SDK costs over raw HTTP: `CurrentUser` and a 200-record page through the SDK against
+//! hand-written `reqwest` + `serde_json` making the same calls — same token, same simulator, same
+//! connection-pool settings — sequentially and with 32 concurrent tasks, interleaved in the same
+//! run (the simulator's answer time dominates and drifts; interleaving cancels the drift).
+//! Then, with criterion, the decode of the same 200-record body alone, SDK type against a plain
+//! `serde_json` map, which is where the SDK's extra cost on the page lives.
+//!
+//! `cargo bench --bench sdk_overhead --features testkit` — read the ratios.
+//! `cargo bench --bench sdk_overhead --features testkit -- --test` — CI smoke.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use zohocrm::client::{RecordQuery, UserType};
+use zohocrm::testkit::SimConfig;
+use zohocrm::{CrmClient, DataCenter, Environment};
+
+/// The raw side: what a hand-written client does for the same calls.
+#[derive(Clone)]
+struct Raw {
+    http: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RawPage {
+    #[serde(default)]
+    data: Vec<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    info: Option<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawUsers {
+    #[serde(default)]
+    users: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Raw {
+    async fn current_user(&self) -> usize {
+        let response = self
+            .http
+            .get(format!("{}/crm/v2/users", self.base))
+            .query(&[("type", "CurrentUser"), ("page", "1"), ("per_page", "1")])
+            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .send()
+            .await
+            .expect("send");
+        assert!(response.status().is_success());
+        let body = response.bytes().await.expect("body");
+        serde_json::from_slice::<RawUsers>(&body).expect("users").users.len()
+    }
+
+    async fn page(&self) -> usize {
+        let response = self
+            .http
+            .get(format!("{}/crm/v2/Leads", self.base))
+            .query(&[("page", "1"), ("per_page", "200")])
+            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .send()
+            .await
+            .expect("send");
+        assert!(response.status().is_success());
+        let body = response.bytes().await.expect("body");
+        let page: RawPage = serde_json::from_slice(&body).expect("page");
+        black_box(page.info);
+        page.data.len()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Call {
+    CurrentUser,
+    Page,
+}
+
+async fn sdk_call(crm: &CrmClient, call: Call) -> usize {
+    match call {
+        Call::CurrentUser => crm.users_page(UserType::CurrentUser, 1, 1).await.expect("user").items.len(),
+        Call::Page => crm.records_page("Leads", &RecordQuery::default(), 1).await.expect("page").items.len(),
+    }
+}
+
+/// Time of `calls` calls per task over `tasks` tasks (wall time / total calls).
+async fn batch(sdk: Option<&CrmClient>, raw: &Raw, call: Call, tasks: usize, calls: usize) -> f64 {
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let (sdk, raw) = (sdk.cloned(), raw.clone());
+        set.spawn(async move {
+            for _ in 0..calls {
+                let n = match &sdk {
+                    Some(crm) => sdk_call(crm, call).await,
+                    None => match call {
+                        Call::CurrentUser => raw.current_user().await,
+                        Call::Page => raw.page().await,
+                    },
+                };
+                black_box(n);
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("task");
+    }
+    start.elapsed().as_nanos() as f64 / (tasks * calls) as f64
+}
+
+fn interleaved(rt: &tokio::runtime::Runtime, crm: &CrmClient, raw: &Raw, smoke: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (call, tasks) in [(Call::CurrentUser, 1), (Call::CurrentUser, 32), (Call::Page, 1), (Call::Page, 32)] {
+        let (rounds, calls) = match (smoke, call, tasks) {
+            (true, _, _) => (2, 2),
+            (false, Call::CurrentUser, 1) => (60, 100),
+            (false, Call::CurrentUser, _) => (60, 10),
+            (false, Call::Page, 1) => (60, 20),
+            (false, Call::Page, _) => (40, 2),
+        };
+        // Warm the pools of both clients.
+        rt.block_on(async {
+            batch(Some(crm), raw, call, tasks, 1).await;
+            batch(None, raw, call, tasks, 1).await;
+        });
+        let (mut sdk_ns, mut raw_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (s, r) = rt.block_on(async {
+                // Alternate who goes first, so neither always follows the other.
+                if round % 2 == 0 {
+                    let s = batch(Some(crm), raw, call, tasks, calls).await;
+                    (s, batch(None, raw, call, tasks, calls).await)
+                } else {
+                    let r = batch(None, raw, call, tasks, calls).await;
+                    (batch(Some(crm), raw, call, tasks, calls).await, r)
+                }
+            });
+            sdk_ns.push(s);
+            raw_ns.push(r);
+            ratios.push(s / r);
+        }
+        let total = |v: &[f64]| v.iter().sum::<f64>();
+        ratios.sort_by(f64::total_cmp);
+        lines.push(format!(
+            "overhead: {call:?}, {tasks} task(s), {rounds} rounds x {} calls: sdk {:.1} µs/call, raw {:.1} µs/call, \
+             ratio {:.3} (total), {:.3} (median of rounds, IQR {:.3}–{:.3})",
+            calls * tasks,
+            total(&sdk_ns) / sdk_ns.len() as f64 / 1e3,
+            total(&raw_ns) / raw_ns.len() as f64 / 1e3,
+            total(&sdk_ns) / total(&raw_ns),
+            support::quantile(&ratios, 0.5),
+            support::quantile(&ratios, 0.25),
+            support::quantile(&ratios, 0.75),
+        ));
+    }
+    lines
+}
+
+/// The decode of one 200-record page body alone: SDK type vs plain map, same bytes.
+fn decode(c: &mut Criterion, body: &[u8]) {
+    let mut group = c.benchmark_group("decode_200_record_page");
+    group.bench_function("raw_serde_json_map", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<RawPage>(black_box(body)).expect("page").data.len()))
+    });
+    group.bench_function("sdk_records_response", |b| {
+        b.iter(|| {
+            black_box(
+                serde_json::from_slice::<zohocrm::crm::types::RecordsResponse>(black_box(body))
+                    .expect("page")
+                    .data
+                    .len(),
+            )
+        })
+    });
+    group.finish();
+}
+
+/// `ZOHOCRM_OVERHEAD_PROFILE=sdk-page|raw-page|sdk-user|raw-user|sdk-decode|raw-decode`: only
+/// that, 100 times, for `valgrind --tool=callgrind --toggle-collect='*profiled*'` (instruction
+/// counts are stable on a noisy machine; the simulator's share is the same on both sides).
+fn profiled(rt: &tokio::runtime::Runtime, what: &str, crm: &CrmClient, raw: &Raw, body: &[u8]) {
+    for _ in 0..100 {
+        match what {
+            "sdk-decode" => {
+                black_box(serde_json::from_slice::<zohocrm::crm::types::RecordsResponse>(body).expect("page"));
+            }
+            "raw-decode" => {
+                black_box(serde_json::from_slice::<RawPage>(body).expect("page"));
+            }
+            _ => {
+                rt.block_on(async {
+                    match what {
+                        "sdk-page" => black_box(sdk_call(crm, Call::Page).await),
+                        "raw-page" => black_box(raw.page().await),
+                        "sdk-user" => black_box(sdk_call(crm, Call::CurrentUser).await),
+                        _ => black_box(raw.current_user().await),
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn main() {
+    let smoke = support::smoke();
+    let rt = support::runtime();
+    let s = rt.block_on(support::setup_memory(SimConfig::default()));
+    let crm = rt.block_on(s.zoho.client(&s.key)).expect("client");
+    let token = rt.block_on(s.zoho.tokens().access_token(&s.key)).expect("token");
+    // The raw client is built like the SDK's (same builder, pool and timeouts as Zoho's defaults).
+    let http = zohocrm::transport::http_client_builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(60))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .no_proxy()
+        .build()
+        .expect("http");
+    let raw = Raw {
+        http,
+        base: s.sim.api_url(DataCenter::Us, Environment::Production),
+        auth: format!("Zoho-oauthtoken {}", token.secret().expose()),
+    };
+    if let Ok(what) = std::env::var("ZOHOCRM_OVERHEAD_PROFILE") {
+        let body = rt.block_on(async {
+            raw.http
+                .get(format!("{}/crm/v2/Leads?page=1&per_page=200", raw.base))
+                .header(reqwest::header::AUTHORIZATION, &raw.auth)
+                .send()
+                .await
+                .expect("send")
+                .bytes()
+                .await
+                .expect("body")
+        });
+        // Warm both sides, then the profiled part.
+        rt.block_on(async { (sdk_call(&crm, Call::Page).await, raw.page().await) });
+        profiled(&rt, &what, &crm, &raw, &body);
+        return;
+    }
+    let loads = s.zoho.tokens().store_load_count();
+    let lines = interleaved(&rt, &crm, &raw, smoke);
+    assert_eq!(s.zoho.tokens().refresh_count(), 0, "no refresh during the comparison");
+    assert_eq!(s.zoho.tokens().store_load_count(), loads, "no store reads during the comparison");
+
+    let body = rt.block_on(async {
+        let response = raw
+            .http
+            .get(format!("{}/crm/v2/Leads?page=1&per_page=200", raw.base))
+            .header(reqwest::header::AUTHORIZATION, &raw.auth)
+            .send()
+            .await
+            .expect("send");
+        response.bytes().await.expect("body")
+    });
+    let mut c = Criterion::default().configure_from_args();
+    decode(&mut c, &body);
+    c.final_summary();
+    println!("overhead: page body {} bytes", body.len());
+    for line in lines {
+        println!("{line}");
+    }
+}

@@ -1,0 +1,265 @@
+//! The token hot path at fleet scale: 1 and 64 tasks over 10,000 and 100,000 connections, against
+//! the cheapest possible cache (a `RwLock<HashMap>` lookup and a string clone) in the same run;
+//! memory per cached connection; and a cache 10× smaller than the fleet (every miss evicts one
+//! connection and reloads another from the store), with latency percentiles.
+//!
+//! `cargo bench --bench token_fleet` (criterion groups, then a printed `fleet:` summary).
+//! `cargo bench --bench token_fleet -- --test` runs every part once, reduced (CI smoke).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion};
+use zohocrm::clock::ManualClock;
+use zohocrm::manager::{RefreshPolicy, TokenManager};
+use zohocrm::oauth::OAuthClient;
+use zohocrm::store::{MemoryStore, TokenStore};
+use zohocrm::{ClientCredentials, DataCenter, Endpoints, Environment, SecretString, Token, TokenKey};
+
+const NOW: i64 = 1_700_000_000_000;
+
+/// True for `cargo bench -- --test` and for `cargo test --benches` (no `--bench` argument).
+fn smoke() -> bool {
+    std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench")
+}
+
+fn token(key: &TokenKey) -> Token {
+    Token {
+        key: key.clone(),
+        access_token: Some(SecretString::new(format!("1000.{:0>32}.{:0>32}", key.user, 7))),
+        refresh_token: Some(SecretString::new("1000.refresh")),
+        expires_at_ms: NOW + 3_600_000,
+        api_domain: "https://www.zohoapis.eu".into(),
+        accounts_server: "https://accounts.zoho.eu".into(),
+        scopes: vec!["ZohoCRM.modules.ALL".into()],
+        created_at_ms: NOW,
+        updated_at_ms: NOW,
+    }
+}
+
+fn keys(n: usize) -> Arc<Vec<TokenKey>> {
+    Arc::new((0..n).map(|i| TokenKey::new(format!("user-{i}"), DataCenter::Eu, Environment::Production)).collect())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+/// A manager of `capacity` over a memory store holding a token for every key.
+fn manager(rt: &tokio::runtime::Runtime, keys: &[TokenKey], capacity: usize) -> TokenManager {
+    let clock = ManualClock::new(NOW);
+    let http = zohocrm::transport::http_client_builder().build().expect("http client");
+    let oauth = OAuthClient::new(
+        http,
+        Arc::new(Endpoints::zoho()),
+        Arc::new(ClientCredentials::new("1000.BENCH", "secret")),
+        Arc::new(clock.clone()),
+    );
+    let store = Arc::new(MemoryStore::new());
+    rt.block_on(async {
+        for key in keys {
+            store.put(&token(key)).await.expect("put");
+        }
+    });
+    TokenManager::new(store, oauth, Arc::new(clock), RefreshPolicy::default(), capacity)
+}
+
+/// Loads every connection into the cache (one store read each), then checks that acquisitions
+/// read the store no more.
+fn warm(rt: &tokio::runtime::Runtime, manager: &TokenManager, keys: &[TokenKey]) {
+    rt.block_on(async {
+        for key in keys {
+            manager.access_token(key).await.expect("token");
+        }
+        let loads = manager.store_load_count();
+        for key in keys.iter().take(1000) {
+            manager.access_token(key).await.expect("token");
+        }
+        assert_eq!(manager.store_load_count(), loads, "0 store reads after warm-up");
+    });
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+type Baseline = Arc<RwLock<HashMap<TokenKey, SecretString>>>;
+
+/// `tasks` tasks, each doing `per_task` acquisitions over keys spread over the fleet.
+async fn run_tasks<F, Fut>(tasks: usize, per_task: u64, n: usize, f: F) -> Duration
+where
+    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for t in 0..tasks {
+        let f = f.clone();
+        set.spawn(async move {
+            let mut i = t * (n / tasks.max(1));
+            for _ in 0..per_task {
+                i = (i + 7919) % n;
+                f(i).await;
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    start.elapsed()
+}
+
+fn hot_path(c: &mut Criterion, rt: &tokio::runtime::Runtime, n: usize) {
+    let keys = keys(n);
+    let manager = manager(rt, &keys, n);
+    warm(rt, &manager, &keys);
+    let baseline: Baseline =
+        Arc::new(RwLock::new(keys.iter().map(|k| (k.clone(), token(k).access_token.unwrap_or_default())).collect()));
+    let loads = manager.store_load_count();
+
+    let mut group = c.benchmark_group(format!("token_hot_path_{n}_connections"));
+    for tasks in [1usize, 64] {
+        // One iteration = one acquisition per task.
+        group.bench_function(BenchmarkId::new("baseline_rwlock_hashmap", tasks), |b| {
+            b.iter_custom(|iters| {
+                let (baseline, keys) = (baseline.clone(), keys.clone());
+                rt.block_on(run_tasks(tasks, iters, n, move |i| {
+                    let (baseline, keys) = (baseline.clone(), keys.clone());
+                    async move {
+                        black_box(baseline.read().unwrap_or_else(|p| p.into_inner()).get(&keys[i]).cloned());
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("token_manager", tasks), |b| {
+            b.iter_custom(|iters| {
+                let (manager, keys) = (manager.clone(), keys.clone());
+                rt.block_on(run_tasks(tasks, iters, n, move |i| {
+                    let (manager, keys) = (manager.clone(), keys.clone());
+                    async move {
+                        black_box(manager.access_token(&keys[i]).await.expect("token"));
+                    }
+                }))
+            })
+        });
+    }
+    group.finish();
+    assert_eq!(manager.store_load_count(), loads, "the hot path read the store");
+}
+
+/// Latency percentiles of `tasks` tasks acquiring tokens of `n` connections at random through a
+/// cache of `capacity`. With `hot`, 80% of acquisitions go to the first `hot` connections (the
+/// active users; they fit in the cache) and 20% to the long tail: the hot entries are used
+/// again between evictions, which a sweep must pass over.
+fn percentiles(
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    capacity: usize,
+    tasks: usize,
+    per_task: usize,
+    hot: Option<usize>,
+) -> String {
+    let keys = keys(n);
+    let manager = manager(rt, &keys, capacity);
+    warm(rt, &manager, &keys[..capacity.min(n)]);
+    let loads = manager.store_load_count();
+    let start = Instant::now();
+    let mut all: Vec<u64> = rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..tasks {
+            let (manager, keys) = (manager.clone(), keys.clone());
+            set.spawn(async move {
+                let mut lat = Vec::with_capacity(per_task);
+                let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ (t as u64 + 1);
+                for _ in 0..per_task {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let i = match hot {
+                        Some(h) if x % 10 < 8 => (x >> 8) % h as u64,
+                        _ => (x >> 8) % n as u64,
+                    };
+                    let key = &keys[i as usize];
+                    let t0 = Instant::now();
+                    black_box(manager.access_token(key).await.expect("token"));
+                    lat.push(t0.elapsed().as_nanos() as u64);
+                }
+                lat
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(r) = set.join_next().await {
+            all.extend(r.expect("task"));
+        }
+        all
+    });
+    let wall = start.elapsed();
+    all.sort_unstable();
+    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    let misses = manager.store_load_count() - loads;
+    assert!(manager.cached_len() <= capacity, "bounded");
+    format!(
+        "fleet: {n} connections{}, cache {capacity}, {tasks} tasks x {per_task}: {:.0} ns/acquisition (wall/count), \
+         p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs, store reads {misses} ({:.1}%)",
+        hot.map(|h| format!(" (80% of calls to {h} hot ones)")).unwrap_or_default(),
+        wall.as_nanos() as f64 / all.len() as f64,
+        q(0.50) as f64 / 1e3,
+        q(0.99) as f64 / 1e3,
+        q(0.999) as f64 / 1e3,
+        all[all.len() - 1] as f64 / 1e3,
+        100.0 * misses as f64 / all.len() as f64,
+    )
+}
+
+/// RSS growth while `n` connections are loaded into the cache, per connection.
+fn memory(rt: &tokio::runtime::Runtime, n: usize) -> String {
+    let keys = keys(n);
+    let manager = manager(rt, &keys, n);
+    let before = rss_bytes();
+    warm(rt, &manager, &keys);
+    let after = rss_bytes();
+    format!(
+        "fleet: memory per cached connection ({n} connections, RSS delta / count, token copy included): {} bytes",
+        after.saturating_sub(before) / n as u64
+    )
+}
+
+fn main() {
+    let rt = runtime();
+    let smoke = smoke();
+    let mut report = Vec::new();
+    // Memory first, in a fresh process, before the allocator holds freed pages of other parts.
+    report.push(memory(&rt, if smoke { 10_000 } else { 100_000 }));
+
+    if std::env::var_os("ZOHOCRM_FLEET_ONLY_EVICTION").is_some() {
+        // For `valgrind --tool=callgrind` and quick before/after runs: the eviction cases only.
+        for hot in [None, Some(5_000)] {
+            for tasks in [1, 64] {
+                println!("{}", percentiles(&rt, 100_000, 10_000, tasks, if smoke { 2_000 } else { 20_000 }, hot));
+            }
+        }
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args().sample_size(20).warm_up_time(Duration::from_secs(1));
+    for n in [10_000, 100_000] {
+        hot_path(&mut c, &rt, n);
+    }
+
+    let per_task = if smoke { 200 } else { 20_000 };
+    if std::env::var_os("ZOHOCRM_FLEET_ONLY_EVICTION").is_none() {
+        for tasks in [1, 64] {
+            report.push(percentiles(&rt, 100_000, 100_000, tasks, per_task, None));
+        }
+    }
+    for hot in [None, Some(5_000)] {
+        for tasks in [1, 64] {
+            report.push(percentiles(&rt, 100_000, 10_000, tasks, per_task, hot));
+        }
+    }
+    c.final_summary();
+    for line in report {
+        println!("{line}");
+    }
+}
