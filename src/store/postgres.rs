@@ -456,7 +456,9 @@ impl PostgresStore {
             config.connect_timeout(options.connect_timeout);
         }
         let tls = tls_connector(mode, options.root_certificates.clone())?;
-        let manager = Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        // Verified: a pooled session is checked with a round trip before use, so one ended by the
+        // server (failover, admin, idle timeout) is replaced instead of failing the next call.
+        let manager = Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Verified });
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -940,8 +942,20 @@ async fn fresh(inner: &Inner, key: &TokenKey, finish: &Finish<'_>) -> Result<boo
         return Ok(false);
     }
     tracing::debug!(key = %key, "PostgreSQL refresh lease's session ended; writing on a fresh connection");
-    let conn = inner.take("commit the refreshed token").await?;
-    run(inner, &conn, key, finish).await
+    // Whatever ended the lease's session (a failover, an admin) may have ended idle pooled
+    // sessions too, and the pool notices only when one is used: try the next one.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let conn = inner.take("commit the refreshed token").await?;
+        match run(inner, &conn, key, finish).await {
+            Err(_) if conn.is_closed() && attempt < 4 => {
+                tracing::debug!(key = %key, attempt, "pooled PostgreSQL session was closed; trying another");
+                drop(Object::take(conn));
+            }
+            other => return other,
+        }
+    }
 }
 
 #[async_trait::async_trait]

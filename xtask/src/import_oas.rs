@@ -338,7 +338,7 @@ fn absolute_ref(r: &str, file: &str) -> Result<String, String> {
         return Ok(format!("{file}#{pointer}"));
     }
     let target = location.rsplit('/').next().unwrap_or_default();
-    if !target.ends_with(".json") || !(location.starts_with("https://") || !location.contains('/')) {
+    if !target.ends_with(".json") || (!location.starts_with("https://") && location.contains('/')) {
         return Err(format!("v8.0/{file}: `$ref: {r}` is neither local nor a v8.0 file"));
     }
     Ok(format!("{target}#{pointer}"))
