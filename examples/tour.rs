@@ -24,7 +24,8 @@ use zohocrm::store::SqliteStore;
 use zohocrm::testkit::{self, Decision, Simulator};
 use zohocrm::{ClientCredentials, Zoho};
 
-const SCOPES: &[&str] = &["ZohoCRM.users.READ", "ZohoCRM.modules.ALL", "ZohoCRM.settings.READ", "ZohoCRM.org.READ"];
+const SCOPES: &[&str] =
+    &["ZohoCRM.users.READ", "ZohoCRM.modules.ALL", "ZohoCRM.settings.READ", "ZohoCRM.org.READ", "ZohoCRM.coql.READ"];
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -91,6 +92,33 @@ async fn simulated() -> Result<(), Box<dyn std::error::Error>> {
         zoho.tokens().refresh_count(),
         sim.count_grant("refresh_token"),
     );
+
+    // 5b. CRM v8 (with `--features testkit,v8-core`): 5,000 Leads through page tokens, and COQL.
+    #[cfg(feature = "v8-core")]
+    {
+        use futures_util::StreamExt;
+        let v8 = zoho.client_v8(&token.key).await?;
+        let have = v8.count("Leads").await?;
+        sim.seed_records(DataCenter::Eu, Environment::Production, "Leads", 5_000usize.saturating_sub(have as usize))?;
+        let mut leads = v8.records("Leads", zohocrm::client_v8::V8Query::fields(["Last_Name"]));
+        let mut n = 0;
+        while let Some(lead) = leads.next().await {
+            lead?;
+            n += 1;
+        }
+        let rows = v8
+            .coql(
+                &zohocrm::coql::Coql::select(["Last_Name", "Company"])
+                    .from("Leads")
+                    .filter(zohocrm::coql::Condition::like("Last_Name", "M%"))
+                    .limit(5),
+            )
+            .await?;
+        println!(
+            "5b. CRM v8: streamed {n} Leads (page numbers to 2,000, then page tokens); COQL `Last_Name like 'M%'` returned {} row(s)",
+            rows.items.len()
+        );
+    }
 
     // 6. Disconnect: revoke at the EU server and delete from the store.
     zoho.disconnect(&token.key).await?;
