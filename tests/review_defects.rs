@@ -212,11 +212,12 @@ async fn sqlite_harness() -> (common::Harness, tempfile::TempDir) {
     (common::harness_with(Arc::new(store)).await, dir)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconsent_during_a_refresh_is_not_overwritten() {
-    let (h, _dir) = sqlite_harness().await;
-    let email = user_in(&h.sim, DataCenter::Us);
-    let token = connect(&h, "u", &email, Environment::Production).await;
+/// Expires `token`, starts a call whose refresh Zoho answers slowly, and returns once that
+/// refresh is at Zoho (the call's handle, and the client).
+async fn refresh_in_flight(
+    h: &common::Harness,
+    token: &Token,
+) -> (tokio::task::JoinHandle<zohocrm::Result<Option<zohocrm::client::Org>>>, zohocrm::CrmClient) {
     let crm = h.zoho.client(&token.key).await.unwrap();
     h.sim.advance(Duration::from_secs(3600));
     h.sim.inject(Route::Token, Fault::Latency(Duration::from_millis(300)), 1);
@@ -224,10 +225,19 @@ async fn a_reconsent_during_a_refresh_is_not_overwritten() {
         let crm = crm.clone();
         async move { crm.org().await }
     });
-    // Wait until the refresh is at Zoho, then the user reconnects with new consent.
     while h.sim.count_grant("refresh_token") == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    (call, crm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconsent_during_a_refresh_is_not_overwritten() {
+    let (h, _dir) = sqlite_harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let token = connect(&h, "u", &email, Environment::Production).await;
+    let (call, _crm) = refresh_in_flight(&h, &token).await;
+    // The refresh is at Zoho: the user reconnects with new consent.
     let fresh = reconnect(&h, "u", &email, true).await;
     call.await.unwrap().unwrap();
     let stored = h.zoho.tokens().store().get(&token.key).await.unwrap().unwrap();
@@ -242,16 +252,7 @@ async fn a_reconsent_during_a_refresh_is_not_overwritten() {
 async fn a_disconnect_during_a_refresh_is_not_undone() {
     let (h, _dir) = sqlite_harness().await;
     let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
-    let crm = h.zoho.client(&token.key).await.unwrap();
-    h.sim.advance(Duration::from_secs(3600));
-    h.sim.inject(Route::Token, Fault::Latency(Duration::from_millis(300)), 1);
-    let call = tokio::spawn({
-        let crm = crm.clone();
-        async move { crm.org().await }
-    });
-    while h.sim.count_grant("refresh_token") == 0 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let (call, crm) = refresh_in_flight(&h, &token).await;
     h.zoho.disconnect(&token.key).await.unwrap();
     let _ = call.await.unwrap();
     assert!(h.zoho.tokens().store().get(&token.key).await.unwrap().is_none(), "the refresh did not write it back");
