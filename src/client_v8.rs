@@ -390,7 +390,8 @@ impl CrmV8Client {
         path: String,
         body: serde_json::Value,
     ) -> Result<Vec<ActionResult>> {
-        let answer = self.crm.request(method, &path, Some(&body)).await?;
+        let body = (!body.is_null()).then_some(body);
+        let answer = self.crm.request(method, &path, body.as_ref()).await?;
         #[derive(serde::Deserialize)]
         struct Results {
             #[serde(default)]
