@@ -114,6 +114,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RecordsCommand,
     },
+    /// Run a COQL query (CRM v8: `select Last_Name, Company from Leads where Lead_Status = 'New' limit 10`).
+    Coql {
+        /// The query; quote values with single quotes and escape a quote inside one as \'.
+        query: String,
+    },
     /// Make an authenticated call to any CRM path and print the JSON answer (like `gh api`).
     Api(ApiArgs),
     /// Inspect or refresh the stored token.
@@ -136,7 +141,7 @@ pub struct LoginArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoSearch.securesearch.READ"
+        default_value = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoSearch.securesearch.READ,ZohoCRM.coql.READ"
     )]
     pub scopes: Vec<String>,
     /// Print the URL and read the redirect URL pasted on standard input instead of listening.

@@ -77,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Modules { command: ModulesCommand::List } => run.modules(&mut out).await,
         Command::Fields { module } => run.fields(&mut out, &module).await,
         Command::Records { command } => run.records(&mut out, command).await,
+        Command::Coql { query } => run.coql(&mut out, &query).await,
         Command::Api(args) => run.api(&mut out, &args.method, &args.path, args.data.as_deref()).await,
         Command::Token { command } => run.token(&mut out, command).await,
         Command::Logout => run.logout(&mut out).await,
@@ -715,6 +716,21 @@ impl Run {
             .map_err(|e| io_failure(e.into()))?;
             writeln!(out).map_err(io_failure)?;
         }
+        Ok(())
+    }
+
+    /// `POST /crm/v8/coql`: the rows, in the chosen output format (none for an empty result).
+    async fn coql(&mut self, out: &mut Out, query: &str) -> Result<(), Failure> {
+        let (_zoho, crm) = self.crm().await?;
+        let body = serde_json::json!({ "select_query": query });
+        let answer = crm.request(http::Method::POST, "/crm/v8/coql", Some(&body)).await.map_err(|e| self.sdk(e))?;
+        let rows: Vec<Record> = match answer.body.as_ref().and_then(|b| b.get("data")) {
+            Some(data) => serde_json::from_value(data.clone())
+                .map_err(|e| Failure::new(crate::fail::API, format!("Zoho's COQL answer did not decode: {e}")))?,
+            None => Vec::new(),
+        };
+        let stream = futures_util::stream::iter(rows.into_iter().map(Ok));
+        self.write_records(out, stream, &[], false).await?;
         Ok(())
     }
 

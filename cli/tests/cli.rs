@@ -147,6 +147,23 @@ fn wrong_dc_secret_exits_3_and_names_the_variable() {
 }
 
 #[test]
+fn coql_queries_print_rows_and_syntax_errors_exit_4() {
+    let w = World::start();
+    w.login_eu();
+    let out = w.run(&[
+        "coql",
+        "select Last_Name, Company from Leads where Last_Name like 'M%' order by Last_Name limit 3",
+        "-o",
+        "csv",
+    ]);
+    insta::assert_snapshot!("coql_rows", w.snap(&out));
+    assert_eq!(out.code, 0);
+    let out = w.run(&["coql", "select from Leads"]);
+    insta::assert_snapshot!("coql_syntax_error", w.snap(&out));
+    assert_eq!(out.code, 4);
+}
+
+#[test]
 fn unknown_module_exits_4() {
     let w = World::start();
     w.login_eu();
