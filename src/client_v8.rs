@@ -101,7 +101,7 @@ impl V8Query {
             });
         }
         for f in &self.fields {
-            if f.is_empty() || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if !crate::coql::is_api_name(f) {
                 return Err(Error::InvalidInput {
                     parameter: "fields".into(),
                     reason: format!("{f:?} is not a field API name"),
@@ -498,8 +498,7 @@ fn batch<R: serde::Serialize>(records: &[R]) -> Result<serde_json::Value> {
 
 /// A module API name (letters, digits, `_`), or [`Error::InvalidInput`].
 fn api_name<'a>(parameter: &str, value: &'a str) -> Result<&'a str> {
-    let mut chars = value.chars();
-    if chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if crate::coql::is_api_name(value) {
         Ok(value)
     } else {
         Err(Error::InvalidInput { parameter: parameter.into(), reason: format!("{value:?} is not an API name") })

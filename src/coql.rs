@@ -412,14 +412,16 @@ impl Coql {
     }
 }
 
+/// Whether `name` is one Zoho API name: a letter, then letters, digits and `_`.
+pub(crate) fn is_api_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// An API name (`Last_Name`, `Owner.last_name`), or [`Error::InvalidInput`].
 fn ident<'a>(what: &str, name: &'a str) -> Result<&'a str> {
-    let part_ok = |p: &str| {
-        let mut chars = p.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
     let parts: Vec<&str> = name.split('.').collect();
-    if parts.len() <= 2 && parts.iter().all(|p| part_ok(p)) {
+    if parts.len() <= 2 && parts.iter().all(|p| is_api_name(p)) {
         Ok(name)
     } else {
         Err(Error::InvalidInput {
