@@ -108,11 +108,28 @@ mod codegen {
         let templates = path_templates(&api);
 
         let mut settings = GenerationSettings::default();
-        settings.with_interface(InterfaceStyle::Builder).with_tag(TagStyle::Merged).with_inner_type(
-            "crate::transport::Inner".parse::<proc_macro2::TokenStream>().map_err(|e| format!("{e}"))?,
-        );
+        // Each generated client carries its own context: the accounts client the OAuth one,
+        // every CRM client (v2 and v8) the CRM one.
+        let context = if spec_path.ends_with("accounts.yaml") {
+            "crate::oauth::AccountsContext"
+        } else {
+            "crate::client::CrmContext"
+        };
+        settings
+            .with_interface(InterfaceStyle::Builder)
+            .with_tag(TagStyle::Merged)
+            .with_inner_type(context.parse::<proc_macro2::TokenStream>().map_err(|e| format!("{e}"))?);
         if hand_written {
-            settings.with_replacement("Secret", "crate::secret::SecretString", [TypeImpl::Display].into_iter());
+            // Each secret role of the spec becomes its own redacting, zeroizing type.
+            for (schema, rust) in [
+                ("Secret", "crate::secret::SecretString"),
+                ("ClientSecret", "crate::secret::ClientSecret"),
+                ("AuthorizationCode", "crate::secret::AuthorizationCode"),
+                ("RefreshToken", "crate::secret::RefreshToken"),
+                ("AccessToken", "crate::secret::AccessToken"),
+            ] {
+                settings.with_replacement(schema, rust, [TypeImpl::Display].into_iter());
+            }
             // Open objects whose fields are all optional get `Default`, so callers can write
             // `Record { id: None, extra }` or `Record::default()` and add fields.
             let mut default = progenitor::TypePatch::default();

@@ -12,13 +12,13 @@ use zohocrm::clock::{Clock, ManualClock};
 use zohocrm::manager::{RefreshPolicy, TokenManager};
 use zohocrm::oauth::OAuthClient;
 use zohocrm::store::MemoryStore;
-use zohocrm::{ClientCredentials, DataCenter, Endpoints, Environment, SecretString, Token, TokenKey};
+use zohocrm::{AccessToken, ClientCredentials, DataCenter, Endpoints, Environment, RefreshToken, Token, TokenKey};
 
 fn token(user: &str, now: i64) -> Token {
     Token {
         key: TokenKey::new(user, DataCenter::Eu, Environment::Production),
-        access_token: Some(SecretString::new(format!("1000.{user:0>32}.{:0>32}", 7))),
-        refresh_token: Some(SecretString::new("1000.refresh")),
+        access_token: Some(AccessToken::new(format!("1000.{user:0>32}.{:0>32}", 7))),
+        refresh_token: Some(RefreshToken::new("1000.refresh")),
         expires_at_ms: now + 3_600_000,
         api_domain: "https://www.zohoapis.eu".into(),
         accounts_server: "https://accounts.zoho.eu".into(),
@@ -39,10 +39,15 @@ fn bench(c: &mut Criterion) {
         Arc::new(ClientCredentials::new("1000.BENCH", "secret")),
         Arc::new(clock.clone()),
     );
-    let manager =
-        TokenManager::new(Arc::new(MemoryStore::new()), oauth, Arc::new(clock), RefreshPolicy::default(), 100_000);
+    let manager = TokenManager::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(oauth),
+        Arc::new(clock),
+        RefreshPolicy::default(),
+        100_000,
+    );
     // 10,000 connected users, as a busy web app would have.
-    let mut baseline: HashMap<TokenKey, SecretString> = HashMap::new();
+    let mut baseline: HashMap<TokenKey, AccessToken> = HashMap::new();
     rt.block_on(async {
         for i in 0..10_000 {
             let t = token(&format!("user-{i}"), now);

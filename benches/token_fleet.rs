@@ -16,7 +16,7 @@ use zohocrm::clock::ManualClock;
 use zohocrm::manager::{RefreshPolicy, TokenManager};
 use zohocrm::oauth::OAuthClient;
 use zohocrm::store::{MemoryStore, TokenStore};
-use zohocrm::{ClientCredentials, DataCenter, Endpoints, Environment, SecretString, Token, TokenKey};
+use zohocrm::{AccessToken, ClientCredentials, DataCenter, Endpoints, Environment, RefreshToken, Token, TokenKey};
 
 const NOW: i64 = 1_700_000_000_000;
 
@@ -28,8 +28,8 @@ fn smoke() -> bool {
 fn token(key: &TokenKey) -> Token {
     Token {
         key: key.clone(),
-        access_token: Some(SecretString::new(format!("1000.{:0>32}.{:0>32}", key.user, 7))),
-        refresh_token: Some(SecretString::new("1000.refresh")),
+        access_token: Some(AccessToken::new(format!("1000.{:0>32}.{:0>32}", key.user, 7))),
+        refresh_token: Some(RefreshToken::new("1000.refresh")),
         expires_at_ms: NOW + 3_600_000,
         api_domain: "https://www.zohoapis.eu".into(),
         accounts_server: "https://accounts.zoho.eu".into(),
@@ -63,7 +63,7 @@ fn manager(rt: &tokio::runtime::Runtime, keys: &[TokenKey], capacity: usize) -> 
             store.put(&token(key)).await.expect("put");
         }
     });
-    TokenManager::new(store, oauth, Arc::new(clock), RefreshPolicy::default(), capacity)
+    TokenManager::new(store, Arc::new(oauth), Arc::new(clock), RefreshPolicy::default(), capacity)
 }
 
 /// Loads every connection into the cache (one store read each), then checks that acquisitions
@@ -87,7 +87,7 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
-type Baseline = Arc<RwLock<HashMap<TokenKey, SecretString>>>;
+type Baseline = Arc<RwLock<HashMap<TokenKey, AccessToken>>>;
 
 /// `tasks` tasks, each doing `per_task` acquisitions over keys spread over the fleet.
 async fn run_tasks<F, Fut>(tasks: usize, per_task: u64, n: usize, f: F) -> Duration

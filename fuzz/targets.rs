@@ -229,10 +229,14 @@ pub fn token_response(data: &[u8]) {
     };
     assert_round_trip(&response, "TokenResponse");
     let mut other = response.clone();
-    for secret in [&mut other.access_token, &mut other.refresh_token, &mut other.id_token] {
-        if secret.is_some() {
-            *secret = Some(SecretString::new("a different secret"));
-        }
+    if other.access_token.is_some() {
+        other.access_token = Some(zohocrm::AccessToken::new("a different secret"));
+    }
+    if other.refresh_token.is_some() {
+        other.refresh_token = Some(zohocrm::RefreshToken::new("a different secret"));
+    }
+    if other.id_token.is_some() {
+        other.id_token = Some(SecretString::new("a different secret"));
     }
     assert_eq!(format!("{response:?}"), format!("{other:?}"), "TokenResponse Debug shows a secret");
 }

@@ -3074,7 +3074,7 @@ Version: 2*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::transport::Inner,
+    pub(crate) inner: crate::client::CrmContext,
 }
 impl Client {
     /// Create a new client.
@@ -3082,7 +3082,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::transport::Inner) -> Self {
+    pub fn new(baseurl: &str, inner: crate::client::CrmContext) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -3101,7 +3101,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::transport::Inner,
+        inner: crate::client::CrmContext,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -3110,7 +3110,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::transport::Inner> for Client {
+impl ClientInfo<crate::client::CrmContext> for Client {
     fn api_version() -> &'static str {
         "2"
     }
@@ -3120,11 +3120,11 @@ impl ClientInfo<crate::transport::Inner> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::transport::Inner {
+    fn inner(&self) -> &crate::client::CrmContext {
         &self.inner
     }
 }
-impl ClientHooks<crate::transport::Inner> for &Client {}
+impl ClientHooks<crate::client::CrmContext> for &Client {}
 impl Client {
     /**The organization the token belongs to
 

@@ -14,9 +14,9 @@ use crate::credentials::ClientCredentials;
 use crate::dc::{DataCenter, Endpoints, Environment};
 use crate::error::{Error, Result};
 use crate::manager::{RefreshPolicy, TokenManager};
-use crate::oauth::{AuthorizationCode, AuthorizationRequest, Callback, OAuthClient, PendingAuthorization};
+use crate::oauth::{AuthorizationRequest, Callback, CodeGrant, OAuthClient, PendingAuthorization};
 use crate::retry::{Retrier, RetryPolicy};
-use crate::secret::SecretString;
+use crate::secret::RefreshToken;
 use crate::store::{MemoryStore, TokenStore};
 use crate::token::{Token, TokenKey};
 
@@ -166,7 +166,8 @@ impl ZohoBuilder {
             .with_token_timeout(self.token_timeout.min(self.total_timeout))
             .with_retrier(retry.clone());
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let manager = TokenManager::new(store, oauth.clone(), self.clock.clone(), self.policy, self.cache_capacity);
+        let manager =
+            TokenManager::new(store, Arc::new(oauth.clone()), self.clock.clone(), self.policy, self.cache_capacity);
         Ok(Zoho { inner: Arc::new(ZohoInner { http, endpoints, credentials, oauth, manager, retry }) })
     }
 }
@@ -311,13 +312,13 @@ impl Zoho {
     /// ```no_run
     /// # async fn demo(zoho: zohocrm::Zoho) -> zohocrm::Result<()> {
     /// use zohocrm::dc::DataCenter;
-    /// use zohocrm::oauth::AuthorizationCode;
-    /// let code = AuthorizationCode::self_client(DataCenter::Eu, "1000.…", ["ZohoCRM.modules.ALL", "ZohoCRM.users.READ"]);
+    /// use zohocrm::oauth::CodeGrant;
+    /// let code = CodeGrant::self_client(DataCenter::Eu, "1000.…", ["ZohoCRM.modules.ALL", "ZohoCRM.users.READ"]);
     /// let token = zoho.connect_self_client("integration", &code).await?;
     /// let crm = zoho.client(&token.key).await?;
     /// # let _ = crm; Ok(()) }
     /// ```
-    pub async fn connect_self_client(&self, user: &str, code: &AuthorizationCode) -> Result<Token> {
+    pub async fn connect_self_client(&self, user: &str, code: &CodeGrant) -> Result<Token> {
         let token = self.inner.oauth.exchange_code(user, code).await?;
         self.inner.manager.insert(token).await
     }
@@ -335,7 +336,7 @@ impl Zoho {
         user: &str,
         dc: DataCenter,
         environment: Environment,
-        refresh_token: impl Into<SecretString>,
+        refresh_token: impl Into<RefreshToken>,
     ) -> Result<Token> {
         let refresh_token = refresh_token.into();
         if refresh_token.is_empty() {

@@ -26,7 +26,7 @@ use std::ffi::OsString;
 use std::fmt;
 
 use crate::dc::{DataCenter, DcError};
-use crate::secret::SecretString;
+use crate::secret::ClientSecret;
 
 /// Environment variable holding the client id.
 pub const ENV_CLIENT_ID: &str = "ZOHO_CLIENT_ID";
@@ -43,15 +43,15 @@ pub const ENV_CLIENT_SECRET_PREFIX: &str = "ZOHO_CLIENT_SECRET_";
 pub struct ClientCredentials {
     client_id: String,
     /// Secret for every DC without its own; `None` when only per-DC secrets were given.
-    default_secret: Option<SecretString>,
-    dc_secrets: BTreeMap<DataCenter, SecretString>,
+    default_secret: Option<ClientSecret>,
+    dc_secrets: BTreeMap<DataCenter, ClientSecret>,
     /// DCs the client is enabled for; `None` = all.
     enabled: Option<BTreeSet<DataCenter>>,
 }
 
 impl ClientCredentials {
     /// A client with one secret for every DC, enabled everywhere.
-    pub fn new(client_id: impl Into<String>, secret: impl Into<SecretString>) -> Self {
+    pub fn new(client_id: impl Into<String>, secret: impl Into<ClientSecret>) -> Self {
         Self {
             client_id: client_id.into(),
             default_secret: Some(secret.into()),
@@ -61,7 +61,7 @@ impl ClientCredentials {
     }
 
     /// Gives `dc` its own secret (Zoho's "different secret per DC" option).
-    pub fn with_dc_secret(mut self, dc: DataCenter, secret: impl Into<SecretString>) -> Self {
+    pub fn with_dc_secret(mut self, dc: DataCenter, secret: impl Into<ClientSecret>) -> Self {
         self.dc_secrets.insert(dc, secret.into());
         self
     }
@@ -84,7 +84,7 @@ impl ClientCredentials {
     }
 
     /// The secret for `dc` if the client is enabled there.
-    fn lookup(&self, dc: DataCenter) -> Option<&SecretString> {
+    fn lookup(&self, dc: DataCenter) -> Option<&ClientSecret> {
         if self.enabled.as_ref().is_some_and(|set| !set.contains(&dc)) {
             return None;
         }
@@ -105,7 +105,7 @@ impl ClientCredentials {
     ///
     /// Fails with [`DcError::NotEnabled`] when the client is not enabled for `dc` (or no secret
     /// covers it), before any request is made.
-    pub fn secret_for(&self, dc: DataCenter) -> Result<&SecretString, DcError> {
+    pub fn secret_for(&self, dc: DataCenter) -> Result<&ClientSecret, DcError> {
         self.lookup(dc).ok_or_else(|| DcError::NotEnabled { dc, enabled: self.enabled_dcs() })
     }
 
@@ -148,11 +148,11 @@ impl ClientCredentials {
             if name == ENV_CLIENT_ID {
                 client_id = Some(read(value)?);
             } else if name == ENV_CLIENT_SECRET {
-                default_secret = Some(SecretString::new(read(value)?));
+                default_secret = Some(ClientSecret::new(read(value)?));
             } else if let Some(suffix) = name.strip_prefix(ENV_CLIENT_SECRET_PREFIX) {
                 let dc = DataCenter::from_location(suffix)
                     .map_err(|e| invalid(name, format!("the suffix names no data center: {e}")))?;
-                dc_secrets.insert(dc, SecretString::new(read(value)?));
+                dc_secrets.insert(dc, ClientSecret::new(read(value)?));
             }
         }
         let Some(client_id) = client_id else {

@@ -107,6 +107,9 @@ pub enum Error {
     OAuth {
         /// The data center whose accounts server answered.
         dc: DataCenter,
+        /// The accounts server that answered, from the endpoint table in force (Zoho's host,
+        /// or the gateway or simulator it was remapped to).
+        accounts_server: String,
         /// Zoho's `error` value.
         error: String,
         /// Zoho's `error_description`, when present.
@@ -363,8 +366,8 @@ impl fmt::Display for Error {
                 let sent = if *may_have_been_sent { "it may have reached Zoho" } else { "it was not sent" };
                 write!(f, "{operation}: the request {what} ({sent}): {source}")
             }
-            Self::OAuth { dc, error, description, hint } => {
-                write!(f, "token endpoint of {} ({}) answered {error}", dc.name(), dc.accounts_server())?;
+            Self::OAuth { dc, accounts_server, error, description, hint } => {
+                write!(f, "token endpoint of {} ({accounts_server}) answered {error}", dc.name())?;
                 if let Some(d) = description {
                     write!(f, " ({d})")?;
                 }
@@ -432,9 +435,13 @@ impl Clone for Error {
                 may_have_been_sent: *may_have_been_sent,
                 source: source.clone(),
             },
-            Self::OAuth { dc, error, description, hint } => {
-                Self::OAuth { dc: *dc, error: error.clone(), description: description.clone(), hint: hint.clone() }
-            }
+            Self::OAuth { dc, accounts_server, error, description, hint } => Self::OAuth {
+                dc: *dc,
+                accounts_server: accounts_server.clone(),
+                error: error.clone(),
+                description: description.clone(),
+                hint: hint.clone(),
+            },
             Self::ReauthorizationRequired { key, reason, zoho_error } => Self::ReauthorizationRequired {
                 key: key.clone(),
                 reason: reason.clone(),

@@ -31,6 +31,7 @@ pub mod manager;
 pub mod nocontent;
 pub mod oauth;
 mod path;
+pub mod refresh;
 pub mod retry;
 pub mod scopes;
 pub mod secret;
@@ -51,7 +52,7 @@ pub use client::CrmClient;
 pub use credentials::ClientCredentials;
 pub use dc::{DataCenter, Endpoints, Environment};
 pub use error::{Error, Result};
-pub use secret::SecretString;
+pub use secret::{AccessToken, AuthorizationCode, ClientSecret, CsrfState, RefreshToken, SecretString};
 pub use token::{Token, TokenKey};
 
 /// The generated Zoho Accounts client (`spec/accounts.yaml`).
@@ -146,7 +147,7 @@ pub mod crm_v8 {
     //! `spec/crm-v8/IMPORT-REPORT.md`). One client per group, each behind its feature: `core`
     //! (`v8-core`), `records` (`v8-records`), `settings` (`v8-settings`), `bulk` (`v8-bulk`),
     //! `email` (`v8-email`); `v8-all` enables every group. Each client carries the same hook
-    //! state as [`crate::crm`] ([`crate::transport::Inner`]): authorization, refresh-and-replay,
+    //! state as [`crate::crm`] ([`crate::client::CrmContext`]): authorization, refresh-and-replay,
     //! retries, tracing and the path-segment check.
 
     #[cfg(feature = "v8-core")]

@@ -43,8 +43,8 @@ use futures_util::future::{BoxFuture, Shared};
 
 use crate::clock::Clock;
 use crate::error::{Error, RateLimitScope, Result};
-use crate::oauth::OAuthClient;
-use crate::secret::SecretString;
+use crate::refresh::{DEFAULT_THROTTLE_BACKOFF, Refresher};
+use crate::secret::{AccessToken, RefreshToken};
 use crate::store::TokenStore;
 use crate::token::{Token, TokenKey};
 
@@ -72,7 +72,7 @@ impl Default for RefreshPolicy {
         Self {
             buffer: Duration::from_secs(60),
             jitter: Duration::from_secs(30),
-            throttle_backoff: crate::oauth::DEFAULT_THROTTLE_BACKOFF,
+            throttle_backoff: DEFAULT_THROTTLE_BACKOFF,
             failure_memory: DEFAULT_FAILURE_MEMORY,
         }
     }
@@ -138,8 +138,7 @@ struct Entry {
 
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let refreshing = self.flight.lock().unwrap_or_else(|p| p.into_inner()).is_some();
-        f.debug_struct("Entry").field("refreshing", &refreshing).finish_non_exhaustive()
+        f.debug_struct("Entry").field("refreshing", &self.refreshing()).finish_non_exhaustive()
     }
 }
 
@@ -183,6 +182,20 @@ impl Entry {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((token, stale_at));
     }
 
+    /// Caches `token` unless the entry already holds one (written by a refresh or a new
+    /// consent meanwhile, which is newer than a store read).
+    fn fill(&self, token: Arc<Token>, stale_at: i64) {
+        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some((token, stale_at));
+        }
+    }
+
+    /// Whether a refresh of this connection is in flight.
+    fn refreshing(&self) -> bool {
+        self.flight.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     fn clear(&self) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -203,7 +216,7 @@ struct Remembered {
     until_ms: i64,
     /// For `ReauthorizationRequired`: the refresh token Zoho refused (a stored token with another
     /// one means the connection was replaced, possibly by another process).
-    refused: Option<SecretString>,
+    refused: Option<RefreshToken>,
 }
 
 /// Counters for observability and tests.
@@ -225,7 +238,7 @@ pub struct TokenManager {
 #[derive(Debug)]
 struct ManagerInner {
     store: Arc<dyn TokenStore>,
-    oauth: OAuthClient,
+    refresher: Arc<dyn Refresher>,
     clock: Arc<dyn Clock>,
     policy: RefreshPolicy,
     capacity: usize,
@@ -239,14 +252,14 @@ struct ManagerInner {
 /// A valid access token and where to use it: a shared handle on the cached [`Token`], so
 /// handing it out allocates nothing.
 #[derive(Clone, Debug)]
-pub struct AccessToken(Arc<Token>);
+pub struct ValidToken(Arc<Token>);
 
-impl AccessToken {
+impl ValidToken {
     /// The access token (redacted in Debug).
-    pub fn secret(&self) -> &SecretString {
+    pub fn secret(&self) -> &AccessToken {
         // A cached token handed out always has an access token (checked by `fresh`).
-        static EMPTY: std::sync::OnceLock<SecretString> = std::sync::OnceLock::new();
-        self.0.access_token.as_ref().unwrap_or_else(|| EMPTY.get_or_init(SecretString::default))
+        static EMPTY: std::sync::OnceLock<AccessToken> = std::sync::OnceLock::new();
+        self.0.access_token.as_ref().unwrap_or_else(|| EMPTY.get_or_init(AccessToken::default))
     }
 
     /// The CRM API base for it.
@@ -261,10 +274,11 @@ impl AccessToken {
 }
 
 impl TokenManager {
-    /// A manager over `store`, refreshing through `oauth`, caching at most `capacity` connections.
+    /// A manager over `store`, refreshing through `refresher` (an [`crate::oauth::OAuthClient`],
+    /// or anything else that mints tokens), caching at most `capacity` connections.
     pub fn new(
         store: Arc<dyn TokenStore>,
-        oauth: OAuthClient,
+        refresher: Arc<dyn Refresher>,
         clock: Arc<dyn Clock>,
         policy: RefreshPolicy,
         capacity: usize,
@@ -272,7 +286,7 @@ impl TokenManager {
         Self {
             inner: Arc::new(ManagerInner {
                 store,
-                oauth,
+                refresher,
                 clock,
                 policy,
                 capacity: capacity.max(1),
@@ -288,9 +302,9 @@ impl TokenManager {
         &self.inner.store
     }
 
-    /// The OAuth client used for refreshes.
-    pub fn oauth(&self) -> &OAuthClient {
-        &self.inner.oauth
+    /// What mints and revokes this manager's tokens.
+    pub fn refresher(&self) -> &Arc<dyn Refresher> {
+        &self.inner.refresher
     }
 
     /// The manager's clock, in Unix epoch milliseconds.
@@ -314,7 +328,7 @@ impl TokenManager {
     }
 
     /// A valid access token for `key`, refreshing it if needed.
-    pub async fn access_token(&self, key: &TokenKey) -> Result<AccessToken> {
+    pub async fn access_token(&self, key: &TokenKey) -> Result<ValidToken> {
         let entry = self.entry(key);
         let now = self.inner.clock.now_ms();
         if let Some(token) = entry.fresh(now) {
@@ -325,7 +339,7 @@ impl TokenManager {
 
     /// Zoho rejected `rejected` (HTTP 401 `INVALID_TOKEN`): refresh, unless another task already
     /// replaced it, and return the token to replay with.
-    pub async fn refresh_after_rejection(&self, key: &TokenKey, rejected: &SecretString) -> Result<AccessToken> {
+    pub async fn refresh_after_rejection(&self, key: &TokenKey, rejected: &AccessToken) -> Result<ValidToken> {
         let entry = self.entry(key);
         self.slow_path(key, &entry, Some(rejected)).await
     }
@@ -342,7 +356,7 @@ impl TokenManager {
     /// connection is in place).
     pub async fn insert(&self, token: Token) -> Result<Token> {
         let mut token = token;
-        if token.refresh_token.as_ref().is_some_and(SecretString::is_empty) {
+        if token.refresh_token.as_ref().is_some_and(RefreshToken::is_empty) {
             token.refresh_token = None;
         }
         let key = token.key.clone();
@@ -367,7 +381,7 @@ impl TokenManager {
         self.forget_failure(&key);
         drop(writer);
         if let Some(old) = replaced {
-            match self.inner.oauth.revoke(&old).await {
+            match self.inner.refresher.revoke(&old).await {
                 Ok(()) => tracing::info!(connection = %key, "revoked the replaced refresh token"),
                 Err(e) => tracing::warn!(connection = %key, error = %e, "could not revoke the replaced refresh token"),
             }
@@ -390,7 +404,7 @@ impl TokenManager {
             self.forget(key);
             return Ok(());
         };
-        if let Err(e) = self.inner.oauth.revoke(&current).await {
+        if let Err(e) = self.inner.refresher.revoke(&current).await {
             lease.release().await?;
             return Err(e);
         }
@@ -454,8 +468,8 @@ impl TokenManager {
         &self,
         key: &TokenKey,
         entry: &Arc<Entry>,
-        rejected: Option<&SecretString>,
-    ) -> Result<AccessToken> {
+        rejected: Option<&AccessToken>,
+    ) -> Result<ValidToken> {
         // Two rounds at most: a flight started by another caller may return the very token
         // Zoho just rejected for us; then one more flight, with the rejection, refreshes it.
         for _ in 0..2 {
@@ -465,6 +479,16 @@ impl TokenManager {
             }
             if let Some(error) = self.remembered_failure(key, entry, now).await {
                 return grace(entry, now, rejected, &error).ok_or(error);
+            }
+            // A cache miss (a new or evicted connection) whose stored token is fresh is served
+            // here, in the caller's task: spawning a flight for a store read would make each
+            // miss wait for a task switch, behind every other runnable task.
+            // A store failure here goes on to the flight, which remembers it for every caller.
+            if rejected.is_none()
+                && entry.cached().is_none()
+                && let Ok(Some(token)) = self.fill_from_store(key, entry, now).await
+            {
+                return Ok(access_of(&token));
             }
             let outcome = self.flight(key, entry, rejected).await;
             match outcome {
@@ -481,12 +505,26 @@ impl TokenManager {
         )))
     }
 
+    /// On a cache miss with no refresh in flight: reads the stored token into the entry (unless
+    /// a concurrent writer filled it meanwhile) and returns it if it is fresh. `None` when a
+    /// refresh is needed (stale, or one is already in flight).
+    async fn fill_from_store(&self, key: &TokenKey, entry: &Entry, now: i64) -> Result<Option<Arc<Token>>> {
+        if entry.refreshing() {
+            return Ok(None);
+        }
+        self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
+        let token = self.inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
+        let stale_at = self.stale_at(&token);
+        entry.fill(Arc::new(token), stale_at);
+        Ok(entry.fresh(now))
+    }
+
     /// Joins the connection's refresh in flight, or starts one, and waits for its outcome.
     fn flight(
         &self,
         key: &TokenKey,
         entry: &Arc<Entry>,
-        rejected: Option<&SecretString>,
+        rejected: Option<&AccessToken>,
     ) -> Shared<BoxFuture<'static, Outcome>> {
         let mut slot = entry.flight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(flight) = slot.as_ref() {
@@ -546,7 +584,7 @@ async fn run_flight(
     inner: Arc<ManagerInner>,
     key: TokenKey,
     entry: Arc<Entry>,
-    rejected: Option<SecretString>,
+    rejected: Option<AccessToken>,
     id: u64,
 ) -> Outcome {
     let writer = entry.writer.clone().lock_owned().await;
@@ -560,7 +598,7 @@ async fn run_flight(
 }
 
 /// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).
-fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<SecretString>) {
+fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<RefreshToken>) {
     let now = inner.clock.now_ms();
     let until_ms = match error {
         Error::ReauthorizationRequired { .. } => i64::MAX,
@@ -596,8 +634,8 @@ async fn refresh_locked(
     inner: &ManagerInner,
     key: &TokenKey,
     entry: &Entry,
-    rejected: Option<&SecretString>,
-) -> std::result::Result<Arc<Token>, (Error, Option<SecretString>)> {
+    rejected: Option<&AccessToken>,
+) -> std::result::Result<Arc<Token>, (Error, Option<RefreshToken>)> {
     let now = inner.clock.now_ms();
     // Someone else may have refreshed (or reconnected) while we waited.
     if let Some(token) = entry.fresh(now).filter(|t| !is_rejected(t, rejected)) {
@@ -629,7 +667,7 @@ async fn refresh_locked(
     }
 
     inner.counters.refreshes.fetch_add(1, Ordering::Relaxed);
-    let refreshed = match inner.oauth.refresh(&current).await {
+    let refreshed = match inner.refresher.refresh(&current).await {
         Ok(token) => token,
         Err(error) => {
             if let Err(e) = lease.release().await {
@@ -638,11 +676,8 @@ async fn refresh_locked(
             if let Error::RateLimited { retry_after, .. } = &error {
                 // Zoho's own throttle answer (HTTP 400 "too many requests", no Retry-After) means
                 // its 10-minute window: the policy's back-off. An HTTP 429 says how long to wait.
-                let wait = if *retry_after == crate::oauth::DEFAULT_THROTTLE_BACKOFF {
-                    inner.policy.throttle_backoff
-                } else {
-                    *retry_after
-                };
+                let wait =
+                    if *retry_after == DEFAULT_THROTTLE_BACKOFF { inner.policy.throttle_backoff } else { *retry_after };
                 tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
                 return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
             }
@@ -662,7 +697,7 @@ async fn refresh_locked(
 
 /// After a failed refresh: the cached access token if it is still valid, the failure was
 /// transient and Zoho did not reject that token.
-fn grace(entry: &Entry, now: i64, rejected: Option<&SecretString>, error: &Error) -> Option<AccessToken> {
+fn grace(entry: &Entry, now: i64, rejected: Option<&AccessToken>, error: &Error) -> Option<ValidToken> {
     let transient = error.is_retryable() || matches!(error, Error::Store(_));
     if !transient {
         return None;
@@ -693,15 +728,15 @@ fn stale_at(policy: &RefreshPolicy, token: &Token) -> i64 {
     token.expires_at_ms.saturating_sub(buffer).saturating_sub(jitter)
 }
 
-fn is_rejected(token: &Token, rejected: Option<&SecretString>) -> bool {
+fn is_rejected(token: &Token, rejected: Option<&AccessToken>) -> bool {
     match (rejected, token.access_token.as_ref()) {
         (Some(bad), Some(current)) => bad.ct_eq(current),
         _ => false,
     }
 }
 
-fn access_of(token: &Arc<Token>) -> AccessToken {
-    AccessToken(token.clone())
+fn access_of(token: &Arc<Token>) -> ValidToken {
+    ValidToken(token.clone())
 }
 
 /// Second-chance (CLOCK) eviction: from where the hand stopped last time, clears the

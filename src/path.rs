@@ -13,7 +13,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use progenitor_client::ClientInfo;
 
 use crate::error::Error;
-use crate::transport::Inner;
+use crate::transport::HookContext;
 
 /// Everything but RFC 3986's unreserved characters.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -66,9 +66,10 @@ pub(crate) fn check_segment(parameter: &str, value: &str) -> Result<(), Error> {
 /// [`Error::InvalidInput`] in the client's failure slot and nothing is sent.
 // The error type is progenitor's, as every generated `send()` returns it.
 #[allow(clippy::result_large_err)]
-pub(crate) fn segment<C, E>(client: &C, parameter: &str, value: &str) -> Result<String, progenitor_client::Error<E>>
+pub(crate) fn segment<C, I, E>(client: &C, parameter: &str, value: &str) -> Result<String, progenitor_client::Error<E>>
 where
-    C: ClientInfo<Inner>,
+    C: ClientInfo<I>,
+    I: HookContext,
 {
     match check_segment(parameter, value) {
         Ok(()) => Ok(encode_segment(value)),

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::dc::{DataCenter, Environment};
-use crate::secret::SecretString;
+use crate::secret::{AccessToken, RefreshToken};
 
 /// Identifies one connection: an application user in one data center and environment.
 ///
@@ -34,16 +34,16 @@ impl fmt::Display for TokenKey {
 
 /// A Zoho OAuth token with everything needed to use and refresh it.
 ///
-/// Secrets are [`SecretString`]s: `Debug` never shows them, they are zeroized on drop and
+/// Secrets are role-typed ([`AccessToken`], [`RefreshToken`]): `Debug` never shows them, they are zeroized on drop and
 /// there is no `PartialEq` (compare keys and expiry instead).
 #[derive(Clone, Debug)]
 pub struct Token {
     /// Whose token this is, and for which data center and environment.
     pub key: TokenKey,
     /// The access token (`Authorization: Zoho-oauthtoken …`); `None` after it was invalidated.
-    pub access_token: Option<SecretString>,
+    pub access_token: Option<AccessToken>,
     /// The refresh token; `None` for online grants (which cannot refresh).
-    pub refresh_token: Option<SecretString>,
+    pub refresh_token: Option<RefreshToken>,
     /// When the access token expires, in Unix epoch milliseconds.
     pub expires_at_ms: i64,
     /// The CRM API base for this token (`https://www.zohoapis.eu`, ...), as Zoho returned it.

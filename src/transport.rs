@@ -1,23 +1,19 @@
-//! The request path of the generated clients: the state they carry ([`Inner`]) and the
-//! progenitor hooks that add the `Authorization` header, refresh-and-replay once on
-//! `INVALID_TOKEN`, and trace every call (DC, environment, operation, status, duration).
+//! Plumbing shared by the generated clients' hooks: the HTTP client builder, the record a
+//! call's hooks leave for the hand-written layer ([`CallRecord`]), the `Authorization` header,
+//! Zoho's error answers that the generated code would mis-read, and the conversion of
+//! progenitor's errors into the SDK's.
 //!
-//! Retries with back-off (429, 5xx, connection resets) belong in `transport::send` (private): it is the single
-//! place every CRM request passes through, after authorization and before decoding.
+//! Each generated client has its own context and hooks next to the code that uses it: the
+//! accounts client's in [`crate::oauth::AccountsContext`], the CRM clients' in
+//! [`crate::client::CrmContext`]. This module knows neither.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
-use tracing::Instrument;
 
-use crate::dc::{DataCenter, Environment};
 use crate::error::{Error, RateLimitScope};
-use crate::manager::TokenManager;
-use crate::retry::{Kind, Retrier};
-use crate::secret::SecretString;
-use crate::token::TokenKey;
+use crate::secret::AccessToken;
 
 /// A `reqwest::ClientBuilder` set up the way the SDK needs: the TLS provider installed (with
 /// the `rustls` feature, reqwest is built without one; *ring* is installed unless the
@@ -33,24 +29,8 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
 }
 
-/// Per-client state handed to the generated clients' hooks.
-///
-/// `Inner::default()` makes an unauthenticated client (useful against a test server).
-#[derive(Clone, Debug, Default)]
-pub struct Inner {
-    auth: Option<Auth>,
-    dc: Option<DataCenter>,
-    environment: Option<Environment>,
-    /// Typed error raised inside a hook, for the hand-written layer to return as-is.
-    failure: Option<Failure>,
-    /// Per-request timeout (token endpoint calls).
-    timeout: Option<std::time::Duration>,
-    /// The retry policy and the shared retry budget.
-    retry: Retrier,
-}
-
 /// What the hooks of one call leave for the hand-written layer.
-pub(crate) type Failure = Arc<Mutex<CallState>>;
+pub(crate) type CallRecord = Arc<Mutex<CallState>>;
 
 /// The hooks' record of one call.
 #[derive(Debug, Default)]
@@ -63,54 +43,42 @@ pub(crate) struct CallState {
     pub(crate) status: Option<u16>,
 }
 
-#[derive(Clone, Debug)]
-struct Auth {
-    manager: TokenManager,
-    key: TokenKey,
+/// Locks a call record (a poisoned lock still holds a usable record).
+pub(crate) fn lock(call: &CallRecord) -> std::sync::MutexGuard<'_, CallState> {
+    call.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl Inner {
-    /// State for an accounts-server client of `dc` (no Authorization header); typed errors
-    /// raised in its hooks go to `failure`.
-    pub(crate) fn accounts(dc: DataCenter, timeout: std::time::Duration, failure: Failure, retry: Retrier) -> Self {
-        Self { dc: Some(dc), timeout: Some(timeout), failure: Some(failure), retry, ..Self::default() }
-    }
+/// The typed error a hook raised during the call, if any.
+pub(crate) fn take_error(call: &CallRecord) -> Option<Error> {
+    lock(call).error.take()
+}
 
-    /// The typed error a hook raised during the last call, if any.
-    pub(crate) fn take_failure(slot: &Mutex<CallState>) -> Option<Error> {
-        slot.lock().unwrap_or_else(|p| p.into_inner()).error.take()
-    }
+/// A generated client's context, as the shared hook plumbing sees it: where to leave what
+/// happened during a call.
+pub(crate) trait HookContext {
+    /// The call record of this client, when the hand-written layer reads one.
+    fn call_record(&self) -> Option<&CallRecord>;
 
-    /// State for a CRM client acting for `key`.
-    pub(crate) fn crm(manager: TokenManager, key: TokenKey, failure: Option<Failure>, retry: Retrier) -> Self {
-        Self {
-            dc: Some(key.dc),
-            environment: Some(key.environment),
-            auth: Some(Auth { manager, key }),
-            failure,
-            timeout: None,
-            retry,
-        }
-    }
-
-    pub(crate) fn stash(&self, error: Error) -> String {
+    /// Leaves `error` for the hand-written layer; returns its message for progenitor's
+    /// string-typed error.
+    fn stash(&self, error: Error) -> String {
         let message = error.to_string();
-        if let Some(slot) = &self.failure {
-            slot.lock().unwrap_or_else(|p| p.into_inner()).error = Some(error);
+        if let Some(call) = self.call_record() {
+            lock(call).error = Some(error);
         }
         message
     }
 
-    /// Records something about the current call in the failure slot, when there is one.
+    /// Records something about the current call, when there is a call record.
     fn record(&self, f: impl FnOnce(&mut CallState)) {
-        if let Some(slot) = &self.failure {
-            f(&mut slot.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(call) = self.call_record() {
+            f(&mut lock(call));
         }
     }
 }
 
 /// Sets `Authorization: Zoho-oauthtoken …`, marked sensitive so no HTTP layer logs it.
-pub(crate) fn set_authorization(request: &mut reqwest::Request, token: &SecretString) -> Result<(), String> {
+pub(crate) fn set_authorization(request: &mut reqwest::Request, token: &AccessToken) -> Result<(), String> {
     let mut value = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.expose()))
         .map_err(|_| "the access token contains characters that cannot go in an HTTP header".to_owned())?;
     value.set_sensitive(true);
@@ -119,34 +87,9 @@ pub(crate) fn set_authorization(request: &mut reqwest::Request, token: &SecretSt
 }
 
 /// The access token a request carries.
-fn authorization_of(request: &reqwest::Request) -> Option<SecretString> {
+pub(crate) fn authorization_of(request: &reqwest::Request) -> Option<AccessToken> {
     let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    value.strip_prefix("Zoho-oauthtoken ").map(SecretString::new)
-}
-
-/// Zoho's answers that mean "this access token is no good": refresh and replay once.
-fn is_rejected_token(status: reqwest::StatusCode, body: &[u8]) -> bool {
-    if status != reqwest::StatusCode::UNAUTHORIZED {
-        return false;
-    }
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        code: Option<String>,
-    }
-    serde_json::from_slice::<Envelope>(body)
-        .ok()
-        .and_then(|e| e.code)
-        .is_some_and(|code| code == "INVALID_TOKEN" || code == "INVALID_OAUTHTOKEN")
-}
-
-/// Sends one CRM request under the retry policy (see [`crate::retry`]).
-async fn send(
-    client: &reqwest::Client,
-    inner: &Inner,
-    request: reqwest::Request,
-) -> reqwest::Result<reqwest::Response> {
-    let kind = Kind::of_method(request.method());
-    inner.retry.send(client, request, kind).await
+    value.strip_prefix("Zoho-oauthtoken ").map(AccessToken::new)
 }
 
 /// Rebuilds a response whose body was read.
@@ -161,161 +104,12 @@ pub(crate) fn rebuild(
     reqwest::Response::from(response)
 }
 
-/// Implements the CRM hooks for a generated CRM client (v2 and every v8 group): the same
-/// `pre`, `post` and `exec` for all, checking paths against that client's own templates.
-macro_rules! crm_hooks {
-    ($client:ty, $templates:expr) => {
-        impl ClientHooks<Inner> for $client {
-            async fn pre<E>(
-                &self,
-                request: &mut reqwest::Request,
-                info: &OperationInfo,
-            ) -> Result<(), progenitor_client::Error<E>> {
-                crm_pre(self, $templates, request, info).await
-            }
-
-            async fn post<E>(
-                &self,
-                result: &reqwest::Result<reqwest::Response>,
-                _info: &OperationInfo,
-            ) -> Result<(), progenitor_client::Error<E>> {
-                if let Ok(response) = result {
-                    self.inner().record(|s| s.status = Some(response.status().as_u16()));
-                }
-                Ok(())
-            }
-
-            async fn exec(
-                &self,
-                request: reqwest::Request,
-                info: &OperationInfo,
-            ) -> reqwest::Result<reqwest::Response> {
-                crm_exec(self, request, info).await
-            }
-        }
-    };
-}
-
-crm_hooks!(crate::crm::Client, crate::crm::PATH_TEMPLATES);
-#[cfg(feature = "v8-core")]
-crm_hooks!(crate::crm_v8::core::Client, crate::crm_v8::core::PATH_TEMPLATES);
-#[cfg(feature = "v8-records")]
-crm_hooks!(crate::crm_v8::records::Client, crate::crm_v8::records::PATH_TEMPLATES);
-#[cfg(feature = "v8-settings")]
-crm_hooks!(crate::crm_v8::settings::Client, crate::crm_v8::settings::PATH_TEMPLATES);
-#[cfg(feature = "v8-bulk")]
-crm_hooks!(crate::crm_v8::bulk::Client, crate::crm_v8::bulk::PATH_TEMPLATES);
-#[cfg(feature = "v8-email")]
-crm_hooks!(crate::crm_v8::email::Client, crate::crm_v8::email::PATH_TEMPLATES);
-
-/// The CRM `pre` hook: records the operation, checks the request path against the
-/// operation's template, sets the access token.
-async fn crm_pre<C: ClientInfo<Inner>, E>(
-    client: &C,
-    templates: &[(&str, &str)],
-    request: &mut reqwest::Request,
-    info: &OperationInfo,
-) -> Result<(), progenitor_client::Error<E>> {
-    let inner = client.inner();
-    inner.record(|s| s.operation = Some(info.operation_id));
-    // Every path parameter must still be exactly one segment of the operation's template.
-    let base_path = reqwest::Url::parse(client.baseurl()).map(|u| u.path().to_owned()).unwrap_or_default();
-    crate::path::check_request_path(templates, info.operation_id, &base_path, request.url().path())
-        .map_err(|e| progenitor_client::Error::InvalidRequest(inner.stash(e)))?;
-    let Some(auth) = &inner.auth else {
-        return Ok(());
-    };
-    // An error here means the request was never sent.
-    let access = auth
-        .manager
-        .access_token(&auth.key)
-        .await
-        .map_err(|e| progenitor_client::Error::Custom(inner.stash(e.before_send())))?;
-    set_authorization(request, access.secret()).map_err(progenitor_client::Error::Custom)
-}
-
-/// The CRM `exec` hook: sends under the retry policy with refresh-and-replay, in a tracing span.
-async fn crm_exec<C: ClientInfo<Inner>>(
-    client: &C,
-    request: reqwest::Request,
-    info: &OperationInfo,
-) -> reqwest::Result<reqwest::Response> {
-    let inner = client.inner();
-    let span = tracing::info_span!(
-        "zoho.api",
-        operation = info.operation_id,
-        method = %request.method(),
-        dc = inner.dc.map(DataCenter::location),
-        environment = inner.environment.map(Environment::as_str),
-        status = tracing::field::Empty,
-        duration_ms = tracing::field::Empty,
-        replayed = false,
-    );
-    let started = Instant::now();
-    let result = exec_crm(client, inner, request, info.operation_id).instrument(span.clone()).await;
-    span.record("duration_ms", started.elapsed().as_millis() as u64);
-    match result {
-        Ok((response, replayed)) => {
-            span.record("status", response.status().as_u16());
-            span.record("replayed", replayed);
-            Ok(response)
-        }
-        Err(e) => {
-            // Without the URL: record ids and search terms stay out of the logs.
-            let e = e.without_url();
-            span.in_scope(|| tracing::debug!(error = %e, "request failed"));
-            Err(e)
-        }
-    }
-}
-
-pub(crate) async fn exec_crm<C: ClientInfo<Inner>>(
-    client: &C,
-    inner: &Inner,
-    request: reqwest::Request,
-    operation: &str,
-) -> reqwest::Result<(reqwest::Response, bool)> {
-    let Some(auth) = &inner.auth else {
-        let response = send(client.client(), inner, request).await?;
-        return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
-    };
-    let used = authorization_of(&request);
-    let replay = request.try_clone();
-    let response = send(client.client(), inner, request).await?;
-    if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-        return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
-    }
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?;
-    if let (true, Some(mut replay), Some(used)) = (is_rejected_token(status, &body), replay, used) {
-        match auth.manager.refresh_after_rejection(&auth.key, &used).await {
-            Ok(fresh) => {
-                if set_authorization(&mut replay, fresh.secret()).is_ok() {
-                    tracing::info!("access token rejected by Zoho; refreshed and replaying once");
-                    let response = send(client.client(), inner, replay).await?;
-                    return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, true));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "access token rejected by Zoho and could not be refreshed");
-                // The request was answered (401): the replay was never sent.
-                inner.stash(e.before_send());
-            }
-        }
-    }
-    if let Some(error) = non_json_error(operation, RateLimitScope::Api, status, &headers, &body) {
-        inner.stash(error);
-    }
-    Ok((rebuild(status, headers, body), false))
-}
-
 /// Lets a success through untouched. An error answer whose body is not JSON (an HTML page
 /// from a proxy or load balancer, an empty 502) becomes a typed error with the real status,
 /// stashed for the hand-written layer; the generated client would only see an undecodable
 /// payload and lose the status.
-async fn inspect(
-    inner: &Inner,
+pub(crate) async fn inspect(
+    context: &impl HookContext,
     operation: &str,
     scope: RateLimitScope,
     response: reqwest::Response,
@@ -327,7 +121,7 @@ async fn inspect(
     let headers = response.headers().clone();
     let body = response.bytes().await?;
     if let Some(error) = non_json_error(operation, scope, status, &headers, &body) {
-        inner.stash(error);
+        context.stash(error);
     }
     Ok(rebuild(status, headers, body))
 }
@@ -347,7 +141,7 @@ pub(crate) fn non_json_error(
         return None;
     }
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return Some(Error::RateLimited { scope, retry_after: crate::oauth::retry_after(headers) });
+        return Some(Error::RateLimited { scope, retry_after: retry_after(headers) });
     }
     let json = serde_json::from_slice::<serde_json::Value>(body).ok();
     let enveloped = json.as_ref().and_then(|v| v.as_object()).is_some_and(|o| {
@@ -369,32 +163,56 @@ pub(crate) fn non_json_error(
     ))
 }
 
-/// The retry kind of an accounts-server call: the code exchange is never repeated (codes are
-/// single-use); refresh, revoke and serverinfo are safe to repeat.
-fn accounts_kind(operation: &str, request: &reqwest::Request) -> Kind {
-    let exchange = operation == "token"
-        && request.body().and_then(reqwest::Body::as_bytes).is_some_and(|body| {
-            url::form_urlencoded::parse(body).any(|(k, v)| k == "grant_type" && v == "authorization_code")
-        });
-    if exchange { Kind::Once } else { Kind::Idempotent }
+/// Converts a generated-client error into the SDK's error.
+///
+/// `envelope` decodes the typed error body (when the operation declares one) into
+/// `(code, message, details)`.
+pub(crate) fn convert_progenitor<E>(
+    operation: &str,
+    error: progenitor_client::Error<E>,
+    envelope: impl FnOnce(&E) -> Option<(String, String, serde_json::Value)>,
+) -> Error {
+    use progenitor_client::Error as P;
+    match error {
+        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => Error::transport(operation, e),
+        P::InvalidRequest(message) => Error::InvalidInput { parameter: operation.to_owned(), reason: message },
+        P::Custom(message) => Error::config(format!("{operation}: {message}")),
+        P::InvalidResponsePayload(bytes, e) => Error::decode(operation, 200, &bytes, e),
+        P::ErrorResponse(rv) => {
+            let status = rv.status().as_u16();
+            let retry_after = retry_after(rv.headers());
+            match envelope(rv.as_ref()) {
+                Some((code, _, _)) if status == 429 || code == "TOO_MANY_REQUESTS" => {
+                    Error::RateLimited { scope: RateLimitScope::Api, retry_after }
+                }
+                Some((code, message, details)) => {
+                    Error::Api { operation: operation.to_owned(), status, code, message, details }
+                }
+                None => Error::Api {
+                    operation: operation.to_owned(),
+                    status,
+                    code: String::new(),
+                    message: "error response without a Zoho envelope".into(),
+                    details: serde_json::Value::Null,
+                },
+            }
+        }
+        P::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            if status == 429 {
+                return Error::RateLimited { scope: RateLimitScope::Api, retry_after: retry_after(response.headers()) };
+            }
+            Error::Decode {
+                operation: operation.to_owned(),
+                status,
+                body: String::new(),
+                reason: format!("HTTP {status} is not a documented answer of this operation"),
+            }
+        }
+    }
 }
 
-impl ClientHooks<Inner> for crate::accounts::Client {
-    async fn exec(&self, mut request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
-        if let Some(timeout) = self.inner().timeout {
-            // Bounded tighter than other calls: a refresh holds the store's refresh lease.
-            let limit = request.timeout().map_or(timeout, |t| (*t).min(timeout));
-            *request.timeout_mut() = Some(limit);
-        }
-        let span = tracing::debug_span!(
-            "zoho.accounts",
-            operation = info.operation_id,
-            dc = self.inner().dc.map(DataCenter::location),
-            status = tracing::field::Empty
-        );
-        let kind = accounts_kind(info.operation_id, &request);
-        let response = self.inner().retry.send(self.client(), request, kind).instrument(span.clone()).await?;
-        span.record("status", response.status().as_u16());
-        inspect(self.inner(), info.operation_id, RateLimitScope::TokenEndpoint, response).await
-    }
+/// `Retry-After` (seconds or an HTTP date); 60 s when absent (Zoho does not document it).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    crate::retry::retry_after(headers, std::time::SystemTime::now()).unwrap_or(Duration::from_secs(60))
 }

@@ -15,7 +15,7 @@ use zohocrm::client::{Criteria, Record, RecordQuery, Search};
 use zohocrm::dc::{DataCenter, Endpoints, Environment};
 use zohocrm::store::{MemoryStore, TokenStore};
 use zohocrm::testkit::{Fault, Route};
-use zohocrm::{ClientCredentials, Error, SecretString, Token, TokenKey, Zoho};
+use zohocrm::{AccessToken, ClientCredentials, Error, RefreshToken, Token, TokenKey, Zoho};
 
 async fn us_client(h: &common::Harness) -> (zohocrm::CrmClient, Token) {
     let token = connect(h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
@@ -310,8 +310,8 @@ async fn endless_server(page_ids: fn(u32) -> Vec<String>) -> (zohocrm::CrmClient
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let token = Token {
         key: key.clone(),
-        access_token: Some(SecretString::new("1000.aaaa.bbbb")),
-        refresh_token: Some(SecretString::new("1000.cccc.dddd")),
+        access_token: Some(AccessToken::new("1000.aaaa.bbbb")),
+        refresh_token: Some(RefreshToken::new("1000.cccc.dddd")),
         expires_at_ms: now_ms + 3_600_000,
         api_domain: base.clone(),
         accounts_server: "https://accounts.zoho.com".into(),

@@ -341,7 +341,7 @@ async fn authorization_header_is_redacted_in_shapes() {
         format!("Zoho-oauthtoken {ACCESS_TOKEN}").parse().expect("header value"),
     );
     let http = zohocrm::transport::http_client_builder().default_headers(headers).build().expect("client");
-    let crm = zohocrm::crm::Client::new_with_client(server.base_url(), http, zohocrm::transport::Inner::default());
+    let crm = zohocrm::crm::Client::new_with_client(server.base_url(), http, Default::default());
     crm.get_org().send().await.expect("get_org");
     let request = server.take_one();
     assert_eq!(request.header("authorization"), Some(format!("Zoho-oauthtoken {ACCESS_TOKEN}").as_str()));

@@ -51,7 +51,7 @@ fn rust_methods_are_the_operation_ids() {
 
 /// Fields that carry secrets are typed `crate::secret::SecretString` in every generated type.
 #[test]
-fn secret_fields_are_secret_strings() {
+fn secret_fields_have_their_role_types() {
     const SECRET_FIELDS: &[&str] = &["client_secret", "code", "refresh_token", "access_token", "token", "id_token"];
     let file = syn::parse_file(surface::compiled_source("accounts")).expect("parses");
     let types = file
@@ -71,10 +71,21 @@ fn secret_fields_are_secret_strings() {
             };
             if SECRET_FIELDS.contains(&name.as_str()) {
                 let ty = field.ty.to_token_stream().to_string().replace(' ', "");
+                // Each role has its own secret type; the revoke body and the ID token take any.
+                let role = match name.as_str() {
+                    "client_secret" => "ClientSecret",
+                    "code" => "AuthorizationCode",
+                    "refresh_token" => "RefreshToken",
+                    "access_token" => "AccessToken",
+                    _ => "SecretString",
+                };
+                let plain = format!("crate::secret::{role}");
+                let optional = format!("::std::option::Option<crate::secret::{role}>");
                 assert!(
-                    ty == "crate::secret::SecretString" || ty == "::std::option::Option<crate::secret::SecretString>",
-                    "{}.{name} is `{ty}`, expected SecretString: type it `$ref: \"#/components/schemas/Secret\"` in spec/accounts.yaml",
-                    s.ident
+                    ty == plain || ty == optional,
+                    "{}.{name} is `{ty}`, expected {role}: type it `$ref: \"#/components/schemas/{}\"` in spec/accounts.yaml",
+                    s.ident,
+                    if role == "SecretString" { "Secret" } else { role }
                 );
                 checked.push(format!("{}.{name}", s.ident));
             }

@@ -98,7 +98,7 @@ fn v8_core_has_the_basics() {
 #[tokio::test]
 async fn v8_core_client_uses_the_sdk_hooks() {
     use support::capture::{Canned, CaptureServer};
-    fn hooks<T: progenitor_client::ClientHooks<zohocrm::transport::Inner>>() {}
+    fn hooks<T: progenitor_client::ClientHooks<zohocrm::client::CrmContext>>() {}
     hooks::<zohocrm::crm_v8::core::Client>();
 
     let server =
@@ -106,7 +106,7 @@ async fn v8_core_client_uses_the_sdk_hooks() {
     let client = zohocrm::crm_v8::core::Client::new_with_client(
         server.base_url(),
         support::http_client(),
-        zohocrm::transport::Inner::default(),
+        zohocrm::client::CrmContext::default(),
     );
     let answer = client.get_record().module_api_name("Leads").id("1").send().await.expect("record");
     let request = server.take_one();

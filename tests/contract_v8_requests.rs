@@ -14,7 +14,7 @@ use zohocrm::coql::{Condition, Coql, Order};
 use zohocrm::dc::{DataCenter, Endpoints, Environment};
 use zohocrm::retry::RetryPolicy;
 use zohocrm::store::{MemoryStore, TokenStore};
-use zohocrm::{ClientCredentials, SecretString, Token, TokenKey, Zoho};
+use zohocrm::{AccessToken, ClientCredentials, RefreshToken, Token, TokenKey, Zoho};
 
 /// A v8 client of a stored, fresh connection whose API domain is the capture server.
 async fn client(server: &CaptureServer) -> CrmV8Client {
@@ -26,8 +26,8 @@ async fn client(server: &CaptureServer) -> CrmV8Client {
     store
         .put(&Token {
             key: key.clone(),
-            access_token: Some(SecretString::new("1000.at-v8-contract.SECRET")),
-            refresh_token: Some(SecretString::new("1000.rt-v8-contract.SECRET")),
+            access_token: Some(AccessToken::new("1000.at-v8-contract.SECRET")),
+            refresh_token: Some(RefreshToken::new("1000.rt-v8-contract.SECRET")),
             expires_at_ms: far,
             api_domain: server.base_url().to_owned(),
             accounts_server: "https://accounts.zoho.com".into(),

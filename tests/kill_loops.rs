@@ -25,7 +25,7 @@ use common::{connect, harness_with, user_in};
 use zohocrm::dc::{DataCenter, EndpointTable, Endpoints, Environment};
 use zohocrm::store::{SqliteStore, TokenStore};
 use zohocrm::testkit::Route;
-use zohocrm::{SecretString, TokenKey, Zoho};
+use zohocrm::{TokenKey, Zoho};
 
 const CHILD_STORE: &str = "ZOHOCRM_KILL_STORE";
 const CHILD_TARGET: &str = "ZOHOCRM_KILL_TARGET";
@@ -161,7 +161,7 @@ async fn kill_loop(kind: &str, target: &str, store: Arc<dyn TokenStore>) -> Tall
     let h = harness_with(store.clone()).await;
     let email = user_in(&h.sim, DataCenter::Eu);
     let token = connect(&h, USER, &email, Environment::Production).await;
-    let original: SecretString = token.refresh_token.clone().unwrap();
+    let original: zohocrm::RefreshToken = token.refresh_token.clone().unwrap();
     let table = serde_json::to_string(&h.sim.endpoints()).unwrap();
     let mut tally = Tally::default();
     for round in 0..kill_count() {

@@ -13,7 +13,7 @@ use common::{SCOPES, connect, harness, user_in};
 use zohocrm::dc::{DataCenter, DcError, Environment};
 use zohocrm::error::RateLimitScope;
 use zohocrm::manager::RefreshPolicy;
-use zohocrm::oauth::AuthorizationCode;
+use zohocrm::oauth::CodeGrant;
 use zohocrm::testkit::{self, Decision, Fault, Route};
 use zohocrm::{Error, Token};
 
@@ -348,7 +348,7 @@ async fn a_self_client_code_connects_at_the_chosen_data_center() {
         .zoho
         .connect_self_client(
             "integration",
-            &AuthorizationCode::self_client(DataCenter::Jp, code.clone(), SCOPES.iter().copied()),
+            &CodeGrant::self_client(DataCenter::Jp, code.clone(), SCOPES.iter().copied()),
         )
         .await
         .unwrap();
@@ -360,17 +360,14 @@ async fn a_self_client_code_connects_at_the_chosen_data_center() {
     // Single use, and only at its own data center.
     let again = h
         .zoho
-        .connect_self_client(
-            "integration",
-            &AuthorizationCode::self_client(DataCenter::Jp, code, SCOPES.iter().copied()),
-        )
+        .connect_self_client("integration", &CodeGrant::self_client(DataCenter::Jp, code, SCOPES.iter().copied()))
         .await
         .unwrap_err();
     assert_eq!(again.zoho_code(), Some("invalid_code"), "{again:?}");
     let code = h.sim.self_client_code(&email, Environment::Production, SCOPES, Duration::from_secs(180)).unwrap();
     let wrong_dc = h
         .zoho
-        .connect_self_client("x", &AuthorizationCode::self_client(DataCenter::Eu, code, SCOPES.iter().copied()))
+        .connect_self_client("x", &CodeGrant::self_client(DataCenter::Eu, code, SCOPES.iter().copied()))
         .await
         .unwrap_err();
     assert_eq!(wrong_dc.zoho_code(), Some("invalid_code"), "{wrong_dc:?}");

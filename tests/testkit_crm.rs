@@ -9,7 +9,6 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use testkit_common::*;
-use zohocrm::SecretString;
 use zohocrm::clock::Clock;
 use zohocrm::dc::{DataCenter, Environment};
 use zohocrm::testkit::{Route, Simulator};
@@ -102,7 +101,7 @@ fn emails(body: &Value) -> Vec<String> {
 async fn scopes_must_cover_the_call() {
     let sim = Simulator::start().await.unwrap();
     let t = admin(&sim).await;
-    let token = SecretString::new(t.access.clone());
+    let token = zohocrm::AccessToken::new(t.access.clone());
     let mismatch = fixture("error_oauth_scope_mismatch.json");
     let lead_body = json!({"data": [{"Last_Name": "Scoped"}]});
     // (method, path, body, scopes that work, scopes that do not)

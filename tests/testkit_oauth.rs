@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use testkit_common::*;
-use zohocrm::SecretString;
 use zohocrm::dc::{DataCenter, Environment};
 use zohocrm::testkit::{
     ClientRegistration, DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Decision, Route, SimError, Simulator,
@@ -240,7 +239,7 @@ async fn client_errors_answer_http_200_with_zoho_error_bodies() {
     // A client with Multi-DC enabled only in the US.
     sim.register_client(ClientRegistration {
         client_id: "1000.USONLY".into(),
-        secrets: [(DataCenter::Us, SecretString::new("us-only-secret"))].into_iter().collect(),
+        secrets: [(DataCenter::Us, zohocrm::ClientSecret::new("us-only-secret"))].into_iter().collect(),
         redirect_uris: vec![DEFAULT_REDIRECT_URI.into()],
     });
     let q = consent(&sim, "eu.user@zylker.example", Environment::Production, USERS_READ, "offline", "").await;
@@ -329,7 +328,7 @@ async fn refresh_grant_mints_access_tokens_without_a_new_refresh_token() {
     // Wrong DC, unknown token, revoked token: invalid_code.
     assert_eq!(refresh(&sim, DataCenter::Us, &t.refresh).await, (200, json!({"error": "invalid_code"})));
     assert_eq!(refresh(&sim, DataCenter::Au, "1000.unknown.token").await, (200, json!({"error": "invalid_code"})));
-    assert!(sim.revoke_refresh_token_out_of_band(&SecretString::new(t.refresh.clone())));
+    assert!(sim.revoke_refresh_token_out_of_band(&zohocrm::RefreshToken::new(t.refresh.clone())));
     assert_eq!(refresh(&sim, DataCenter::Au, &t.refresh).await, (200, json!({"error": "invalid_code"})));
 }
 
@@ -575,7 +574,7 @@ async fn a_client_without_a_secret_in_the_users_dc_cannot_get_consent_there() {
     let sim = Simulator::start().await.unwrap();
     sim.register_client(ClientRegistration {
         client_id: "1000.USONLY".into(),
-        secrets: [(DataCenter::Us, SecretString::new("s"))].into_iter().collect(),
+        secrets: [(DataCenter::Us, zohocrm::ClientSecret::new("s"))].into_iter().collect(),
         redirect_uris: vec![DEFAULT_REDIRECT_URI.into()],
     });
     let url = auth_url(&sim, DataCenter::Us, USERS_READ, "offline", "").replace(DEFAULT_CLIENT_ID, "1000.USONLY");

@@ -7,7 +7,7 @@ use std::path::Path;
 use futures_util::StreamExt as _;
 use serde_json::{Map, Value, json};
 use zohocrm::client::{Criteria, Record, RecordQuery, Search, UserType};
-use zohocrm::oauth::AuthorizationCode;
+use zohocrm::oauth::CodeGrant;
 use zohocrm::store::{ImportOptions, SqliteStore, TokenStore};
 use zohocrm::{CrmClient, Environment, TokenKey, Zoho};
 
@@ -313,7 +313,7 @@ impl Run {
                 Some("-") | None => crate::login::read_pasted_code().await?,
                 Some(code) => code.trim().to_owned(),
             };
-            let code = AuthorizationCode::self_client(dc, code, args.scopes.clone());
+            let code = CodeGrant::self_client(dc, code, args.scopes.clone());
             zoho.connect_self_client(&self.profile, &code).await.map_err(|e| self.sdk(e))?
         } else {
             let mut request = zoho

@@ -28,7 +28,7 @@ use zeroize::Zeroize;
 
 use super::StoreError;
 use crate::dc::{DataCenter, Environment};
-use crate::secret::SecretString;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::token::{Token, TokenKey};
 
 /// A caller-supplied mapping from a stored `api_domain` to a data center and environment.
@@ -95,9 +95,9 @@ pub struct ZohoTokenRow {
     /// `user_mail` (2.1) or `user_name` (8.0); may be empty.
     pub user: String,
     /// The refresh token, if any.
-    pub refresh_token: Option<SecretString>,
+    pub refresh_token: Option<RefreshToken>,
     /// The access token, if any.
-    pub access_token: Option<SecretString>,
+    pub access_token: Option<AccessToken>,
     /// Whether the row holds a grant token (only used to explain skipped rows).
     pub has_grant_token: bool,
     /// `expiry_time`: epoch milliseconds as text; may be empty.
@@ -171,13 +171,13 @@ pub fn import_zoho_filestore(csv_text: &str, options: &ImportOptions<'_>) -> Res
             });
         }
         let text = |i: usize| fields[i].trim().to_owned();
-        let secret = |i: usize| Some(fields[i].trim()).filter(|v| !v.is_empty()).map(SecretString::new);
+        let secret = |i: usize| Some(fields[i].trim()).filter(|v| !v.is_empty());
         rows.push(ZohoTokenRow {
             line: *line,
             id: text(id),
             user: text(user),
-            refresh_token: secret(refresh),
-            access_token: secret(access),
+            refresh_token: secret(refresh).map(RefreshToken::new),
+            access_token: secret(access).map(AccessToken::new),
             has_grant_token: grant.is_some_and(|g| !fields[g].trim().is_empty()),
             expiry_time: text(expiry),
             api_domain: api_domain.map(text).filter(|v| !v.is_empty()),
@@ -364,8 +364,8 @@ impl ZohoTokenRow {
             line,
             id: next().unwrap_or_default(),
             user: next().unwrap_or_default(),
-            refresh_token: next().map(SecretString::new),
-            access_token: next().map(SecretString::new),
+            refresh_token: next().map(RefreshToken::new),
+            access_token: next().map(AccessToken::new),
             has_grant_token: next().is_some(),
             expiry_time: next().unwrap_or_default(),
             api_domain: next(),

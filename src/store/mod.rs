@@ -67,7 +67,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::dc::{DataCenter, Environment};
-use crate::secret::SecretString;
+use crate::secret::{AccessToken, RefreshToken, SecretString};
 use crate::token::{Token, TokenKey};
 
 #[cfg(feature = "encryption")]
@@ -549,13 +549,13 @@ impl StoredRow {
     /// Converts a token for storage, sealing its secrets with `cipher` if given.
     pub(crate) fn from_token(token: &Token, cipher: Option<&Cipher>) -> Result<Self, StoreError> {
         let key = &token.key;
-        let seal = |column: &str, value: &Option<SecretString>| -> Result<Option<SecretString>, StoreError> {
-            match value {
+        let seal = |column: &str, value: Option<&str>| -> Result<Option<SecretString>, StoreError> {
+            match value.map(SecretString::new) {
                 None => Ok(None),
                 Some(secret) => match cipher {
-                    None => Ok(Some(secret.clone())),
+                    None => Ok(Some(secret)),
                     #[cfg(feature = "encryption")]
-                    Some(c) => c.seal(key, column, secret).map(Some),
+                    Some(c) => c.seal(key, column, &secret).map(Some),
                     #[cfg(not(feature = "encryption"))]
                     Some(c) => {
                         let _ = column;
@@ -572,8 +572,8 @@ impl StoredRow {
             user_key: key.user.clone(),
             dc: key.dc.location().to_owned(),
             environment: key.environment.as_str().to_owned(),
-            access_token: seal("access_token", &token.access_token)?,
-            refresh_token: seal("refresh_token", &token.refresh_token)?,
+            access_token: seal("access_token", token.access_token.as_ref().map(AccessToken::expose))?,
+            refresh_token: seal("refresh_token", token.refresh_token.as_ref().map(RefreshToken::expose))?,
             expires_at_ms: token.expires_at_ms,
             api_domain: token.api_domain.clone(),
             accounts_server: token.accounts_server.clone(),
@@ -616,8 +616,8 @@ impl StoredRow {
                 }
             }
         };
-        let access_token = open("access_token", self.access_token)?;
-        let refresh_token = open("refresh_token", self.refresh_token)?;
+        let access_token = open("access_token", self.access_token)?.map(|s| AccessToken::new(s.expose()));
+        let refresh_token = open("refresh_token", self.refresh_token)?.map(|s| RefreshToken::new(s.expose()));
         Ok(Token {
             key,
             access_token,
@@ -639,8 +639,8 @@ mod tests {
     fn token(user: &str, access: &str) -> Token {
         Token {
             key: TokenKey::new(user, DataCenter::Eu, Environment::Sandbox),
-            access_token: Some(SecretString::new(access)),
-            refresh_token: Some(SecretString::new("1000.refresh")),
+            access_token: Some(AccessToken::new(access)),
+            refresh_token: Some(RefreshToken::new("1000.refresh")),
             expires_at_ms: 5,
             api_domain: "https://sandbox.zohoapis.eu".into(),
             accounts_server: "https://accounts.zoho.eu".into(),

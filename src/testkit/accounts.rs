@@ -318,7 +318,7 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
     match secret {
         None => return token_error("invalid_client"),
         // docs/zoho-facts.md §2.3: a wrong secret answers `invalid_client_secret` (HTTP 200).
-        Some(s) if !expected.ct_eq(&crate::SecretString::new(s.as_str())) => {
+        Some(s) if !expected.ct_eq(&crate::secret::ClientSecret::new(s.as_str())) => {
             return token_error("invalid_client_secret");
         }
         Some(_) => {}

@@ -45,9 +45,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::SecretString;
 use crate::clock::{Clock, ManualClock};
 use crate::dc::{DataCenter, Environment};
+use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
 
 use state::State;
 
@@ -60,8 +60,8 @@ pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
 /// The default client's secret in data center `dc` (`sim-secret-eu`, ...): Zoho Multi-DC with a
 /// different secret per data center.
-pub fn default_client_secret(dc: DataCenter) -> SecretString {
-    SecretString::new(format!("sim-secret-{}", dc.location()))
+pub fn default_client_secret(dc: DataCenter) -> ClientSecret {
+    ClientSecret::new(format!("sim-secret-{}", dc.location()))
 }
 
 /// How to start a simulator.
@@ -114,7 +114,7 @@ pub struct ClientRegistration {
     pub client_id: String,
     /// The secret per data center. A data center missing here is one where Multi-DC is not
     /// enabled: the token endpoint answers `invalid_client` there.
-    pub secrets: BTreeMap<DataCenter, SecretString>,
+    pub secrets: BTreeMap<DataCenter, ClientSecret>,
     /// Registered redirect URIs (exact match).
     pub redirect_uris: Vec<String>,
 }
@@ -236,9 +236,9 @@ pub struct LoggedRequest {
 #[derive(Clone, Debug)]
 pub struct IssuedTokens {
     /// The access token.
-    pub access_token: SecretString,
+    pub access_token: AccessToken,
     /// The refresh token.
-    pub refresh_token: SecretString,
+    pub refresh_token: RefreshToken,
     /// The CRM API base of the user's DC and the environment.
     pub api_domain: String,
     /// The accounts server of the user's DC.
@@ -529,8 +529,8 @@ impl Simulator {
         let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
         let minted = st.mint(now, DEFAULT_CLIENT_ID, &account.email, account.dc, environment, scopes, true, None);
         Ok(IssuedTokens {
-            access_token: SecretString::new(minted.access_token),
-            refresh_token: SecretString::new(minted.refresh_token.unwrap_or_default()),
+            access_token: AccessToken::new(minted.access_token),
+            refresh_token: RefreshToken::new(minted.refresh_token.unwrap_or_default()),
             api_domain: self.shared.api_url(account.dc, environment),
             accounts_server: self.shared.accounts_url(account.dc),
             expires_in: state::ACCESS_TOKEN_SECS,
@@ -546,7 +546,7 @@ impl Simulator {
         environment: Environment,
         scopes: &[&str],
         valid_for: Duration,
-    ) -> Result<SecretString, SimError> {
+    ) -> Result<AuthorizationCode, SimError> {
         let now = self.shared.now_ms();
         let mut st = self.shared.lock();
         let account = st.account(email).cloned().ok_or_else(|| SimError::UnknownUser(email.to_owned()))?;
@@ -567,7 +567,7 @@ impl Simulator {
                 used: false,
             },
         );
-        Ok(SecretString::new(code))
+        Ok(AuthorizationCode::new(code))
     }
 
     /// Queues `fault` for the next `times` requests of `route` ([`Route::Any`]: any route).
@@ -610,7 +610,7 @@ impl Simulator {
 
     /// Revokes a refresh token as if the user removed the app in Zoho's Connected Apps: it and
     /// its access tokens stop working. Returns whether the token existed.
-    pub fn revoke_refresh_token_out_of_band(&self, refresh_token: &SecretString) -> bool {
+    pub fn revoke_refresh_token_out_of_band(&self, refresh_token: &RefreshToken) -> bool {
         self.shared.lock().remove_refresh_token(refresh_token.expose())
     }
 
@@ -630,7 +630,7 @@ impl Simulator {
 
     /// Replaces the scopes of a live access token (to provoke `OAUTH_SCOPE_MISMATCH`).
     /// Returns whether the token existed.
-    pub fn set_token_scopes(&self, access_token: &SecretString, scopes: &[&str]) -> bool {
+    pub fn set_token_scopes(&self, access_token: &AccessToken, scopes: &[&str]) -> bool {
         match self.shared.lock().access_tokens.get_mut(access_token.expose()) {
             Some(a) => {
                 a.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();

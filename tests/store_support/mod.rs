@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use zohocrm::SecretString;
 use zohocrm::dc::{DataCenter, Environment};
 use zohocrm::store::{StoreError, TokenStore};
 use zohocrm::token::{Token, TokenKey};
+use zohocrm::{AccessToken, RefreshToken};
 
 pub fn key(user: &str, dc: DataCenter, env: Environment) -> TokenKey {
     TokenKey::new(user, dc, env)
@@ -18,8 +18,8 @@ pub fn key(user: &str, dc: DataCenter, env: Environment) -> TokenKey {
 pub fn token(key: &TokenKey, access: &str, refresh: &str, expires_at_ms: i64) -> Token {
     Token {
         key: key.clone(),
-        access_token: Some(SecretString::new(access)),
-        refresh_token: Some(SecretString::new(refresh)),
+        access_token: Some(AccessToken::new(access)),
+        refresh_token: Some(RefreshToken::new(refresh)),
         expires_at_ms,
         api_domain: "https://www.zohoapis.com".into(),
         accounts_server: "https://accounts.zoho.com".into(),
@@ -30,11 +30,11 @@ pub fn token(key: &TokenKey, access: &str, refresh: &str, expires_at_ms: i64) ->
 }
 
 pub fn access(t: &Token) -> &str {
-    t.access_token.as_ref().map(SecretString::expose).unwrap_or("<none>")
+    t.access_token.as_ref().map(AccessToken::expose).unwrap_or("<none>")
 }
 
 pub fn refresh(t: &Token) -> &str {
-    t.refresh_token.as_ref().map(SecretString::expose).unwrap_or("<none>")
+    t.refresh_token.as_ref().map(RefreshToken::expose).unwrap_or("<none>")
 }
 
 /// Fails the test if `fut` takes longer than 5 s (a lease that never released, say).
@@ -121,7 +121,7 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
     let lease = within("begin_refresh", store.begin_refresh(&ann_us)).await.unwrap();
     assert_eq!(access(lease.current().unwrap()), "1000.at.2");
     let mut fresh = lease.current().unwrap().clone();
-    fresh.access_token = Some(SecretString::new("1000.at.3"));
+    fresh.access_token = Some(AccessToken::new("1000.at.3"));
     fresh.updated_at_ms = 9_000;
     within("commit", lease.commit(&fresh)).await.unwrap();
     assert_eq!(access(&other.get(&ann_us).await.unwrap().unwrap()), "1000.at.3");
@@ -153,7 +153,7 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
         "a second lease was granted while the first was held"
     );
     let mut next = held.current().unwrap().clone();
-    next.access_token = Some(SecretString::new("1000.at.4"));
+    next.access_token = Some(AccessToken::new("1000.at.4"));
     held.commit(&next).await.unwrap();
     let lease = within("waiting lease", waiter).await.unwrap();
     assert_eq!(access(lease.current().unwrap()), "1000.at.4");
@@ -218,7 +218,7 @@ pub async fn single_flight(a: Arc<dyn TokenStore>, b: Arc<dyn TokenStore>) {
                 // Stands in for the token call: the others must wait, not refresh too.
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 let mut fresh = current.clone();
-                fresh.access_token = Some(SecretString::new("fresh"));
+                fresh.access_token = Some(AccessToken::new("fresh"));
                 fresh.expires_at_ms = 3_600_000;
                 lease.commit(&fresh).await.unwrap();
             } else {

@@ -15,10 +15,10 @@ pub fn http_client() -> reqwest::Client {
 
 /// The generated CRM client pointed at `base_url`.
 pub fn crm_client(base_url: &str) -> zohocrm::crm::Client {
-    zohocrm::crm::Client::new_with_client(base_url, http_client(), zohocrm::transport::Inner::default())
+    zohocrm::crm::Client::new_with_client(base_url, http_client(), Default::default())
 }
 
 /// The generated Accounts client pointed at `base_url`.
 pub fn accounts_client(base_url: &str) -> zohocrm::accounts::Client {
-    zohocrm::accounts::Client::new_with_client(base_url, http_client(), zohocrm::transport::Inner::default())
+    zohocrm::accounts::Client::new_with_client(base_url, http_client(), Default::default())
 }

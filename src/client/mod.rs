@@ -21,13 +21,16 @@ use progenitor_client::ResponseValue;
 use crate::crm::{self, types};
 use crate::error::{Error, Result};
 use crate::manager::TokenManager;
-use crate::oauth::convert_progenitor;
 use crate::path::check_segment;
 use crate::retry::{Retrier, RetryPolicy};
 use crate::token::TokenKey;
-use crate::transport::{CallState, Failure, Inner};
+use crate::transport::{CallRecord, CallState, convert_progenitor};
+
+mod context;
+mod hooks;
 
 pub use crate::crm::types::{ActionResult, Field, Layout, Module, Org, Record, User, UserType};
+pub use context::CrmContext;
 
 /// The most items Zoho returns per page.
 pub const MAX_PER_PAGE: u32 = 200;
@@ -378,7 +381,7 @@ pub struct CrmClient {
     max_pages: u32,
 }
 
-type Slot = Failure;
+type Slot = CallRecord;
 
 impl CrmClient {
     pub(crate) fn new(
@@ -446,7 +449,7 @@ impl CrmClient {
         crm::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            Inner::crm(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
+            CrmContext::new(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
         )
     }
 
@@ -456,7 +459,7 @@ impl CrmClient {
         crate::crm_v8::core::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            Inner::crm(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
+            CrmContext::new(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
         )
     }
 
@@ -531,10 +534,10 @@ impl CrmClient {
         );
         let sent = {
             use tracing::Instrument;
-            crate::transport::exec_crm(&client, inner, request, OPERATION).instrument(span.clone()).await
+            hooks::exec_crm(&client, inner, request, OPERATION).instrument(span.clone()).await
         };
         let (response, _replayed) = sent.map_err(|e| Error::transport(OPERATION, e))?;
-        if let Some(error) = crate::transport::Inner::take_failure(&slot) {
+        if let Some(error) = crate::transport::take_error(&slot) {
             return Err(error);
         }
         let status = response.status().as_u16();
@@ -573,7 +576,7 @@ impl CrmClient {
         let client = crm::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            Inner::crm(self.manager.clone(), self.key.clone(), Some(slot.clone()), self.retry.clone()),
+            CrmContext::new(self.manager.clone(), self.key.clone(), Some(slot.clone()), self.retry.clone()),
         );
         (client, slot)
     }
@@ -969,7 +972,7 @@ fn more(info: &Option<types::Info>) -> bool {
 }
 
 fn lock(slot: &Slot) -> std::sync::MutexGuard<'_, CallState> {
-    slot.lock().unwrap_or_else(|p| p.into_inner())
+    crate::transport::lock(slot)
 }
 
 /// Turns a generated call's result into the SDK's: a hook's typed error first, 204/304 as

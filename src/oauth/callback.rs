@@ -1,0 +1,139 @@
+//! The redirect back from Zoho: [`Callback`] parses it, checks `state` and resolves the
+//! user's data center into a [`CodeGrant`] (nothing is sent anywhere).
+
+use crate::dc::{DataCenter, Endpoints};
+use crate::error::{CallbackError, Result};
+use crate::secret::{AuthorizationCode, CsrfState};
+
+use super::PendingAuthorization;
+
+/// The parameters of Zoho's redirect back to the app.
+#[derive(Clone, Debug, Default)]
+pub struct Callback {
+    code: Option<AuthorizationCode>,
+    location: Option<String>,
+    accounts_server: Option<String>,
+    state: Option<CsrfState>,
+    error: Option<String>,
+}
+
+impl Callback {
+    /// Parses the redirect: a whole URL (`https://app/cb?code=…`), or just its query (`code=…&…`).
+    pub fn parse(input: &str) -> Result<Callback, CallbackError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(CallbackError::Malformed { reason: "the redirect URL is empty".into() });
+        }
+        let query = match input.find('?') {
+            Some(i) => &input[i + 1..],
+            None if input.contains("://") => {
+                return Err(CallbackError::Malformed { reason: "the redirect URL has no query string".into() });
+            }
+            None => input,
+        };
+        let query = query.split('#').next().unwrap_or_default();
+        let mut cb = Callback::default();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "code" => cb.code = Some(AuthorizationCode::new(v)),
+                "location" => cb.location = Some(v),
+                "accounts-server" => cb.accounts_server = Some(v),
+                "state" => cb.state = Some(CsrfState::new(v)),
+                "error" => cb.error = Some(v),
+                _ => {}
+            }
+        }
+        Ok(cb)
+    }
+
+    /// Zoho's `location` code, when present.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    /// Zoho's `accounts-server`, when present.
+    pub fn accounts_server(&self) -> Option<&str> {
+        self.accounts_server.as_deref()
+    }
+
+    /// Checks `state`, reports denial, and resolves the data center. Nothing is sent anywhere.
+    pub fn verify(self, pending: &PendingAuthorization, endpoints: &Endpoints) -> Result<CodeGrant> {
+        let state_ok = self.state.as_ref().is_some_and(|s| s.ct_eq(&pending.state));
+        if let Some(error) = self.error {
+            // A denial still has to carry our state, or it is someone else's redirect.
+            if !state_ok {
+                return Err(CallbackError::StateMismatch.into());
+            }
+            return Err(CallbackError::Denied { error }.into());
+        }
+        if !state_ok {
+            return Err(CallbackError::StateMismatch.into());
+        }
+        let code = self.code.filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
+        let dc = endpoints.resolve_redirect(self.location.as_deref(), self.accounts_server.as_deref())?;
+        Ok(CodeGrant { code, dc, redirect_uri: Some(pending.redirect_uri.clone()), scopes: pending.scopes.clone() })
+    }
+}
+
+/// A verified authorization code, ready to be exchanged at its data center.
+#[derive(Clone, Debug)]
+pub struct CodeGrant {
+    pub(super) code: AuthorizationCode,
+    pub(super) dc: DataCenter,
+    /// `None` for a Self Client code (no redirect is involved).
+    pub(super) redirect_uri: Option<String>,
+    pub(super) scopes: Vec<String>,
+}
+
+impl CodeGrant {
+    /// The user's data center, from the redirect.
+    pub fn dc(&self) -> DataCenter {
+        self.dc
+    }
+
+    /// A **Self Client** grant code, generated in Zoho's API console for a server-to-server
+    /// integration. There is no redirect and no `location`: the caller says which data center
+    /// the console belongs to (the code is only valid there). `scopes` are the scopes chosen
+    /// in the console (kept when Zoho's answer does not list them).
+    ///
+    /// ```
+    /// use zohocrm::dc::DataCenter;
+    /// use zohocrm::oauth::CodeGrant;
+    /// let code = CodeGrant::self_client(DataCenter::Eu, "1000.abc.def", ["ZohoCRM.modules.ALL"]);
+    /// assert_eq!(code.dc(), DataCenter::Eu);
+    /// assert!(!format!("{code:?}").contains("1000.abc"));
+    /// ```
+    pub fn self_client<I, S>(dc: DataCenter, code: impl Into<AuthorizationCode>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self {
+            code: code.into(),
+            dc,
+            redirect_uri: None,
+            scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_redirect_url_and_query() {
+        let cb = Callback::parse(
+            "https://app.example/cb?code=1000.abc&location=eu&accounts-server=https%3A%2F%2Faccounts.zoho.eu&state=xyz",
+        )
+        .unwrap();
+        assert_eq!(cb.location(), Some("eu"));
+        assert_eq!(cb.accounts_server(), Some("https://accounts.zoho.eu"));
+        assert!(!format!("{cb:?}").contains("1000.abc"));
+        let cb = Callback::parse("error=access_denied&state=xyz").unwrap();
+        assert_eq!(cb.error.as_deref(), Some("access_denied"));
+        assert!(Callback::parse("").is_err());
+        assert!(Callback::parse("https://app.example/cb").is_err());
+    }
+}
