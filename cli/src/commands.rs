@@ -7,9 +7,9 @@ use std::path::Path;
 use futures_util::StreamExt as _;
 use serde_json::{Map, Value, json};
 use zohocrm::client::{Criteria, Record, RecordQuery, Search, UserType};
+use zohocrm::client_v8::{PageAt, V8Query};
 use zohocrm::oauth::AuthorizationCode;
 use zohocrm::store::{ImportOptions, SqliteStore, TokenStore};
-use zohocrm::client_v8::{PageAt, V8Query};
 use zohocrm::{Environment, TokenKey, Zoho};
 
 use crate::cli::{
@@ -827,7 +827,8 @@ impl Run {
     async fn coql(&mut self, out: &mut Out, query: &str) -> Result<(), Failure> {
         let (_zoho, crm) = self.crm().await?;
         let body = serde_json::json!({ "select_query": query });
-        let answer = crm.v2().request(http::Method::POST, "/crm/v8/coql", Some(&body)).await.map_err(|e| self.sdk(e))?;
+        let answer =
+            crm.v2().request(http::Method::POST, "/crm/v8/coql", Some(&body)).await.map_err(|e| self.sdk(e))?;
         let rows: Vec<Record> = match answer.body.as_ref().and_then(|b| b.get("data")) {
             Some(data) => serde_json::from_value(data.clone())
                 .map_err(|e| Failure::new(crate::fail::API, format!("Zoho's COQL answer did not decode: {e}")))?,

@@ -34,7 +34,12 @@ const MAX_PAGES: u32 = zohocrm::client::MAX_PAGES;
 
 /// Every item of a v8 listing paged by number: `path` (with its own query) plus `page` and
 /// `per_page=200`, the items under `key` of each answer, until `info.more_records` is false.
-pub fn numbered<T>(crm: CrmClient, path: String, key: &'static str, operation: &'static str) -> BoxStream<'static, Result<T>>
+pub fn numbered<T>(
+    crm: CrmClient,
+    path: String,
+    key: &'static str,
+    operation: &'static str,
+) -> BoxStream<'static, Result<T>>
 where
     T: DeserializeOwned + Send + 'static,
 {
