@@ -10,7 +10,7 @@ use crate::output::Format;
 #[derive(Parser, Debug)]
 #[command(name = "zohocrm", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Settings: flags, then ZOHO_* environment variables (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, \
-ZOHO_CLIENT_SECRET_EU, …, ZOHO_REDIRECT_URI, ZOHO_STORE, ZOHO_ENDPOINTS, ZOHO_PROFILE), then the profile file.\n\
+ZOHO_CLIENT_SECRET_EU, …, ZOHO_REDIRECT_URI, ZOHO_STORE, ZOHO_ENDPOINTS, ZOHO_PROFILE, ZOHO_API_VERSION), then the profile file.\n\
 Exit codes: 0 ok, 1 other, 2 usage, 3 authorization, 4 Zoho API error, 5 network, 130 interrupted.")]
 pub struct Cli {
     #[command(flatten)]
