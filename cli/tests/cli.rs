@@ -266,6 +266,38 @@ fn v8_limits_are_explained() {
         w.run(&["records", "list", "Leads", "--fields", "Last_Name", "--sort-by", "id", "--asc", "--per-page", "2"]);
     assert_eq!(out.code, 0, "{out:?}");
     insta::assert_snapshot!("v8_sorted_by_id", w.snap(&out));
+    // At most 50 fields per v8 listing: refused before anything is sent.
+    let many: Vec<String> = (0..51).map(|i| format!("Field_{i}")).collect();
+    let sent = w.sim.requests().len();
+    let out = w.run(&["records", "list", "Leads", "--fields", &many.join(",")]);
+    insta::assert_snapshot!("v8_too_many_fields", w.snap(&out));
+    assert_eq!(out.code, 2);
+    assert!(crm_paths(&w, sent).is_empty(), "nothing sent");
+    // Search by word, every page, in both versions: the same hits.
+    let v8 =
+        w.run(&["records", "search", "Leads", "--word", "production", "--all", "--fields", "Last_Name", "-o", "csv"]);
+    let v2 = w.run(&[
+        "records",
+        "search",
+        "Leads",
+        "--word",
+        "production",
+        "--all",
+        "--fields",
+        "Last_Name",
+        "-o",
+        "csv",
+        "--api-version",
+        "2",
+    ]);
+    assert_eq!((v8.code, v2.code), (0, 0), "{v8:?} {v2:?}");
+    insta::assert_snapshot!("v8_search_word", w.snap(&v8));
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&v8.stdout), sorted(&v2.stdout));
 }
 
 #[test]
