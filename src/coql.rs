@@ -412,8 +412,15 @@ impl Coql {
     }
 }
 
-/// Whether `name` is one Zoho API name: a letter, then letters, digits and `_`.
-pub(crate) fn is_api_name(name: &str) -> bool {
+/// Whether `name` is one Zoho API name (a module or field): a letter, then letters, digits
+/// and `_`. Every name the SDK puts in a path, a query or COQL is checked with this.
+///
+/// ```
+/// use zohocrm::coql::is_api_name;
+/// assert!(is_api_name("Leads") && is_api_name("Custom_Module1"));
+/// assert!(!is_api_name("") && !is_api_name("1Leads") && !is_api_name("Leads/x") && !is_api_name("Le ads"));
+/// ```
+pub fn is_api_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

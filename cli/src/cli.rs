@@ -10,12 +10,14 @@ use crate::output::Format;
 #[derive(Parser, Debug)]
 #[command(name = "zohocrm", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Settings: flags, then ZOHO_* environment variables (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, \
-ZOHO_CLIENT_SECRET_EU, …, ZOHO_REDIRECT_URI, ZOHO_STORE, ZOHO_ENDPOINTS, ZOHO_PROFILE), then the profile file.\n\
+ZOHO_CLIENT_SECRET_EU, …, ZOHO_REDIRECT_URI, ZOHO_STORE, ZOHO_ENDPOINTS, ZOHO_PROFILE, ZOHO_API_VERSION), then the profile file.\n\
 Exit codes: 0 ok, 1 other, 2 usage, 3 authorization, 4 Zoho API error, 5 network, 130 interrupted.")]
 pub struct Cli {
     #[command(flatten)]
+    /// Flags every command takes.
     pub global: Global,
     #[command(subcommand)]
+    /// The command.
     pub command: Command,
 }
 
@@ -34,8 +36,8 @@ pub struct Global {
     /// Output format (default: table).
     #[arg(long, short = 'o', global = true, value_enum)]
     pub output: Option<Format>,
-    /// Zoho CRM API version.
-    #[arg(long, global = true, value_enum, default_value = "2")]
+    /// Zoho CRM API version: 8 (the default) or 2. Every command that exists in both uses it.
+    #[arg(long, global = true, value_enum, default_value = "8", env = "ZOHO_API_VERSION")]
     pub api_version: ApiVersion,
     /// Data center of the login to use (us, eu, in, au, cn, jp, ca, sa).
     #[arg(long, global = true, value_parser = crate::config::parse_dc)]
@@ -51,12 +53,16 @@ pub struct Global {
     pub verbose: bool,
 }
 
-/// The CRM API version. Only v2 exists so far; v8 slots in here.
+/// The CRM API version a command calls (`--api-version`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ApiVersion {
-    /// Zoho CRM API v2.
+    /// Zoho CRM API v2 (`/crm/v2/…`).
     #[value(name = "2")]
     V2,
+    /// Zoho CRM API v8 (`/crm/v8/…`): listings need `fields` and page with page tokens past
+    /// 2,000 records.
+    #[value(name = "8")]
+    V8,
 }
 
 impl ApiVersion {
@@ -64,6 +70,7 @@ impl ApiVersion {
     pub fn prefix(self) -> &'static str {
         match self {
             ApiVersion::V2 => "/crm/v2/",
+            ApiVersion::V8 => "/crm/v8/",
         }
     }
 }
@@ -71,8 +78,11 @@ impl ApiVersion {
 /// A CRM environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Env {
+    /// The production environment.
     Production,
+    /// A sandbox.
     Sandbox,
+    /// The developer environment.
     Developer,
 }
 
@@ -87,6 +97,7 @@ impl From<Env> for zohocrm::Environment {
 }
 
 #[derive(Subcommand, Debug)]
+/// The commands.
 pub enum Command {
     /// Sign in to Zoho (browser, pasted redirect, or Self Client code) and store the token.
     Login(LoginArgs),
@@ -136,6 +147,7 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+/// Flags of `login`.
 pub struct LoginArgs {
     /// Scopes to ask for (comma-separated or repeated).
     #[arg(
@@ -162,12 +174,14 @@ pub struct LoginArgs {
 }
 
 #[derive(Args, Debug)]
+/// Flags of `import`.
 pub struct ImportArgs {
     /// Zoho SDK FileStore file (sdk_tokens.txt).
     pub file: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
+/// `users` commands.
 pub enum UsersCommand {
     /// List users.
     List {
@@ -178,43 +192,57 @@ pub enum UsersCommand {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// Which users `users list` lists (Zoho's `type`).
 pub enum UserKind {
+    /// Every user.
     All,
+    /// Active users.
     Active,
+    /// Deactivated users.
     Deactive,
+    /// Users who confirmed their invitation.
     Confirmed,
+    /// Users who did not confirm their invitation.
     NotConfirmed,
+    /// Deleted users.
     Deleted,
+    /// Active, confirmed users.
     ActiveConfirmed,
+    /// Administrators.
     Admin,
+    /// Active, confirmed administrators.
     ActiveConfirmedAdmins,
+    /// The signed-in user.
     Current,
 }
 
 #[derive(Subcommand, Debug)]
+/// `modules` commands.
 pub enum ModulesCommand {
     /// List modules.
     List,
 }
 
 #[derive(Subcommand, Debug)]
+/// `records` commands.
 pub enum RecordsCommand {
     /// List records (one page, or every page with --all).
     List {
         module: String,
-        /// Field API names to return (comma-separated).
+        /// Field API names to return (comma-separated). Default: every field (v2); with v8,
+        /// which requires them, the module's first 50 fields from its metadata.
         #[arg(long, value_delimiter = ',')]
         fields: Vec<String>,
         /// Every page (streamed; progress on stderr).
         #[arg(long)]
         all: bool,
-        /// Page number (without --all).
+        /// Page number (without --all; v8 reaches the first 2,000 records this way, --all goes further).
         #[arg(long, default_value_t = 1, conflicts_with = "all")]
         page: u32,
         /// Records per page (1-200).
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=200))]
         per_page: u32,
-        /// Sort by this field.
+        /// Sort by this field (v8: id, Created_Time or Modified_Time).
         #[arg(long)]
         sort_by: Option<String>,
         /// Ascending order.
@@ -279,10 +307,12 @@ pub enum RecordsCommand {
 }
 
 #[derive(Args, Debug)]
+/// Arguments of `api`.
 pub struct ApiArgs {
     /// GET, POST, PUT, PATCH or DELETE.
     pub method: String,
-    /// A path below the API domain: /crm/v2/org, or relative to the API version (org, Leads?per_page=5).
+    /// A path below the API domain (/crm/v2/org, /crm/v8/org), or relative to --api-version's
+    /// prefix (org, Leads?fields=Last_Name&per_page=5).
     pub path: String,
     /// JSON body (`@FILE`, `-` for stdin).
     #[arg(long, value_name = "JSON")]
@@ -290,6 +320,7 @@ pub struct ApiArgs {
 }
 
 #[derive(Subcommand, Debug)]
+/// `token` commands.
 pub enum TokenCommand {
     /// Show the stored token (never its value): DC, environment, scopes, expiry.
     Status,

@@ -7,9 +7,10 @@ use std::path::Path;
 use futures_util::StreamExt as _;
 use serde_json::{Map, Value, json};
 use zohocrm::client::{Criteria, Record, RecordQuery, Search, UserType};
+use zohocrm::client_v8::{PageAt, V8Query};
 use zohocrm::oauth::CodeGrant;
 use zohocrm::store::{ImportOptions, SqliteStore, TokenStore};
-use zohocrm::{CrmClient, Environment, TokenKey, Zoho};
+use zohocrm::{Environment, TokenKey, Zoho};
 
 use crate::cli::{
     ApiVersion, Cli, Command, LoginArgs, ModulesCommand, RecordsCommand, TokenCommand, UserKind, UsersCommand,
@@ -17,6 +18,7 @@ use crate::cli::{
 use crate::config::{Inputs, ProfileEntry, Settings};
 use crate::fail::{self, Context, Failure};
 use crate::output::{Format, RowWriter, pairs_of, to_row, write_object};
+use crate::v8::Crm;
 
 type Out = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
@@ -33,6 +35,7 @@ struct Run {
     announce_credentials: bool,
 }
 
+/// Runs one command line; the failure carries the exit code and message.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let g = &cli.global;
     if let Command::Completions { shell } = &cli.command {
@@ -181,6 +184,16 @@ fn record_columns(fields: &[String], first: Option<&Map<String, Value>>, format:
     columns
 }
 
+/// Sort fields v8's Get Records accepts.
+const V8_SORTABLE: &[&str] = &["id", "Created_Time", "Modified_Time"];
+
+/// Says on a terminal that a one-page listing has more records.
+fn more_hint(more: bool) {
+    if more && std::io::stderr().is_terminal() {
+        eprintln!("(more records: --page N for the next page, --all for every page)");
+    }
+}
+
 fn results_exit(results: &[zohocrm::client::ActionResult]) -> Result<(), Failure> {
     let failed = results.iter().filter(|r| !r.is_success()).count();
     if failed == 0 {
@@ -280,14 +293,14 @@ impl Run {
         if self.profile == "default" { String::new() } else { format!(" --profile {}", self.profile) }
     }
 
-    /// Store, Zoho, connection and CRM client of a logged-in profile.
-    async fn crm(&mut self) -> Result<(Zoho, CrmClient), Failure> {
+    /// Store, Zoho, connection and CRM client (of `--api-version`) of a logged-in profile.
+    async fn crm(&mut self) -> Result<(Zoho, Crm), Failure> {
         let store = self.open_store(false).await?;
         let key = self.connection(&store).await?;
         let zoho = self.zoho(store).await?;
-        // The one place the API version picks the client: v8 slots in here.
         let crm = match self.api_version {
-            ApiVersion::V2 => zoho.client(&key).await.map_err(|e| self.sdk(e))?,
+            ApiVersion::V2 => Crm::V2(zoho.client(&key).await.map_err(|e| self.sdk(e))?),
+            ApiVersion::V8 => Crm::V8(zoho.client_v8(&key).await.map_err(|e| self.sdk(e))?),
         };
         Ok((zoho, crm))
     }
@@ -436,8 +449,13 @@ impl Run {
 
     async fn whoami(&mut self, out: &mut Out) -> Result<(), Failure> {
         let (_zoho, crm) = self.crm().await?;
-        let me = crm.current_user().await.map_err(|e| self.sdk(e))?;
+        let me = match &crm {
+            Crm::V2(c) => c.current_user().await,
+            Crm::V8(c) => c.current_user().await,
+        }
+        .map_err(|e| self.sdk(e))?;
         let me = me.ok_or_else(|| Failure::new(fail::API, "Zoho returned no current user"))?;
+        let crm = crm.v2();
         let key = crm.key();
         let row: Vec<(&str, Value)> = vec![
             ("profile", json!(self.profile)),
@@ -473,7 +491,10 @@ impl Run {
             Vec::new()
         };
         let mut writer = RowWriter::new(&mut *out, self.format, columns);
-        let mut users = std::pin::pin!(crm.users(kind));
+        let mut users = match &crm {
+            Crm::V2(c) => c.users(kind),
+            Crm::V8(c) => crate::v8::users(c, kind),
+        };
         while let Some(user) = users.next().await {
             let user = user.map_err(|e| self.sdk(e))?;
             writer.write(&to_row(&user)).map_err(io_failure)?;
@@ -484,7 +505,11 @@ impl Run {
 
     async fn modules(&mut self, out: &mut Out) -> Result<(), Failure> {
         let (_zoho, crm) = self.crm().await?;
-        let modules = crm.modules().await.map_err(|e| self.sdk(e))?;
+        let modules = match &crm {
+            Crm::V2(c) => c.modules().await,
+            Crm::V8(c) => c.modules().await,
+        }
+        .map_err(|e| self.sdk(e))?;
         let columns = if matches!(self.format, Format::Table | Format::Csv) {
             ["api_name", "plural_label", "api_supported", "creatable", "editable", "deletable"]
                 .map(String::from)
@@ -502,7 +527,11 @@ impl Run {
 
     async fn fields(&mut self, out: &mut Out, module: &str) -> Result<(), Failure> {
         let (_zoho, crm) = self.crm().await?;
-        let fields = crm.fields(module).await.map_err(|e| self.sdk(e))?;
+        let fields = match &crm {
+            Crm::V2(c) => c.fields(module).await,
+            Crm::V8(c) => c.fields(module).await,
+        }
+        .map_err(|e| self.sdk(e))?;
         let columns = if matches!(self.format, Format::Table | Format::Csv) {
             ["api_name", "field_label", "data_type", "system_mandatory", "read_only"].map(String::from).to_vec()
         } else {
@@ -552,29 +581,65 @@ impl Run {
     async fn records(&mut self, out: &mut Out, command: RecordsCommand) -> Result<(), Failure> {
         let (_zoho, crm) = self.crm().await?;
         match command {
-            RecordsCommand::List { module, fields, all, page, per_page, sort_by, asc } => {
-                let query = RecordQuery {
-                    fields: fields.clone(),
-                    sort_by,
-                    ascending: asc,
-                    per_page: Some(per_page),
-                    ..Default::default()
-                };
-                if all {
-                    self.write_records(out, crm.records(&module, query), &fields, true).await?;
-                } else {
-                    let page = crm.records_page(&module, &query, page).await.map_err(|e| self.sdk(e))?;
-                    let more = page.more_records;
-                    let stream = futures_util::stream::iter(page.items.into_iter().map(Ok));
-                    self.write_records(out, stream, &fields, false).await?;
-                    if more && std::io::stderr().is_terminal() {
-                        eprintln!("(more records: --page N for the next page, --all for every page)");
+            RecordsCommand::List { module, fields, all, page, per_page, sort_by, asc } => match &crm {
+                Crm::V2(crm) => {
+                    let query = RecordQuery {
+                        fields: fields.clone(),
+                        sort_by,
+                        ascending: asc,
+                        per_page: Some(per_page),
+                        ..Default::default()
+                    };
+                    if all {
+                        self.write_records(out, crm.records(&module, query), &fields, true).await?;
+                    } else {
+                        let page = crm.records_page(&module, &query, page).await.map_err(|e| self.sdk(e))?;
+                        let more = page.more_records;
+                        let stream = futures_util::stream::iter(page.items.into_iter().map(Ok));
+                        self.write_records(out, stream, &fields, false).await?;
+                        more_hint(more);
                     }
+                    Ok(())
                 }
-                Ok(())
-            }
+                Crm::V8(crm) => {
+                    if let Some(sort) = sort_by.as_deref().filter(|s| !V8_SORTABLE.contains(s)) {
+                        return Err(Failure::usage(format!(
+                            "--sort-by {sort}: CRM v8 sorts listings only by {}",
+                            V8_SORTABLE.join(", ")
+                        ))
+                        .hint("sort by another field with `zohocrm coql … order by` or with --api-version 2"));
+                    }
+                    // v8 requires `fields`: without --fields, the module's fields from its
+                    // metadata (every field up to Zoho's 50), so the rows match v2's.
+                    let asked = if fields.is_empty() {
+                        crate::v8::default_fields(crm, &module).await.map_err(|e| self.v8_fields_failure(e))?
+                    } else {
+                        fields.clone()
+                    };
+                    let mut query = V8Query::fields(&asked).per_page(per_page);
+                    if let Some(sort) = &sort_by {
+                        query = query.sort_by(sort, asc);
+                    }
+                    if all {
+                        let stream = crm.records(&module, query).map(|r| r.and_then(crate::v8::to_record));
+                        self.write_records(out, stream, &fields, true).await?;
+                    } else {
+                        let page =
+                            crm.records_page(&module, &query, &PageAt::Number(page)).await.map_err(|e| self.sdk(e))?;
+                        let more = page.more_records();
+                        let stream = futures_util::stream::iter(page.items.into_iter().map(crate::v8::to_record));
+                        self.write_records(out, stream, &fields, false).await?;
+                        more_hint(more);
+                    }
+                    Ok(())
+                }
+            },
             RecordsCommand::Get { module, id } => {
-                let record = crm.record(&module, &id).await.map_err(|e| self.sdk(e))?;
+                let record = match &crm {
+                    Crm::V2(c) => c.record(&module, &id).await,
+                    Crm::V8(c) => c.record(&module, &id).await.and_then(|r| r.map(crate::v8::to_record).transpose()),
+                }
+                .map_err(|e| self.sdk(e))?;
                 let record = record.ok_or_else(|| {
                     Failure::new(fail::API, format!("no {module} record with id {id}"))
                         .hint(format!("run `zohocrm records list {module}`"))
@@ -585,33 +650,42 @@ impl Run {
                 let records = read_records(&data)?;
                 let mut results = Vec::new();
                 for chunk in records.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
-                    results.extend(crm.insert_records(&module, chunk.to_vec()).await.map_err(|e| self.sdk(e))?);
+                    let answer = match &crm {
+                        Crm::V2(c) => c.insert_records(&module, chunk.to_vec()).await,
+                        Crm::V8(c) => c.insert_records(&module, chunk).await,
+                    };
+                    results.extend(answer.map_err(|e| self.sdk(e))?);
                 }
                 self.write_results(out, &results)
             }
             RecordsCommand::Update { module, id, data } => {
                 let mut records = read_records(&data)?;
-                let results = match id {
-                    Some(id) => {
-                        if records.len() != 1 {
-                            return Err(Failure::usage("with a record id, --data must be one JSON object"));
-                        }
+                if let Some(id) = id {
+                    if records.len() != 1 {
+                        return Err(Failure::usage("with a record id, --data must be one JSON object"));
+                    }
+                    if let Crm::V2(c) = &crm {
                         let record = records.remove(0);
-                        crm.update_record(&module, &id, record).await.map_err(|e| self.sdk(e))?.into_iter().collect()
+                        let results: Vec<_> =
+                            c.update_record(&module, &id, record).await.map_err(|e| self.sdk(e))?.into_iter().collect();
+                        return self.write_results(out, &results);
                     }
-                    None => {
-                        if records.iter().any(|r| r.id.is_none()) {
-                            return Err(Failure::usage(
-                                "every record in --data needs an \"id\" (or give the record id after the module)",
-                            ));
-                        }
-                        let mut results = Vec::new();
-                        for chunk in records.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
-                            results.extend(crm.update_records(&module, chunk.to_vec()).await.map_err(|e| self.sdk(e))?);
-                        }
-                        results
-                    }
-                };
+                    // v8: the batch update with the id in the record (Zoho's v8 update by id
+                    // takes the same body).
+                    records[0].id = Some(id);
+                } else if records.iter().any(|r| r.id.is_none()) {
+                    return Err(Failure::usage(
+                        "every record in --data needs an \"id\" (or give the record id after the module)",
+                    ));
+                }
+                let mut results = Vec::new();
+                for chunk in records.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
+                    let answer = match &crm {
+                        Crm::V2(c) => c.update_records(&module, chunk.to_vec()).await,
+                        Crm::V8(c) => c.update_records(&module, chunk).await,
+                    };
+                    results.extend(answer.map_err(|e| self.sdk(e))?);
+                }
                 self.write_results(out, &results)
             }
             RecordsCommand::Upsert { module, data, duplicate_check_fields } => {
@@ -619,8 +693,11 @@ impl Run {
                 let fields: Vec<&str> = duplicate_check_fields.iter().map(String::as_str).collect();
                 let mut results = Vec::new();
                 for chunk in records.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
-                    results
-                        .extend(crm.upsert_records(&module, chunk.to_vec(), &fields).await.map_err(|e| self.sdk(e))?);
+                    let answer = match &crm {
+                        Crm::V2(c) => c.upsert_records(&module, chunk.to_vec(), &fields).await,
+                        Crm::V8(c) => c.upsert_records(&module, chunk, &fields).await,
+                    };
+                    results.extend(answer.map_err(|e| self.sdk(e))?);
                 }
                 self.write_results(out, &results)
             }
@@ -628,7 +705,11 @@ impl Run {
                 let mut results = Vec::new();
                 for chunk in ids.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
                     let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
-                    results.extend(crm.delete_records(&module, &chunk).await.map_err(|e| self.sdk(e))?);
+                    let answer = match &crm {
+                        Crm::V2(c) => c.delete_records(&module, &chunk).await,
+                        Crm::V8(c) => c.delete_records(&module, &chunk).await,
+                    };
+                    results.extend(answer.map_err(|e| self.sdk(e))?);
                 }
                 self.write_results(out, &results)
             }
@@ -663,18 +744,41 @@ impl Run {
                         )
                     })?)
                 };
-                if all {
-                    self.write_records(out, crm.search(&module, search), &fields, true).await?;
-                } else {
-                    let page = crm
-                        .search_page(&module, &search, 1, zohocrm::client::MAX_PER_PAGE)
-                        .await
-                        .map_err(|e| self.sdk(e))?;
-                    let stream = futures_util::stream::iter(page.items.into_iter().map(Ok));
-                    self.write_records(out, stream, &fields, false).await?;
+                match &crm {
+                    Crm::V2(crm) if all => {
+                        self.write_records(out, crm.search(&module, search), &fields, true).await?;
+                    }
+                    Crm::V2(crm) => {
+                        let page = crm
+                            .search_page(&module, &search, 1, zohocrm::client::MAX_PER_PAGE)
+                            .await
+                            .map_err(|e| self.sdk(e))?;
+                        let stream = futures_util::stream::iter(page.items.into_iter().map(Ok));
+                        self.write_records(out, stream, &fields, false).await?;
+                    }
+                    Crm::V8(crm) => {
+                        let stream = crate::v8::search(crm, &module, &search).map_err(|e| self.sdk(e))?;
+                        // One page (200 hits) unless --all, as with v2.
+                        let limit = if all { usize::MAX } else { zohocrm::client::MAX_PER_PAGE as usize };
+                        self.write_records(out, stream.take(limit), &fields, all).await?;
+                    }
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// A failure reading the default fields of a v8 listing, saying what to do instead.
+    fn v8_fields_failure(&self, e: zohocrm::Error) -> Failure {
+        let scope = e.zoho_code() == Some("OAUTH_SCOPE_MISMATCH");
+        let failure = self.sdk(e);
+        if scope {
+            failure.hint(
+                "CRM v8 listings need --fields; without it zohocrm reads the module's fields, which needs \
+                 ZohoCRM.settings.fields.READ: pass --fields a,b or log in with that scope",
+            )
+        } else {
+            failure
         }
     }
 
@@ -707,7 +811,7 @@ impl Run {
             format!("{}{}", self.api_version.prefix(), path.trim_start_matches('/'))
         };
         let (_zoho, crm) = self.crm().await?;
-        let answer = crm.request(method, &path, body.as_ref()).await.map_err(|e| self.sdk(e))?;
+        let answer = crm.v2().request(method, &path, body.as_ref()).await.map_err(|e| self.sdk(e))?;
         if let Some(body) = answer.body {
             match self.format {
                 Format::Ndjson => serde_json::to_writer(&mut *out, &body),
@@ -723,7 +827,8 @@ impl Run {
     async fn coql(&mut self, out: &mut Out, query: &str) -> Result<(), Failure> {
         let (_zoho, crm) = self.crm().await?;
         let body = serde_json::json!({ "select_query": query });
-        let answer = crm.request(http::Method::POST, "/crm/v8/coql", Some(&body)).await.map_err(|e| self.sdk(e))?;
+        let answer =
+            crm.v2().request(http::Method::POST, "/crm/v8/coql", Some(&body)).await.map_err(|e| self.sdk(e))?;
         let rows: Vec<Record> = match answer.body.as_ref().and_then(|b| b.get("data")) {
             Some(data) => serde_json::from_value(data.clone())
                 .map_err(|e| Failure::new(crate::fail::API, format!("Zoho's COQL answer did not decode: {e}")))?,

@@ -23,12 +23,19 @@ pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
 
 /// Everything a command needs to talk to Zoho.
 pub struct Settings {
+    /// The SQLite token store.
     pub store_path: PathBuf,
+    /// The profile file (`profiles.json` beside the store).
     pub profiles_path: PathBuf,
+    /// This profile's saved settings (empty when it has none).
     pub profile: ProfileEntry,
+    /// The endpoint table (Zoho's, or the one of `--endpoints`).
     pub endpoints: Endpoints,
+    /// The endpoint file, when one was given.
     pub endpoints_file: Option<PathBuf>,
+    /// The OAuth client, when its id is known.
     pub credentials: Option<ClientCredentials>,
+    /// The redirect URI registered for the client.
     pub redirect_uri: String,
     /// Where the credentials came from, for messages.
     pub credentials_source: &'static str,
@@ -37,32 +44,45 @@ pub struct Settings {
 /// One profile of the profile file.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ProfileEntry {
+    /// OAuth client id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Data center of the login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dc: Option<DataCenter>,
+    /// Environment of the login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
+    /// Endpoint file the profile logged in with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<PathBuf>,
+    /// Redirect URI, when not the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
+    /// The signed-in user's email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }
 
+/// The profile file: profiles by name.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ProfileFile {
+    /// Profiles by name.
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileEntry>,
 }
 
 /// The flags that feed the settings.
 pub struct Inputs<'a> {
+    /// `--profile`.
     pub profile: &'a str,
+    /// `--store`.
     pub store: Option<&'a Path>,
+    /// `--endpoints`.
     pub endpoints: Option<&'a Path>,
+    /// `--client-id`.
     pub client_id: Option<&'a str>,
+    /// `login --redirect-uri`.
     pub redirect_uri: Option<&'a str>,
 }
 
@@ -92,6 +112,7 @@ fn default_store() -> Result<PathBuf, Failure> {
     Ok(dir.join("zohocrm").join("tokens.sqlite3"))
 }
 
+/// Reads the profile file (empty when it does not exist).
 pub fn load_profiles(path: &Path) -> Result<ProfileFile, Failure> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| {

@@ -26,24 +26,31 @@ pub const INTERRUPTED: u8 = 130;
 /// A failure to report: the exit code, the message and an optional hint.
 #[derive(Debug)]
 pub struct Failure {
+    /// The exit code.
     pub code: u8,
+    /// What happened.
     pub message: String,
+    /// What to do next.
     pub hint: Option<String>,
 }
 
 impl Failure {
+    /// A failure with this exit code.
     pub fn new(code: u8, message: impl Into<String>) -> Self {
         Self { code, message: message.into(), hint: None }
     }
 
+    /// A usage failure (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(USAGE, message)
     }
 
+    /// Any other failure (exit 1).
     pub fn other(message: impl Into<String>) -> Self {
         Self::new(OTHER, message)
     }
 
+    /// Adds what to do next.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
@@ -63,8 +70,11 @@ impl fmt::Display for Failure {
 /// Where a command was acting, to name it in messages.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
+    /// The profile.
     pub profile: String,
+    /// The data center, once known.
     pub dc: Option<DataCenter>,
+    /// The environment, once known.
     pub environment: Option<Environment>,
 }
 
@@ -144,6 +154,9 @@ pub fn from_sdk(error: &Error, ctx: &Context) -> Failure {
                     failure.hint("run `zohocrm fields <module>` to see the field API names and types")
                 }
                 "NO_PERMISSION" => failure.hint("the user's CRM profile does not allow this; ask a CRM administrator"),
+                "DISCRETE_PAGINATION_LIMIT_EXCEEDED" => failure.hint(
+                    "CRM v8 reaches only the first 2,000 records by page number: use --all (it follows page tokens)",
+                ),
                 _ => failure,
             }
         }

@@ -11,6 +11,7 @@ mod config;
 mod fail;
 mod login;
 mod output;
+mod v8;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;

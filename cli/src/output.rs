@@ -38,6 +38,7 @@ impl<W: Write> RowWriter<W> {
         Self { out, format, columns, rows: Vec::new(), count: 0, header_written: false }
     }
 
+    /// Writes one row (table: keeps it for `finish`).
     pub fn write(&mut self, row: &Map<String, Value>) -> io::Result<()> {
         if self.columns.is_empty() {
             self.columns = row.keys().cloned().collect();
