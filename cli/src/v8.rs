@@ -98,7 +98,6 @@ where
     }))
 }
 
-
 /// A module API name, or the SDK's [`Error::InvalidInput`] (nothing is sent).
 fn module_name(module: &str) -> Result<&str> {
     if is_api_name(module) {

@@ -34,7 +34,7 @@
 //! revoked at its data center.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -42,11 +42,19 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use crate::clock::Clock;
-use crate::error::{Error, RateLimitScope, Result};
+use crate::error::{Error, Result};
 use crate::refresh::{DEFAULT_THROTTLE_BACKOFF, Refresher};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::TokenStore;
 use crate::token::{Token, TokenKey};
+
+mod cache;
+mod entry;
+mod flight;
+
+use cache::Cache;
+use entry::{Entry, Flight};
+use flight::{grace, load_into, run_flight};
 
 /// When to refresh, and how to back off.
 ///
@@ -117,96 +125,6 @@ const GRACE_MARGIN_MS: i64 = 5_000;
 
 /// The outcome of one refresh flight, shared by every caller waiting for it.
 type Outcome = Result<Arc<Token>, Error>;
-
-/// A refresh in progress: its id (to clear the right one) and its shared outcome.
-struct Flight {
-    id: u64,
-    outcome: Shared<BoxFuture<'static, Outcome>>,
-}
-
-/// A cached connection.
-struct Entry {
-    /// The token and the moment (epoch ms) from which it is considered stale.
-    current: RwLock<Option<(Arc<Token>, i64)>>,
-    /// Held by whoever writes this connection: a refresh flight, a new consent, a disconnect.
-    writer: Arc<tokio::sync::Mutex<()>>,
-    /// The refresh in progress, if any.
-    flight: Mutex<Option<Flight>>,
-    /// Second-chance bit for eviction.
-    used: AtomicBool,
-}
-
-impl std::fmt::Debug for Entry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entry").field("refreshing", &self.refreshing()).finish_non_exhaustive()
-    }
-}
-
-impl Entry {
-    fn new() -> Self {
-        Self {
-            current: RwLock::new(None),
-            writer: Arc::new(tokio::sync::Mutex::new(())),
-            flight: Mutex::new(None),
-            used: AtomicBool::new(true),
-        }
-    }
-
-    fn fresh(&self, now: i64) -> Option<Arc<Token>> {
-        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
-        match guard.as_ref() {
-            Some((token, stale_at)) if now < *stale_at && token.access_token.is_some() => Some(token.clone()),
-            _ => None,
-        }
-    }
-
-    /// The cached token if its access token is still valid (not merely fresh) at `now`.
-    fn still_valid(&self, now: i64) -> Option<Arc<Token>> {
-        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
-        match guard.as_ref() {
-            Some((token, _))
-                if token.access_token.as_ref().is_some_and(|t| !t.is_empty())
-                    && now < token.expires_at_ms.saturating_sub(GRACE_MARGIN_MS) =>
-            {
-                Some(token.clone())
-            }
-            _ => None,
-        }
-    }
-
-    fn cached(&self) -> Option<Arc<Token>> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(t, _)| t.clone())
-    }
-
-    fn set(&self, token: Arc<Token>, stale_at: i64) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((token, stale_at));
-    }
-
-    /// Caches `token` unless the entry already holds one (written by a refresh or a new
-    /// consent meanwhile, which is newer than a store read).
-    fn fill(&self, token: Arc<Token>, stale_at: i64) {
-        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = Some((token, stale_at));
-        }
-    }
-
-    /// Whether a refresh of this connection is in flight.
-    fn refreshing(&self) -> bool {
-        self.flight.lock().unwrap_or_else(|p| p.into_inner()).is_some()
-    }
-
-    fn clear(&self) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    fn end_flight(&self, id: u64) {
-        let mut slot = self.flight.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.as_ref().is_some_and(|f| f.id == id) {
-            *slot = None;
-        }
-    }
-}
 
 /// A failed refresh, remembered so that the callers after it do not each ask Zoho again.
 #[derive(Debug)]
@@ -578,135 +496,6 @@ impl TokenManager {
     }
 }
 
-/// The refresh flight of one connection, run as its own task: it completes (and stores what
-/// Zoho minted) even when every caller waiting for it has gone away.
-async fn run_flight(
-    inner: Arc<ManagerInner>,
-    key: TokenKey,
-    entry: Arc<Entry>,
-    rejected: Option<AccessToken>,
-    id: u64,
-) -> Outcome {
-    let writer = entry.writer.clone().lock_owned().await;
-    let result = refresh_locked(&inner, &key, &entry, rejected.as_ref()).await;
-    drop(writer);
-    if let Err((error, refused)) = &result {
-        remember(&inner, &key, error, refused.clone());
-    }
-    entry.end_flight(id);
-    result.map_err(|(error, _)| error)
-}
-
-/// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).
-fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<RefreshToken>) {
-    let now = inner.clock.now_ms();
-    let until_ms = match error {
-        Error::ReauthorizationRequired { .. } => i64::MAX,
-        Error::RateLimited { retry_after, .. } => now.saturating_add(millis(*retry_after)),
-        Error::NotConnected { .. } => return,
-        _ => now.saturating_add(millis(inner.policy.failure_memory)),
-    };
-    if until_ms <= now {
-        return;
-    }
-    let mut map = inner.remembered.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() >= inner.capacity {
-        map.retain(|_, r| r.until_ms > now);
-    }
-    let refused =
-        if matches!(error, Error::ReauthorizationRequired { .. }) { Some(refused.unwrap_or_default()) } else { None };
-    map.insert(key.clone(), Remembered { error: error.clone(), until_ms, refused });
-}
-
-/// Reads `key` from the store into its cache entry; returns the token and when it goes stale.
-async fn load_into(inner: &ManagerInner, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
-    inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
-    let token = inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
-    let stale_at = stale_at(&inner.policy, &token);
-    let token = Arc::new(token);
-    entry.set(token.clone(), stale_at);
-    Ok((token, stale_at))
-}
-
-/// The refresh itself, with the connection's writer lock held. On failure, also returns the
-/// refresh token Zoho refused (for `ReauthorizationRequired`).
-async fn refresh_locked(
-    inner: &ManagerInner,
-    key: &TokenKey,
-    entry: &Entry,
-    rejected: Option<&AccessToken>,
-) -> std::result::Result<Arc<Token>, (Error, Option<RefreshToken>)> {
-    let now = inner.clock.now_ms();
-    // Someone else may have refreshed (or reconnected) while we waited.
-    if let Some(token) = entry.fresh(now).filter(|t| !is_rejected(t, rejected)) {
-        return Ok(token);
-    }
-    // Cache miss: the store may hold a fresh token (another process, or eviction).
-    if entry.cached().is_none() {
-        let (token, loaded_stale_at) = load_into(inner, key, entry).await.map_err(|e| (e, None))?;
-        if now < loaded_stale_at && token.access_token.is_some() && !is_rejected(&token, rejected) {
-            return Ok(token);
-        }
-    }
-
-    // Cross-process single flight: wait for, then hold, the store's refresh lease.
-    let lease = inner.store.begin_refresh(key).await.map_err(|e| (e.into(), None))?;
-    let Some(current) = lease.current().cloned() else {
-        lease.release().await.map_err(|e| (e.into(), None))?;
-        entry.clear();
-        return Err((Error::NotConnected { key: key.clone() }, None));
-    };
-    let now = inner.clock.now_ms();
-    let current_stale_at = stale_at(&inner.policy, &current);
-    if now < current_stale_at && current.access_token.is_some() && !is_rejected(&current, rejected) {
-        // Another process refreshed it while we waited for the lease.
-        lease.release().await.map_err(|e| (e.into(), None))?;
-        let current = Arc::new(current);
-        entry.set(current.clone(), current_stale_at);
-        return Ok(current);
-    }
-
-    inner.counters.refreshes.fetch_add(1, Ordering::Relaxed);
-    let refreshed = match inner.refresher.refresh(&current).await {
-        Ok(token) => token,
-        Err(error) => {
-            if let Err(e) = lease.release().await {
-                tracing::warn!(connection = %key, error = %e, "could not release the refresh lease");
-            }
-            if let Error::RateLimited { retry_after, .. } = &error {
-                // Zoho's own throttle answer (HTTP 400 "too many requests", no Retry-After) means
-                // its 10-minute window: the policy's back-off. An HTTP 429 says how long to wait.
-                let wait =
-                    if *retry_after == DEFAULT_THROTTLE_BACKOFF { inner.policy.throttle_backoff } else { *retry_after };
-                tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
-                return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
-            }
-            // The old token stays in the store and in the cache, untouched.
-            let refused = current.refresh_token.clone();
-            return Err((error, refused));
-        }
-    };
-    // Persist before anyone uses it; if that fails, nobody does.
-    lease.commit(&refreshed).await.map_err(|e| (e.into(), None))?;
-    let refreshed_stale_at = stale_at(&inner.policy, &refreshed);
-    let refreshed = Arc::new(refreshed);
-    entry.set(refreshed.clone(), refreshed_stale_at);
-    tracing::debug!(connection = %key, "access token refreshed and stored");
-    Ok(refreshed)
-}
-
-/// After a failed refresh: the cached access token if it is still valid, the failure was
-/// transient and Zoho did not reject that token.
-fn grace(entry: &Entry, now: i64, rejected: Option<&AccessToken>, error: &Error) -> Option<ValidToken> {
-    let transient = error.is_retryable() || matches!(error, Error::Store(_));
-    if !transient {
-        return None;
-    }
-    let token = entry.still_valid(now).filter(|t| !is_rejected(t, rejected))?;
-    tracing::info!(error = %error, "token refresh failed; using the still-valid access token");
-    Some(access_of(&token))
-}
-
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
@@ -737,187 +526,4 @@ fn is_rejected(token: &Token, rejected: Option<&AccessToken>) -> bool {
 
 fn access_of(token: &Arc<Token>) -> ValidToken {
     ValidToken(token.clone())
-}
-
-/// Second-chance (CLOCK) eviction: from where the hand stopped last time, clears the
-/// second-chance bit of each entry used since the hand last passed it and picks the first entry
-/// not used since; returns its slot, with the hand moved past it.
-///
-/// Runs under the cache's write lock, so no reader sets a bit meanwhile: after one sweep of the
-/// ring every bit is clear, and the loop ends within `len + 1` steps. An evicted entry that a
-/// refresh flight still holds stays valid for that flight (it owns an `Arc`); the connection
-/// is loaded again from the store on its next use.
-fn evict_one(cache: &mut Cache) -> Option<usize> {
-    let len = cache.slots.len();
-    if len == 0 {
-        return None;
-    }
-    for _ in 0..=len {
-        let i = cache.hand % len;
-        cache.hand = (i + 1) % len;
-        let used = cache.slots.get(i).is_some_and(|slot| slot.entry.used.swap(false, Ordering::Relaxed));
-        if !used {
-            return Some(i);
-        }
-    }
-    None
-}
-
-/// The cache of connections: a map from key to slot, and the slots in a ring swept by a CLOCK
-/// hand (second-chance eviction).
-///
-/// The hand persists between evictions, so each eviction resumes where the last one stopped:
-/// it clears the second-chance bit of the entries it passes and takes the first entry whose
-/// bit was already clear. Every entry is passed at most once per sweep of the ring, so an
-/// eviction costs O(1) amortized (O(capacity) at worst, once per sweep, when every entry was
-/// used since the hand last passed), instead of a scan from the start of the map each time.
-struct Cache {
-    /// Slot index by key.
-    index: HashMap<TokenKey, usize>,
-    /// The cached connections, in ring order for the hand.
-    slots: Vec<Slot>,
-    /// The next slot the hand looks at.
-    hand: usize,
-}
-
-/// One cached connection in the ring.
-struct Slot {
-    key: TokenKey,
-    entry: Arc<Entry>,
-}
-
-impl std::fmt::Debug for Cache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cache").field("len", &self.slots.len()).field("hand", &self.hand).finish_non_exhaustive()
-    }
-}
-
-impl Cache {
-    fn new() -> Self {
-        Self { index: HashMap::new(), slots: Vec::new(), hand: 0 }
-    }
-
-    fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    fn get(&self, key: &TokenKey) -> Option<&Arc<Entry>> {
-        self.index.get(key).and_then(|&i| self.slots.get(i)).map(|slot| &slot.entry)
-    }
-
-    /// Inserts `entry` for `key` (not cached yet), evicting one connection first when the cache
-    /// holds `capacity` already: it never holds more.
-    fn insert(&mut self, key: TokenKey, entry: Arc<Entry>, capacity: usize) {
-        if self.slots.len() < capacity {
-            self.index.insert(key.clone(), self.slots.len());
-            self.slots.push(Slot { key, entry });
-            return;
-        }
-        let Some(victim) = evict_one(self) else {
-            return;
-        };
-        // The new connection takes the victim's slot; the hand moves past it.
-        if let Some(slot) = self.slots.get_mut(victim) {
-            self.index.remove(&slot.key);
-            self.index.insert(key.clone(), victim);
-            *slot = Slot { key, entry };
-        }
-    }
-
-    /// Removes `key`; returns its entry.
-    fn remove(&mut self, key: &TokenKey) -> Option<Arc<Entry>> {
-        let i = self.index.remove(key)?;
-        if i >= self.slots.len() {
-            return None;
-        }
-        let removed = self.slots.swap_remove(i);
-        // The last slot moved into `i`: point its key there.
-        if let Some(moved) = self.slots.get(i)
-            && let Some(at) = self.index.get_mut(&moved.key)
-        {
-            *at = i;
-        }
-        if self.hand >= self.slots.len() {
-            self.hand = 0;
-        }
-        Some(removed.entry)
-    }
-}
-
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-    use crate::dc::{DataCenter, Environment};
-
-    fn key(i: usize) -> TokenKey {
-        TokenKey::new(format!("user-{i}"), DataCenter::Eu, Environment::Production)
-    }
-
-    fn consistent(cache: &Cache) {
-        assert_eq!(cache.index.len(), cache.slots.len());
-        for (i, slot) in cache.slots.iter().enumerate() {
-            assert_eq!(cache.index.get(&slot.key), Some(&i));
-        }
-    }
-
-    #[test]
-    fn the_cache_never_holds_more_than_its_capacity() {
-        let mut cache = Cache::new();
-        for i in 0..100 {
-            cache.insert(key(i), Arc::new(Entry::new()), 10);
-            assert!(cache.len() <= 10);
-            consistent(&cache);
-        }
-        assert_eq!(cache.len(), 10);
-    }
-
-    #[test]
-    fn a_used_entry_gets_a_second_chance_and_the_hand_resumes() {
-        let mut cache = Cache::new();
-        for i in 0..4 {
-            cache.insert(key(i), Arc::new(Entry::new()), 4);
-        }
-        // The first eviction sweeps once (every new entry is marked used) and takes slot 0.
-        cache.insert(key(4), Arc::new(Entry::new()), 4);
-        assert!(cache.get(&key(0)).is_none());
-        // Entry 2 is used again; the hand resumes at slot 1 and takes it, then skips 2 for 3.
-        if let Some(e) = cache.get(&key(2)) {
-            e.used.store(true, Ordering::Relaxed);
-        }
-        cache.insert(key(5), Arc::new(Entry::new()), 4);
-        assert!(cache.get(&key(1)).is_none());
-        cache.insert(key(6), Arc::new(Entry::new()), 4);
-        assert!(cache.get(&key(2)).is_some(), "second chance");
-        assert!(cache.get(&key(3)).is_none());
-        consistent(&cache);
-    }
-
-    #[test]
-    fn removal_keeps_the_index_consistent() {
-        let mut cache = Cache::new();
-        for i in 0..5 {
-            cache.insert(key(i), Arc::new(Entry::new()), 5);
-        }
-        assert!(cache.remove(&key(1)).is_some());
-        assert!(cache.remove(&key(1)).is_none());
-        consistent(&cache);
-        assert!(cache.remove(&key(4)).is_some());
-        consistent(&cache);
-        for i in 10..20 {
-            cache.insert(key(i), Arc::new(Entry::new()), 5);
-            consistent(&cache);
-        }
-        assert_eq!(cache.len(), 5);
-    }
-
-    #[test]
-    fn an_evicted_entry_stays_usable_by_whoever_holds_it() {
-        let mut cache = Cache::new();
-        let held = Arc::new(Entry::new());
-        cache.insert(key(0), held.clone(), 1);
-        cache.insert(key(1), Arc::new(Entry::new()), 1);
-        assert!(cache.get(&key(0)).is_none());
-        held.clear();
-        assert!(held.cached().is_none());
-    }
 }

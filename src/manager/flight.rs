@@ -1,0 +1,143 @@
+//! A refresh flight: the task that refreshes one connection under its writer lock and the
+//! store's refresh lease, persists the new token before anyone uses it, and remembers a
+//! failure so the callers after it do not each ask Zoho again.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::error::{Error, RateLimitScope, Result};
+use crate::refresh::DEFAULT_THROTTLE_BACKOFF;
+use crate::secret::{AccessToken, RefreshToken};
+use crate::token::{Token, TokenKey};
+
+use super::entry::Entry;
+use super::{ManagerInner, Outcome, Remembered, ValidToken, access_of, is_rejected, millis, stale_at};
+
+/// The refresh flight of one connection, run as its own task: it completes (and stores what
+/// Zoho minted) even when every caller waiting for it has gone away.
+pub(super) async fn run_flight(
+    inner: Arc<ManagerInner>,
+    key: TokenKey,
+    entry: Arc<Entry>,
+    rejected: Option<AccessToken>,
+    id: u64,
+) -> Outcome {
+    let writer = entry.writer.clone().lock_owned().await;
+    let result = refresh_locked(&inner, &key, &entry, rejected.as_ref()).await;
+    drop(writer);
+    if let Err((error, refused)) = &result {
+        remember(&inner, &key, error, refused.clone());
+    }
+    entry.end_flight(id);
+    result.map_err(|(error, _)| error)
+}
+
+/// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).
+fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<RefreshToken>) {
+    let now = inner.clock.now_ms();
+    let until_ms = match error {
+        Error::ReauthorizationRequired { .. } => i64::MAX,
+        Error::RateLimited { retry_after, .. } => now.saturating_add(millis(*retry_after)),
+        Error::NotConnected { .. } => return,
+        _ => now.saturating_add(millis(inner.policy.failure_memory)),
+    };
+    if until_ms <= now {
+        return;
+    }
+    let mut map = inner.remembered.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= inner.capacity {
+        map.retain(|_, r| r.until_ms > now);
+    }
+    let refused =
+        if matches!(error, Error::ReauthorizationRequired { .. }) { Some(refused.unwrap_or_default()) } else { None };
+    map.insert(key.clone(), Remembered { error: error.clone(), until_ms, refused });
+}
+
+/// Reads `key` from the store into its cache entry; returns the token and when it goes stale.
+pub(super) async fn load_into(inner: &ManagerInner, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
+    inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
+    let token = inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
+    let stale_at = stale_at(&inner.policy, &token);
+    let token = Arc::new(token);
+    entry.set(token.clone(), stale_at);
+    Ok((token, stale_at))
+}
+
+/// The refresh itself, with the connection's writer lock held. On failure, also returns the
+/// refresh token Zoho refused (for `ReauthorizationRequired`).
+async fn refresh_locked(
+    inner: &ManagerInner,
+    key: &TokenKey,
+    entry: &Entry,
+    rejected: Option<&AccessToken>,
+) -> std::result::Result<Arc<Token>, (Error, Option<RefreshToken>)> {
+    let now = inner.clock.now_ms();
+    // Someone else may have refreshed (or reconnected) while we waited.
+    if let Some(token) = entry.fresh(now).filter(|t| !is_rejected(t, rejected)) {
+        return Ok(token);
+    }
+    // Cache miss: the store may hold a fresh token (another process, or eviction).
+    if entry.cached().is_none() {
+        let (token, loaded_stale_at) = load_into(inner, key, entry).await.map_err(|e| (e, None))?;
+        if now < loaded_stale_at && token.access_token.is_some() && !is_rejected(&token, rejected) {
+            return Ok(token);
+        }
+    }
+
+    // Cross-process single flight: wait for, then hold, the store's refresh lease.
+    let lease = inner.store.begin_refresh(key).await.map_err(|e| (e.into(), None))?;
+    let Some(current) = lease.current().cloned() else {
+        lease.release().await.map_err(|e| (e.into(), None))?;
+        entry.clear();
+        return Err((Error::NotConnected { key: key.clone() }, None));
+    };
+    let now = inner.clock.now_ms();
+    let current_stale_at = stale_at(&inner.policy, &current);
+    if now < current_stale_at && current.access_token.is_some() && !is_rejected(&current, rejected) {
+        // Another process refreshed it while we waited for the lease.
+        lease.release().await.map_err(|e| (e.into(), None))?;
+        let current = Arc::new(current);
+        entry.set(current.clone(), current_stale_at);
+        return Ok(current);
+    }
+
+    inner.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+    let refreshed = match inner.refresher.refresh(&current).await {
+        Ok(token) => token,
+        Err(error) => {
+            if let Err(e) = lease.release().await {
+                tracing::warn!(connection = %key, error = %e, "could not release the refresh lease");
+            }
+            if let Error::RateLimited { retry_after, .. } = &error {
+                // Zoho's own throttle answer (HTTP 400 "too many requests", no Retry-After) means
+                // its 10-minute window: the policy's back-off. An HTTP 429 says how long to wait.
+                let wait =
+                    if *retry_after == DEFAULT_THROTTLE_BACKOFF { inner.policy.throttle_backoff } else { *retry_after };
+                tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
+                return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
+            }
+            // The old token stays in the store and in the cache, untouched.
+            let refused = current.refresh_token.clone();
+            return Err((error, refused));
+        }
+    };
+    // Persist before anyone uses it; if that fails, nobody does.
+    lease.commit(&refreshed).await.map_err(|e| (e.into(), None))?;
+    let refreshed_stale_at = stale_at(&inner.policy, &refreshed);
+    let refreshed = Arc::new(refreshed);
+    entry.set(refreshed.clone(), refreshed_stale_at);
+    tracing::debug!(connection = %key, "access token refreshed and stored");
+    Ok(refreshed)
+}
+
+/// After a failed refresh: the cached access token if it is still valid, the failure was
+/// transient and Zoho did not reject that token.
+pub(super) fn grace(entry: &Entry, now: i64, rejected: Option<&AccessToken>, error: &Error) -> Option<ValidToken> {
+    let transient = error.is_retryable() || matches!(error, Error::Store(_));
+    if !transient {
+        return None;
+    }
+    let token = entry.still_valid(now).filter(|t| !is_rejected(t, rejected))?;
+    tracing::info!(error = %error, "token refresh failed; using the still-valid access token");
+    Some(access_of(&token))
+}
