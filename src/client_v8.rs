@@ -55,6 +55,7 @@ pub const PAGE_NUMBER_REACH: u32 = 2_000;
 /// Options of a v8 records listing. `fields` is required by v8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use]
 pub struct V8Query {
     /// Field API names to return (1..=50).
     pub fields: Vec<String>,

@@ -40,6 +40,7 @@ pub const ENV_CLIENT_SECRET_PREFIX: &str = "ZOHO_CLIENT_SECRET_";
 /// `Debug` shows the client id (it is public: it travels in authorization URLs), which DCs have
 /// their own secret and which are enabled, never a secret.
 #[derive(Clone)]
+#[must_use]
 pub struct ClientCredentials {
     client_id: String,
     /// Secret for every DC without its own; `None` when only per-DC secrets were given.

@@ -13,7 +13,7 @@ pub(crate) fn base64url_encode(bytes: &[u8]) -> String {
     out
 }
 
-#[cfg_attr(not(any(feature = "encryption", feature = "testkit")), allow(dead_code))]
+#[cfg(any(feature = "encryption", feature = "testkit"))]
 /// Decodes standard or URL-safe base64, with or without padding; `None` for anything else,
 /// including non-zero padding bits.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
@@ -44,6 +44,7 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Lowercase hex.
+#[cfg(any(feature = "encryption", feature = "sqlite", feature = "testkit"))]
 pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -54,7 +55,6 @@ pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     out
 }
 
-#[cfg_attr(not(feature = "encryption"), allow(dead_code))]
 /// `n` random bytes from the OS. Falls back to time-derived bytes only if the OS has no
 /// entropy source, so callers never panic (still unguessable enough for short-lived ids).
 pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, getrandom::Error> {
@@ -75,6 +75,7 @@ thread_local! {
 
 /// Unique-enough bytes for identifiers that are not secrets (simulator sessions, lease owners)
 /// when the OS generator fails: time, a counter and an address. Never used for secrets.
+#[cfg(any(feature = "sqlite", feature = "testkit"))]
 fn fallback_bytes(n: usize) -> Vec<u8> {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let count = u128::from(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
@@ -85,12 +86,13 @@ fn fallback_bytes(n: usize) -> Vec<u8> {
 }
 
 /// `n` random bytes as lowercase hex, for identifiers that are not secrets.
+#[cfg(any(feature = "sqlite", feature = "testkit"))]
 pub(crate) fn random_hex(n: usize) -> String {
     hex_encode(&random_bytes(n).unwrap_or_else(|_| fallback_bytes(n)))
 }
 
 /// Decodes hex (either case); `None` for odd length or a non-hex digit.
-#[cfg_attr(not(feature = "encryption"), allow(dead_code))] // used by the token cipher
+#[cfg(feature = "encryption")]
 pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
     if !digits.len().is_multiple_of(2) {
@@ -100,11 +102,12 @@ pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
     digits.chunks_exact(2).map(|pair| Some(value(pair[0])? << 4 | value(pair[1])?)).collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "encryption", feature = "testkit")))]
 mod tests {
     use super::*;
 
     #[test]
+    #[cfg(any(feature = "encryption", feature = "testkit"))]
     fn base64_round_trips_both_alphabets() {
         for len in 0..40u8 {
             let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(97).wrapping_add(251)).collect();
@@ -118,6 +121,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "encryption")]
     fn hex_round_trips() {
         assert_eq!(hex_encode(&[0, 0xab, 0xff]), "00abff");
         assert_eq!(hex_decode("00ABff").unwrap(), vec![0, 0xab, 0xff]);

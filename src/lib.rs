@@ -56,7 +56,13 @@ pub use secret::{AccessToken, AuthorizationCode, ClientSecret, CsrfState, Refres
 pub use token::{Token, TokenKey};
 
 /// The generated Zoho Accounts client (`spec/accounts.yaml`).
-#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, missing_docs, clippy::all)]
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    missing_docs,
+    clippy::all,
+    reason = "generated code: its docs are the spec's text and its style is progenitor's"
+)]
 mod accounts_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/accounts.rs"));
@@ -65,7 +71,13 @@ mod accounts_gen {
 }
 
 /// The generated Zoho CRM v2 client (`spec/crm-v2.yaml`).
-#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, missing_docs, clippy::all)]
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    missing_docs,
+    clippy::all,
+    reason = "generated code: its docs are the spec's text and its style is progenitor's"
+)]
 mod crm_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/crm.rs"));
@@ -85,7 +97,14 @@ pub mod crm {
 
 /// The generated Zoho CRM v8 `core` client (`spec/crm-v8/core.json`).
 #[cfg(feature = "v8-core")]
-#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    missing_docs,
+    clippy::all,
+    reason = "generated code: its docs are the spec's text and its style is progenitor's"
+)]
 mod crm_v8_core_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/crm_v8_core.rs"));
@@ -95,7 +114,14 @@ mod crm_v8_core_gen {
 
 /// The generated Zoho CRM v8 `records` client (`spec/crm-v8/records.json`).
 #[cfg(feature = "v8-records")]
-#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    missing_docs,
+    clippy::all,
+    reason = "generated code: its docs are the spec's text and its style is progenitor's"
+)]
 mod crm_v8_records_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/crm_v8_records.rs"));
@@ -105,7 +131,14 @@ mod crm_v8_records_gen {
 
 /// The generated Zoho CRM v8 `settings` client (`spec/crm-v8/settings.json`).
 #[cfg(feature = "v8-settings")]
-#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    missing_docs,
+    clippy::all,
+    reason = "generated code: its docs are the spec's text and its style is progenitor's"
+)]
 mod crm_v8_settings_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/crm_v8_settings.rs"));
@@ -115,7 +148,14 @@ mod crm_v8_settings_gen {
 
 /// The generated Zoho CRM v8 `bulk` client (`spec/crm-v8/bulk.json`).
 #[cfg(feature = "v8-bulk")]
-#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    missing_docs,
+    clippy::all,
+    reason = "generated code: its docs are the spec's text and its style is progenitor's"
+)]
 mod crm_v8_bulk_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/crm_v8_bulk.rs"));
@@ -125,7 +165,14 @@ mod crm_v8_bulk_gen {
 
 /// The generated Zoho CRM v8 `email` client (`spec/crm-v8/email.json`).
 #[cfg(feature = "v8-email")]
-#[allow(rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, missing_docs, clippy::all)]
+#[allow(
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    missing_docs,
+    clippy::all,
+    reason = "generated code: its docs are the spec's text and its style is progenitor's"
+)]
 mod crm_v8_email_gen {
     #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/crm_v8_email.rs"));

@@ -180,7 +180,7 @@ impl<T> From<Empty> for Outcome<T> {
 /// assert!(matches!(bad.or_empty(), Err(Error::InvalidRequest(_))));
 /// ```
 // The error type is progenitor's, as returned by every generated `send()`.
-#[allow(clippy::result_large_err)]
+#[expect(clippy::result_large_err, reason = "the error type is progenitor's, as every generated `send()` returns it")]
 pub trait NoContent<T, E> {
     /// The value, `Ok(None)` for `204` or `304`, or the untouched error.
     fn or_empty(self) -> Result<Option<ResponseValue<T>>, Error<E>>;
@@ -189,7 +189,7 @@ pub trait NoContent<T, E> {
     fn or_outcome(self) -> Result<Outcome<ResponseValue<T>>, Error<E>>;
 }
 
-#[allow(clippy::result_large_err)]
+#[expect(clippy::result_large_err, reason = "the error type is progenitor's, as every generated `send()` returns it")]
 impl<T, E> NoContent<T, E> for Result<ResponseValue<T>, Error<E>> {
     fn or_empty(self) -> Result<Option<ResponseValue<T>>, Error<E>> {
         self.or_outcome().map(Outcome::value)
@@ -208,7 +208,7 @@ impl<T, E> NoContent<T, E> for Result<ResponseValue<T>, Error<E>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::result_large_err)]
+#[expect(clippy::result_large_err, reason = "the error type is progenitor's, as every generated `send()` returns it")]
 mod tests {
     use super::*;
     use reqwest::header::HeaderMap;

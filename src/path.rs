@@ -65,7 +65,7 @@ pub(crate) fn check_segment(parameter: &str, value: &str) -> Result<(), Error> {
 /// progenitor wrote `encode_path`). A bad value is stashed as a typed
 /// [`Error::InvalidInput`] in the client's failure slot and nothing is sent.
 // The error type is progenitor's, as every generated `send()` returns it.
-#[allow(clippy::result_large_err)]
+#[expect(clippy::result_large_err, reason = "the error type is progenitor's, as every generated `send()` returns it")]
 pub(crate) fn segment<C, I, E>(client: &C, parameter: &str, value: &str) -> Result<String, progenitor_client::Error<E>>
 where
     C: ClientInfo<I>,

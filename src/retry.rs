@@ -38,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// # let _ = patient;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
 pub struct RetryPolicy {
     /// Attempts in all, the first one included (1: never retry). Default 3.
     pub max_attempts: u32,
@@ -307,7 +308,7 @@ impl Retrier {
         if !may_retry {
             return None;
         }
-        Some((Reason::Status(status), retry_after(response.headers(), SystemTime::now())))
+        Some((Reason::Status(status), crate::transport::retry_after_at(response.headers(), SystemTime::now())))
     }
 
     fn on_error(&self, error: &reqwest::Error, kind: Kind) -> Option<(Reason, Option<Duration>)> {
@@ -342,35 +343,9 @@ fn retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
-/// `Retry-After` as a wait: delay-seconds or an HTTP date (RFC 9110 §10.2.3), relative to `now`.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(value: &str) -> reqwest::header::HeaderMap {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
-        h
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_and_http_dates() {
-        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(retry_after(&headers("7"), now), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after(&headers("Sun, 06 Nov 1994 08:50:07 GMT"), now), Some(Duration::from_secs(30)));
-        assert_eq!(retry_after(&headers("Sun, 06 Nov 1994 08:40:00 GMT"), now), Some(Duration::ZERO), "a past date");
-        assert_eq!(retry_after(&headers("soon"), now), None);
-        assert_eq!(retry_after(&reqwest::header::HeaderMap::new(), now), None);
-    }
 
     #[test]
     fn backoff_is_jittered_and_capped() {

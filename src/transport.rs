@@ -8,7 +8,7 @@
 //! [`crate::client::CrmContext`]. This module knows neither.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
@@ -176,7 +176,7 @@ pub(crate) fn convert_progenitor<E>(
     match error {
         P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => Error::transport(operation, e),
         P::InvalidRequest(message) => Error::InvalidInput { parameter: operation.to_owned(), reason: message },
-        P::Custom(message) => Error::config(format!("{operation}: {message}")),
+        P::Custom(message) => Error::Hook { operation: operation.to_owned(), message },
         P::InvalidResponsePayload(bytes, e) => Error::decode(operation, 200, &bytes, e),
         P::ErrorResponse(rv) => {
             let status = rv.status().as_u16();
@@ -214,5 +214,36 @@ pub(crate) fn convert_progenitor<E>(
 
 /// `Retry-After` (seconds or an HTTP date); 60 s when absent (Zoho does not document it).
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
-    crate::retry::retry_after(headers, std::time::SystemTime::now()).unwrap_or(Duration::from_secs(60))
+    retry_after_at(headers, SystemTime::now()).unwrap_or(Duration::from_secs(60))
+}
+
+/// `Retry-After` as a wait: delay-seconds or an HTTP date (RFC 9110 §10.2.3), relative to `now`.
+pub(crate) fn retry_after_at(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(retry_after_at(&headers("7"), now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_at(&headers("Sun, 06 Nov 1994 08:50:07 GMT"), now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after_at(&headers("Sun, 06 Nov 1994 08:40:00 GMT"), now), Some(Duration::ZERO), "a past date");
+        assert_eq!(retry_after_at(&headers("soon"), now), None);
+        assert_eq!(retry_after_at(&reqwest::header::HeaderMap::new(), now), None);
+    }
 }

@@ -1,5 +1,5 @@
 //! Shared set-up for the benches that run against the simulator.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test crates; each uses a part of it")]
 
 use std::sync::Arc;
 

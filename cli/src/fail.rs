@@ -181,7 +181,7 @@ pub fn from_sdk(error: &Error, ctx: &Context) -> Failure {
                 .hint(format!("check the network connection (and --endpoints / ZOHO_ENDPOINTS); {sent}"))
         }
         Error::Decode { .. } | Error::Pagination { .. } => Failure::new(API, format!("{error} ({place})")),
-        Error::InvalidInput { .. } | Error::Config { .. } => Failure::usage(error.to_string()),
+        Error::InvalidInput { .. } | Error::Config { .. } | Error::Hook { .. } => Failure::usage(error.to_string()),
         Error::Store(e) => Failure::other(format!("token store: {e}"))
             .hint("check --store / ZOHO_STORE (a SQLite file this user can write)"),
         _ => Failure::other(error.to_string()),

@@ -17,6 +17,7 @@ pub struct Page<T> {
 
 /// Options of a records listing.
 #[derive(Clone, Debug, Default)]
+#[must_use]
 pub struct RecordQuery {
     /// Field API names to return (all when empty).
     pub fields: Vec<String>,
@@ -83,6 +84,7 @@ pub enum Search {
 /// assert!(Criteria::equals("Bad Field", "y").validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
 pub struct Criteria {
     text: String,
     /// Why a field name was refused, kept until the criteria is sent.

@@ -336,19 +336,22 @@ fn write_body(data: Vec<Record>, duplicate_check_fields: Vec<String>) -> types::
 
 fn check_batch(len: usize) -> Result<()> {
     if len > MAX_RECORDS_PER_WRITE {
-        return Err(Error::config(format!(
-            "{len} records in one write; Zoho accepts at most {MAX_RECORDS_PER_WRITE} (LIMIT_EXCEEDED): split the batch"
-        )));
+        return Err(Error::invalid_input(
+            "records",
+            format!(
+                "{len} records in one write; Zoho accepts at most {MAX_RECORDS_PER_WRITE} (LIMIT_EXCEEDED): split the batch"
+            ),
+        ));
     }
     Ok(())
 }
 
 fn page_args(page: u32, per_page: u32) -> Result<(std::num::NonZeroU32, std::num::NonZeroU32)> {
-    let page = std::num::NonZeroU32::new(page).ok_or_else(|| Error::config("pages are numbered from 1"))?;
-    if per_page == 0 || per_page > MAX_PER_PAGE {
-        return Err(Error::config(format!("per_page must be 1..={MAX_PER_PAGE}, got {per_page}")));
-    }
-    let per_page = std::num::NonZeroU32::new(per_page).ok_or_else(|| Error::config("per_page must be at least 1"))?;
+    let page =
+        std::num::NonZeroU32::new(page).ok_or_else(|| Error::invalid_input("page", "pages are numbered from 1"))?;
+    let per_page = std::num::NonZeroU32::new(per_page)
+        .filter(|n| n.get() <= MAX_PER_PAGE)
+        .ok_or_else(|| Error::invalid_input("per_page", format!("must be 1..={MAX_PER_PAGE}, got {per_page}")))?;
     Ok((page, per_page))
 }
 

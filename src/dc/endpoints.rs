@@ -35,6 +35,7 @@ use super::{DataCenter, DcError, Environment};
 /// # Ok::<(), zohocrm::dc::DcError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
 pub struct Endpoints {
     /// Canonical accounts server per DC, indexed by `DataCenter as usize`.
     accounts: [String; 8],

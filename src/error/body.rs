@@ -124,12 +124,12 @@ mod tests {
     #[test]
     fn decode_reason_names_the_field_and_hides_long_values() {
         #[derive(serde::Deserialize, Debug)]
-        #[allow(dead_code)]
+        #[expect(dead_code, reason = "the test decodes it; only the error message is read")]
         struct T {
             items: Vec<Item>,
         }
         #[derive(serde::Deserialize, Debug)]
-        #[allow(dead_code)]
+        #[expect(dead_code, reason = "the test decodes it; only the error message is read")]
         struct Item {
             n: i64,
         }

@@ -83,9 +83,20 @@ impl std::error::Error for CallbackError {}
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Error {
-    /// The SDK was configured wrongly (bad URL, missing credentials, ...).
+    /// The SDK was configured wrongly (bad proxy URL, an HTTP client that cannot be built, a
+    /// stored connection that does not match its key, ...). Mistakes in the arguments of a
+    /// call are [`Error::InvalidInput`]; data-center mismatches are [`Error::DataCenter`].
     Config {
         /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A hook of a generated client refused or failed the call, seen through a client from
+    /// [`crate::CrmClient::raw`] called directly (progenitor carries only the message). Run
+    /// the call through [`crate::CrmClient::send`] to get the typed error instead.
+    Hook {
+        /// The operation.
+        operation: String,
+        /// The hook's message.
         message: String,
     },
     /// A data center, environment or Zoho URL could not be resolved or was rejected.
@@ -275,6 +286,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config { message } => write!(f, "configuration error: {message}"),
+            Self::Hook { operation, message } => write!(f, "{operation}: {message}"),
             Self::DataCenter(e) => write!(f, "{e}"),
             Self::Callback(e) => write!(f, "{e}"),
             Self::Transport { operation, kind, may_have_been_sent, source } => {
@@ -347,6 +359,7 @@ impl Clone for Error {
     fn clone(&self) -> Self {
         match self {
             Self::Config { message } => Self::Config { message: message.clone() },
+            Self::Hook { operation, message } => Self::Hook { operation: operation.clone(), message: message.clone() },
             Self::DataCenter(e) => Self::DataCenter(e.clone()),
             Self::Callback(e) => Self::Callback(e.clone()),
             Self::Transport { operation, kind, may_have_been_sent, source } => Self::Transport {

@@ -60,6 +60,7 @@ use flight::{grace, load_into, run_flight};
 ///
 /// Build it with `RefreshPolicy { buffer: …, ..Default::default() }` or the `with_*` methods.
 #[derive(Clone, Copy, Debug)]
+#[must_use]
 pub struct RefreshPolicy {
     /// Refresh when less than this much validity is left. Default 60 s (Zoho's SDKs use 5 s,
     /// which loses to clock skew and slow requests).

@@ -118,6 +118,7 @@ impl AuthorizationRequest {
     ///
     /// Fails only when the operating system's random number generator does: the CSRF `state`
     /// is never derived from anything guessable.
+    #[must_use = "send the user to the URL and keep the PendingAuthorization until Zoho redirects back"]
     pub fn build(self, endpoints: &Endpoints) -> Result<(String, PendingAuthorization)> {
         let state = random_state()?;
         let start_dc = if self.china { DataCenter::Cn } else { DataCenter::Us };
@@ -158,6 +159,7 @@ fn random_state() -> Result<CsrfState> {
 ///
 /// Serializable so it can live in a signed cookie or a session store; `Debug` hides the state.
 #[derive(Clone, Serialize, Deserialize)]
+#[must_use]
 pub struct PendingAuthorization {
     pub(super) state: CsrfState,
     pub(super) redirect_uri: String,

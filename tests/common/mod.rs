@@ -1,5 +1,5 @@
 //! Shared set-up for the SDK's end-to-end tests against the in-process simulator.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test crates; each uses a part of it")]
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! Shared helpers of the contract tests: a loopback HTTP capture server, request shapes with
 //! secrets redacted, and a reader of the generated clients' API surface.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test crates; each uses a part of it")]
 
 pub mod capture;
 pub mod surface;

@@ -2,7 +2,7 @@
 //! process against it (`--endpoints` = the simulator's JSON line), and the test acting as the
 //! user's browser on the simulator's consent pages.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test crates; each uses a part of it")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
