@@ -80,7 +80,6 @@ impl V8Query {
     }
 
     /// Sorted by `field` (`id`, `Created_Time` or `Modified_Time`).
-    #[must_use]
     pub fn sort_by(mut self, field: &str, ascending: bool) -> Self {
         self.sort_by = Some(field.to_owned());
         self.ascending = ascending;
@@ -88,7 +87,6 @@ impl V8Query {
     }
 
     /// `per_page` records per call (1..=200).
-    #[must_use]
     pub fn per_page(mut self, n: u32) -> Self {
         self.per_page = Some(n);
         self

@@ -189,7 +189,6 @@ pub trait NoContent<T, E> {
     fn or_outcome(self) -> Result<Outcome<ResponseValue<T>>, Error<E>>;
 }
 
-#[expect(clippy::result_large_err, reason = "the error type is progenitor's, as every generated `send()` returns it")]
 impl<T, E> NoContent<T, E> for Result<ResponseValue<T>, Error<E>> {
     fn or_empty(self) -> Result<Option<ResponseValue<T>>, Error<E>> {
         self.or_outcome().map(Outcome::value)

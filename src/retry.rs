@@ -79,14 +79,12 @@ impl RetryPolicy {
     }
 
     /// Sets [`RetryPolicy::max_attempts`] (at least 1).
-    #[must_use]
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// Sets [`RetryPolicy::initial_backoff`] and [`RetryPolicy::max_backoff`].
-    #[must_use]
     pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_backoff = initial;
         self.max_backoff = max.max(initial);
@@ -94,14 +92,12 @@ impl RetryPolicy {
     }
 
     /// Sets [`RetryPolicy::max_total`].
-    #[must_use]
     pub fn with_max_total(mut self, total: Duration) -> Self {
         self.max_total = total;
         self
     }
 
     /// Sets [`RetryPolicy::max_retry_after`].
-    #[must_use]
     pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
@@ -109,14 +105,12 @@ impl RetryPolicy {
 
     /// Sets [`RetryPolicy::retry_writes`]: opt in for writes that are safe to repeat (an
     /// upsert on a unique field, an update to fixed values).
-    #[must_use]
     pub fn with_retry_writes(mut self, retry: bool) -> Self {
         self.retry_writes = retry;
         self
     }
 
     /// Sets [`RetryPolicy::budget`].
-    #[must_use]
     pub fn with_budget(mut self, tokens: u32) -> Self {
         self.budget = tokens;
         self

@@ -89,28 +89,24 @@ impl Default for RefreshPolicy {
 
 impl RefreshPolicy {
     /// Sets [`RefreshPolicy::buffer`].
-    #[must_use]
     pub fn with_buffer(mut self, buffer: Duration) -> Self {
         self.buffer = buffer;
         self
     }
 
     /// Sets [`RefreshPolicy::jitter`].
-    #[must_use]
     pub fn with_jitter(mut self, jitter: Duration) -> Self {
         self.jitter = jitter;
         self
     }
 
     /// Sets [`RefreshPolicy::throttle_backoff`].
-    #[must_use]
     pub fn with_throttle_backoff(mut self, backoff: Duration) -> Self {
         self.throttle_backoff = backoff;
         self
     }
 
     /// Sets [`RefreshPolicy::failure_memory`] (zero: every caller after a failure tries again).
-    #[must_use]
     pub fn with_failure_memory(mut self, memory: Duration) -> Self {
         self.failure_memory = memory;
         self
