@@ -47,7 +47,7 @@ use serde::Serialize;
 
 use crate::SecretString;
 use crate::clock::{Clock, ManualClock};
-use crate::dc::{DataCenter, Environment};
+use crate::dc::{DataCenter, EndpointTable, Environment};
 
 use state::State;
 
@@ -99,13 +99,6 @@ impl Default for SimConfig {
         }
     }
 }
-
-/// The simulator's URL table (no trailing slashes): the SDK's own
-/// [`EndpointTable`](crate::dc::EndpointTable), so it goes straight into
-/// [`Endpoints::from_table`](crate::dc::Endpoints::from_table).
-///
-/// Serializes as `{"accounts":{"us":"http://…",…},"api":{"us":{"production":"…","sandbox":"…","developer":"…"},…}}`.
-pub type SimEndpoints = crate::dc::EndpointTable;
 
 /// An OAuth client as registered in Zoho's API console.
 #[derive(Clone, Debug)]
@@ -337,14 +330,14 @@ impl Shared {
     pub(crate) fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
-    pub(crate) fn endpoints(&self) -> SimEndpoints {
+    pub(crate) fn endpoints(&self) -> EndpointTable {
         let mut accounts = BTreeMap::new();
         let mut api = BTreeMap::new();
         for dc in DataCenter::ALL {
             accounts.insert(dc, self.accounts_url(dc));
             api.insert(dc, Environment::ALL.iter().map(|e| (*e, self.api_url(dc, *e))).collect());
         }
-        SimEndpoints { accounts, api }
+        EndpointTable { accounts, api }
     }
 }
 
@@ -402,8 +395,11 @@ impl Simulator {
         self.shared.base()
     }
 
-    /// The URL table.
-    pub fn endpoints(&self) -> SimEndpoints {
+    /// The simulator's URL table (no trailing slashes): the SDK's own [`EndpointTable`], so it
+    /// goes straight into [`Endpoints::from_table`](crate::dc::Endpoints::from_table).
+    ///
+    /// Serializes as `{"accounts":{"us":"http://…",…},"api":{"us":{"production":"…","sandbox":"…","developer":"…"},…}}`.
+    pub fn endpoints(&self) -> EndpointTable {
         self.shared.endpoints()
     }
 
