@@ -1,5 +1,5 @@
 //! The simulated Zoho Accounts pages: sign-in, consent and error. Plain HTML forms that work in
-//! a real browser; [`super::consent`] submits the same forms over HTTP.
+//! a real browser; the `consent` module submits the same forms over HTTP.
 
 /// Escapes text for HTML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {

@@ -185,7 +185,7 @@ impl Shared {
 
     // ------------------------------------------------------------ consent and tokens
 
-    /// Programmatic consent over real HTTP (see [`consent::run`]).
+    /// Programmatic consent over real HTTP (see [`consent::Browser::run`]).
     pub(crate) async fn consent(
         &self,
         authorize_url: &str,
