@@ -44,7 +44,8 @@
 //! 5. Handlers: `accounts` (the Accounts servers) and `crm` (the CRM API, v2 and v8, COQL;
 //!    layered inside, see its docs). Import `shared`, `state`, `seed`, `wire` and the leaves.
 //! 6. `server`: the listener, routing, fault injection, the request log and the `/_sim`
-//!    controls, which call the same `shared` methods as the Rust API.
+//!    controls, which call the same `shared` methods as the Rust API. Imports the handlers,
+//!    `shared`, `types`, `wire`, `html`.
 //! 7. This module: [`Simulator`], a handle on `shared` that starts `server`.
 
 mod accounts;

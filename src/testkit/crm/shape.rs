@@ -1,10 +1,10 @@
 //! The CRM v8 shapes of users, org, modules, fields, layouts and records: every property of
 //! Zoho's v8 OpenAPI schemas, `$`-prefixed record metadata as in Zoho's v7/v8 samples.
 //!
-//! The schema templates (`v8_shapes.json`) list every property of Zoho's `users`, `modules`,
-//! `fields`, `layouts` and `Org` schemas (crm-oas `v8.0/*.json`, nested objects two levels
-//! deep); a key the simulator has no value for answers `null` (`false` for booleans, `[]` for
-//! arrays): Zoho's own answer for an unset property, as far as its samples show.
+//! The schema templates (`src/testkit/v8_shapes.json`) list every property of Zoho's `users`,
+//! `modules`, `fields`, `layouts` and `Org` schemas (crm-oas `v8.0/*.json`, nested objects two
+//! levels deep); a key the simulator has no value for answers `null` (`false` for booleans, `[]`
+//! for arrays): Zoho's own answer for an unset property, as far as its samples show.
 
 use std::sync::OnceLock;
 
@@ -24,7 +24,7 @@ pub(crate) enum Shape {
 
 pub(super) fn templates() -> &'static Map<String, Value> {
     static T: OnceLock<Map<String, Value>> = OnceLock::new();
-    T.get_or_init(|| serde_json::from_str(include_str!("v8_shapes.json")).unwrap_or_default())
+    T.get_or_init(|| serde_json::from_str(include_str!("../v8_shapes.json")).unwrap_or_default())
 }
 
 pub(super) fn template(name: &str) -> Option<&'static Map<String, Value>> {

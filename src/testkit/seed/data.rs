@@ -3,19 +3,19 @@
 
 use crate::testkit::schema::{FieldDef, ModuleDef};
 
-pub(super) const fn f(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
+const fn f(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
     FieldDef { api_name, label, data_type, mandatory: false, read_only: false, picklist: &[] }
 }
 
-pub(super) const fn req(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
+const fn req(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
     FieldDef { api_name, label, data_type, mandatory: true, read_only: false, picklist: &[] }
 }
 
-pub(super) const fn ro(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
+const fn ro(api_name: &'static str, label: &'static str, data_type: &'static str) -> FieldDef {
     FieldDef { api_name, label, data_type, mandatory: false, read_only: true, picklist: &[] }
 }
 
-pub(super) const fn pick(api_name: &'static str, label: &'static str, values: &'static [&'static str]) -> FieldDef {
+const fn pick(api_name: &'static str, label: &'static str, values: &'static [&'static str]) -> FieldDef {
     FieldDef { api_name, label, data_type: "picklist", mandatory: false, read_only: false, picklist: values }
 }
 
@@ -73,7 +73,7 @@ pub(super) const INDUSTRY: &[&str] = &[
 
 pub(super) const SALUTATION: &[&str] = &["-None-", "Mr.", "Mrs.", "Ms.", "Dr.", "Prof."];
 
-pub(super) const RATING: &[&str] = &["-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"];
+const RATING: &[&str] = &["-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"];
 
 pub(super) const STAGE: &[&str] = &[
     "Qualification",
@@ -103,7 +103,7 @@ pub(super) const ACCOUNT_TYPE: &[&str] = &[
     "Vendor",
 ];
 
-pub(super) const LEADS_FIELDS: &[FieldDef] = &[
+const LEADS_FIELDS: &[FieldDef] = &[
     f("Account", "Account", "lookup"),
     f("Owner", "Lead Owner", "ownerlookup"),
     f("Company", "Company", "text"),
@@ -152,7 +152,7 @@ pub(super) const LEADS_FIELDS: &[FieldDef] = &[
     f("Fax", "Fax", "text"),
 ];
 
-pub(super) const CONTACTS_FIELDS: &[FieldDef] = &[
+const CONTACTS_FIELDS: &[FieldDef] = &[
     f("Owner", "Contact Owner", "ownerlookup"),
     f("Email", "Email", "email"),
     f("Description", "Description", "textarea"),
@@ -187,7 +187,7 @@ pub(super) const CONTACTS_FIELDS: &[FieldDef] = &[
     f("Fax", "Fax", "phone"),
 ];
 
-pub(super) const ACCOUNTS_FIELDS: &[FieldDef] = &[
+const ACCOUNTS_FIELDS: &[FieldDef] = &[
     f("Owner", "Account Owner", "ownerlookup"),
     f("Ownership", "Ownership", "picklist"),
     f("Description", "Description", "textarea"),
@@ -218,7 +218,7 @@ pub(super) const ACCOUNTS_FIELDS: &[FieldDef] = &[
     f("Annual_Revenue", "Annual Revenue", "currency"),
 ];
 
-pub(super) const DEALS_FIELDS: &[FieldDef] = &[
+const DEALS_FIELDS: &[FieldDef] = &[
     f("Owner", "Deal Owner", "ownerlookup"),
     f("Description", "Description", "textarea"),
     f("Closing_Date", "Closing Date", "date"),
@@ -246,7 +246,7 @@ pub(super) const DEALS_FIELDS: &[FieldDef] = &[
     ro("Created_By", "Created By", "ownerlookup"),
 ];
 
-pub(super) const NOTES_FIELDS: &[FieldDef] = &[
+const NOTES_FIELDS: &[FieldDef] = &[
     f("Owner", "Note Owner", "ownerlookup"),
     ro("Modified_By", "Modified By", "ownerlookup"),
     ro("Modified_Time", "Modified Time", "datetime"),
@@ -257,10 +257,9 @@ pub(super) const NOTES_FIELDS: &[FieldDef] = &[
     ro("Created_By", "Created By", "ownerlookup"),
 ];
 
-pub(super) const RECORD_KEYS: &[&str] =
-    &["$currency_symbol", "$process_flow", "$approved", "$approval", "$editable", "Tag"];
+const RECORD_KEYS: &[&str] = &["$currency_symbol", "$process_flow", "$approved", "$approval", "$editable", "Tag"];
 
-pub(super) const LEAD_KEYS: &[&str] = &[
+const LEAD_KEYS: &[&str] = &[
     "$currency_symbol",
     "$converted",
     "$process_flow",

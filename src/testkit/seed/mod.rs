@@ -15,8 +15,11 @@ use crate::dc::{DataCenter, Environment};
 use super::state::{Account, CrmUser, Org, OrgModule, Rec, SeedCounts, State, derive_fields};
 use super::time::format_iso;
 use super::types::{SimConfig, SimUser, default_client};
-use data::*;
-use payloads::*;
+use data::{
+    ACCOUNT_NAMES, ACCOUNT_TYPE, CITIES, FIRST_NAMES, INDUSTRY, LAST_NAMES, LEAD_SOURCE, LEAD_STATUS, MODULES,
+    PROFILES, ROLES, SALUTATION, STAGE, US_CRM_USERS,
+};
+use payloads::{LayoutParts, OrgProfile, UserFields, field_json, layout_json, module_json, org_json, user_json};
 
 /// The seeded Zoho Accounts users: (email, first name, last name, data center).
 /// The first US entries also have CRM details in [`US_CRM_USERS`].

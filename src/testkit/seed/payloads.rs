@@ -202,7 +202,7 @@ pub(super) fn module_json(
     })
 }
 
-pub(super) fn json_type(data_type: &str) -> &'static str {
+fn json_type(data_type: &str) -> &'static str {
     match data_type {
         "integer" | "bigint" => "integer",
         "double" | "currency" => "double",
