@@ -97,16 +97,37 @@ fn emails(body: &Value) -> Vec<String> {
     v
 }
 
-#[tokio::test]
-async fn scopes_must_cover_the_call() {
+/// One call and the scopes that must (and must not) cover it: (method, path, body, scopes that
+/// work, scopes that answer `OAUTH_SCOPE_MISMATCH`). A comma joins scopes granted together.
+type ScopeCase<'a> = (Method, &'a str, Option<Value>, Vec<&'a str>, Vec<&'a str>);
+
+/// Runs every case against one token whose scopes are replaced before each call.
+async fn assert_scopes(cases: Vec<ScopeCase<'_>>) {
     let sim = Simulator::start().await.unwrap();
     let t = admin(&sim).await;
     let token = zohocrm::AccessToken::new(t.access.clone());
     let mismatch = fixture("error_oauth_scope_mismatch.json");
-    let lead_body = json!({"data": [{"Last_Name": "Scoped"}]});
-    // (method, path, body, scopes that work, scopes that do not)
-    type Case<'a> = (Method, &'a str, Option<Value>, Vec<&'a str>, Vec<&'a str>);
-    let cases: Vec<Case<'_>> = vec![
+    for (method, path, body, ok, bad) in cases {
+        for scopes in ok {
+            sim.set_token_scopes(&token, &scopes.split(',').collect::<Vec<_>>());
+            let (status, resp) = crm_send(method.clone(), &t.api_domain, &t.access, path, body.clone()).await;
+            assert!(status != 401 && status != 403, "{method} {path} with {scopes}: {status} {resp}");
+        }
+        for scopes in bad {
+            sim.set_token_scopes(&token, &scopes.split(',').collect::<Vec<_>>());
+            assert_eq!(
+                crm_send(method.clone(), &t.api_domain, &t.access, path, body.clone()).await,
+                (401, mismatch.clone()),
+                "{method} {path} with {scopes}"
+            );
+        }
+    }
+}
+
+/// Users and the org: `ZohoCRM.users.*` and `ZohoCRM.org.*` (scope names ignore case).
+#[tokio::test]
+async fn user_and_org_calls_need_a_users_or_org_scope() {
+    assert_scopes(vec![
         (
             Method::GET,
             "/users?type=CurrentUser",
@@ -121,6 +142,14 @@ async fn scopes_must_cover_the_call() {
             vec!["ZohoCRM.org.READ", "ZohoCRM.org.ALL"],
             vec!["ZohoCRM.users.READ", "ZohoCRM.settings.ALL"],
         ),
+    ])
+    .await;
+}
+
+/// Metadata: `ZohoCRM.settings.ALL|READ` or the scope of the part (modules, fields, layouts).
+#[tokio::test]
+async fn settings_calls_need_the_settings_scope_of_their_part() {
+    assert_scopes(vec![
         (
             Method::GET,
             "/settings/modules",
@@ -154,6 +183,14 @@ async fn scopes_must_cover_the_call() {
             vec!["ZohoCRM.settings.ALL", "ZohoCRM.settings.layouts.READ"],
             vec!["ZohoCRM.settings.fields.ALL"],
         ),
+    ])
+    .await;
+}
+
+/// Record reads: `ZohoCRM.modules.ALL|READ` or the module's own scope; a write scope is not enough.
+#[tokio::test]
+async fn record_reads_need_a_module_read_scope() {
+    assert_scopes(vec![
         (
             Method::GET,
             "/Leads?per_page=1",
@@ -167,6 +204,15 @@ async fn scopes_must_cover_the_call() {
             vec!["ZohoCRM.modules.Contacts.READ", "ZohoCRM.modules.CREATE", "ZohoCRM.settings.ALL"],
         ),
         (Method::GET, "/Leads/deleted", None, vec!["ZohoCRM.modules.READ"], vec!["ZohoCRM.modules.DELETE"]),
+    ])
+    .await;
+}
+
+/// Record writes: the CREATE (or WRITE) scope for inserts and upserts, UPDATE for updates, DELETE for deletes.
+#[tokio::test]
+async fn record_writes_need_the_create_update_or_delete_scope() {
+    let lead_body = json!({"data": [{"Last_Name": "Scoped"}]});
+    assert_scopes(vec![
         (
             Method::POST,
             "/Leads",
@@ -200,32 +246,24 @@ async fn scopes_must_cover_the_call() {
             vec!["ZohoCRM.modules.DELETE", "ZohoCRM.modules.Leads.DELETE"],
             vec!["ZohoCRM.modules.UPDATE"],
         ),
-        (
-            Method::GET,
-            "/Leads/search?word=Burns",
-            None,
-            vec![
-                "ZohoCRM.modules.ALL,ZohoSearch.securesearch.READ",
-                "ZohoCRM.modules.Leads.READ,ZohoSearch.securesearch.ALL",
-            ],
-            vec!["ZohoCRM.modules.ALL", "ZohoSearch.securesearch.READ"],
-        ),
-    ];
-    for (method, path, body, ok, bad) in cases {
-        for scopes in ok {
-            sim.set_token_scopes(&token, &scopes.split(',').collect::<Vec<_>>());
-            let (status, resp) = crm_send(method.clone(), &t.api_domain, &t.access, path, body.clone()).await;
-            assert!(status != 401 && status != 403, "{method} {path} with {scopes}: {status} {resp}");
-        }
-        for scopes in bad {
-            sim.set_token_scopes(&token, &scopes.split(',').collect::<Vec<_>>());
-            assert_eq!(
-                crm_send(method.clone(), &t.api_domain, &t.access, path, body.clone()).await,
-                (401, mismatch.clone()),
-                "{method} {path} with {scopes}"
-            );
-        }
-    }
+    ])
+    .await;
+}
+
+/// Search: a module read scope and a `ZohoSearch.securesearch` scope, neither alone.
+#[tokio::test]
+async fn search_needs_a_module_scope_and_a_securesearch_scope() {
+    assert_scopes(vec![(
+        Method::GET,
+        "/Leads/search?word=Burns",
+        None,
+        vec![
+            "ZohoCRM.modules.ALL,ZohoSearch.securesearch.READ",
+            "ZohoCRM.modules.Leads.READ,ZohoSearch.securesearch.ALL",
+        ],
+        vec!["ZohoCRM.modules.ALL", "ZohoSearch.securesearch.READ"],
+    )])
+    .await;
 }
 
 #[tokio::test]

@@ -189,63 +189,72 @@ async fn faults_are_per_route_and_any_matches_every_route() {
     assert!(sim.consent(&url, PATRICIA, Environment::Production, zohocrm::testkit::Decision::Accept).await.is_err());
 }
 
+const JP: &str = "jp.user@zylker.example";
+
+/// `POST {control}{path}` with a JSON body.
+async fn control_post(sim: &Simulator, path: &str, body: Value) -> reqwest::Response {
+    client().post(format!("{}{path}", sim.control_url())).json(&body).send().await.unwrap()
+}
+
+/// Consents as the JP user to the sandbox through `POST /_sim/consent`; the redirect's query.
+async fn control_consent(sim: &Simulator) -> std::collections::BTreeMap<String, String> {
+    let url = sim.authorize_url(DataCenter::Us, "ZohoCRM.users.READ", "offline", Some("s1"));
+    let resp =
+        control_post(sim, "/consent", json!({"authorize_url": url, "email": JP, "environment": "sandbox"})).await;
+    assert_eq!(resp.status(), 200);
+    query(resp.json::<Value>().await.unwrap()["redirect"].as_str().unwrap())
+}
+
+/// Mints tokens for the JP user in the sandbox through `POST /_sim/tokens`.
+async fn control_tokens(sim: &Simulator) -> Value {
+    let body = json!({"email": JP, "environment": "sandbox", "scopes": ["ZohoCRM.users.READ"]});
+    control_post(sim, "/tokens", body).await.json().await.unwrap()
+}
+
 #[tokio::test]
-async fn http_controls_drive_the_simulator_for_any_language() {
+async fn control_info_is_the_zoho_sim_line_and_unknown_controls_answer_404() {
     let sim = Simulator::start().await.unwrap();
     let http = client();
     let control = sim.control_url();
-    // Info: the zoho-sim line.
     let info: Value = http.get(format!("{control}/info")).send().await.unwrap().json().await.unwrap();
     assert_eq!(info["accounts"]["us"], json!(sim.accounts_url(DataCenter::Us)));
     assert_eq!(info["client"]["client_id"], DEFAULT_CLIENT_ID);
     assert_eq!(info["client"]["client_secret"]["eu"], "sim-secret-eu");
     assert_eq!(info["control"], json!(control));
-    // Consent over HTTP.
-    let url = sim.authorize_url(DataCenter::Us, "ZohoCRM.users.READ", "offline", Some("s1"));
-    let resp = http
-        .post(format!("{control}/consent"))
-        .json(&json!({"authorize_url": url, "email": "jp.user@zylker.example", "environment": "sandbox"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let redirect = resp.json::<Value>().await.unwrap()["redirect"].as_str().unwrap().to_owned();
-    let q = query(&redirect);
+    assert_eq!(http.get(format!("{control}/nothing")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn control_consent_accepts_rejects_and_reports_error_pages() {
+    let sim = Simulator::start().await.unwrap();
+    let q = control_consent(&sim).await;
     assert_eq!((q["location"].as_str(), q["state"].as_str()), ("jp", "s1"));
     let (_, body) = exchange(&sim, DataCenter::Jp, &q["code"]).await;
     assert_eq!(body["api_domain"], json!(sim.api_url(DataCenter::Jp, Environment::Sandbox)));
-    let resp = http
-        .post(format!("{control}/consent"))
-        .json(&json!({"authorize_url": url.replace("callback", "x"), "email": "jp.user@zylker.example"}))
-        .send()
-        .await
-        .unwrap();
+    let url = sim.authorize_url(DataCenter::Us, "ZohoCRM.users.READ", "offline", Some("s1"));
+    let resp =
+        control_post(&sim, "/consent", json!({"authorize_url": url.replace("callback", "x"), "email": JP})).await;
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.json::<Value>().await.unwrap(), json!({"error": "invalid_redirect_uri"}));
-    let resp = http
-        .post(format!("{control}/consent"))
-        .json(&json!({"authorize_url": url, "email": "jp.user@zylker.example", "decision": "reject"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = control_post(&sim, "/consent", json!({"authorize_url": url, "email": JP, "decision": "reject"})).await;
     assert!(resp.json::<Value>().await.unwrap()["redirect"].as_str().unwrap().contains("error=access_denied"));
-    // Clock.
+}
+
+#[tokio::test]
+async fn control_clock_advance_expires_tokens_and_control_tokens_are_fresh() {
+    let sim = Simulator::start().await.unwrap();
+    let http = client();
+    let control = sim.control_url();
+    let q = control_consent(&sim).await;
+    let (_, body) = exchange(&sim, DataCenter::Jp, &q["code"]).await;
     let before = sim.clock();
     let now: Value = http.get(format!("{control}/clock")).send().await.unwrap().json().await.unwrap();
     let after: Value =
         http.post(format!("{control}/clock/advance?seconds=3600")).send().await.unwrap().json().await.unwrap();
     assert_eq!(after["now_ms"].as_i64().unwrap() - now["now_ms"].as_i64().unwrap(), 3_600_000);
     assert_eq!(zohocrm::clock::Clock::now_ms(&before), after["now_ms"].as_i64().unwrap());
-    // The token minted above has expired.
-    let tokens: Value = http
-        .post(format!("{control}/tokens"))
-        .json(&json!({"email": "jp.user@zylker.example", "environment": "sandbox", "scopes": ["ZohoCRM.users.READ"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The token minted before the advance has expired; one from the control works.
+    let tokens = control_tokens(&sim).await;
     assert_eq!(
         crm_get(tokens["api_domain"].as_str().unwrap(), body["access_token"].as_str().unwrap(), "/users").await.0,
         401
@@ -260,28 +269,32 @@ async fn http_controls_drive_the_simulator_for_any_language() {
         .0,
         200
     );
-    // Faults.
-    let resp = http
-        .post(format!("{control}/faults"))
-        .json(&json!({"route": "server_info", "fault": "status", "status": 502, "times": 1}))
-        .send()
-        .await
-        .unwrap();
+}
+
+#[tokio::test]
+async fn control_faults_are_injected_and_unknown_routes_refused() {
+    let sim = Simulator::start().await.unwrap();
+    let http = client();
+    let resp =
+        control_post(&sim, "/faults", json!({"route": "server_info", "fault": "status", "status": 502, "times": 1}))
+            .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         http.get(format!("{}/oauth/serverinfo", sim.accounts_url(DataCenter::Us))).send().await.unwrap().status(),
         502
     );
-    assert_eq!(
-        http.post(format!("{control}/faults"))
-            .json(&json!({"route": "nowhere", "fault": "status"}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
-    // Requests, redacted, then cleared.
+    assert_eq!(control_post(&sim, "/faults", json!({"route": "nowhere", "fault": "status"})).await.status(), 400);
+}
+
+#[tokio::test]
+async fn control_request_log_is_redacted_then_cleared() {
+    let sim = Simulator::start().await.unwrap();
+    let http = client();
+    let control = sim.control_url();
+    let q = control_consent(&sim).await;
+    exchange(&sim, DataCenter::Jp, &q["code"]).await;
+    control_post(&sim, "/faults", json!({"route": "server_info", "fault": "status", "status": 502, "times": 1})).await;
+    http.get(format!("{}/oauth/serverinfo", sim.accounts_url(DataCenter::Us))).send().await.unwrap();
     let log: Value = http.get(format!("{control}/requests")).send().await.unwrap().json().await.unwrap();
     let log = log.as_array().unwrap();
     assert!(log.iter().any(|r| r["route"] == "server_info" && r["status"] == 502));
@@ -289,23 +302,16 @@ async fn http_controls_drive_the_simulator_for_any_language() {
     assert!(!serde_json::to_string(log).unwrap().contains(q["code"].as_str()));
     http.delete(format!("{control}/requests")).send().await.unwrap();
     assert_eq!(sim.requests().len(), 0);
-    // Out-of-band revocation and access-token invalidation.
-    let inv: Value = http
-        .post(format!("{control}/invalidate_access_tokens"))
-        .json(&json!({"email": "jp.user@zylker.example"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+}
+
+#[tokio::test]
+async fn control_invalidates_access_tokens_and_revokes_refresh_tokens_out_of_band() {
+    let sim = Simulator::start().await.unwrap();
+    let tokens = control_tokens(&sim).await;
+    let inv: Value = control_post(&sim, "/invalidate_access_tokens", json!({"email": JP})).await.json().await.unwrap();
     assert_eq!(inv["invalidated"], 1);
-    let rev: Value = http
-        .post(format!("{control}/revoke_out_of_band"))
-        .json(&json!({"refresh_token": tokens["refresh_token"]}))
-        .send()
+    let rev: Value = control_post(&sim, "/revoke_out_of_band", json!({"refresh_token": tokens["refresh_token"]}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -314,7 +320,6 @@ async fn http_controls_drive_the_simulator_for_any_language() {
         refresh(&sim, DataCenter::Jp, tokens["refresh_token"].as_str().unwrap()).await.1,
         json!({"error": "invalid_code"})
     );
-    assert_eq!(http.get(format!("{control}/nothing")).send().await.unwrap().status(), 404);
 }
 
 #[tokio::test]

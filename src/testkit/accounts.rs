@@ -6,10 +6,11 @@ use serde_json::{Value, json};
 
 use crate::dc::{DataCenter, Environment};
 
-use super::html;
-use super::server::{Req, Resp};
-use super::state::{self, Code, Session};
-use super::{Route, Shared};
+use super::html::{self, ConsentPage};
+use super::shared::Shared;
+use super::state::{self, Code, Grant, Session};
+use super::types::Route;
+use super::wire::{Req, Resp, TokenError, TokenGrant};
 
 /// Answers one Accounts request.
 pub(crate) fn handle(shared: &Shared, req: &Req, route: Route, dc: DataCenter) -> Resp {
@@ -34,7 +35,7 @@ fn only_post(req: &Req) -> Option<Resp> {
 
 /// `{"error": code}` with HTTP 200, as Zoho answers token-endpoint failures.
 fn token_error(code: &str) -> Resp {
-    Resp::json(200, &json!({"error": code}))
+    Resp::payload(200, &TokenError { error: code })
 }
 
 /// The authorization request's parameters.
@@ -176,14 +177,14 @@ fn authorize_page(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
     let action = format!("/accounts/{}/oauth/v2/auth/consent", dc.location());
     Resp::html(
         200,
-        html::consent_page(
-            &shared.accounts_url(dc),
-            &action,
-            &fields,
-            &params.client_id,
-            &account.email,
-            &params.scopes,
-        ),
+        html::consent_page(&ConsentPage {
+            dc_label: &shared.accounts_url(dc),
+            action: &action,
+            fields: &fields,
+            client_id: &params.client_id,
+            email: &account.email,
+            scopes: &params.scopes,
+        }),
     )
     .with_user(Some(email))
 }
@@ -346,7 +347,16 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             if let Some(c) = st.codes.get_mut(&code_value) {
                 c.used = true;
             }
-            let minted = st.mint(now, &client_id, &email, dc, env, scopes, issue_refresh, None);
+            let grant = Grant {
+                client_id: &client_id,
+                email: &email,
+                dc,
+                environment: env,
+                scopes,
+                with_refresh: issue_refresh,
+                from_refresh: None,
+            };
+            let minted = st.mint(now, grant);
             token_response(shared, &minted).with_user(Some(email))
         }
         Some("refresh_token") => {
@@ -364,7 +374,16 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             }
             rt.refresh_mints.push(now);
             let (email, env, scopes) = (rt.email.clone(), rt.environment, rt.scopes.clone());
-            let minted = st.mint(now, &client_id, &email, dc, env, scopes, false, Some(value));
+            let grant = Grant {
+                client_id: &client_id,
+                email: &email,
+                dc,
+                environment: env,
+                scopes,
+                with_refresh: false,
+                from_refresh: Some(value),
+            };
+            let minted = st.mint(now, grant);
             token_response(shared, &minted).with_user(Some(email))
         }
         _ => token_error("unsupported_grant_type"),
@@ -372,17 +391,15 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
 }
 
 fn token_response(shared: &Shared, minted: &state::Minted) -> Resp {
-    let mut body = json!({
-        "access_token": minted.access_token,
-        "scope": minted.scopes.join(" "),
-        "api_domain": shared.api_url(minted.dc, minted.environment),
-        "token_type": "Bearer",
-        "expires_in": state::ACCESS_TOKEN_SECS
-    });
-    if let (Some(rt), Some(obj)) = (&minted.refresh_token, body.as_object_mut()) {
-        obj.insert("refresh_token".into(), Value::String(rt.clone()));
-    }
-    Resp::json(200, &body)
+    let grant = TokenGrant {
+        access_token: &minted.access_token,
+        scope: minted.scopes.join(" "),
+        api_domain: shared.api_url(minted.dc, minted.environment),
+        token_type: "Bearer",
+        expires_in: state::ACCESS_TOKEN_SECS,
+        refresh_token: minted.refresh_token.as_deref(),
+    };
+    Resp::payload(200, &grant)
 }
 
 fn revoke(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {

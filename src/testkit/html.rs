@@ -1,5 +1,5 @@
 //! The simulated Zoho Accounts pages: sign-in, consent and error. Plain HTML forms that work in
-//! a real browser; [`super::consent`] submits the same forms over HTTP.
+//! a real browser; the `consent` module submits the same forms over HTTP.
 
 /// Escapes text for HTML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -57,15 +57,22 @@ pub(crate) fn signin_page(
     page("Zoho Accounts - Sign in", "", &body)
 }
 
+/// What the consent page shows and posts.
+pub(crate) struct ConsentPage<'a> {
+    /// The accounts server, shown to the user.
+    pub dc_label: &'a str,
+    /// Where the form posts.
+    pub action: &'a str,
+    /// Hidden fields carried through.
+    pub fields: &'a [(String, String)],
+    pub client_id: &'a str,
+    pub email: &'a str,
+    pub scopes: &'a [String],
+}
+
 /// The consent page: pick the environment (org), then Accept or Reject.
-pub(crate) fn consent_page(
-    dc_label: &str,
-    action: &str,
-    fields: &[(String, String)],
-    client_id: &str,
-    email: &str,
-    scopes: &[String],
-) -> String {
+pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
+    let ConsentPage { dc_label, action, fields, client_id, email, scopes } = *p;
     let scope_items: String = scopes.iter().map(|s| format!("<li>{}</li>", esc(s))).collect();
     let body = format!(
         "<h1>Allow access?</h1>\n<p>The application <b>{}</b> would like to access your Zoho account <b>{}</b>.</p>\n<p class=\"dc\">Accounts server: {}</p>\n<ul class=\"scopes\">{scope_items}</ul>\n<form id=\"sim-consent\" method=\"post\" action=\"{}\">\n{}<label for=\"environment\">Organization</label>\n<select id=\"environment\" name=\"environment\">\n<option value=\"production\">Production</option>\n<option value=\"sandbox\">Sandbox</option>\n<option value=\"developer\">Developer</option>\n</select>\n<button class=\"accept\" type=\"submit\" name=\"decision\" value=\"accept\">Accept</button>\n<button class=\"reject\" type=\"submit\" name=\"decision\" value=\"reject\">Reject</button>\n</form>",

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 
 use crate::dc::{DataCenter, Environment};
 
-use super::seed::{self, FieldDef, ModuleDef};
-use super::{ClientRegistration, Fault, LoggedRequest, Route};
+use super::schema::{FieldDef, ModuleDef};
+use super::types::{ClientRegistration, Fault, LoggedRequest, Route};
 
 /// Access tokens live one hour.
 pub(crate) const ACCESS_TOKEN_SECS: i64 = 3600;
@@ -111,7 +111,6 @@ pub(crate) struct Rec {
     pub id: String,
     pub data: Map<String, Value>,
     pub modified_s: i64,
-    pub created_s: i64,
 }
 
 /// A module as one org has it: definition plus its generated metadata.
@@ -232,26 +231,6 @@ impl Org {
         r
     }
 
-    /// Gives a seeded record its id, owner, timestamps and derived fields.
-    pub(crate) fn finish_seed_record(
-        &mut self,
-        module: &str,
-        mut r: Map<String, Value>,
-        t: i64,
-        owner: &(String, String),
-    ) -> Rec {
-        let id = self.new_id();
-        r.insert("id".into(), Value::String(id.clone()));
-        if r.contains_key("Owner") {
-            r.insert("Owner".into(), json!({"name": owner.0, "id": owner.1}));
-        }
-        seed::stamp(&mut r, t, t + 60, self.offset_secs, owner, owner);
-        derive_fields(module, &mut r);
-        let mut rec = seed::seed_rec(id, r, t + 60);
-        rec.created_s = t;
-        rec
-    }
-
     pub(crate) fn push_record(&mut self, module: &'static str, rec: Rec) {
         self.records.entry(module).or_default().push(rec);
     }
@@ -269,6 +248,15 @@ pub(crate) fn derive_fields(module: &str, r: &mut Map<String, Value>) {
         let full: Vec<String> = ["Salutation", "First_Name", "Last_Name"].iter().filter_map(|k| part(k)).collect();
         r.insert("Full_Name".into(), Value::String(full.join(" ")));
     }
+}
+
+/// How many records each seeded org gets per module.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SeedCounts {
+    pub leads: usize,
+    pub contacts: usize,
+    pub accounts: usize,
+    pub deals: usize,
 }
 
 /// A fault waiting for its route.
@@ -293,8 +281,20 @@ pub(crate) struct State {
     /// Clock start (epoch seconds): seeded data is older.
     pub start_s: i64,
     /// Record counts of the US production org and of every other org.
-    pub us_counts: seed::SeedCounts,
-    pub other_counts: seed::SeedCounts,
+    pub us_counts: SeedCounts,
+    pub other_counts: SeedCounts,
+}
+
+/// What a mint is for: the client, the user, where, which scopes, and whether a new refresh
+/// token comes with it (else the access token hangs off `from_refresh`, if any).
+pub(crate) struct Grant<'a> {
+    pub client_id: &'a str,
+    pub email: &'a str,
+    pub dc: DataCenter,
+    pub environment: Environment,
+    pub scopes: Vec<String>,
+    pub with_refresh: bool,
+    pub from_refresh: Option<String>,
 }
 
 /// What a successful mint produced.
@@ -315,14 +315,6 @@ pub(crate) enum TokenRejection {
 }
 
 impl State {
-    /// The org of `dc` and `env`, seeded on first use (seeding every org up front is slow).
-    pub(crate) fn org(&mut self, dc: DataCenter, env: Environment) -> &mut Org {
-        let (accounts, start_s) = (&self.accounts, self.start_s);
-        let counts =
-            if dc == DataCenter::Us && env == Environment::Production { self.us_counts } else { self.other_counts };
-        self.orgs.entry((dc, env)).or_insert_with(|| seed::build_org(dc, env, accounts, start_s, counts))
-    }
-
     pub(crate) fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
@@ -341,18 +333,8 @@ impl State {
 
     /// Mints an access token (and, when asked, a refresh token), enforcing Zoho's limits:
     /// 20 refresh tokens per user and client, 15 active access tokens per refresh token.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn mint(
-        &mut self,
-        now_ms: i64,
-        client_id: &str,
-        email: &str,
-        dc: DataCenter,
-        env: Environment,
-        scopes: Vec<String>,
-        with_refresh: bool,
-        from_refresh: Option<String>,
-    ) -> Minted {
+    pub(crate) fn mint(&mut self, now_ms: i64, grant: Grant<'_>) -> Minted {
+        let Grant { client_id, email, dc, environment: env, scopes, with_refresh, from_refresh } = grant;
         let mut refresh_value = None;
         let mut parent = from_refresh;
         if with_refresh {
