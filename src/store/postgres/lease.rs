@@ -109,7 +109,7 @@ impl PgLease {
         let result = match held {
             Some(conn) if !conn.is_closed() => {
                 let result = run(&inner, &conn, &self.key, &finish).await;
-                if result.is_err() && conn.is_closed() {
+                if result.is_err() && session_ended(&conn).await {
                     // The session died under the statement; PostgreSQL rolled it back.
                     discard(conn);
                     fresh(&inner, &self.key, &finish).await
@@ -154,13 +154,13 @@ async fn fresh(inner: &Inner, key: &TokenKey, finish: &Finish<&Token>) -> Result
     loop {
         attempt += 1;
         let conn = inner.take("commit the refreshed token").await?;
-        match run(inner, &conn, key, finish).await {
-            Err(_) if conn.is_closed() && attempt < 4 => {
-                tracing::debug!(key = %key, attempt, "pooled PostgreSQL session was closed; trying another");
-                drop(Object::take(conn));
-            }
-            other => return other,
+        let result = run(inner, &conn, key, finish).await;
+        if result.is_err() && attempt < 4 && session_ended(&conn).await {
+            tracing::debug!(key = %key, attempt, "pooled PostgreSQL session was closed; trying another");
+            discard(conn);
+            continue;
         }
+        return result;
     }
 }
 
@@ -208,6 +208,14 @@ impl Drop for PgLease {
             Err(_) => discard(conn),
         }
     }
+}
+
+/// Whether `conn`'s session is gone, after a statement on it failed. The driver marks the
+/// connection closed only once its background task has seen the socket close, which can be
+/// after the statement's error (a `pg_terminate_backend` answers with an error first): a
+/// failing round trip settles it.
+async fn session_ended(conn: &Object) -> bool {
+    conn.is_closed() || conn.batch_execute("SELECT 1").await.is_err()
 }
 
 /// A stable 64-bit FNV-1a hash of NUL-separated `parts`, as an advisory lock id.
