@@ -135,7 +135,8 @@ pub(crate) enum Finish<T> {
 }
 
 impl<T> Finish<T> {
-    /// What the store is doing, for error messages.
+    /// What the store is doing, for error messages (SQLite's; PostgreSQL names each statement).
+    #[cfg(feature = "sqlite")]
     pub(crate) fn action(&self) -> &'static str {
         match self {
             Self::Write(_) => "commit the refreshed token",
