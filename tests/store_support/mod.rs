@@ -257,13 +257,16 @@ pub mod pg {
     /// Set to `1` to skip every PostgreSQL test (each prints a `SKIPPED` line to stderr).
     pub const SKIP_VAR: &str = "ZOHOCRM_SKIP_POSTGRES";
 
-    /// Whether the PostgreSQL tests are switched off (`ZOHOCRM_SKIP_POSTGRES=1`); if so, prints
-    /// `SKIPPED (ZOHOCRM_SKIP_POSTGRES=1): <test name>` to stderr. `test` is used when the
+    /// Whether the PostgreSQL tests are switched off (`ZOHOCRM_SKIP_POSTGRES=1`); if so, writes
+    /// `SKIPPED (ZOHOCRM_SKIP_POSTGRES=1): <test name>` to stderr (uncaptured). `test` is used when the
     /// thread has no name (libtest names it after the test).
     pub fn skipped(test: &str) -> bool {
         if std::env::var(SKIP_VAR).is_ok_and(|v| v.trim() == "1") {
             let current = std::thread::current();
-            eprintln!("SKIPPED ({SKIP_VAR}=1): {}", current.name().filter(|n| *n != "main").unwrap_or(test));
+            let name = current.name().filter(|n| *n != "main").unwrap_or(test);
+            // Straight to the stderr handle: libtest captures `eprintln!` of passing tests.
+            let line = format!("SKIPPED ({SKIP_VAR}=1): {name}\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             return true;
         }
         false
