@@ -22,8 +22,8 @@ pub enum SslMode {
     /// TLS if the server offers it, plain TCP if it does not (libpq's default).
     Prefer,
     /// TLS or fail. The certificate is not verified, unless
-    /// [`PostgresOptions::root_certificates`] is set: then its chain is (libpq's `verify-ca`,
-    /// accepted as a synonym).
+    /// [`PostgresOptions::root_certificates`](super::PostgresOptions::root_certificates) is
+    /// set: then its chain is (libpq's `verify-ca`, accepted as a synonym).
     Require,
     /// TLS or fail; the certificate chain and the host name are verified.
     VerifyFull,
