@@ -1,5 +1,6 @@
 //! SqliteStore: conformance, the 0600 file, schema and migrations, busy errors, several
-//! processes on one file, SIGKILL during refresh-and-save, encryption at rest, timings.
+//! processes on one file, SIGKILL during refresh-and-save, encryption at rest. Latencies are
+//! measured by the `store_latency` bench.
 #![cfg(feature = "sqlite")]
 
 mod store_support;
@@ -299,13 +300,6 @@ async fn sqlite_sigkill_during_refresh_leaves_store_consistent() {
         started.elapsed()
     );
     assert!(total_commits > 0, "the children never committed: the kills did not hit the loop");
-}
-
-#[tokio::test]
-async fn sqlite_timing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("tokens.sqlite3")).await.unwrap();
-    time_store("sqlite (fsync, synchronous=FULL)", Arc::new(store)).await;
 }
 
 #[cfg(feature = "encryption")]

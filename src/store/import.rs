@@ -319,60 +319,6 @@ fn location_of_api_domain(domain: &str) -> Option<(DataCenter, Environment)> {
     }
 }
 
-/// The DBStore fields read, in order; `user` is `user_name` (8.0) or `user_mail` (2.1).
-pub(crate) const DBSTORE_FIELDS: [&str; 7] =
-    ["id", "user", "refresh_token", "access_token", "grant_token", "expiry_time", "api_domain"];
-
-/// Builds the select list for a DBStore table with the columns `present`, wrapping each column
-/// name with `expr` (a cast to text); absent optional columns read as NULL.
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-pub(crate) fn dbstore_select_list(present: &[String], expr: impl Fn(&str) -> String) -> Result<String, StoreError> {
-    let has = |name: &str| present.iter().any(|p| p.eq_ignore_ascii_case(name));
-    let mut parts = Vec::new();
-    for field in DBSTORE_FIELDS {
-        let column = match field {
-            "user" if has("user_name") => Some("user_name"),
-            "user" if has("user_mail") => Some("user_mail"),
-            "user" => None,
-            f if has(f) => Some(f),
-            _ => None,
-        };
-        match column {
-            Some(c) => parts.push(expr(c)),
-            None if matches!(field, "grant_token" | "api_domain") => parts.push("NULL".to_owned()),
-            None => {
-                return Err(StoreError::Import {
-                    line: 0,
-                    reason: format!(
-                        "the table has no {field} column (found: {}); expected Zoho's DBStore oauthtoken layout",
-                        present.join(", ")
-                    ),
-                });
-            }
-        }
-    }
-    Ok(parts.join(", "))
-}
-
-impl ZohoTokenRow {
-    /// A row from [`DBSTORE_FIELDS`]-ordered values.
-    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-    pub(crate) fn from_db_values(line: usize, values: Vec<Option<String>>) -> Self {
-        let mut values = values.into_iter();
-        let mut next = || values.next().flatten().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        Self {
-            line,
-            id: next().unwrap_or_default(),
-            user: next().unwrap_or_default(),
-            refresh_token: next().map(RefreshToken::new),
-            access_token: next().map(AccessToken::new),
-            has_grant_token: next().is_some(),
-            expiry_time: next().unwrap_or_default(),
-            api_domain: next(),
-        }
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     FieldStart,

@@ -234,51 +234,6 @@ pub async fn single_flight(a: Arc<dyn TokenStore>, b: Arc<dyn TokenStore>) {
     assert_eq!(access(&a.get(&k).await.unwrap().unwrap()), "fresh");
 }
 
-/// Prints the median and 95th percentile of `n` runs of `op` (not asserted).
-pub async fn time_it<F, Fut>(label: &str, n: usize, mut op: F)
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n {
-        let start = std::time::Instant::now();
-        op(i).await;
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    println!(
-        "timing {label}: n={n} median={:?} p95={:?} max={:?}",
-        samples[n / 2],
-        samples[n * 95 / 100],
-        samples[n - 1]
-    );
-}
-
-/// Times put, get and lease + commit on `store` (printed with `--nocapture`, not asserted).
-pub async fn time_store(backend: &str, store: Arc<dyn TokenStore>) {
-    let keys: Vec<_> = (0..50).map(|i| key(&format!("user{i}"), DataCenter::Us, Environment::Production)).collect();
-    time_it(&format!("{backend} put"), 50, |i| {
-        let (s, t) = (store.clone(), token(&keys[i], "1000.access", "1000.refresh", i as i64));
-        async move { s.put(&t).await.unwrap() }
-    })
-    .await;
-    time_it(&format!("{backend} get"), 500, |i| {
-        let (s, k) = (store.clone(), keys[i % 50].clone());
-        async move { assert!(s.get(&k).await.unwrap().is_some()) }
-    })
-    .await;
-    time_it(&format!("{backend} begin_refresh+commit"), 30, |i| {
-        let (s, k) = (store.clone(), keys[i].clone());
-        async move {
-            let lease = s.begin_refresh(&k).await.unwrap();
-            let t = lease.current().unwrap().clone();
-            lease.commit(&t).await.unwrap();
-        }
-    })
-    .await;
-}
-
 /// A random number in `0..bound` (getrandom; no rand crate).
 pub fn random_below(bound: u64) -> u64 {
     getrandom::u64().expect("random") % bound.max(1)
@@ -299,21 +254,45 @@ pub mod pg {
         pub name: String,
     }
 
+    /// Set to `1` to skip every PostgreSQL test (each prints a `SKIPPED` line to stderr).
+    pub const SKIP_VAR: &str = "ZOHOCRM_SKIP_POSTGRES";
+
+    /// Whether the PostgreSQL tests are switched off (`ZOHOCRM_SKIP_POSTGRES=1`); if so, writes
+    /// `SKIPPED (ZOHOCRM_SKIP_POSTGRES=1): <test name>` to stderr (uncaptured). `test` is used when the
+    /// thread has no name (libtest names it after the test).
+    pub fn skipped(test: &str) -> bool {
+        if std::env::var(SKIP_VAR).is_ok_and(|v| v.trim() == "1") {
+            let current = std::thread::current();
+            let name = current.name().filter(|n| *n != "main").unwrap_or(test);
+            // Straight to the stderr handle: libtest captures `eprintln!` of passing tests.
+            let line = format!("SKIPPED ({SKIP_VAR}=1): {name}\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            return true;
+        }
+        false
+    }
+
+    /// Panics with what to do when PostgreSQL cannot be reached (the tests must not pass
+    /// silently without it).
+    pub async fn require_server(conn_str: &str) {
+        if let Err(e) = tokio_postgres::connect(conn_str, tokio_postgres::NoTls).await {
+            panic!(
+                "PostgreSQL at {conn_str:?} is unreachable ({e}): start it, point ZOHOCRM_TEST_PG at one, \
+                 or set {SKIP_VAR}=1 to skip the PostgreSQL tests"
+            );
+        }
+    }
+
     impl TestSchema {
-        /// `None` (after printing why) when PostgreSQL is unreachable and `CI` is not set; in
-        /// CI an unreachable server fails the test.
+        /// A fresh schema name for `test`; `None` (after a `SKIPPED` line on stderr) when
+        /// `ZOHOCRM_SKIP_POSTGRES=1`. Panics when PostgreSQL is unreachable.
         pub async fn new(test: &str) -> Option<Self> {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let conn_str = conn_str();
-            if let Err(e) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await {
-                if std::env::var_os("CI").is_some() {
-                    panic!("PostgreSQL at {conn_str:?} is unreachable and CI is set: {e}");
-                }
-                println!(
-                    "SKIPPED {test}: PostgreSQL at {conn_str:?} is unreachable ({e}); set ZOHOCRM_TEST_PG or start it"
-                );
+            if skipped(test) {
                 return None;
             }
+            let conn_str = conn_str();
+            require_server(&conn_str).await;
             let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
             let name = format!(
                 "zt_{}_{}_{}_{}",

@@ -1,0 +1,106 @@
+//! [`MemoryStore`]: tokens in process memory, for tests and short-lived tools; leases are
+//! per-key async mutexes (single flight within the process only).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::locks::{KeyGuard, KeyLocks, check_lease_key};
+use super::{RefreshLease, StoreError, TokenStore};
+use crate::token::{Token, TokenKey};
+
+/// A store in process memory, for tests and short-lived tools. Clones share the same tokens.
+///
+/// Leases are per-key async mutexes, so refreshes are single-flight within the process.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<MemoryInner>,
+}
+
+#[derive(Default)]
+struct MemoryInner {
+    rows: Mutex<BTreeMap<TokenKey, Token>>,
+    locks: KeyLocks,
+}
+
+impl MemoryInner {
+    fn rows(&self) -> MutexGuard<'_, BTreeMap<TokenKey, Token>> {
+        self.rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn upsert(&self, token: &Token) {
+        let mut rows = self.rows();
+        let mut stored = token.clone();
+        if let Some(old) = rows.get(&token.key) {
+            stored.created_at_ms = old.created_at_ms;
+        }
+        rows.insert(token.key.clone(), stored);
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore").field("tokens", &self.inner.rows().len()).finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for MemoryStore {
+    async fn get(&self, key: &TokenKey) -> Result<Option<Token>, StoreError> {
+        Ok(self.inner.rows().get(key).cloned())
+    }
+
+    async fn put(&self, token: &Token) -> Result<(), StoreError> {
+        self.inner.upsert(token);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &TokenKey) -> Result<bool, StoreError> {
+        Ok(self.inner.rows().remove(key).is_some())
+    }
+
+    async fn list(&self) -> Result<Vec<TokenKey>, StoreError> {
+        Ok(self.inner.rows().keys().cloned().collect())
+    }
+
+    async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
+        let guard = self.inner.locks.lock(key).await;
+        let current = self.inner.rows().get(key).cloned();
+        Ok(Box::new(MemoryLease { inner: Arc::clone(&self.inner), key: key.clone(), current, _guard: guard }))
+    }
+}
+
+struct MemoryLease {
+    inner: Arc<MemoryInner>,
+    key: TokenKey,
+    current: Option<Token>,
+    _guard: KeyGuard,
+}
+
+#[async_trait::async_trait]
+impl RefreshLease for MemoryLease {
+    fn current(&self) -> Option<&Token> {
+        self.current.as_ref()
+    }
+
+    async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError> {
+        check_lease_key(&self.key, token)?;
+        self.inner.upsert(token);
+        Ok(())
+    }
+
+    async fn delete(self: Box<Self>) -> Result<bool, StoreError> {
+        Ok(self.inner.rows().remove(&self.key).is_some())
+    }
+
+    async fn release(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,246 @@
+//! The PostgreSQL refresh lease: a pooled connection holding the key's session-level advisory
+//! lock outside any transaction, a watchdog that hands it back after `lease_max_hold`, and
+//! commits that fall back to a fresh connection when the lease's session is gone.
+
+use std::sync::Arc;
+
+use deadpool_postgres::{GenericClient, Object};
+
+use super::pool::{discard, reset_or_discard};
+use super::{Inner, PostgresStore};
+use crate::store::locks::{KeyGuard, check_lease_key};
+use crate::store::sql::Finish;
+use crate::store::{RefreshLease, StoreError};
+use crate::token::{Token, TokenKey};
+
+impl Inner {
+    fn lock_id(&self, key: &TokenKey) -> i64 {
+        lock_id(&["zohocrm-refresh", &self.schema, &self.table, &key.user, key.dc.location(), key.environment.as_str()])
+    }
+
+    /// Takes the key's session-level advisory lock (waiting at most `lock_timeout`) and reads
+    /// the row, in one short transaction; the session is outside any transaction afterwards.
+    async fn lock_and_read(&self, conn: &mut Object, key: &TokenKey) -> Result<Option<Token>, StoreError> {
+        let err = self.err("take the refresh lock");
+        let tx = conn.transaction().await.map_err(&err)?;
+        let timeout = format!("{}ms", self.lock_timeout.as_millis().max(1));
+        tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&timeout]).await.map_err(&err)?;
+        tx.execute("SELECT pg_advisory_lock($1)", &[&self.lock_id(key)]).await.map_err(&err)?;
+        let current = self.read(&tx, key).await?;
+        tx.commit().await.map_err(&err)?;
+        Ok(current)
+    }
+
+    /// Gives back the key's session lock and returns the connection to the pool; a connection
+    /// whose unlock fails is closed instead (PostgreSQL then releases the lock).
+    pub(super) async fn unlock(&self, conn: Object, key: &TokenKey) {
+        match conn.execute("SELECT pg_advisory_unlock($1)", &[&self.lock_id(key)]).await {
+            Ok(_) => drop(conn),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not release a PostgreSQL refresh lock; closing its connection");
+                discard(conn);
+            }
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Takes the in-process key lock, then the key's session advisory lock on a pooled
+    /// connection, and starts the `lease_max_hold` watchdog.
+    pub(super) async fn begin_lease(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
+        let guard = self.inner.locks.lock(key).await;
+        let mut conn = self.inner.take("take the refresh lock").await?;
+        let current = match self.inner.lock_and_read(&mut conn, key).await {
+            Ok(current) => current,
+            Err(e) => {
+                // The session may hold the lock (a session lock survives a rollback).
+                reset_or_discard(conn).await;
+                return Err(e);
+            }
+        };
+        let slot = Arc::new(tokio::sync::Mutex::new(Some(conn)));
+        let watchdog = {
+            let (inner, slot, key) = (Arc::clone(&self.inner), Arc::clone(&slot), key.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(inner.lease_max_hold).await;
+                let held = slot.lock().await.take();
+                if let Some(conn) = held {
+                    tracing::warn!(
+                        key = %key,
+                        max_hold = ?inner.lease_max_hold,
+                        "PostgreSQL refresh lease held past lease_max_hold; its lock and connection are handed back (a later commit still writes)"
+                    );
+                    inner.unlock(conn, &key).await;
+                }
+            })
+        };
+        Ok(Box::new(PgLease {
+            inner: Arc::clone(&self.inner),
+            key: key.clone(),
+            current,
+            slot,
+            watchdog: Some(watchdog),
+            guard: Some(guard),
+        }))
+    }
+}
+
+/// A refresh lease: a pooled connection holding the key's session advisory lock (until the
+/// watchdog hands it back after `lease_max_hold`), plus the in-process key lock.
+struct PgLease {
+    inner: Arc<Inner>,
+    key: TokenKey,
+    current: Option<Token>,
+    /// The lease's connection; `None` once handed back.
+    slot: Arc<tokio::sync::Mutex<Option<Object>>>,
+    watchdog: Option<tokio::task::JoinHandle<()>>,
+    guard: Option<KeyGuard>,
+}
+
+impl PgLease {
+    /// Runs `finish` as one atomic statement, on the lease's connection if its session is
+    /// alive, else on a fresh pooled connection, then releases the lock.
+    async fn finish(mut self: Box<Self>, finish: Finish<&Token>) -> Result<bool, StoreError> {
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.abort();
+        }
+        let inner = Arc::clone(&self.inner);
+        let held = self.slot.lock().await.take();
+        let result = match held {
+            Some(conn) if !conn.is_closed() => {
+                let result = run(&inner, &conn, &self.key, &finish).await;
+                if result.is_err() && session_ended(&conn).await {
+                    // The session died under the statement; PostgreSQL rolled it back.
+                    discard(conn);
+                    fresh(&inner, &self.key, &finish).await
+                } else {
+                    inner.unlock(conn, &self.key).await;
+                    result
+                }
+            }
+            Some(dead) => {
+                discard(dead);
+                fresh(&inner, &self.key, &finish).await
+            }
+            None => fresh(&inner, &self.key, &finish).await,
+        };
+        drop(self.guard.take());
+        result
+    }
+}
+
+async fn run(
+    inner: &Inner,
+    client: &impl GenericClient,
+    key: &TokenKey,
+    finish: &Finish<&Token>,
+) -> Result<bool, StoreError> {
+    match finish {
+        Finish::Write(token) => inner.write(client, token).await.map(|()| false),
+        Finish::Delete => inner.remove(client, key).await,
+        Finish::Release => Ok(false),
+    }
+}
+
+/// The lease's session is gone (and with it the lock): do the write on another connection.
+async fn fresh(inner: &Inner, key: &TokenKey, finish: &Finish<&Token>) -> Result<bool, StoreError> {
+    if matches!(finish, Finish::Release) {
+        return Ok(false);
+    }
+    tracing::debug!(key = %key, "PostgreSQL refresh lease's session ended; writing on a fresh connection");
+    // Whatever ended the lease's session (a failover, an admin) may have ended idle pooled
+    // sessions too, and the pool notices only when one is used: try the next one.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let conn = inner.take("commit the refreshed token").await?;
+        let result = run(inner, &conn, key, finish).await;
+        if result.is_err() && attempt < 4 && session_ended(&conn).await {
+            tracing::debug!(key = %key, attempt, "pooled PostgreSQL session was closed; trying another");
+            discard(conn);
+            continue;
+        }
+        return result;
+    }
+}
+
+#[async_trait::async_trait]
+impl RefreshLease for PgLease {
+    fn current(&self) -> Option<&Token> {
+        self.current.as_ref()
+    }
+
+    async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError> {
+        if let Err(e) = check_lease_key(&self.key, token) {
+            self.finish(Finish::Release).await?;
+            return Err(e);
+        }
+        self.finish(Finish::Write(token)).await.map(drop)
+    }
+
+    async fn delete(self: Box<Self>) -> Result<bool, StoreError> {
+        self.finish(Finish::Delete).await
+    }
+
+    async fn release(self: Box<Self>) -> Result<(), StoreError> {
+        self.finish(Finish::Release).await.map(drop)
+    }
+}
+
+impl Drop for PgLease {
+    fn drop(&mut self) {
+        // Dropped without commit/release: unlock on the runtime if there is one (the in-process
+        // lock goes with it); otherwise close the connection, and PostgreSQL releases the lock.
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.abort();
+        }
+        let Ok(mut slot) = self.slot.try_lock() else { return };
+        let Some(conn) = slot.take() else { return };
+        let guard = self.guard.take();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let (inner, key) = (Arc::clone(&self.inner), self.key.clone());
+                runtime.spawn(async move {
+                    inner.unlock(conn, &key).await;
+                    drop(guard);
+                });
+            }
+            Err(_) => discard(conn),
+        }
+    }
+}
+
+/// Whether `conn`'s session is gone, after a statement on it failed. The driver marks the
+/// connection closed only once its background task has seen the socket close, which can be
+/// after the statement's error (a `pg_terminate_backend` answers with an error first): a
+/// failing round trip settles it.
+async fn session_ended(conn: &Object) -> bool {
+    conn.is_closed() || conn.batch_execute("SELECT 1").await.is_err()
+}
+
+/// A stable 64-bit FNV-1a hash of NUL-separated `parts`, as an advisory lock id.
+pub(super) fn lock_id(parts: &[&str]) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_ids_are_stable() {
+        // Fixed values (computed independently with Python): every process and crate version
+        // must agree on them.
+        assert_eq!(lock_id(&[]), i64::from_ne_bytes(0xcbf2_9ce4_8422_2325u64.to_ne_bytes()));
+        assert_eq!(lock_id(&["a"]), lock_id(&["a"]));
+        assert_ne!(lock_id(&["ab", "c"]), lock_id(&["a", "bc"]));
+        assert_eq!(lock_id(&["zohocrm-refresh", "s", "t", "u", "us", "production"]), -8_484_440_075_039_279_838);
+    }
+}
