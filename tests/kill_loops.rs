@@ -225,11 +225,15 @@ async fn postgres_sigkill_during_refresh_and_save_loop() {
     let started = Instant::now();
     let store: Arc<dyn TokenStore> = match zohocrm::store::PostgresStore::connect(&pg_url(), &schema).await {
         Ok(s) => Arc::new(s),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            println!("SKIPPED: PostgreSQL at {} is unreachable: {e}", pg_url());
+        // Skipped only on request (and loudly), as every PostgreSQL test: never silently.
+        Err(_) if std::env::var_os("ZOHOCRM_SKIP_POSTGRES").is_some_and(|v| v == "1") => {
+            eprintln!("SKIPPED (ZOHOCRM_SKIP_POSTGRES=1): postgres_sigkill_during_refresh_and_save_loop");
             return;
         }
-        Err(e) => panic!("PostgreSQL is unreachable and CI is set: {e}"),
+        Err(e) => panic!(
+            "PostgreSQL at {} is unreachable ({e}): start it, point ZOHOCRM_TEST_PG at one, or set ZOHOCRM_SKIP_POSTGRES=1",
+            pg_url()
+        ),
     };
     let tally = kill_loop("postgres", &schema, store).await;
     if let Ok((client, conn)) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls).await {

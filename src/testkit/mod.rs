@@ -66,9 +66,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 use crate::clock::ManualClock;
 use crate::dc::{DataCenter, EndpointTable, Environment};
+use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 
 use shared::Shared;
 pub use types::{

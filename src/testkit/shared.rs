@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 use crate::clock::{Clock, ManualClock};
 use crate::dc::{DataCenter, EndpointTable, Environment};
+use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 
 use super::consent;
 use super::seed::{self, NewCrmUser};

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 use crate::dc::{DataCenter, Environment};
+use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 
 /// The client id of the client every simulator registers at start.
 pub const DEFAULT_CLIENT_ID: &str = "1000.SIMULATORCLIENT";

@@ -1,6 +1,6 @@
 //! Helpers shared by the `store_*` integration tests: token builders, the conformance suite
 //! every `TokenStore` must pass, PostgreSQL test schemas and child-process plumbing.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test crates; each uses a part of it")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

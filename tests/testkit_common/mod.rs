@@ -1,6 +1,6 @@
 //! Helpers shared by the simulator's own tests: a plain reqwest client, the consent-and-exchange
 //! flow over HTTP, fixture loading and key-set comparison.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test crates; each uses a part of it")]
 
 use std::collections::{BTreeMap, BTreeSet};
 
