@@ -167,6 +167,7 @@ mod codegen {
         if rewritten > 0 {
             file.items.push(templates_item(&templates)?);
         }
+        one_pass_open_objects(&mut file)?;
         let body = prettyplease::unparse(&file);
 
         let digest = Sha256::digest(text.as_bytes());
@@ -179,6 +180,160 @@ mod codegen {
              // spec sha256: {hash}\n\
              // DO NOT EDIT. Change {spec_path}, then run `cargo xtask codegen`.\n\n{body}"
         ))
+    }
+
+    /// Gives every open object (a struct whose unknown fields go to a `#[serde(flatten)]` map)
+    /// a one-pass `Deserialize`: the JSON object is streamed once, each known key decoded into
+    /// its field and every other key into the map (`crate::open_object::Key` borrows the key). serde's derived `flatten` first buffers the
+    /// whole object (and every nested open object, again) in its private `Content` tree, which
+    /// made the SDK's decode of a 200-record page 1.13× a plain `serde_json` map. Structs with
+    /// any other serde attribute keep the derive.
+    fn one_pass_open_objects(file: &mut syn::File) -> Result<usize, String> {
+        let mut count = 0;
+        for item in &mut file.items {
+            let syn::Item::Mod(module) = item else { continue };
+            if module.ident != "types" {
+                continue;
+            }
+            let Some((_, items)) = module.content.as_mut() else { continue };
+            let mut impls = Vec::new();
+            for item in items.iter_mut() {
+                if let syn::Item::Struct(s) = item
+                    && let Some(code) = one_pass_impl(s)
+                {
+                    impls.push(syn::parse_str::<syn::Item>(&code).map_err(|e| format!("one-pass Deserialize: {e}"))?);
+                }
+            }
+            count += impls.len();
+            items.extend(impls);
+        }
+        Ok(count)
+    }
+
+    /// The one-pass `Deserialize` of `s` (removing its derived one), or `None` to keep the derive.
+    fn one_pass_impl(s: &mut syn::ItemStruct) -> Option<String> {
+        use syn::punctuated::Punctuated;
+        if !s.generics.params.is_empty() || s.attrs.iter().any(|a| a.path().is_ident("serde")) {
+            return None;
+        }
+        let syn::Fields::Named(fields) = &s.fields else { return None };
+        // Per field: its local, how it is set from the next value, and how it ends up in `Self`.
+        let mut locals = Vec::new();
+        let mut arms = Vec::new();
+        let mut inits = Vec::new();
+        let mut flattened = None;
+        for field in &fields.named {
+            let ident = field.ident.as_ref()?;
+            let (mut rename, mut default, mut flatten) = (None, false, false);
+            for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+                let mut unsupported = false;
+                attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("rename") {
+                        rename = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+                    } else if meta.path.is_ident("default") {
+                        default = true;
+                    } else if meta.path.is_ident("flatten") {
+                        flatten = true;
+                    } else if meta.path.is_ident("skip_serializing_if") {
+                        meta.value()?.parse::<syn::LitStr>()?;
+                    } else {
+                        unsupported = true;
+                    }
+                    Ok(())
+                })
+                .ok()?;
+                if unsupported {
+                    return None;
+                }
+            }
+            let ty = quote_type(&field.ty);
+            if flatten {
+                if flattened.is_some() || !ty.replace(' ', "").contains("serde_json::Map<") {
+                    return None;
+                }
+                flattened = Some(ident.clone());
+                continue;
+            }
+            let bare = ident.to_string().trim_start_matches("r#").to_owned();
+            let key = rename.unwrap_or_else(|| bare.clone());
+            // Locals are prefixed so that no field name can shadow `access`, `key` or another local.
+            let local = format!("f_{bare}");
+            let optional = ty.replace(' ', "").starts_with("::std::option::Option<");
+            if optional || default {
+                // Absent is `None` (or the default); a JSON `null` for an `Option` is `None`.
+                locals.push(format!("let mut {local}: {ty} = ::std::default::Default::default();"));
+                arms.push(format!("{key:?} => {local} = access.next_value()?,"));
+                inits.push(format!("{ident}: {local}"));
+            } else {
+                locals.push(format!("let mut {local}: ::std::option::Option<{ty}> = None;"));
+                arms.push(format!("{key:?} => {local} = Some(access.next_value()?),"));
+                inits.push(format!(
+                    "{ident}: {local}.ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field({key:?}))?"
+                ));
+            }
+        }
+        let extra = flattened?;
+        // Drop the derived `Deserialize`.
+        let mut found = false;
+        for attr in s.attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
+            let Ok(paths) = attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated) else {
+                return None;
+            };
+            let kept: Vec<syn::Path> = paths
+                .iter()
+                .filter(|p| {
+                    let is_de = p.segments.last().is_some_and(|seg| seg.ident == "Deserialize");
+                    found |= is_de;
+                    !is_de
+                })
+                .cloned()
+                .collect();
+            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+        }
+        if !found {
+            return None;
+        }
+        let name = &s.ident;
+        // Streams the object once, like a derive without `flatten`: known keys decode straight
+        // into their fields (so serde_path_to_error still names `users[1].confirm`), every other
+        // key goes to the map.
+        Some(format!(
+            "impl<'de> ::serde::Deserialize<'de> for {name} {{\n\
+                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {{\n\
+                     struct Visitor;\n\
+                     impl<'de> ::serde::de::Visitor<'de> for Visitor {{\n\
+                         type Value = {name};\n\
+                         fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n\
+                             f.write_str(\"a {name} object\")\n\
+                         }}\n\
+                         fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut access: A) -> ::std::result::Result<{name}, A::Error> {{\n\
+                             {locals}\n\
+                             let mut f_extra_fields = ::serde_json::Map::new();\n\
+                             while let Some(key) = access.next_key::<crate::open_object::Key<'de>>()? {{\n\
+                                 match key.as_str() {{\n\
+                                     {arms}\n\
+                                     _ => {{\n\
+                                         let value: ::serde_json::Value = access.next_value()?;\n\
+                                         f_extra_fields.insert(key.into_string(), value);\n\
+                                     }}\n\
+                                 }}\n\
+                             }}\n\
+                             Ok({name} {{ {inits}{sep}{extra}: f_extra_fields }})\n\
+                         }}\n\
+                     }}\n\
+                     deserializer.deserialize_map(Visitor)\n\
+                 }}\n\
+             }}",
+            locals = locals.join("\n"),
+            arms = arms.join("\n"),
+            inits = inits.join(", "),
+            sep = if inits.is_empty() { "" } else { ", " },
+        ))
+    }
+
+    fn quote_type(ty: &syn::Type) -> String {
+        use quote::ToTokens;
+        ty.to_token_stream().to_string()
     }
 
     /// `operationId` → path template of every generated operation, in spec order.

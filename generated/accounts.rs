@@ -98,7 +98,7 @@ whole number.
         }
     }
     ///`RevokeResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RevokeResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
@@ -113,7 +113,7 @@ whole number.
         }
     }
     ///`ServerInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServerInfo {
         ///Location code (`us`, `eu`, ...) to accounts server URL.
         #[serde(
@@ -158,7 +158,7 @@ is an error described by `error` (and sometimes `error_description`).
 `expires_in` is seconds, unless `expires_in_sec` is present (legacy form), in
 which case `expires_in` is milliseconds. Unknown fields are kept.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TokenResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub access_token: ::std::option::Option<crate::secret::AccessToken>,
@@ -851,6 +851,172 @@ which case `expires_in` is milliseconds. Unknown fields are kept.
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RevokeResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RevokeResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RevokeResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RevokeResponse, A::Error> {
+                    let mut f_error: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "error" => f_error = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RevokeResponse {
+                        error: f_error,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServerInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ServerInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ServerInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ServerInfo, A::Error> {
+                    let mut f_locations: ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_result: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "locations" => f_locations = access.next_value()?,
+                            "result" => f_result = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ServerInfo {
+                        locations: f_locations,
+                        result: f_result,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TokenResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TokenResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TokenResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TokenResponse, A::Error> {
+                    let mut f_access_token: ::std::option::Option<
+                        crate::secret::AccessToken,
+                    > = ::std::default::Default::default();
+                    let mut f_api_domain: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_error: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_error_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_expires_in: ::std::option::Option<Lifetime> = ::std::default::Default::default();
+                    let mut f_expires_in_sec: ::std::option::Option<Lifetime> = ::std::default::Default::default();
+                    let mut f_id_token: ::std::option::Option<
+                        crate::secret::SecretString,
+                    > = ::std::default::Default::default();
+                    let mut f_refresh_token: ::std::option::Option<
+                        crate::secret::RefreshToken,
+                    > = ::std::default::Default::default();
+                    let mut f_scope: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_token_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "access_token" => f_access_token = access.next_value()?,
+                            "api_domain" => f_api_domain = access.next_value()?,
+                            "error" => f_error = access.next_value()?,
+                            "error_description" => {
+                                f_error_description = access.next_value()?;
+                            }
+                            "expires_in" => f_expires_in = access.next_value()?,
+                            "expires_in_sec" => f_expires_in_sec = access.next_value()?,
+                            "id_token" => f_id_token = access.next_value()?,
+                            "refresh_token" => f_refresh_token = access.next_value()?,
+                            "scope" => f_scope = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "token_type" => f_token_type = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TokenResponse {
+                        access_token: f_access_token,
+                        api_domain: f_api_domain,
+                        error: f_error,
+                        error_description: f_error_description,
+                        expires_in: f_expires_in,
+                        expires_in_sec: f_expires_in_sec,
+                        id_token: f_id_token,
+                        refresh_token: f_refresh_token,
+                        scope: f_scope,
+                        status: f_status,
+                        token_type: f_token_type,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
         }
     }
 }

@@ -10,7 +10,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Per-item result of a write: `{code, details, message, status}`; `status` is `success` or `error`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ActionResult {
         pub code: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -29,7 +29,7 @@ pub mod types {
         }
     }
     ///`DeletedRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeletedRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub deleted_by: ::std::option::Option<NamedRef>,
@@ -50,7 +50,7 @@ pub mod types {
         }
     }
     ///`DeletedRecordsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeletedRecordsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<DeletedRecord>,
@@ -65,7 +65,7 @@ pub mod types {
         }
     }
     ///Zoho's error body: `{code, details, message, status}`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorEnvelope {
         pub code: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -85,7 +85,7 @@ pub mod types {
         }
     }
     ///`Field`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Field {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -104,7 +104,7 @@ pub mod types {
         }
     }
     ///`FieldsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<Field>,
@@ -117,7 +117,7 @@ pub mod types {
         }
     }
     ///Page information of list responses.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Info {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i64>,
@@ -136,7 +136,7 @@ pub mod types {
         }
     }
     ///`Layout`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Layout {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -151,7 +151,7 @@ pub mod types {
         }
     }
     ///`LayoutsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub layouts: ::std::vec::Vec<Layout>,
@@ -164,7 +164,7 @@ pub mod types {
         }
     }
     ///Module metadata. Stable fields are typed; every other field is kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Module {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -198,7 +198,7 @@ pub mod types {
         }
     }
     ///`ModulesResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub modules: ::std::vec::Vec<Module>,
@@ -211,7 +211,7 @@ pub mod types {
         }
     }
     ///A reference to another object, `{name, id}` (lookups, owners, roles, profiles).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct NamedRef {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -226,7 +226,7 @@ pub mod types {
         }
     }
     ///`Org`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Org {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company_name: ::std::option::Option<::std::string::String>,
@@ -247,7 +247,7 @@ pub mod types {
         }
     }
     ///`OrgResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OrgResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub org: ::std::vec::Vec<Org>,
@@ -260,7 +260,7 @@ pub mod types {
         }
     }
     ///A record of any module. `id` is typed; every field, custom ones included, is kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Record {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -273,7 +273,7 @@ pub mod types {
         }
     }
     ///`RecordsActionResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordsActionResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<ActionResult>,
@@ -286,7 +286,7 @@ pub mod types {
         }
     }
     ///`RecordsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<Record>,
@@ -301,7 +301,7 @@ pub mod types {
         }
     }
     ///Body of insert, update and upsert (at most 100 records).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordsWrite {
         pub data: ::std::vec::Vec<Record>,
         ///Upsert only. Field API names that identify an existing record.
@@ -374,7 +374,7 @@ pub mod types {
         }
     }
     ///A CRM user. Stable fields are typed; every other field is kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct User {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub confirm: ::std::option::Option<bool>,
@@ -481,7 +481,7 @@ pub mod types {
         }
     }
     ///`UsersActionResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersActionResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub users: ::std::vec::Vec<ActionResult>,
@@ -494,7 +494,7 @@ pub mod types {
         }
     }
     ///`UsersResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<Info>,
@@ -509,7 +509,7 @@ pub mod types {
         }
     }
     ///`UsersWrite`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersWrite {
         pub users: ::std::vec::Vec<User>,
         #[serde(flatten)]
@@ -521,7 +521,7 @@ pub mod types {
         }
     }
     ///Error body of a write. When every item of an insert, update, upsert or delete fails, Zoho answers HTTP 400 with the per-item results (`{"data":[{code, details, message, status:"error"}]}`; `users` for user writes) instead of the top-level envelope (`{code, details, message, status}`), which it sends for errors of the whole request.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct WriteErrorEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3050,6 +3050,1096 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActionResult {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ActionResult;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ActionResult object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ActionResult, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = None;
+                    let mut f_details: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = None;
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = Some(access.next_value()?),
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = Some(access.next_value()?),
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ActionResult {
+                        code: f_code
+                            .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                                "code",
+                            ))?,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status
+                            .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                                "status",
+                            ))?,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeletedRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeletedRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeletedRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeletedRecord, A::Error> {
+                    let mut f_deleted_by: ::std::option::Option<NamedRef> = ::std::default::Default::default();
+                    let mut f_deleted_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "deleted_by" => f_deleted_by = access.next_value()?,
+                            "deleted_time" => f_deleted_time = access.next_value()?,
+                            "display_name" => f_display_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeletedRecord {
+                        deleted_by: f_deleted_by,
+                        deleted_time: f_deleted_time,
+                        display_name: f_display_name,
+                        id: f_id,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeletedRecordsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeletedRecordsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeletedRecordsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeletedRecordsResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<DeletedRecord> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<Info> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeletedRecordsResponse {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorEnvelope {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorEnvelope;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ErrorEnvelope object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ErrorEnvelope, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = None;
+                    let mut f_details: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = Some(access.next_value()?),
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ErrorEnvelope {
+                        code: f_code
+                            .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                                "code",
+                            ))?,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Field {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Field;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Field object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Field, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "data_type" => f_data_type = access.next_value()?,
+                            "field_label" => f_field_label = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Field {
+                        api_name: f_api_name,
+                        data_type: f_data_type,
+                        field_label: f_field_label,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsResponse, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<Field> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields" => f_fields = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsResponse {
+                        fields: f_fields,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Info {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Info;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Info object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Info, A::Error> {
+                    let mut f_count: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Info {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Layout {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Layout;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Layout object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Layout, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Layout {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsResponse, A::Error> {
+                    let mut f_layouts: ::std::vec::Vec<Layout> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "layouts" => f_layouts = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsResponse {
+                        layouts: f_layouts,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Module {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Module;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Module object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Module, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_api_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_creatable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_deletable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_editable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_generated_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_plural_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_singular_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_viewable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "api_supported" => f_api_supported = access.next_value()?,
+                            "creatable" => f_creatable = access.next_value()?,
+                            "deletable" => f_deletable = access.next_value()?,
+                            "editable" => f_editable = access.next_value()?,
+                            "generated_type" => f_generated_type = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "module_name" => f_module_name = access.next_value()?,
+                            "plural_label" => f_plural_label = access.next_value()?,
+                            "singular_label" => f_singular_label = access.next_value()?,
+                            "viewable" => f_viewable = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Module {
+                        api_name: f_api_name,
+                        api_supported: f_api_supported,
+                        creatable: f_creatable,
+                        deletable: f_deletable,
+                        editable: f_editable,
+                        generated_type: f_generated_type,
+                        id: f_id,
+                        module_name: f_module_name,
+                        plural_label: f_plural_label,
+                        singular_label: f_singular_label,
+                        viewable: f_viewable,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesResponse, A::Error> {
+                    let mut f_modules: ::std::vec::Vec<Module> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "modules" => f_modules = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesResponse {
+                        modules: f_modules,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NamedRef {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NamedRef;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NamedRef object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NamedRef, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NamedRef {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Org {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Org;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Org object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Org, A::Error> {
+                    let mut f_company_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_primary_email: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_time_zone: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "company_name" => f_company_name = access.next_value()?,
+                            "currency" => f_currency = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "primary_email" => f_primary_email = access.next_value()?,
+                            "time_zone" => f_time_zone = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Org {
+                        company_name: f_company_name,
+                        currency: f_currency,
+                        id: f_id,
+                        primary_email: f_primary_email,
+                        time_zone: f_time_zone,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrgResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = OrgResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a OrgResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<OrgResponse, A::Error> {
+                    let mut f_org: ::std::vec::Vec<Org> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "org" => f_org = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(OrgResponse {
+                        org: f_org,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Record {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Record;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Record object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Record, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Record {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordsActionResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordsActionResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordsActionResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordsActionResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<ActionResult> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordsActionResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordsResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<Record> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<Info> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordsResponse {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordsWrite {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordsWrite;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordsWrite object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordsWrite, A::Error> {
+                    let mut f_data: ::std::option::Option<::std::vec::Vec<Record>> = None;
+                    let mut f_duplicate_check_fields: ::std::vec::Vec<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_trigger: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = Some(access.next_value()?),
+                            "duplicate_check_fields" => {
+                                f_duplicate_check_fields = access.next_value()?;
+                            }
+                            "trigger" => f_trigger = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordsWrite {
+                        data: f_data
+                            .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                                "data",
+                            ))?,
+                        duplicate_check_fields: f_duplicate_check_fields,
+                        trigger: f_trigger,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for User {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = User;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a User object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<User, A::Error> {
+                    let mut f_confirm: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_full_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_profile: ::std::option::Option<NamedRef> = ::std::default::Default::default();
+                    let mut f_role: ::std::option::Option<NamedRef> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_time_zone: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "confirm" => f_confirm = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "full_name" => f_full_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "last_name" => f_last_name = access.next_value()?,
+                            "profile" => f_profile = access.next_value()?,
+                            "role" => f_role = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "time_zone" => f_time_zone = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(User {
+                        confirm: f_confirm,
+                        email: f_email,
+                        full_name: f_full_name,
+                        id: f_id,
+                        last_name: f_last_name,
+                        profile: f_profile,
+                        role: f_role,
+                        status: f_status,
+                        time_zone: f_time_zone,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersActionResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersActionResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersActionResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersActionResponse, A::Error> {
+                    let mut f_users: ::std::vec::Vec<ActionResult> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "users" => f_users = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersActionResponse {
+                        users: f_users,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersResponse, A::Error> {
+                    let mut f_info: ::std::option::Option<Info> = ::std::default::Default::default();
+                    let mut f_users: ::std::vec::Vec<User> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "users" => f_users = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersResponse {
+                        info: f_info,
+                        users: f_users,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersWrite {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersWrite;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersWrite object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersWrite, A::Error> {
+                    let mut f_users: ::std::option::Option<::std::vec::Vec<User>> = None;
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "users" => f_users = Some(access.next_value()?),
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersWrite {
+                        users: f_users
+                            .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                                "users",
+                            ))?,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WriteErrorEnvelope {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = WriteErrorEnvelope;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a WriteErrorEnvelope object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<WriteErrorEnvelope, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data: ::std::vec::Vec<ActionResult> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_users: ::std::vec::Vec<ActionResult> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "data" => f_data = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "users" => f_users = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(WriteErrorEnvelope {
+                        code: f_code,
+                        data: f_data,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        users: f_users,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
         }
     }
 }

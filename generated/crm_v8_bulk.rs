@@ -10,7 +10,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ApiException`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ApiException {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -64,7 +64,7 @@ pub mod types {
         }
     }
     ///`AuditLogExport`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AuditLogExport {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<User>,
@@ -103,7 +103,7 @@ pub mod types {
         }
     }
     ///`AuditLogExportCriteria`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AuditLogExportCriteria {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub comparator: ::std::option::Option<::std::string::String>,
@@ -124,7 +124,7 @@ pub mod types {
         }
     }
     ///`AuditLogExportResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AuditLogExportResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub audit_log_export: ::std::vec::Vec<AuditLogExport>,
@@ -137,7 +137,7 @@ pub mod types {
         }
     }
     ///`Backup`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Backup {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -160,7 +160,7 @@ pub mod types {
         }
     }
     ///`BackupDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BackupDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -173,7 +173,7 @@ pub mod types {
         }
     }
     ///`BackupResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BackupResponseWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub backup: ::std::option::Option<Backup>,
@@ -186,7 +186,7 @@ pub mod types {
         }
     }
     ///`BackupSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BackupSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -277,7 +277,7 @@ pub mod types {
         }
     }
     ///`BulkReadCriteria`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkReadCriteria {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -302,7 +302,7 @@ pub mod types {
         }
     }
     ///`BulkReadFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkReadFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -386,7 +386,7 @@ pub mod types {
         }
     }
     ///`BulkReadResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkReadResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<JobDetail>,
@@ -399,7 +399,7 @@ pub mod types {
         }
     }
     ///`BulkReadResult`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkReadResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -422,7 +422,7 @@ pub mod types {
         }
     }
     ///`BulkReadSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkReadSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -441,7 +441,7 @@ pub mod types {
         }
     }
     ///`BulkReadSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkReadSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<MinifiedUser>,
@@ -462,7 +462,7 @@ pub mod types {
         }
     }
     ///`BulkWriteCallBack`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkWriteCallBack {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub method: ::std::option::Option<::std::string::String>,
@@ -477,7 +477,7 @@ pub mod types {
         }
     }
     ///`BulkWriteFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkWriteFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -569,7 +569,7 @@ pub mod types {
         }
     }
     ///`BulkWriteResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkWriteResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub callback: ::std::option::Option<BulkWriteCallBack>,
@@ -598,7 +598,7 @@ pub mod types {
         }
     }
     ///`BulkWriteResult`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkWriteResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub download_url: ::std::option::Option<::std::string::String>,
@@ -611,7 +611,7 @@ pub mod types {
         }
     }
     ///`BulkWriteSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkWriteSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -630,7 +630,7 @@ pub mod types {
         }
     }
     ///`BulkWriteSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkWriteSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<MinifiedUser>,
@@ -649,7 +649,7 @@ pub mod types {
         }
     }
     ///`ChangeOwnerResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ChangeOwnerResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<MassChangeOwnerSuccessResponse>,
@@ -779,7 +779,7 @@ pub mod types {
         }
     }
     ///`CreateBulkReadJobResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateBulkReadJobResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<BulkReadSuccessResponse>,
@@ -804,7 +804,7 @@ pub mod types {
         }
     }
     ///`DefaultValue`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DefaultValue {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub module: ::std::option::Option<::std::string::String>,
@@ -821,7 +821,7 @@ pub mod types {
         }
     }
     ///Zoho's error answer: the top-level envelope (`code`, `message`, `status`, `details`) or per-record results under `data`. Fields Zoho adds are kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -844,7 +844,7 @@ pub mod types {
         }
     }
     ///`Field`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Field {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -857,7 +857,7 @@ pub mod types {
         }
     }
     ///`GetScheduledJobsDetailsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetScheduledJobsDetailsResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub converted_count: ::std::option::Option<i32>,
@@ -928,7 +928,7 @@ pub mod types {
         }
     }
     ///`History`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct History {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -955,7 +955,7 @@ pub mod types {
         }
     }
     ///`HistoryWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct HistoryWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub history: ::std::vec::Vec<History>,
@@ -970,7 +970,7 @@ pub mod types {
         }
     }
     ///`Id`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Id {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -994,7 +994,7 @@ pub mod types {
         }
     }
     ///`Info`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Info {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -1077,7 +1077,7 @@ pub mod types {
         }
     }
     ///`InventoryMassConvertSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryMassConvertSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1096,7 +1096,7 @@ pub mod types {
         }
     }
     ///`InventoryMassConvertSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryMassConvertSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub job_id: ::std::option::Option<::std::string::String>,
@@ -1109,7 +1109,7 @@ pub mod types {
         }
     }
     ///`JobDetail`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct JobDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<MinifiedUser>,
@@ -1136,7 +1136,7 @@ pub mod types {
         }
     }
     ///`MassChangeOwnerStatus`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassChangeOwnerStatus {
         #[serde(
             rename = "Failed_Count",
@@ -1172,7 +1172,7 @@ pub mod types {
         }
     }
     ///`MassChangeOwnerSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassChangeOwnerSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1191,7 +1191,7 @@ pub mod types {
         }
     }
     ///`MassChangeOwnerSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassChangeOwnerSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1206,7 +1206,7 @@ pub mod types {
         }
     }
     ///`MassChangeOwnerWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassChangeOwnerWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<MassChangeOwnerStatus>,
@@ -1247,7 +1247,7 @@ pub mod types {
         }
     }
     ///`MassConvertDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassConvertDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub job_id: ::std::option::Option<::std::string::String>,
@@ -1260,7 +1260,7 @@ pub mod types {
         }
     }
     ///`MassConvertStatus`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassConvertStatus {
         #[serde(
             rename = "Converted_Count",
@@ -1296,7 +1296,7 @@ pub mod types {
         }
     }
     ///`MassConvertSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassConvertSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1315,7 +1315,7 @@ pub mod types {
         }
     }
     ///`MassConvertWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassConvertWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<MassConvertStatus>,
@@ -1328,7 +1328,7 @@ pub mod types {
         }
     }
     ///`MassDeleteByRecordIdResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteByRecordIdResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<MassDeleteCvidSuccessResponse>,
@@ -1341,7 +1341,7 @@ pub mod types {
         }
     }
     ///`MassDeleteCvidResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteCvidResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<MassDeleteCvidStatus>,
@@ -1354,7 +1354,7 @@ pub mod types {
         }
     }
     ///`MassDeleteCvidStatus`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteCvidStatus {
         #[serde(
             rename = "Deleted_Count",
@@ -1385,7 +1385,7 @@ pub mod types {
         }
     }
     ///`MassDeleteCvidSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteCvidSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1404,7 +1404,7 @@ pub mod types {
         }
     }
     ///`MassDeleteCvidSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteCvidSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1419,7 +1419,7 @@ pub mod types {
         }
     }
     ///`MassUpdateSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassUpdateSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1438,7 +1438,7 @@ pub mod types {
         }
     }
     ///`MassUpdateSuccessDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassUpdateSuccessDetails {
         #[serde(
             rename = "Created_By",
@@ -1471,7 +1471,7 @@ pub mod types {
         }
     }
     ///`MassUpdateWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassUpdateWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<MassUpdateSuccess>,
@@ -1484,7 +1484,7 @@ pub mod types {
         }
     }
     ///`MinifiedField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1499,7 +1499,7 @@ pub mod types {
         }
     }
     ///`MinifiedModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1518,7 +1518,7 @@ pub mod types {
         }
     }
     ///`MinifiedUser`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedUser {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -1561,7 +1561,7 @@ pub mod types {
         }
     }
     ///`Query`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Query {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub criteria: ::std::option::Option<BulkReadCriteria>,
@@ -1638,7 +1638,7 @@ pub mod types {
         }
     }
     ///`Requester`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Requester {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1655,7 +1655,7 @@ pub mod types {
         }
     }
     ///`Resource`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Resource {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1686,7 +1686,7 @@ pub mod types {
         }
     }
     ///`ResourceFieldMappingsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ResourceFieldMappingsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1711,7 +1711,7 @@ pub mod types {
         }
     }
     ///`ResourceFile`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ResourceFile {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub added_count: ::std::option::Option<i32>,
@@ -1734,7 +1734,7 @@ pub mod types {
         }
     }
     ///`Scheduled`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Scheduled {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1753,7 +1753,7 @@ pub mod types {
         }
     }
     ///`ScheduledResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduledResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub audit_log_export: ::std::vec::Vec<Scheduled>,
@@ -1766,7 +1766,7 @@ pub mod types {
         }
     }
     ///`SuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SuccessWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub backup: ::std::option::Option<BackupSuccess>,
@@ -1950,7 +1950,7 @@ pub mod types {
         }
     }
     ///`Urls`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Urls {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachment_links: ::std::vec::Vec<::std::string::String>,
@@ -1967,7 +1967,7 @@ pub mod types {
         }
     }
     ///`UrlsWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UrlsWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub urls: ::std::option::Option<Urls>,
@@ -1980,7 +1980,7 @@ pub mod types {
         }
     }
     ///`User`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct User {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -11198,6 +11198,3059 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiException {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ApiException;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ApiException object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ApiException, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_error_code: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_error_message: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_http_status: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_x_error: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_x_info: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "ERROR_CODE" => f_error_code = access.next_value()?,
+                            "ERROR_MESSAGE" => f_error_message = access.next_value()?,
+                            "http_status" => f_http_status = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "x-error" => f_x_error = access.next_value()?,
+                            "x-info" => f_x_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ApiException {
+                        code: f_code,
+                        details: f_details,
+                        error_code: f_error_code,
+                        error_message: f_error_message,
+                        http_status: f_http_status,
+                        info: f_info,
+                        message: f_message,
+                        status: f_status,
+                        x_error: f_x_error,
+                        x_info: f_x_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AuditLogExport {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AuditLogExport;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AuditLogExport object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AuditLogExport, A::Error> {
+                    let mut f_created_by: ::std::option::Option<User> = ::std::default::Default::default();
+                    let mut f_criteria: ::std::option::Option<AuditLogExportCriteria> = ::std::default::Default::default();
+                    let mut f_download_links: ::std::vec::Vec<
+                        ::std::option::Option<::std::string::String>,
+                    > = ::std::default::Default::default();
+                    let mut f_expiry_date: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_job_end_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_job_start_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "criteria" => f_criteria = access.next_value()?,
+                            "download_links" => f_download_links = access.next_value()?,
+                            "expiry_date" => f_expiry_date = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "job_end_time" => f_job_end_time = access.next_value()?,
+                            "job_start_time" => f_job_start_time = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AuditLogExport {
+                        created_by: f_created_by,
+                        criteria: f_criteria,
+                        download_links: f_download_links,
+                        expiry_date: f_expiry_date,
+                        id: f_id,
+                        job_end_time: f_job_end_time,
+                        job_start_time: f_job_start_time,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AuditLogExportCriteria {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AuditLogExportCriteria;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AuditLogExportCriteria object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AuditLogExportCriteria, A::Error> {
+                    let mut f_comparator: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field: ::std::option::Option<Field> = ::std::default::Default::default();
+                    let mut f_group: ::std::vec::Vec<AuditLogExportCriteria> = ::std::default::Default::default();
+                    let mut f_group_operator: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_value: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "comparator" => f_comparator = access.next_value()?,
+                            "field" => f_field = access.next_value()?,
+                            "group" => f_group = access.next_value()?,
+                            "group_operator" => f_group_operator = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AuditLogExportCriteria {
+                        comparator: f_comparator,
+                        field: f_field,
+                        group: f_group,
+                        group_operator: f_group_operator,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AuditLogExportResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AuditLogExportResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AuditLogExportResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AuditLogExportResponseWrapper, A::Error> {
+                    let mut f_audit_log_export: ::std::vec::Vec<AuditLogExport> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "audit_log_export" => {
+                                f_audit_log_export = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AuditLogExportResponseWrapper {
+                        audit_log_export: f_audit_log_export,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Backup {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Backup;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Backup object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Backup, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_requester: ::std::option::Option<Requester> = ::std::default::Default::default();
+                    let mut f_rrule: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_scheduled_date: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_start_date: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "requester" => f_requester = access.next_value()?,
+                            "rrule" => f_rrule = access.next_value()?,
+                            "scheduled_date" => f_scheduled_date = access.next_value()?,
+                            "start_date" => f_start_date = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Backup {
+                        id: f_id,
+                        requester: f_requester,
+                        rrule: f_rrule,
+                        scheduled_date: f_scheduled_date,
+                        start_date: f_start_date,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BackupDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BackupDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BackupDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BackupDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BackupDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BackupResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BackupResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BackupResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BackupResponseWrapper, A::Error> {
+                    let mut f_backup: ::std::option::Option<Backup> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "backup" => f_backup = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BackupResponseWrapper {
+                        backup: f_backup,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BackupSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BackupSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BackupSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BackupSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<BackupDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BackupSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkReadCriteria {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkReadCriteria;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkReadCriteria object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkReadCriteria, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_comparator: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field: ::std::option::Option<MinifiedField> = ::std::default::Default::default();
+                    let mut f_group: ::std::vec::Vec<BulkReadCriteria> = ::std::default::Default::default();
+                    let mut f_group_operator: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_value: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "comparator" => f_comparator = access.next_value()?,
+                            "field" => f_field = access.next_value()?,
+                            "group" => f_group = access.next_value()?,
+                            "group_operator" => f_group_operator = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkReadCriteria {
+                        api_name: f_api_name,
+                        comparator: f_comparator,
+                        field: f_field,
+                        group: f_group,
+                        group_operator: f_group_operator,
+                        type_: f_type_,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkReadFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkReadFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkReadFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkReadFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkReadFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkReadResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkReadResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkReadResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkReadResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<JobDetail> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkReadResponseWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkReadResult {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkReadResult;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkReadResult object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkReadResult, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_download_url: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "download_url" => f_download_url = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkReadResult {
+                        count: f_count,
+                        download_url: f_download_url,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkReadSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkReadSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkReadSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkReadSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        BulkReadSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkReadSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkReadSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkReadSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkReadSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkReadSuccessResponseDetails, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_operation: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "operation" => f_operation = access.next_value()?,
+                            "state" => f_state = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkReadSuccessResponseDetails {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        operation: f_operation,
+                        state: f_state,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkWriteCallBack {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkWriteCallBack;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkWriteCallBack object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkWriteCallBack, A::Error> {
+                    let mut f_method: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_url: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "method" => f_method = access.next_value()?,
+                            "url" => f_url = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkWriteCallBack {
+                        method: f_method,
+                        url: f_url,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkWriteFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkWriteFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkWriteFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkWriteFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkWriteFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkWriteResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkWriteResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkWriteResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkWriteResponse, A::Error> {
+                    let mut f_callback: ::std::option::Option<BulkWriteCallBack> = ::std::default::Default::default();
+                    let mut f_character_encoding: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_operation: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_resource: ::std::vec::Vec<Resource> = ::std::default::Default::default();
+                    let mut f_result: ::std::option::Option<BulkWriteResult> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "callback" => f_callback = access.next_value()?,
+                            "character_encoding" => {
+                                f_character_encoding = access.next_value()?;
+                            }
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "operation" => f_operation = access.next_value()?,
+                            "resource" => f_resource = access.next_value()?,
+                            "result" => f_result = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkWriteResponse {
+                        callback: f_callback,
+                        character_encoding: f_character_encoding,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        operation: f_operation,
+                        resource: f_resource,
+                        result: f_result,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkWriteResult {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkWriteResult;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkWriteResult object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkWriteResult, A::Error> {
+                    let mut f_download_url: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "download_url" => f_download_url = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkWriteResult {
+                        download_url: f_download_url,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkWriteSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkWriteSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkWriteSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkWriteSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        BulkWriteSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkWriteSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkWriteSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BulkWriteSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BulkWriteSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BulkWriteSuccessResponseDetails, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_file_id: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "file_id" => f_file_id = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BulkWriteSuccessResponseDetails {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        file_id: f_file_id,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChangeOwnerResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ChangeOwnerResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ChangeOwnerResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ChangeOwnerResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<MassChangeOwnerSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ChangeOwnerResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateBulkReadJobResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CreateBulkReadJobResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CreateBulkReadJobResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CreateBulkReadJobResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<BulkReadSuccessResponse> = ::std::default::Default::default();
+                    let mut f_info: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CreateBulkReadJobResponse {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DefaultValue {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DefaultValue;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DefaultValue object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DefaultValue, A::Error> {
+                    let mut f_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_value: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DefaultValue {
+                        module: f_module,
+                        name: f_name,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorEnvelope {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorEnvelope;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ErrorEnvelope object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ErrorEnvelope, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "data" => f_data = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ErrorEnvelope {
+                        code: f_code,
+                        data: f_data,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Field {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Field;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Field object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Field, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Field {
+                        api_name: f_api_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetScheduledJobsDetailsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = GetScheduledJobsDetailsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a GetScheduledJobsDetailsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<GetScheduledJobsDetailsResponse, A::Error> {
+                    let mut f_converted_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_failed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_not_converted_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_total_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "converted_count" => f_converted_count = access.next_value()?,
+                            "failed_count" => f_failed_count = access.next_value()?,
+                            "not_converted_count" => {
+                                f_not_converted_count = access.next_value()?;
+                            }
+                            "status" => f_status = access.next_value()?,
+                            "total_count" => f_total_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(GetScheduledJobsDetailsResponse {
+                        converted_count: f_converted_count,
+                        failed_count: f_failed_count,
+                        not_converted_count: f_not_converted_count,
+                        status: f_status,
+                        total_count: f_total_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for History {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = History;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a History object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<History, A::Error> {
+                    let mut f_action: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_done_by: ::std::option::Option<Requester> = ::std::default::Default::default();
+                    let mut f_file_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_log_time: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_repeat_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "action" => f_action = access.next_value()?,
+                            "count" => f_count = access.next_value()?,
+                            "done_by" => f_done_by = access.next_value()?,
+                            "file_name" => f_file_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "log_time" => f_log_time = access.next_value()?,
+                            "repeat_type" => f_repeat_type = access.next_value()?,
+                            "state" => f_state = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(History {
+                        action: f_action,
+                        count: f_count,
+                        done_by: f_done_by,
+                        file_name: f_file_name,
+                        id: f_id,
+                        log_time: f_log_time,
+                        repeat_type: f_repeat_type,
+                        state: f_state,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HistoryWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = HistoryWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a HistoryWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<HistoryWrapper, A::Error> {
+                    let mut f_history: ::std::vec::Vec<History> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<Info> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "history" => f_history = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(HistoryWrapper {
+                        history: f_history,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Id {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Id;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Id object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Id, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Id {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Info {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Info;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Info object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Info, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Info {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryMassConvertSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryMassConvertSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryMassConvertSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    InventoryMassConvertSuccessResponse,
+                    A::Error,
+                > {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        InventoryMassConvertSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryMassConvertSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryMassConvertSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryMassConvertSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryMassConvertSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    InventoryMassConvertSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "job_id" => f_job_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryMassConvertSuccessResponseDetails {
+                        job_id: f_job_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for JobDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = JobDetail;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a JobDetail object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<JobDetail, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_file_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_operation: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_query: ::std::option::Option<Query> = ::std::default::Default::default();
+                    let mut f_result: ::std::option::Option<BulkReadResult> = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "file_type" => f_file_type = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "operation" => f_operation = access.next_value()?,
+                            "query" => f_query = access.next_value()?,
+                            "result" => f_result = access.next_value()?,
+                            "state" => f_state = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(JobDetail {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        file_type: f_file_type,
+                        id: f_id,
+                        operation: f_operation,
+                        query: f_query,
+                        result: f_result,
+                        state: f_state,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassChangeOwnerStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassChangeOwnerStatus;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassChangeOwnerStatus object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassChangeOwnerStatus, A::Error> {
+                    let mut f_failed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_not_updated_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_total_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_updated_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Failed_Count" => f_failed_count = access.next_value()?,
+                            "Not_Updated_Count" => {
+                                f_not_updated_count = access.next_value()?;
+                            }
+                            "Status" => f_status = access.next_value()?,
+                            "Total_Count" => f_total_count = access.next_value()?,
+                            "Updated_Count" => f_updated_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassChangeOwnerStatus {
+                        failed_count: f_failed_count,
+                        not_updated_count: f_not_updated_count,
+                        status: f_status,
+                        total_count: f_total_count,
+                        updated_count: f_updated_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassChangeOwnerSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassChangeOwnerSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassChangeOwnerSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassChangeOwnerSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        MassChangeOwnerSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassChangeOwnerSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassChangeOwnerSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassChangeOwnerSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassChangeOwnerSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    MassChangeOwnerSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "job_id" => f_job_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassChangeOwnerSuccessResponseDetails {
+                        id: f_id,
+                        job_id: f_job_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassChangeOwnerWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassChangeOwnerWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassChangeOwnerWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassChangeOwnerWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<MassChangeOwnerStatus> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassChangeOwnerWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassConvertDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassConvertDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassConvertDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassConvertDetails, A::Error> {
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "job_id" => f_job_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassConvertDetails {
+                        job_id: f_job_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassConvertStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassConvertStatus;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassConvertStatus object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassConvertStatus, A::Error> {
+                    let mut f_converted_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_failed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_not_converted_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_total_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Converted_Count" => f_converted_count = access.next_value()?,
+                            "Failed_Count" => f_failed_count = access.next_value()?,
+                            "Not_Converted_Count" => {
+                                f_not_converted_count = access.next_value()?;
+                            }
+                            "Status" => f_status = access.next_value()?,
+                            "Total_Count" => f_total_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassConvertStatus {
+                        converted_count: f_converted_count,
+                        failed_count: f_failed_count,
+                        not_converted_count: f_not_converted_count,
+                        status: f_status,
+                        total_count: f_total_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassConvertSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassConvertSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassConvertSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassConvertSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<MassConvertDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassConvertSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassConvertWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassConvertWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassConvertWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassConvertWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<MassConvertStatus> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassConvertWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteByRecordIdResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteByRecordIdResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteByRecordIdResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassDeleteByRecordIdResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<MassDeleteCvidSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteByRecordIdResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteCvidResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteCvidResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteCvidResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassDeleteCvidResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<MassDeleteCvidStatus> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteCvidResponseWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteCvidStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteCvidStatus;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteCvidStatus object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassDeleteCvidStatus, A::Error> {
+                    let mut f_deleted_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_failed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_total_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Deleted_Count" => f_deleted_count = access.next_value()?,
+                            "Failed_Count" => f_failed_count = access.next_value()?,
+                            "Status" => f_status = access.next_value()?,
+                            "Total_Count" => f_total_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteCvidStatus {
+                        deleted_count: f_deleted_count,
+                        failed_count: f_failed_count,
+                        status: f_status,
+                        total_count: f_total_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteCvidSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteCvidSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteCvidSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassDeleteCvidSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        MassDeleteCvidSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteCvidSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteCvidSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteCvidSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteCvidSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    MassDeleteCvidSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "job_id" => f_job_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteCvidSuccessResponseDetails {
+                        id: f_id,
+                        job_id: f_job_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassUpdateSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassUpdateSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassUpdateSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassUpdateSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<MassUpdateSuccessDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassUpdateSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassUpdateSuccessDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassUpdateSuccessDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassUpdateSuccessDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassUpdateSuccessDetails, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassUpdateSuccessDetails {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassUpdateWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassUpdateWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassUpdateWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassUpdateWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<MassUpdateSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassUpdateWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedField;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedField object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedField, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedField {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "module_name" => f_module_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        module: f_module,
+                        module_name: f_module_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedUser {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedUser;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedUser object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedUser, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedUser {
+                        email: f_email,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Query {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Query;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Query object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Query, A::Error> {
+                    let mut f_criteria: ::std::option::Option<BulkReadCriteria> = ::std::default::Default::default();
+                    let mut f_cvid: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_fields: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_file_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_page_token: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "criteria" => f_criteria = access.next_value()?,
+                            "cvid" => f_cvid = access.next_value()?,
+                            "fields" => f_fields = access.next_value()?,
+                            "file_type" => f_file_type = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "page_token" => f_page_token = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Query {
+                        criteria: f_criteria,
+                        cvid: f_cvid,
+                        fields: f_fields,
+                        file_type: f_file_type,
+                        module: f_module,
+                        page: f_page,
+                        page_token: f_page_token,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Requester {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Requester;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Requester object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Requester, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zuid: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "zuid" => f_zuid = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Requester {
+                        id: f_id,
+                        name: f_name,
+                        zuid: f_zuid,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Resource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Resource;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Resource object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Resource, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field_mappings: ::std::vec::Vec<
+                        ResourceFieldMappingsItem,
+                    > = ::std::default::Default::default();
+                    let mut f_file: ::std::option::Option<ResourceFile> = ::std::default::Default::default();
+                    let mut f_file_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_file_names: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_find_by: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_ignore_empty: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "field_mappings" => f_field_mappings = access.next_value()?,
+                            "file" => f_file = access.next_value()?,
+                            "file_id" => f_file_id = access.next_value()?,
+                            "file_names" => f_file_names = access.next_value()?,
+                            "find_by" => f_find_by = access.next_value()?,
+                            "ignore_empty" => f_ignore_empty = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Resource {
+                        code: f_code,
+                        field_mappings: f_field_mappings,
+                        file: f_file,
+                        file_id: f_file_id,
+                        file_names: f_file_names,
+                        find_by: f_find_by,
+                        ignore_empty: f_ignore_empty,
+                        module: f_module,
+                        status: f_status,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ResourceFieldMappingsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ResourceFieldMappingsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ResourceFieldMappingsItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ResourceFieldMappingsItem, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_default_value: ::std::option::Option<DefaultValue> = ::std::default::Default::default();
+                    let mut f_find_by: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_format: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_index: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_parent_column_index: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "default_value" => f_default_value = access.next_value()?,
+                            "find_by" => f_find_by = access.next_value()?,
+                            "format" => f_format = access.next_value()?,
+                            "index" => f_index = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "parent_column_index" => {
+                                f_parent_column_index = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ResourceFieldMappingsItem {
+                        api_name: f_api_name,
+                        default_value: f_default_value,
+                        find_by: f_find_by,
+                        format: f_format,
+                        index: f_index,
+                        module: f_module,
+                        parent_column_index: f_parent_column_index,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ResourceFile {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ResourceFile;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ResourceFile object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ResourceFile, A::Error> {
+                    let mut f_added_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_skipped_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_total_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_updated_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "added_count" => f_added_count = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "skipped_count" => f_skipped_count = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "total_count" => f_total_count = access.next_value()?,
+                            "updated_count" => f_updated_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ResourceFile {
+                        added_count: f_added_count,
+                        name: f_name,
+                        skipped_count: f_skipped_count,
+                        status: f_status,
+                        total_count: f_total_count,
+                        updated_count: f_updated_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Scheduled {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Scheduled;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Scheduled object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Scheduled, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<Id> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Scheduled {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduledResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ScheduledResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ScheduledResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ScheduledResponse, A::Error> {
+                    let mut f_audit_log_export: ::std::vec::Vec<Scheduled> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "audit_log_export" => {
+                                f_audit_log_export = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ScheduledResponse {
+                        audit_log_export: f_audit_log_export,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SuccessWrapper, A::Error> {
+                    let mut f_backup: ::std::option::Option<BackupSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "backup" => f_backup = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SuccessWrapper {
+                        backup: f_backup,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Urls {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Urls;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Urls object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Urls, A::Error> {
+                    let mut f_attachment_links: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data_links: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_expiry_date: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "attachment_links" => {
+                                f_attachment_links = access.next_value()?;
+                            }
+                            "data_links" => f_data_links = access.next_value()?,
+                            "expiry_date" => f_expiry_date = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Urls {
+                        attachment_links: f_attachment_links,
+                        data_links: f_data_links,
+                        expiry_date: f_expiry_date,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UrlsWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UrlsWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UrlsWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UrlsWrapper, A::Error> {
+                    let mut f_urls: ::std::option::Option<Urls> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "urls" => f_urls = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UrlsWrapper {
+                        urls: f_urls,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for User {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = User;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a User object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<User, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(User {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
         }
     }
 }

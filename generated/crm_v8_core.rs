@@ -10,7 +10,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ActionWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ActionWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub modules: ::std::vec::Vec<ModulesSuccess>,
@@ -23,7 +23,7 @@ pub mod types {
         }
     }
     ///`ActionsAllowed`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ActionsAllowed {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub clone: ::std::option::Option<bool>,
@@ -48,7 +48,7 @@ pub mod types {
         }
     }
     ///`ApiException`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ApiException {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -67,7 +67,7 @@ pub mod types {
         }
     }
     ///`ApiExceptionDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ApiExceptionDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub allowed_count: ::std::option::Option<i32>,
@@ -119,7 +119,7 @@ pub mod types {
         }
     }
     ///`ApiExceptionDetailsDuplicateRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ApiExceptionDetailsDuplicateRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -214,7 +214,7 @@ pub mod types {
         }
     }
     ///`AssociatedGroup`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociatedGroup {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<MinifiedUser>,
@@ -239,7 +239,7 @@ pub mod types {
         }
     }
     ///`AssociatedGroupsWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociatedGroupsWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<UsersInfo>,
@@ -254,7 +254,7 @@ pub mod types {
         }
     }
     ///`AssociationDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociationDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lookup_field: ::std::option::Option<MinifiedModule>,
@@ -269,7 +269,7 @@ pub mod types {
         }
     }
     ///`AutoNumber`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AutoNumber {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prefix: ::std::option::Option<::std::string::String>,
@@ -288,7 +288,7 @@ pub mod types {
         }
     }
     ///`CheckinPreferences`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CheckinPreferences {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub restricted_event_types: ::std::option::Option<::std::string::String>,
@@ -346,7 +346,7 @@ pub mod types {
         }
     }
     ///`CoqlResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CoqlResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<Record>,
@@ -396,7 +396,7 @@ pub mod types {
         }
     }
     ///`Crypt`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Crypt {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub column: ::std::option::Option<::std::string::String>,
@@ -423,7 +423,7 @@ pub mod types {
         }
     }
     ///`CustomViews`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomViews {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub access_type: ::std::option::Option<::std::string::String>,
@@ -478,7 +478,7 @@ pub mod types {
         }
     }
     ///`CustomViewsCriteria`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomViewsCriteria {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub comparator: ::std::option::Option<::std::string::String>,
@@ -501,7 +501,7 @@ pub mod types {
         }
     }
     ///`CustomViewsCriteriaField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomViewsCriteriaField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -516,7 +516,7 @@ pub mod types {
         }
     }
     ///`CustomViewsFields`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomViewsFields {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -533,7 +533,7 @@ pub mod types {
         }
     }
     ///`CustomViewsOwner`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomViewsOwner {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -550,7 +550,7 @@ pub mod types {
         }
     }
     ///`CustomizeInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomizeInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bc_view: ::std::option::Option<
@@ -581,7 +581,7 @@ pub mod types {
         }
     }
     ///`DealLayoutMapping`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DealLayoutMapping {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<DealLayoutMappingFieldsItem>,
@@ -598,7 +598,7 @@ pub mod types {
         }
     }
     ///`DealLayoutMappingFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DealLayoutMappingFieldsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -617,7 +617,7 @@ pub mod types {
         }
     }
     ///`DefaultAssignmentView`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DefaultAssignmentView {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -634,7 +634,7 @@ pub mod types {
         }
     }
     ///`DefaultView`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DefaultView {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -651,7 +651,7 @@ pub mod types {
         }
     }
     ///`Delete1`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Delete1 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permanent: ::std::option::Option<bool>,
@@ -751,7 +751,7 @@ pub mod types {
         }
     }
     ///`DeletedRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeletedRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<MinifiedUser>,
@@ -774,7 +774,7 @@ pub mod types {
         }
     }
     ///`DeletedRecordsWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeletedRecordsWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<DeletedRecord>,
@@ -789,7 +789,7 @@ pub mod types {
         }
     }
     ///`EmailParser`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailParser {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fields_update_supported: ::std::option::Option<bool>,
@@ -804,7 +804,7 @@ pub mod types {
         }
     }
     ///Zoho's error answer: the top-level envelope (`code`, `message`, `status`, `details`) or per-record results under `data`. Fields Zoho adds are kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -827,7 +827,7 @@ pub mod types {
         }
     }
     ///`External`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct External {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub allow_multiple_config: ::std::option::Option<bool>,
@@ -844,7 +844,7 @@ pub mod types {
         }
     }
     ///`Field`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Field {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -859,7 +859,7 @@ pub mod types {
         }
     }
     ///`FieldsConvertMapping`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsConvertMapping {
         #[serde(
             rename = "Accounts",
@@ -885,7 +885,7 @@ pub mod types {
         }
     }
     ///`FieldsDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -898,7 +898,7 @@ pub mod types {
         }
     }
     ///`FieldsFields`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsFields {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub additional_column: ::std::option::Option<::std::string::String>,
@@ -1091,7 +1091,7 @@ pub mod types {
         }
     }
     ///`FieldsProfile`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsProfile {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1108,7 +1108,7 @@ pub mod types {
         }
     }
     ///`FieldsResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<FieldsFields>,
@@ -1121,7 +1121,7 @@ pub mod types {
         }
     }
     ///`FieldsSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1140,7 +1140,7 @@ pub mod types {
         }
     }
     ///`FieldsSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<FieldsSuccess>,
@@ -1153,7 +1153,7 @@ pub mod types {
         }
     }
     ///`FieldsTooltip`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldsTooltip {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -1178,7 +1178,7 @@ pub mod types {
         }
     }
     ///`FileUpoladOption`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FileUpoladOption {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub actual_value: ::std::option::Option<::std::string::String>,
@@ -1193,7 +1193,7 @@ pub mod types {
         }
     }
     ///`ForecastCategory`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ForecastCategory {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1538,7 +1538,7 @@ pub mod types {
         }
     }
     ///`HierarchyPreferences`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct HierarchyPreferences {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub strictly_reporting: ::std::option::Option<bool>,
@@ -1553,7 +1553,7 @@ pub mod types {
         }
     }
     ///`HipaaCompliance`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct HipaaCompliance {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub restricted: ::std::option::Option<bool>,
@@ -1568,7 +1568,7 @@ pub mod types {
         }
     }
     ///`HistoryTracking`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct HistoryTracking {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub duration_configured_field: ::std::option::Option<MinifiedModule>,
@@ -1583,7 +1583,7 @@ pub mod types {
         }
     }
     ///`HistoryTrackingModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct HistoryTrackingModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1606,7 +1606,7 @@ pub mod types {
         }
     }
     ///`InternalError`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InternalError {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1625,7 +1625,7 @@ pub mod types {
         }
     }
     ///`InvalidDataException`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InvalidDataException {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1644,7 +1644,7 @@ pub mod types {
         }
     }
     ///`LayoutAssociation`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutAssociation {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1661,7 +1661,7 @@ pub mod types {
         }
     }
     ///`Layouts`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Layouts {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub actions_allowed: ::std::option::Option<ActionsAllowed>,
@@ -1726,7 +1726,7 @@ pub mod types {
         }
     }
     ///`LayoutsConvertMapping`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsConvertMapping {
         #[serde(
             rename = "Accounts",
@@ -1762,7 +1762,7 @@ pub mod types {
         }
     }
     ///`LayoutsFields`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsFields {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub additional_column: ::std::option::Option<::std::string::String>,
@@ -1972,7 +1972,7 @@ pub mod types {
         }
     }
     ///`LayoutsSubformProperties`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsSubformProperties {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pinned_column: ::std::option::Option<bool>,
@@ -1985,7 +1985,7 @@ pub mod types {
         }
     }
     ///`LayoutsSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2004,7 +2004,7 @@ pub mod types {
         }
     }
     ///`LayoutsSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub layouts: ::std::vec::Vec<LayoutsSuccessResponse>,
@@ -2017,7 +2017,7 @@ pub mod types {
         }
     }
     ///`LayoutsTooltip`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsTooltip {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -2032,7 +2032,7 @@ pub mod types {
         }
     }
     ///`LayoutsWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LayoutsWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub layouts: ::std::vec::Vec<Layouts>,
@@ -2045,7 +2045,7 @@ pub mod types {
         }
     }
     ///`LicenseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LicenseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub paid: ::std::option::Option<bool>,
@@ -2070,7 +2070,7 @@ pub mod types {
         }
     }
     ///`Maps`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Maps {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2085,7 +2085,7 @@ pub mod types {
         }
     }
     ///`MassUpdate`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassUpdate {
         #[serde(
             rename = "Failed_Count",
@@ -2190,7 +2190,7 @@ pub mod types {
         }
     }
     ///`MassUpdateSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassUpdateSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2209,7 +2209,7 @@ pub mod types {
         }
     }
     ///`MassUpdateSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassUpdateSuccessResponseDetails {
         #[serde(
             rename = "Created_By",
@@ -2244,7 +2244,7 @@ pub mod types {
         }
     }
     ///`MinifiedField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2259,7 +2259,7 @@ pub mod types {
         }
     }
     ///`MinifiedLayout`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedLayout {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2274,7 +2274,7 @@ pub mod types {
         }
     }
     ///`MinifiedModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2293,7 +2293,7 @@ pub mod types {
         }
     }
     ///`MinifiedProfile`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedProfile {
         #[serde(
             rename = "_delete",
@@ -2313,7 +2313,7 @@ pub mod types {
         }
     }
     ///`MinifiedUser`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedUser {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -2330,7 +2330,7 @@ pub mod types {
         }
     }
     ///`ModuleMap`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModuleMap {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2345,7 +2345,7 @@ pub mod types {
         }
     }
     ///`Modules`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Modules {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub activity_badge: ::std::option::Option<::std::string::String>,
@@ -2517,7 +2517,7 @@ pub mod types {
         }
     }
     ///`ModulesArgumentsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesArgumentsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -2543,7 +2543,7 @@ pub mod types {
         }
     }
     ///`ModulesFields`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesFields {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub additional_column: ::std::option::Option<::std::string::String>,
@@ -2736,7 +2736,7 @@ pub mod types {
         }
     }
     ///`ModulesLookupFieldProperties`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesLookupFieldProperties {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<ModulesLookupFieldPropertiesFieldsItem>,
@@ -2749,7 +2749,7 @@ pub mod types {
         }
     }
     ///`ModulesLookupFieldPropertiesFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesLookupFieldPropertiesFieldsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2766,7 +2766,7 @@ pub mod types {
         }
     }
     ///`ModulesRelatedListProperties`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesRelatedListProperties {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<::std::string::String>,
@@ -2783,7 +2783,7 @@ pub mod types {
         }
     }
     ///`ModulesResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub modules: ::std::vec::Vec<Modules>,
@@ -2796,7 +2796,7 @@ pub mod types {
         }
     }
     ///`ModulesStaticSubformProperties`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesStaticSubformProperties {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<ModulesStaticSubformPropertiesFieldsItem>,
@@ -2809,7 +2809,7 @@ pub mod types {
         }
     }
     ///`ModulesStaticSubformPropertiesFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesStaticSubformPropertiesFieldsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2824,7 +2824,7 @@ pub mod types {
         }
     }
     ///`ModulesSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2843,7 +2843,7 @@ pub mod types {
         }
     }
     ///`ModulesSuccessDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ModulesSuccessDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2856,7 +2856,7 @@ pub mod types {
         }
     }
     ///`Multiselectlookup`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Multiselectlookup {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2885,7 +2885,7 @@ pub mod types {
         }
     }
     ///`OperationType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OperationType {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_create: ::std::option::Option<bool>,
@@ -2904,7 +2904,7 @@ pub mod types {
         }
     }
     ///`Org`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Org {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub alias: ::std::option::Option<::std::string::String>,
@@ -3001,7 +3001,7 @@ pub mod types {
         }
     }
     ///`OrgFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OrgFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3014,7 +3014,7 @@ pub mod types {
         }
     }
     ///`OrgResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OrgResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub org: ::std::vec::Vec<Org>,
@@ -3027,7 +3027,7 @@ pub mod types {
         }
     }
     ///`OrgSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OrgSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3046,7 +3046,7 @@ pub mod types {
         }
     }
     ///`OrgSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OrgSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3059,7 +3059,7 @@ pub mod types {
         }
     }
     ///`PickListValues`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PickListValues {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub actual_value: ::std::option::Option<::std::string::String>,
@@ -3105,7 +3105,7 @@ pub mod types {
         }
     }
     ///`Private`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Private {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub export: ::std::option::Option<bool>,
@@ -3122,7 +3122,7 @@ pub mod types {
         }
     }
     ///`Profiles`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Profiles {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub default: ::std::option::Option<bool>,
@@ -3149,7 +3149,7 @@ pub mod types {
         }
     }
     ///`Properties`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Properties {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub maximum_rows: ::std::option::Option<i32>,
@@ -3166,7 +3166,7 @@ pub mod types {
         }
     }
     ///`Record`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Record {
         #[serde(
             rename = "Created_By",
@@ -3422,7 +3422,7 @@ pub mod types {
         }
     }
     ///`RecordFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3435,7 +3435,7 @@ pub mod types {
         }
     }
     ///`RecordInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub call: ::std::option::Option<bool>,
@@ -3468,7 +3468,7 @@ pub mod types {
         }
     }
     ///`RecordResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<Record>,
@@ -3483,7 +3483,7 @@ pub mod types {
         }
     }
     ///`RecordSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -3506,7 +3506,7 @@ pub mod types {
         }
     }
     ///`RecordSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordSuccessResponseDetails {
         #[serde(
             rename = "Accounts",
@@ -3564,7 +3564,7 @@ pub mod types {
         }
     }
     ///`ReferFromField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ReferFromField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -3579,7 +3579,7 @@ pub mod types {
         }
     }
     ///`RelatedList`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedList {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -3701,7 +3701,7 @@ pub mod types {
         }
     }
     ///`Role`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Role {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3733,7 +3733,7 @@ pub mod types {
         }
     }
     ///`Sections`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Sections {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -3776,7 +3776,7 @@ pub mod types {
         }
     }
     ///`SharedTo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SharedTo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3795,7 +3795,7 @@ pub mod types {
         }
     }
     ///`SharingProperties`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SharingProperties {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scheduler_status: ::std::option::Option<::std::string::String>,
@@ -3812,7 +3812,7 @@ pub mod types {
         }
     }
     ///`Shift`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Shift {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3827,7 +3827,7 @@ pub mod types {
         }
     }
     ///`SortBy`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SortBy {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -3842,7 +3842,7 @@ pub mod types {
         }
     }
     ///`StaticValues`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct StaticValues {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3859,7 +3859,7 @@ pub mod types {
         }
     }
     ///`Tab`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Tab {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub background: ::std::option::Option<::std::string::String>,
@@ -3874,7 +3874,7 @@ pub mod types {
         }
     }
     ///`Tag`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Tag {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color_code: ::std::option::Option<::std::string::String>,
@@ -3899,7 +3899,7 @@ pub mod types {
         }
     }
     ///`Territory`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Territory {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3916,7 +3916,7 @@ pub mod types {
         }
     }
     ///`Textarea`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Textarea {
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
@@ -3929,7 +3929,7 @@ pub mod types {
         }
     }
     ///`Theme`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Theme {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub background: ::std::option::Option<::std::string::String>,
@@ -4057,7 +4057,7 @@ pub mod types {
         }
     }
     ///`Users`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Users {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub alias: ::std::option::Option<::std::string::String>,
@@ -4294,7 +4294,7 @@ pub mod types {
         }
     }
     ///`UsersDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4307,7 +4307,7 @@ pub mod types {
         }
     }
     ///`UsersInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -4326,7 +4326,7 @@ pub mod types {
         }
     }
     ///`UsersOwner`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersOwner {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_name: ::std::option::Option<::std::string::String>,
@@ -4345,7 +4345,7 @@ pub mod types {
         }
     }
     ///`UsersProfile`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersProfile {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4360,7 +4360,7 @@ pub mod types {
         }
     }
     ///`UsersResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersResponseWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<UsersInfo>,
@@ -4375,7 +4375,7 @@ pub mod types {
         }
     }
     ///`UsersSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -4394,7 +4394,7 @@ pub mod types {
         }
     }
     ///`UsersSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub users: ::std::vec::Vec<UsersSuccessResponse>,
@@ -4417,7 +4417,7 @@ pub mod types {
         }
     }
     ///`ViewType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ViewType {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub create: ::std::option::Option<bool>,
@@ -27383,6 +27383,7460 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActionWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ActionWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ActionWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ActionWrapper, A::Error> {
+                    let mut f_modules: ::std::vec::Vec<ModulesSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "modules" => f_modules = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ActionWrapper {
+                        modules: f_modules,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActionsAllowed {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ActionsAllowed;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ActionsAllowed object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ActionsAllowed, A::Error> {
+                    let mut f_clone: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_deactivate: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_delete: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_downgrade: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_edit: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_rename: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_set_layout_permissions: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "clone" => f_clone = access.next_value()?,
+                            "deactivate" => f_deactivate = access.next_value()?,
+                            "delete" => f_delete = access.next_value()?,
+                            "downgrade" => f_downgrade = access.next_value()?,
+                            "edit" => f_edit = access.next_value()?,
+                            "rename" => f_rename = access.next_value()?,
+                            "set_layout_permissions" => {
+                                f_set_layout_permissions = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ActionsAllowed {
+                        clone: f_clone,
+                        deactivate: f_deactivate,
+                        delete: f_delete,
+                        downgrade: f_downgrade,
+                        edit: f_edit,
+                        rename: f_rename,
+                        set_layout_permissions: f_set_layout_permissions,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiException {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ApiException;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ApiException object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ApiException, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<ApiExceptionDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ApiException {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiExceptionDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ApiExceptionDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ApiExceptionDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ApiExceptionDetails, A::Error> {
+                    let mut f_allowed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_duplicate_record: ::std::option::Option<
+                        ApiExceptionDetailsDuplicateRecord,
+                    > = ::std::default::Default::default();
+                    let mut f_expected_data_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_external: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_index: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_limit: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_mapped_field: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_maximum_length: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_operator: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_param: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_param_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_parent_api_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_permissions: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_reason: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_resource_path_index: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "allowed_count" => f_allowed_count = access.next_value()?,
+                            "api_name" => f_api_name = access.next_value()?,
+                            "duplicate_record" => {
+                                f_duplicate_record = access.next_value()?;
+                            }
+                            "expected_data_type" => {
+                                f_expected_data_type = access.next_value()?;
+                            }
+                            "External" => f_external = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "index" => f_index = access.next_value()?,
+                            "json_path" => f_json_path = access.next_value()?,
+                            "limit" => f_limit = access.next_value()?,
+                            "mapped_field" => f_mapped_field = access.next_value()?,
+                            "maximum_length" => f_maximum_length = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "operator" => f_operator = access.next_value()?,
+                            "param" => f_param = access.next_value()?,
+                            "param_name" => f_param_name = access.next_value()?,
+                            "parent_api_name" => f_parent_api_name = access.next_value()?,
+                            "permissions" => f_permissions = access.next_value()?,
+                            "reason" => f_reason = access.next_value()?,
+                            "resource_path_index" => {
+                                f_resource_path_index = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ApiExceptionDetails {
+                        allowed_count: f_allowed_count,
+                        api_name: f_api_name,
+                        duplicate_record: f_duplicate_record,
+                        expected_data_type: f_expected_data_type,
+                        external: f_external,
+                        id: f_id,
+                        index: f_index,
+                        json_path: f_json_path,
+                        limit: f_limit,
+                        mapped_field: f_mapped_field,
+                        maximum_length: f_maximum_length,
+                        module: f_module,
+                        operator: f_operator,
+                        param: f_param,
+                        param_name: f_param_name,
+                        parent_api_name: f_parent_api_name,
+                        permissions: f_permissions,
+                        reason: f_reason,
+                        resource_path_index: f_resource_path_index,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiExceptionDetailsDuplicateRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ApiExceptionDetailsDuplicateRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ApiExceptionDetailsDuplicateRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ApiExceptionDetailsDuplicateRecord,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_owner: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "Owner" => f_owner = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ApiExceptionDetailsDuplicateRecord {
+                        id: f_id,
+                        module: f_module,
+                        owner: f_owner,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociatedGroup {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociatedGroup;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociatedGroup object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociatedGroup, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "description" => f_description = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociatedGroup {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        description: f_description,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociatedGroupsWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociatedGroupsWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociatedGroupsWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociatedGroupsWrapper, A::Error> {
+                    let mut f_info: ::std::option::Option<UsersInfo> = ::std::default::Default::default();
+                    let mut f_user_groups: ::std::vec::Vec<AssociatedGroup> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "user_groups" => f_user_groups = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociatedGroupsWrapper {
+                        info: f_info,
+                        user_groups: f_user_groups,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociationDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociationDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociationDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociationDetails, A::Error> {
+                    let mut f_lookup_field: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_related_field: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "lookup_field" => f_lookup_field = access.next_value()?,
+                            "related_field" => f_related_field = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociationDetails {
+                        lookup_field: f_lookup_field,
+                        related_field: f_related_field,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AutoNumber {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AutoNumber;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AutoNumber object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AutoNumber, A::Error> {
+                    let mut f_prefix: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_start_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_starting_number_length: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_suffix: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "prefix" => f_prefix = access.next_value()?,
+                            "start_number" => f_start_number = access.next_value()?,
+                            "starting_number_length" => {
+                                f_starting_number_length = access.next_value()?;
+                            }
+                            "suffix" => f_suffix = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AutoNumber {
+                        prefix: f_prefix,
+                        start_number: f_start_number,
+                        starting_number_length: f_starting_number_length,
+                        suffix: f_suffix,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CheckinPreferences {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CheckinPreferences;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CheckinPreferences object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CheckinPreferences, A::Error> {
+                    let mut f_restricted_event_types: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "restricted_event_types" => {
+                                f_restricted_event_types = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CheckinPreferences {
+                        restricted_event_types: f_restricted_event_types,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CoqlResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CoqlResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CoqlResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CoqlResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<Record> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<RecordInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CoqlResponseWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Crypt {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Crypt;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Crypt object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Crypt, A::Error> {
+                    let mut f_column: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_enc_fld_ids: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_mode: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_notify: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_table: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "column" => f_column = access.next_value()?,
+                            "encFldIds" => f_enc_fld_ids = access.next_value()?,
+                            "mode" => f_mode = access.next_value()?,
+                            "notify" => f_notify = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "table" => f_table = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Crypt {
+                        column: f_column,
+                        enc_fld_ids: f_enc_fld_ids,
+                        mode: f_mode,
+                        notify: f_notify,
+                        status: f_status,
+                        table: f_table,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomViews {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CustomViews;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CustomViews object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CustomViews, A::Error> {
+                    let mut f_access_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<CustomViewsOwner> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_criteria: ::std::option::Option<CustomViewsCriteria> = ::std::default::Default::default();
+                    let mut f_default: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_display_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_favorite: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_fields: ::std::vec::Vec<CustomViewsFields> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_accessed_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_locked: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<CustomViewsOwner> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<CustomViewsOwner> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_offline: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_shared_to: ::std::vec::Vec<SharedTo> = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<SortBy> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_system_defined: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_system_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "access_type" => f_access_type = access.next_value()?,
+                            "category" => f_category = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "criteria" => f_criteria = access.next_value()?,
+                            "default" => f_default = access.next_value()?,
+                            "display_value" => f_display_value = access.next_value()?,
+                            "favorite" => f_favorite = access.next_value()?,
+                            "fields" => f_fields = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "last_accessed_time" => {
+                                f_last_accessed_time = access.next_value()?;
+                            }
+                            "locked" => f_locked = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "offline" => f_offline = access.next_value()?,
+                            "shared_to" => f_shared_to = access.next_value()?,
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            "system_defined" => f_system_defined = access.next_value()?,
+                            "system_name" => f_system_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CustomViews {
+                        access_type: f_access_type,
+                        category: f_category,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        criteria: f_criteria,
+                        default: f_default,
+                        display_value: f_display_value,
+                        favorite: f_favorite,
+                        fields: f_fields,
+                        id: f_id,
+                        last_accessed_time: f_last_accessed_time,
+                        locked: f_locked,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        module: f_module,
+                        name: f_name,
+                        offline: f_offline,
+                        shared_to: f_shared_to,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        system_defined: f_system_defined,
+                        system_name: f_system_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomViewsCriteria {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CustomViewsCriteria;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CustomViewsCriteria object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CustomViewsCriteria, A::Error> {
+                    let mut f_comparator: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field: ::std::option::Option<CustomViewsCriteriaField> = ::std::default::Default::default();
+                    let mut f_group: ::std::vec::Vec<CustomViewsCriteria> = ::std::default::Default::default();
+                    let mut f_group_operator: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "comparator" => f_comparator = access.next_value()?,
+                            "field" => f_field = access.next_value()?,
+                            "group" => f_group = access.next_value()?,
+                            "group_operator" => f_group_operator = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CustomViewsCriteria {
+                        comparator: f_comparator,
+                        field: f_field,
+                        group: f_group,
+                        group_operator: f_group_operator,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomViewsCriteriaField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CustomViewsCriteriaField;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CustomViewsCriteriaField object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CustomViewsCriteriaField, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CustomViewsCriteriaField {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomViewsFields {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CustomViewsFields;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CustomViewsFields object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CustomViewsFields, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_pin: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "_pin" => f_pin = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CustomViewsFields {
+                        api_name: f_api_name,
+                        id: f_id,
+                        pin: f_pin,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomViewsOwner {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CustomViewsOwner;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CustomViewsOwner object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CustomViewsOwner, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CustomViewsOwner {
+                        email: f_email,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomizeInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CustomizeInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CustomizeInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CustomizeInfo, A::Error> {
+                    let mut f_bc_view: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_notes_desc: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_show_detail_view: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_show_home: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_show_right_panel: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_unpin_recent_item: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bc_view" => f_bc_view = access.next_value()?,
+                            "notes_desc" => f_notes_desc = access.next_value()?,
+                            "show_detail_view" => {
+                                f_show_detail_view = access.next_value()?;
+                            }
+                            "show_home" => f_show_home = access.next_value()?,
+                            "show_right_panel" => {
+                                f_show_right_panel = access.next_value()?;
+                            }
+                            "unpin_recent_item" => {
+                                f_unpin_recent_item = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CustomizeInfo {
+                        bc_view: f_bc_view,
+                        notes_desc: f_notes_desc,
+                        show_detail_view: f_show_detail_view,
+                        show_home: f_show_home,
+                        show_right_panel: f_show_right_panel,
+                        unpin_recent_item: f_unpin_recent_item,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DealLayoutMapping {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DealLayoutMapping;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DealLayoutMapping object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DealLayoutMapping, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<DealLayoutMappingFieldsItem> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields" => f_fields = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DealLayoutMapping {
+                        fields: f_fields,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DealLayoutMappingFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DealLayoutMappingFieldsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DealLayoutMappingFieldsItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DealLayoutMappingFieldsItem, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_required: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "field_label" => f_field_label = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "required" => f_required = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DealLayoutMappingFieldsItem {
+                        api_name: f_api_name,
+                        field_label: f_field_label,
+                        id: f_id,
+                        required: f_required,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DefaultAssignmentView {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DefaultAssignmentView;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DefaultAssignmentView object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DefaultAssignmentView, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DefaultAssignmentView {
+                        id: f_id,
+                        name: f_name,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DefaultView {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DefaultView;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DefaultView object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DefaultView, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DefaultView {
+                        id: f_id,
+                        name: f_name,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Delete1 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Delete1;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Delete1 object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Delete1, A::Error> {
+                    let mut f_permanent: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "permanent" => f_permanent = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Delete1 {
+                        permanent: f_permanent,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeletedRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeletedRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeletedRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeletedRecord, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_deleted_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_deleted_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "deleted_by" => f_deleted_by = access.next_value()?,
+                            "deleted_time" => f_deleted_time = access.next_value()?,
+                            "display_name" => f_display_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeletedRecord {
+                        created_by: f_created_by,
+                        deleted_by: f_deleted_by,
+                        deleted_time: f_deleted_time,
+                        display_name: f_display_name,
+                        id: f_id,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeletedRecordsWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeletedRecordsWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeletedRecordsWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeletedRecordsWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<DeletedRecord> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<RecordInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeletedRecordsWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailParser {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailParser;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailParser object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailParser, A::Error> {
+                    let mut f_fields_update_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_record_operations_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields_update_supported" => {
+                                f_fields_update_supported = access.next_value()?;
+                            }
+                            "record_operations_supported" => {
+                                f_record_operations_supported = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailParser {
+                        fields_update_supported: f_fields_update_supported,
+                        record_operations_supported: f_record_operations_supported,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorEnvelope {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorEnvelope;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ErrorEnvelope object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ErrorEnvelope, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "data" => f_data = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ErrorEnvelope {
+                        code: f_code,
+                        data: f_data,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for External {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = External;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a External object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<External, A::Error> {
+                    let mut f_allow_multiple_config: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_show: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "allow_multiple_config" => {
+                                f_allow_multiple_config = access.next_value()?;
+                            }
+                            "show" => f_show = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(External {
+                        allow_multiple_config: f_allow_multiple_config,
+                        show: f_show,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Field {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Field;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Field object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Field, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Field {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsConvertMapping {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsConvertMapping;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsConvertMapping object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsConvertMapping, A::Error> {
+                    let mut f_accounts: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_contacts: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_deals: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Accounts" => f_accounts = access.next_value()?,
+                            "Contacts" => f_contacts = access.next_value()?,
+                            "Deals" => f_deals = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsConvertMapping {
+                        accounts: f_accounts,
+                        contacts: f_contacts,
+                        deals: f_deals,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsFields {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsFields;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsFields object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsFields, A::Error> {
+                    let mut f_additional_column: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_allowed_modules: ::std::vec::Vec<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_associated_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_association_details: ::std::option::Option<
+                        AssociationDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_auto_number: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_autonumber: ::std::option::Option<AutoNumber> = ::std::default::Default::default();
+                    let mut f_available_in_user_layout: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_blueprint_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_businesscard_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_colour_code_enabled_by_system: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_column_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_common_picklist: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_convert_mapping: ::std::option::Option<
+                        FieldsConvertMapping,
+                    > = ::std::default::Default::default();
+                    let mut f_created_source: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_crypt: ::std::option::Option<Crypt> = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_custom_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_customizable_properties: ::std::vec::Vec<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_data_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_decimal_place: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_default_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_email_parser: ::std::option::Option<EmailParser> = ::std::default::Default::default();
+                    let mut f_enable_colour_code: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_external: ::std::option::Option<External> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_field_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_file_upolad_optionlist: ::std::vec::Vec<
+                        FileUpoladOption,
+                    > = ::std::default::Default::default();
+                    let mut f_filterable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_formula: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_hipaa_compliance: ::std::option::Option<HipaaCompliance> = ::std::default::Default::default();
+                    let mut f_hipaa_compliance_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_history_tracking: ::std::option::Option<HistoryTracking> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_layout_associations: ::std::vec::Vec<LayoutAssociation> = ::std::default::Default::default();
+                    let mut f_length: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_lookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_mass_update: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_multi_module_lookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_multiselectlookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_multiuserlookup: ::std::option::Option<
+                        Multiselectlookup,
+                    > = ::std::default::Default::default();
+                    let mut f_number_separator: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_operation_type: ::std::option::Option<OperationType> = ::std::default::Default::default();
+                    let mut f_pick_list_values: ::std::vec::Vec<PickListValues> = ::std::default::Default::default();
+                    let mut f_pick_list_values_sorted_lexically: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_private: ::std::option::Option<Private> = ::std::default::Default::default();
+                    let mut f_profiles: ::std::vec::Vec<FieldsProfile> = ::std::default::Default::default();
+                    let mut f_quick_sequence_number: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_refer_from_field: ::std::option::Option<ReferFromField> = ::std::default::Default::default();
+                    let mut f_rollup_summary: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_searchable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_separator: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_sharing_properties: ::std::option::Option<
+                        SharingProperties,
+                    > = ::std::default::Default::default();
+                    let mut f_show_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_sortable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_static_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sub_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_subform: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_system_mandatory: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_textarea: ::std::option::Option<Textarea> = ::std::default::Default::default();
+                    let mut f_tooltip: ::std::option::Option<FieldsTooltip> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_ui_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_unique: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_update_existing_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_view_type: ::std::option::Option<ViewType> = ::std::default::Default::default();
+                    let mut f_virtual_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_visible: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_webhook: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "additional_column" => {
+                                f_additional_column = access.next_value()?;
+                            }
+                            "allowed_modules" => f_allowed_modules = access.next_value()?,
+                            "api_name" => f_api_name = access.next_value()?,
+                            "associated_module" => {
+                                f_associated_module = access.next_value()?;
+                            }
+                            "association_details" => {
+                                f_association_details = access.next_value()?;
+                            }
+                            "auto_number" => f_auto_number = access.next_value()?,
+                            "autonumber" => f_autonumber = access.next_value()?,
+                            "available_in_user_layout" => {
+                                f_available_in_user_layout = access.next_value()?;
+                            }
+                            "blueprint_supported" => {
+                                f_blueprint_supported = access.next_value()?;
+                            }
+                            "businesscard_supported" => {
+                                f_businesscard_supported = access.next_value()?;
+                            }
+                            "category" => f_category = access.next_value()?,
+                            "colour_code_enabled_by_system" => {
+                                f_colour_code_enabled_by_system = access.next_value()?;
+                            }
+                            "column_name" => f_column_name = access.next_value()?,
+                            "common.picklist" => f_common_picklist = access.next_value()?,
+                            "convert_mapping" => f_convert_mapping = access.next_value()?,
+                            "created_source" => f_created_source = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "crypt" => f_crypt = access.next_value()?,
+                            "currency" => f_currency = access.next_value()?,
+                            "custom_field" => f_custom_field = access.next_value()?,
+                            "customizable_properties" => {
+                                f_customizable_properties = access.next_value()?;
+                            }
+                            "data_type" => f_data_type = access.next_value()?,
+                            "decimal_place" => f_decimal_place = access.next_value()?,
+                            "default_value" => f_default_value = access.next_value()?,
+                            "display_field" => f_display_field = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "display_type" => f_display_type = access.next_value()?,
+                            "email_parser" => f_email_parser = access.next_value()?,
+                            "enable_colour_code" => {
+                                f_enable_colour_code = access.next_value()?;
+                            }
+                            "external" => f_external = access.next_value()?,
+                            "field_label" => f_field_label = access.next_value()?,
+                            "field_read_only" => f_field_read_only = access.next_value()?,
+                            "file_upolad_optionlist" => {
+                                f_file_upolad_optionlist = access.next_value()?;
+                            }
+                            "filterable" => f_filterable = access.next_value()?,
+                            "formula" => f_formula = access.next_value()?,
+                            "hipaa_compliance" => {
+                                f_hipaa_compliance = access.next_value()?;
+                            }
+                            "hipaa_compliance_enabled" => {
+                                f_hipaa_compliance_enabled = access.next_value()?;
+                            }
+                            "history_tracking" => {
+                                f_history_tracking = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "json_type" => f_json_type = access.next_value()?,
+                            "layout_associations" => {
+                                f_layout_associations = access.next_value()?;
+                            }
+                            "length" => f_length = access.next_value()?,
+                            "lookup" => f_lookup = access.next_value()?,
+                            "mass_update" => f_mass_update = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "multi_module_lookup" => {
+                                f_multi_module_lookup = access.next_value()?;
+                            }
+                            "multiselectlookup" => {
+                                f_multiselectlookup = access.next_value()?;
+                            }
+                            "multiuserlookup" => f_multiuserlookup = access.next_value()?,
+                            "number_separator" => {
+                                f_number_separator = access.next_value()?;
+                            }
+                            "operation_type" => f_operation_type = access.next_value()?,
+                            "pick_list_values" => {
+                                f_pick_list_values = access.next_value()?;
+                            }
+                            "pick_list_values_sorted_lexically" => {
+                                f_pick_list_values_sorted_lexically = access.next_value()?;
+                            }
+                            "private" => f_private = access.next_value()?,
+                            "profiles" => f_profiles = access.next_value()?,
+                            "quick_sequence_number" => {
+                                f_quick_sequence_number = access.next_value()?;
+                            }
+                            "read_only" => f_read_only = access.next_value()?,
+                            "refer_from_field" => {
+                                f_refer_from_field = access.next_value()?;
+                            }
+                            "rollup_summary" => f_rollup_summary = access.next_value()?,
+                            "searchable" => f_searchable = access.next_value()?,
+                            "separator" => f_separator = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "sharing_properties" => {
+                                f_sharing_properties = access.next_value()?;
+                            }
+                            "show_type" => f_show_type = access.next_value()?,
+                            "sortable" => f_sortable = access.next_value()?,
+                            "static_field" => f_static_field = access.next_value()?,
+                            "sub_module" => f_sub_module = access.next_value()?,
+                            "subform" => f_subform = access.next_value()?,
+                            "system_mandatory" => {
+                                f_system_mandatory = access.next_value()?;
+                            }
+                            "textarea" => f_textarea = access.next_value()?,
+                            "tooltip" => f_tooltip = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "ui_type" => f_ui_type = access.next_value()?,
+                            "unique" => f_unique = access.next_value()?,
+                            "_update_existing_records" => {
+                                f_update_existing_records = access.next_value()?;
+                            }
+                            "view_type" => f_view_type = access.next_value()?,
+                            "virtual_field" => f_virtual_field = access.next_value()?,
+                            "visible" => f_visible = access.next_value()?,
+                            "webhook" => f_webhook = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsFields {
+                        additional_column: f_additional_column,
+                        allowed_modules: f_allowed_modules,
+                        api_name: f_api_name,
+                        associated_module: f_associated_module,
+                        association_details: f_association_details,
+                        auto_number: f_auto_number,
+                        autonumber: f_autonumber,
+                        available_in_user_layout: f_available_in_user_layout,
+                        blueprint_supported: f_blueprint_supported,
+                        businesscard_supported: f_businesscard_supported,
+                        category: f_category,
+                        colour_code_enabled_by_system: f_colour_code_enabled_by_system,
+                        column_name: f_column_name,
+                        common_picklist: f_common_picklist,
+                        convert_mapping: f_convert_mapping,
+                        created_source: f_created_source,
+                        created_time: f_created_time,
+                        crypt: f_crypt,
+                        currency: f_currency,
+                        custom_field: f_custom_field,
+                        customizable_properties: f_customizable_properties,
+                        data_type: f_data_type,
+                        decimal_place: f_decimal_place,
+                        default_value: f_default_value,
+                        display_field: f_display_field,
+                        display_label: f_display_label,
+                        display_type: f_display_type,
+                        email_parser: f_email_parser,
+                        enable_colour_code: f_enable_colour_code,
+                        external: f_external,
+                        field_label: f_field_label,
+                        field_read_only: f_field_read_only,
+                        file_upolad_optionlist: f_file_upolad_optionlist,
+                        filterable: f_filterable,
+                        formula: f_formula,
+                        hipaa_compliance: f_hipaa_compliance,
+                        hipaa_compliance_enabled: f_hipaa_compliance_enabled,
+                        history_tracking: f_history_tracking,
+                        id: f_id,
+                        json_type: f_json_type,
+                        layout_associations: f_layout_associations,
+                        length: f_length,
+                        lookup: f_lookup,
+                        mass_update: f_mass_update,
+                        modified_time: f_modified_time,
+                        multi_module_lookup: f_multi_module_lookup,
+                        multiselectlookup: f_multiselectlookup,
+                        multiuserlookup: f_multiuserlookup,
+                        number_separator: f_number_separator,
+                        operation_type: f_operation_type,
+                        pick_list_values: f_pick_list_values,
+                        pick_list_values_sorted_lexically: f_pick_list_values_sorted_lexically,
+                        private: f_private,
+                        profiles: f_profiles,
+                        quick_sequence_number: f_quick_sequence_number,
+                        read_only: f_read_only,
+                        refer_from_field: f_refer_from_field,
+                        rollup_summary: f_rollup_summary,
+                        searchable: f_searchable,
+                        separator: f_separator,
+                        sequence_number: f_sequence_number,
+                        sharing_properties: f_sharing_properties,
+                        show_type: f_show_type,
+                        sortable: f_sortable,
+                        static_field: f_static_field,
+                        sub_module: f_sub_module,
+                        subform: f_subform,
+                        system_mandatory: f_system_mandatory,
+                        textarea: f_textarea,
+                        tooltip: f_tooltip,
+                        type_: f_type_,
+                        ui_type: f_ui_type,
+                        unique: f_unique,
+                        update_existing_records: f_update_existing_records,
+                        view_type: f_view_type,
+                        virtual_field: f_virtual_field,
+                        visible: f_visible,
+                        webhook: f_webhook,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsProfile {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsProfile;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsProfile object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsProfile, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_permission_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "permission_type" => f_permission_type = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsProfile {
+                        id: f_id,
+                        name: f_name,
+                        permission_type: f_permission_type,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsResponseWrapper, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<FieldsFields> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields" => f_fields = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsResponseWrapper {
+                        fields: f_fields,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<FieldsDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsSuccessWrapper, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<FieldsSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields" => f_fields = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsSuccessWrapper {
+                        fields: f_fields,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldsTooltip {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldsTooltip;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldsTooltip object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldsTooltip, A::Error> {
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "name" => f_name = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldsTooltip {
+                        name: f_name,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FileUpoladOption {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FileUpoladOption;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FileUpoladOption object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FileUpoladOption, A::Error> {
+                    let mut f_actual_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "actual_value" => f_actual_value = access.next_value()?,
+                            "display_value" => f_display_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FileUpoladOption {
+                        actual_value: f_actual_value,
+                        display_value: f_display_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ForecastCategory {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ForecastCategory;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ForecastCategory object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ForecastCategory, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ForecastCategory {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HierarchyPreferences {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = HierarchyPreferences;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a HierarchyPreferences object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<HierarchyPreferences, A::Error> {
+                    let mut f_strictly_reporting: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "strictly_reporting" => {
+                                f_strictly_reporting = access.next_value()?;
+                            }
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(HierarchyPreferences {
+                        strictly_reporting: f_strictly_reporting,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HipaaCompliance {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = HipaaCompliance;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a HipaaCompliance object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<HipaaCompliance, A::Error> {
+                    let mut f_restricted: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_restricted_in_export: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "restricted" => f_restricted = access.next_value()?,
+                            "restricted_in_export" => {
+                                f_restricted_in_export = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(HipaaCompliance {
+                        restricted: f_restricted,
+                        restricted_in_export: f_restricted_in_export,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HistoryTracking {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = HistoryTracking;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a HistoryTracking object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<HistoryTracking, A::Error> {
+                    let mut f_duration_configured_field: ::std::option::Option<
+                        MinifiedModule,
+                    > = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<HistoryTrackingModule> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "duration_configured_field" => {
+                                f_duration_configured_field = access.next_value()?;
+                            }
+                            "module" => f_module = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(HistoryTracking {
+                        duration_configured_field: f_duration_configured_field,
+                        module: f_module,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HistoryTrackingModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = HistoryTrackingModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a HistoryTrackingModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<HistoryTrackingModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_layout: ::std::option::Option<Layouts> = ::std::default::Default::default();
+                    let mut f_module: ::std::boxed::Box<
+                        ::std::option::Option<HistoryTrackingModule>,
+                    > = ::std::default::Default::default();
+                    let mut f_module_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "layout" => f_layout = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "module_name" => f_module_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(HistoryTrackingModule {
+                        api_name: f_api_name,
+                        display_label: f_display_label,
+                        id: f_id,
+                        layout: f_layout,
+                        module: f_module,
+                        module_name: f_module_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InternalError {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InternalError;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InternalError object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InternalError, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InternalError {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InvalidDataException {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InvalidDataException;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InvalidDataException object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InvalidDataException, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InvalidDataException {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutAssociation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutAssociation;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutAssociation object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutAssociation, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutAssociation {
+                        api_name: f_api_name,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Layouts {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Layouts;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Layouts object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Layouts, A::Error> {
+                    let mut f_actions_allowed: ::std::option::Option<ActionsAllowed> = ::std::default::Default::default();
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_convert_mapping: ::std::option::Option<
+                        LayoutsConvertMapping,
+                    > = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_for: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_generated_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_has_more_profiles: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_mode: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_profiles: ::std::vec::Vec<Profiles> = ::std::default::Default::default();
+                    let mut f_sections: ::std::vec::Vec<Sections> = ::std::default::Default::default();
+                    let mut f_show_business_card: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_source: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_subform_properties: ::std::option::Option<
+                        LayoutsSubformProperties,
+                    > = ::std::default::Default::default();
+                    let mut f_visible: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "actions_allowed" => f_actions_allowed = access.next_value()?,
+                            "api_name" => f_api_name = access.next_value()?,
+                            "convert_mapping" => f_convert_mapping = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_for" => f_created_for = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "display_type" => f_display_type = access.next_value()?,
+                            "generated_type" => f_generated_type = access.next_value()?,
+                            "has_more_profiles" => {
+                                f_has_more_profiles = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "mode" => f_mode = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "profiles" => f_profiles = access.next_value()?,
+                            "sections" => f_sections = access.next_value()?,
+                            "show_business_card" => {
+                                f_show_business_card = access.next_value()?;
+                            }
+                            "source" => f_source = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "subform_properties" => {
+                                f_subform_properties = access.next_value()?;
+                            }
+                            "visible" => f_visible = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Layouts {
+                        actions_allowed: f_actions_allowed,
+                        api_name: f_api_name,
+                        convert_mapping: f_convert_mapping,
+                        created_by: f_created_by,
+                        created_for: f_created_for,
+                        created_time: f_created_time,
+                        display_label: f_display_label,
+                        display_type: f_display_type,
+                        generated_type: f_generated_type,
+                        has_more_profiles: f_has_more_profiles,
+                        id: f_id,
+                        mode: f_mode,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        profiles: f_profiles,
+                        sections: f_sections,
+                        show_business_card: f_show_business_card,
+                        source: f_source,
+                        status: f_status,
+                        subform_properties: f_subform_properties,
+                        visible: f_visible,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsConvertMapping {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsConvertMapping;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsConvertMapping object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsConvertMapping, A::Error> {
+                    let mut f_accounts: ::std::option::Option<MinifiedLayout> = ::std::default::Default::default();
+                    let mut f_contacts: ::std::option::Option<MinifiedLayout> = ::std::default::Default::default();
+                    let mut f_deals: ::std::option::Option<DealLayoutMapping> = ::std::default::Default::default();
+                    let mut f_invoices: ::std::option::Option<MinifiedLayout> = ::std::default::Default::default();
+                    let mut f_sales_orders: ::std::option::Option<MinifiedLayout> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Accounts" => f_accounts = access.next_value()?,
+                            "Contacts" => f_contacts = access.next_value()?,
+                            "Deals" => f_deals = access.next_value()?,
+                            "Invoices" => f_invoices = access.next_value()?,
+                            "SalesOrders" => f_sales_orders = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsConvertMapping {
+                        accounts: f_accounts,
+                        contacts: f_contacts,
+                        deals: f_deals,
+                        invoices: f_invoices,
+                        sales_orders: f_sales_orders,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsFields {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsFields;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsFields object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsFields, A::Error> {
+                    let mut f_additional_column: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_allowed_modules: ::std::vec::Vec<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_associated_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_association_details: ::std::option::Option<
+                        AssociationDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_auto_number: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_autonumber: ::std::option::Option<AutoNumber> = ::std::default::Default::default();
+                    let mut f_available_in_user_layout: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_blueprint_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_businesscard_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_colour_code_enabled_by_system: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_column_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_common_picklist: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_convert_mapping: ::std::option::Option<
+                        FieldsConvertMapping,
+                    > = ::std::default::Default::default();
+                    let mut f_created_source: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_crypt: ::std::option::Option<Crypt> = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_custom_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_customizable_properties: ::std::vec::Vec<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_data_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_decimal_place: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_default_value: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_delete: ::std::option::Option<Delete1> = ::std::default::Default::default();
+                    let mut f_display_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_email_parser: ::std::option::Option<EmailParser> = ::std::default::Default::default();
+                    let mut f_enable_colour_code: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_external: ::std::option::Option<External> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_field_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_file_upolad_optionlist: ::std::vec::Vec<
+                        FileUpoladOption,
+                    > = ::std::default::Default::default();
+                    let mut f_filterable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_formula: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_hipaa_compliance: ::std::option::Option<HipaaCompliance> = ::std::default::Default::default();
+                    let mut f_hipaa_compliance_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_history_tracking: ::std::option::Option<HistoryTracking> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_layout_associations: ::std::vec::Vec<LayoutAssociation> = ::std::default::Default::default();
+                    let mut f_length: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_lookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_mass_update: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_multi_module_lookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_multiselectlookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_multiuserlookup: ::std::option::Option<
+                        Multiselectlookup,
+                    > = ::std::default::Default::default();
+                    let mut f_number_separator: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_operation_type: ::std::option::Option<OperationType> = ::std::default::Default::default();
+                    let mut f_pick_list_values: ::std::vec::Vec<PickListValues> = ::std::default::Default::default();
+                    let mut f_pick_list_values_sorted_lexically: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_private: ::std::option::Option<Private> = ::std::default::Default::default();
+                    let mut f_profiles: ::std::vec::Vec<FieldsProfile> = ::std::default::Default::default();
+                    let mut f_quick_sequence_number: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_refer_from_field: ::std::option::Option<ReferFromField> = ::std::default::Default::default();
+                    let mut f_required: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_rollup_summary: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_searchable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_section_id: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_separator: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_sharing_properties: ::std::option::Option<
+                        SharingProperties,
+                    > = ::std::default::Default::default();
+                    let mut f_show_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_sortable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_static_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_static_values: ::std::vec::Vec<StaticValues> = ::std::default::Default::default();
+                    let mut f_sub_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_subform: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_system_mandatory: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_textarea: ::std::option::Option<Textarea> = ::std::default::Default::default();
+                    let mut f_tooltip: ::std::option::Option<FieldsTooltip> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_ui_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_unique: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_update_existing_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_validation_rule: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_view_type: ::std::option::Option<ViewType> = ::std::default::Default::default();
+                    let mut f_virtual_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_visible: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_webhook: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "additional_column" => {
+                                f_additional_column = access.next_value()?;
+                            }
+                            "allowed_modules" => f_allowed_modules = access.next_value()?,
+                            "api_name" => f_api_name = access.next_value()?,
+                            "associated_module" => {
+                                f_associated_module = access.next_value()?;
+                            }
+                            "association_details" => {
+                                f_association_details = access.next_value()?;
+                            }
+                            "auto_number" => f_auto_number = access.next_value()?,
+                            "autonumber" => f_autonumber = access.next_value()?,
+                            "available_in_user_layout" => {
+                                f_available_in_user_layout = access.next_value()?;
+                            }
+                            "blueprint_supported" => {
+                                f_blueprint_supported = access.next_value()?;
+                            }
+                            "businesscard_supported" => {
+                                f_businesscard_supported = access.next_value()?;
+                            }
+                            "category" => f_category = access.next_value()?,
+                            "colour_code_enabled_by_system" => {
+                                f_colour_code_enabled_by_system = access.next_value()?;
+                            }
+                            "column_name" => f_column_name = access.next_value()?,
+                            "common.picklist" => f_common_picklist = access.next_value()?,
+                            "convert_mapping" => f_convert_mapping = access.next_value()?,
+                            "created_source" => f_created_source = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "crypt" => f_crypt = access.next_value()?,
+                            "currency" => f_currency = access.next_value()?,
+                            "custom_field" => f_custom_field = access.next_value()?,
+                            "customizable_properties" => {
+                                f_customizable_properties = access.next_value()?;
+                            }
+                            "data_type" => f_data_type = access.next_value()?,
+                            "decimal_place" => f_decimal_place = access.next_value()?,
+                            "default_value" => f_default_value = access.next_value()?,
+                            "_delete" => f_delete = access.next_value()?,
+                            "display_field" => f_display_field = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "display_type" => f_display_type = access.next_value()?,
+                            "email_parser" => f_email_parser = access.next_value()?,
+                            "enable_colour_code" => {
+                                f_enable_colour_code = access.next_value()?;
+                            }
+                            "external" => f_external = access.next_value()?,
+                            "field_label" => f_field_label = access.next_value()?,
+                            "field_read_only" => f_field_read_only = access.next_value()?,
+                            "file_upolad_optionlist" => {
+                                f_file_upolad_optionlist = access.next_value()?;
+                            }
+                            "filterable" => f_filterable = access.next_value()?,
+                            "formula" => f_formula = access.next_value()?,
+                            "hipaa_compliance" => {
+                                f_hipaa_compliance = access.next_value()?;
+                            }
+                            "hipaa_compliance_enabled" => {
+                                f_hipaa_compliance_enabled = access.next_value()?;
+                            }
+                            "history_tracking" => {
+                                f_history_tracking = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "json_type" => f_json_type = access.next_value()?,
+                            "layout_associations" => {
+                                f_layout_associations = access.next_value()?;
+                            }
+                            "length" => f_length = access.next_value()?,
+                            "lookup" => f_lookup = access.next_value()?,
+                            "mass_update" => f_mass_update = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "multi_module_lookup" => {
+                                f_multi_module_lookup = access.next_value()?;
+                            }
+                            "multiselectlookup" => {
+                                f_multiselectlookup = access.next_value()?;
+                            }
+                            "multiuserlookup" => f_multiuserlookup = access.next_value()?,
+                            "number_separator" => {
+                                f_number_separator = access.next_value()?;
+                            }
+                            "operation_type" => f_operation_type = access.next_value()?,
+                            "pick_list_values" => {
+                                f_pick_list_values = access.next_value()?;
+                            }
+                            "pick_list_values_sorted_lexically" => {
+                                f_pick_list_values_sorted_lexically = access.next_value()?;
+                            }
+                            "private" => f_private = access.next_value()?,
+                            "profiles" => f_profiles = access.next_value()?,
+                            "quick_sequence_number" => {
+                                f_quick_sequence_number = access.next_value()?;
+                            }
+                            "read_only" => f_read_only = access.next_value()?,
+                            "refer_from_field" => {
+                                f_refer_from_field = access.next_value()?;
+                            }
+                            "required" => f_required = access.next_value()?,
+                            "rollup_summary" => f_rollup_summary = access.next_value()?,
+                            "searchable" => f_searchable = access.next_value()?,
+                            "section_id" => f_section_id = access.next_value()?,
+                            "separator" => f_separator = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "sharing_properties" => {
+                                f_sharing_properties = access.next_value()?;
+                            }
+                            "show_type" => f_show_type = access.next_value()?,
+                            "sortable" => f_sortable = access.next_value()?,
+                            "static_field" => f_static_field = access.next_value()?,
+                            "static_values" => f_static_values = access.next_value()?,
+                            "sub_module" => f_sub_module = access.next_value()?,
+                            "subform" => f_subform = access.next_value()?,
+                            "system_mandatory" => {
+                                f_system_mandatory = access.next_value()?;
+                            }
+                            "textarea" => f_textarea = access.next_value()?,
+                            "tooltip" => f_tooltip = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "ui_type" => f_ui_type = access.next_value()?,
+                            "unique" => f_unique = access.next_value()?,
+                            "_update_existing_records" => {
+                                f_update_existing_records = access.next_value()?;
+                            }
+                            "validation_rule" => f_validation_rule = access.next_value()?,
+                            "view_type" => f_view_type = access.next_value()?,
+                            "virtual_field" => f_virtual_field = access.next_value()?,
+                            "visible" => f_visible = access.next_value()?,
+                            "webhook" => f_webhook = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsFields {
+                        additional_column: f_additional_column,
+                        allowed_modules: f_allowed_modules,
+                        api_name: f_api_name,
+                        associated_module: f_associated_module,
+                        association_details: f_association_details,
+                        auto_number: f_auto_number,
+                        autonumber: f_autonumber,
+                        available_in_user_layout: f_available_in_user_layout,
+                        blueprint_supported: f_blueprint_supported,
+                        businesscard_supported: f_businesscard_supported,
+                        category: f_category,
+                        colour_code_enabled_by_system: f_colour_code_enabled_by_system,
+                        column_name: f_column_name,
+                        common_picklist: f_common_picklist,
+                        convert_mapping: f_convert_mapping,
+                        created_source: f_created_source,
+                        created_time: f_created_time,
+                        crypt: f_crypt,
+                        currency: f_currency,
+                        custom_field: f_custom_field,
+                        customizable_properties: f_customizable_properties,
+                        data_type: f_data_type,
+                        decimal_place: f_decimal_place,
+                        default_value: f_default_value,
+                        delete: f_delete,
+                        display_field: f_display_field,
+                        display_label: f_display_label,
+                        display_type: f_display_type,
+                        email_parser: f_email_parser,
+                        enable_colour_code: f_enable_colour_code,
+                        external: f_external,
+                        field_label: f_field_label,
+                        field_read_only: f_field_read_only,
+                        file_upolad_optionlist: f_file_upolad_optionlist,
+                        filterable: f_filterable,
+                        formula: f_formula,
+                        hipaa_compliance: f_hipaa_compliance,
+                        hipaa_compliance_enabled: f_hipaa_compliance_enabled,
+                        history_tracking: f_history_tracking,
+                        id: f_id,
+                        json_type: f_json_type,
+                        layout_associations: f_layout_associations,
+                        length: f_length,
+                        lookup: f_lookup,
+                        mass_update: f_mass_update,
+                        modified_time: f_modified_time,
+                        multi_module_lookup: f_multi_module_lookup,
+                        multiselectlookup: f_multiselectlookup,
+                        multiuserlookup: f_multiuserlookup,
+                        number_separator: f_number_separator,
+                        operation_type: f_operation_type,
+                        pick_list_values: f_pick_list_values,
+                        pick_list_values_sorted_lexically: f_pick_list_values_sorted_lexically,
+                        private: f_private,
+                        profiles: f_profiles,
+                        quick_sequence_number: f_quick_sequence_number,
+                        read_only: f_read_only,
+                        refer_from_field: f_refer_from_field,
+                        required: f_required,
+                        rollup_summary: f_rollup_summary,
+                        searchable: f_searchable,
+                        section_id: f_section_id,
+                        separator: f_separator,
+                        sequence_number: f_sequence_number,
+                        sharing_properties: f_sharing_properties,
+                        show_type: f_show_type,
+                        sortable: f_sortable,
+                        static_field: f_static_field,
+                        static_values: f_static_values,
+                        sub_module: f_sub_module,
+                        subform: f_subform,
+                        system_mandatory: f_system_mandatory,
+                        textarea: f_textarea,
+                        tooltip: f_tooltip,
+                        type_: f_type_,
+                        ui_type: f_ui_type,
+                        unique: f_unique,
+                        update_existing_records: f_update_existing_records,
+                        validation_rule: f_validation_rule,
+                        view_type: f_view_type,
+                        virtual_field: f_virtual_field,
+                        visible: f_visible,
+                        webhook: f_webhook,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsSubformProperties {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsSubformProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsSubformProperties object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsSubformProperties, A::Error> {
+                    let mut f_pinned_column: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "pinned_column" => f_pinned_column = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsSubformProperties {
+                        pinned_column: f_pinned_column,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsSuccessWrapper, A::Error> {
+                    let mut f_layouts: ::std::vec::Vec<LayoutsSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "layouts" => f_layouts = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsSuccessWrapper {
+                        layouts: f_layouts,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsTooltip {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsTooltip;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsTooltip object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsTooltip, A::Error> {
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "name" => f_name = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsTooltip {
+                        name: f_name,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LayoutsWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LayoutsWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LayoutsWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LayoutsWrapper, A::Error> {
+                    let mut f_layouts: ::std::vec::Vec<Layouts> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "layouts" => f_layouts = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LayoutsWrapper {
+                        layouts: f_layouts,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LicenseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LicenseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LicenseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LicenseDetails, A::Error> {
+                    let mut f_paid: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_paid_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_paid_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_trial_action: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_trial_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_trial_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_users_license_purchased: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "paid" => f_paid = access.next_value()?,
+                            "paid_expiry" => f_paid_expiry = access.next_value()?,
+                            "paid_type" => f_paid_type = access.next_value()?,
+                            "trial_action" => f_trial_action = access.next_value()?,
+                            "trial_expiry" => f_trial_expiry = access.next_value()?,
+                            "trial_type" => f_trial_type = access.next_value()?,
+                            "users_license_purchased" => {
+                                f_users_license_purchased = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LicenseDetails {
+                        paid: f_paid,
+                        paid_expiry: f_paid_expiry,
+                        paid_type: f_paid_type,
+                        trial_action: f_trial_action,
+                        trial_expiry: f_trial_expiry,
+                        trial_type: f_trial_type,
+                        users_license_purchased: f_users_license_purchased,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Maps {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Maps;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Maps object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Maps, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_pick_list_values: ::std::vec::Vec<PickListValues> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "pick_list_values" => {
+                                f_pick_list_values = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Maps {
+                        api_name: f_api_name,
+                        pick_list_values: f_pick_list_values,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassUpdate {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassUpdate;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassUpdate object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassUpdate, A::Error> {
+                    let mut f_failed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_not_updated_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_total_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_updated_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Failed_Count" => f_failed_count = access.next_value()?,
+                            "Not_Updated_Count" => {
+                                f_not_updated_count = access.next_value()?;
+                            }
+                            "Status" => f_status = access.next_value()?,
+                            "Total_Count" => f_total_count = access.next_value()?,
+                            "Updated_Count" => f_updated_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassUpdate {
+                        failed_count: f_failed_count,
+                        not_updated_count: f_not_updated_count,
+                        status: f_status,
+                        total_count: f_total_count,
+                        updated_count: f_updated_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassUpdateSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassUpdateSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassUpdateSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassUpdateSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        MassUpdateSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassUpdateSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassUpdateSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassUpdateSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassUpdateSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassUpdateSuccessResponseDetails, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "job_id" => f_job_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassUpdateSuccessResponseDetails {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        job_id: f_job_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedField;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedField object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedField, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedField {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedLayout {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedLayout;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedLayout object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedLayout, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedLayout {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "module_name" => f_module_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        module: f_module,
+                        module_name: f_module_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedProfile {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedProfile;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedProfile object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedProfile, A::Error> {
+                    let mut f_delete: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "_delete" => f_delete = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedProfile {
+                        delete: f_delete,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedUser {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedUser;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedUser object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedUser, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedUser {
+                        email: f_email,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModuleMap {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModuleMap;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModuleMap object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModuleMap, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModuleMap {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Modules {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Modules;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Modules object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Modules, A::Error> {
+                    let mut f_activity_badge: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_api_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_arguments: ::std::vec::Vec<ModulesArgumentsItem> = ::std::default::Default::default();
+                    let mut f_business_card_field_limit: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_business_card_fields: ::std::vec::Vec<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_chart_view: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_chart_view_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_common_search_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_convertable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_creatable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_custom_view: ::std::option::Option<CustomViews> = ::std::default::Default::default();
+                    let mut f_default_mapping_fields: ::std::vec::Vec<MinifiedField> = ::std::default::Default::default();
+                    let mut f_deletable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_field: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_editable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_email_parser_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_email_template_support: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_feeds_required: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_field_states: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_fields: ::std::vec::Vec<ModulesFields> = ::std::default::Default::default();
+                    let mut f_filter_status: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_filter_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_generated_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_has_more_profiles: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_inventory_template_supported: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_is_blueprint_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_kanban_view: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_kanban_view_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_layout_associations: ::std::vec::Vec<LayoutAssociation> = ::std::default::Default::default();
+                    let mut f_layouts: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_lookup_field_properties: ::std::option::Option<
+                        ModulesLookupFieldProperties,
+                    > = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_module_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_on_demand_properties: ::std::vec::Vec<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_parent_module: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_plural_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_presence_sub_menu: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_profile_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_profiles: ::std::vec::Vec<MinifiedProfile> = ::std::default::Default::default();
+                    let mut f_properties: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_quick_create: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_recycle_bin_on_delete: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_related_list_properties: ::std::option::Option<
+                        ModulesRelatedListProperties,
+                    > = ::std::default::Default::default();
+                    let mut f_related_lists: ::std::vec::Vec<RelatedList> = ::std::default::Default::default();
+                    let mut f_scoring_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_search_layout_fields: ::std::vec::Vec<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_show_as_tab: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_singular_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_static_subform_properties: ::std::option::Option<
+                        ModulesStaticSubformProperties,
+                    > = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sub_menu_available: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_territory: ::std::option::Option<Territory> = ::std::default::Default::default();
+                    let mut f_track_current_data: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_triggers_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_viewable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_visibility: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_visible: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_web_link: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_webform_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_zia_view: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "activity_badge" => f_activity_badge = access.next_value()?,
+                            "api_name" => f_api_name = access.next_value()?,
+                            "api_supported" => f_api_supported = access.next_value()?,
+                            "arguments" => f_arguments = access.next_value()?,
+                            "business_card_field_limit" => {
+                                f_business_card_field_limit = access.next_value()?;
+                            }
+                            "business_card_fields" => {
+                                f_business_card_fields = access.next_value()?;
+                            }
+                            "chart_view" => f_chart_view = access.next_value()?,
+                            "chart_view_supported" => {
+                                f_chart_view_supported = access.next_value()?;
+                            }
+                            "common.search_supported" => {
+                                f_common_search_supported = access.next_value()?;
+                            }
+                            "convertable" => f_convertable = access.next_value()?,
+                            "creatable" => f_creatable = access.next_value()?,
+                            "custom_view" => f_custom_view = access.next_value()?,
+                            "default_mapping_fields" => {
+                                f_default_mapping_fields = access.next_value()?;
+                            }
+                            "deletable" => f_deletable = access.next_value()?,
+                            "description" => f_description = access.next_value()?,
+                            "display_field" => f_display_field = access.next_value()?,
+                            "editable" => f_editable = access.next_value()?,
+                            "email_parser_supported" => {
+                                f_email_parser_supported = access.next_value()?;
+                            }
+                            "emailTemplate_support" => {
+                                f_email_template_support = access.next_value()?;
+                            }
+                            "feeds_required" => f_feeds_required = access.next_value()?,
+                            "$field_states" => f_field_states = access.next_value()?,
+                            "fields" => f_fields = access.next_value()?,
+                            "filter_status" => f_filter_status = access.next_value()?,
+                            "filter_supported" => {
+                                f_filter_supported = access.next_value()?;
+                            }
+                            "generated_type" => f_generated_type = access.next_value()?,
+                            "has_more_profiles" => {
+                                f_has_more_profiles = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "inventory_template_supported" => {
+                                f_inventory_template_supported = access.next_value()?;
+                            }
+                            "isBlueprintSupported" => {
+                                f_is_blueprint_supported = access.next_value()?;
+                            }
+                            "kanban_view" => f_kanban_view = access.next_value()?,
+                            "kanban_view_supported" => {
+                                f_kanban_view_supported = access.next_value()?;
+                            }
+                            "layout_associations" => {
+                                f_layout_associations = access.next_value()?;
+                            }
+                            "layouts" => f_layouts = access.next_value()?,
+                            "lookup_field_properties" => {
+                                f_lookup_field_properties = access.next_value()?;
+                            }
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "module_name" => f_module_name = access.next_value()?,
+                            "$on_demand_properties" => {
+                                f_on_demand_properties = access.next_value()?;
+                            }
+                            "parent_module" => f_parent_module = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            "plural_label" => f_plural_label = access.next_value()?,
+                            "presence_sub_menu" => {
+                                f_presence_sub_menu = access.next_value()?;
+                            }
+                            "profile_count" => f_profile_count = access.next_value()?,
+                            "profiles" => f_profiles = access.next_value()?,
+                            "$properties" => f_properties = access.next_value()?,
+                            "quick_create" => f_quick_create = access.next_value()?,
+                            "recycle_bin_on_delete" => {
+                                f_recycle_bin_on_delete = access.next_value()?;
+                            }
+                            "related_list_properties" => {
+                                f_related_list_properties = access.next_value()?;
+                            }
+                            "related_lists" => f_related_lists = access.next_value()?,
+                            "scoring_supported" => {
+                                f_scoring_supported = access.next_value()?;
+                            }
+                            "search_layout_fields" => {
+                                f_search_layout_fields = access.next_value()?;
+                            }
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "show_as_tab" => f_show_as_tab = access.next_value()?,
+                            "singular_label" => f_singular_label = access.next_value()?,
+                            "static_subform_properties" => {
+                                f_static_subform_properties = access.next_value()?;
+                            }
+                            "status" => f_status = access.next_value()?,
+                            "sub_menu_available" => {
+                                f_sub_menu_available = access.next_value()?;
+                            }
+                            "territory" => f_territory = access.next_value()?,
+                            "track_current_data" => {
+                                f_track_current_data = access.next_value()?;
+                            }
+                            "triggers_supported" => {
+                                f_triggers_supported = access.next_value()?;
+                            }
+                            "viewable" => f_viewable = access.next_value()?,
+                            "visibility" => f_visibility = access.next_value()?,
+                            "visible" => f_visible = access.next_value()?,
+                            "web_link" => f_web_link = access.next_value()?,
+                            "webform_supported" => {
+                                f_webform_supported = access.next_value()?;
+                            }
+                            "zia_view" => f_zia_view = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Modules {
+                        activity_badge: f_activity_badge,
+                        api_name: f_api_name,
+                        api_supported: f_api_supported,
+                        arguments: f_arguments,
+                        business_card_field_limit: f_business_card_field_limit,
+                        business_card_fields: f_business_card_fields,
+                        chart_view: f_chart_view,
+                        chart_view_supported: f_chart_view_supported,
+                        common_search_supported: f_common_search_supported,
+                        convertable: f_convertable,
+                        creatable: f_creatable,
+                        custom_view: f_custom_view,
+                        default_mapping_fields: f_default_mapping_fields,
+                        deletable: f_deletable,
+                        description: f_description,
+                        display_field: f_display_field,
+                        editable: f_editable,
+                        email_parser_supported: f_email_parser_supported,
+                        email_template_support: f_email_template_support,
+                        feeds_required: f_feeds_required,
+                        field_states: f_field_states,
+                        fields: f_fields,
+                        filter_status: f_filter_status,
+                        filter_supported: f_filter_supported,
+                        generated_type: f_generated_type,
+                        has_more_profiles: f_has_more_profiles,
+                        id: f_id,
+                        inventory_template_supported: f_inventory_template_supported,
+                        is_blueprint_supported: f_is_blueprint_supported,
+                        kanban_view: f_kanban_view,
+                        kanban_view_supported: f_kanban_view_supported,
+                        layout_associations: f_layout_associations,
+                        layouts: f_layouts,
+                        lookup_field_properties: f_lookup_field_properties,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        module_name: f_module_name,
+                        on_demand_properties: f_on_demand_properties,
+                        parent_module: f_parent_module,
+                        per_page: f_per_page,
+                        plural_label: f_plural_label,
+                        presence_sub_menu: f_presence_sub_menu,
+                        profile_count: f_profile_count,
+                        profiles: f_profiles,
+                        properties: f_properties,
+                        quick_create: f_quick_create,
+                        recycle_bin_on_delete: f_recycle_bin_on_delete,
+                        related_list_properties: f_related_list_properties,
+                        related_lists: f_related_lists,
+                        scoring_supported: f_scoring_supported,
+                        search_layout_fields: f_search_layout_fields,
+                        sequence_number: f_sequence_number,
+                        show_as_tab: f_show_as_tab,
+                        singular_label: f_singular_label,
+                        static_subform_properties: f_static_subform_properties,
+                        status: f_status,
+                        sub_menu_available: f_sub_menu_available,
+                        territory: f_territory,
+                        track_current_data: f_track_current_data,
+                        triggers_supported: f_triggers_supported,
+                        viewable: f_viewable,
+                        visibility: f_visibility,
+                        visible: f_visible,
+                        web_link: f_web_link,
+                        webform_supported: f_webform_supported,
+                        zia_view: f_zia_view,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesArgumentsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesArgumentsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesArgumentsItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesArgumentsItem, A::Error> {
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "name" => f_name = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesArgumentsItem {
+                        name: f_name,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesFields {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesFields;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesFields object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesFields, A::Error> {
+                    let mut f_additional_column: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_allowed_modules: ::std::vec::Vec<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_associated_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_association_details: ::std::option::Option<
+                        AssociationDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_auto_number: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_autonumber: ::std::option::Option<AutoNumber> = ::std::default::Default::default();
+                    let mut f_available_in_user_layout: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_blueprint_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_businesscard_supported: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_colour_code_enabled_by_system: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_column_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_common_picklist: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_convert_mapping: ::std::option::Option<
+                        FieldsConvertMapping,
+                    > = ::std::default::Default::default();
+                    let mut f_created_source: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_crypt: ::std::option::Option<Crypt> = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_custom_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_customizable_properties: ::std::vec::Vec<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_data_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_decimal_place: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_default_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_email_parser: ::std::option::Option<EmailParser> = ::std::default::Default::default();
+                    let mut f_enable_colour_code: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_external: ::std::option::Option<External> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_field_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_file_upolad_optionlist: ::std::vec::Vec<
+                        FileUpoladOption,
+                    > = ::std::default::Default::default();
+                    let mut f_filterable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_formula: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_hipaa_compliance: ::std::option::Option<HipaaCompliance> = ::std::default::Default::default();
+                    let mut f_hipaa_compliance_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_history_tracking: ::std::option::Option<HistoryTracking> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_layout_associations: ::std::vec::Vec<LayoutAssociation> = ::std::default::Default::default();
+                    let mut f_length: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_lookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_mass_update: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_multi_module_lookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_multiselectlookup: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_multiuserlookup: ::std::option::Option<
+                        Multiselectlookup,
+                    > = ::std::default::Default::default();
+                    let mut f_number_separator: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_operation_type: ::std::option::Option<OperationType> = ::std::default::Default::default();
+                    let mut f_pick_list_values: ::std::vec::Vec<PickListValues> = ::std::default::Default::default();
+                    let mut f_pick_list_values_sorted_lexically: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_private: ::std::option::Option<Private> = ::std::default::Default::default();
+                    let mut f_profiles: ::std::vec::Vec<FieldsProfile> = ::std::default::Default::default();
+                    let mut f_quick_sequence_number: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_refer_from_field: ::std::option::Option<ReferFromField> = ::std::default::Default::default();
+                    let mut f_rollup_summary: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_searchable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_separator: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_sharing_properties: ::std::option::Option<
+                        SharingProperties,
+                    > = ::std::default::Default::default();
+                    let mut f_show_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_sortable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_static_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sub_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_subform: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_system_mandatory: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_textarea: ::std::option::Option<Textarea> = ::std::default::Default::default();
+                    let mut f_tooltip: ::std::option::Option<FieldsTooltip> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_ui_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_unique: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_update_existing_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_view_type: ::std::option::Option<ViewType> = ::std::default::Default::default();
+                    let mut f_virtual_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_visible: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_webhook: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "additional_column" => {
+                                f_additional_column = access.next_value()?;
+                            }
+                            "allowed_modules" => f_allowed_modules = access.next_value()?,
+                            "api_name" => f_api_name = access.next_value()?,
+                            "associated_module" => {
+                                f_associated_module = access.next_value()?;
+                            }
+                            "association_details" => {
+                                f_association_details = access.next_value()?;
+                            }
+                            "auto_number" => f_auto_number = access.next_value()?,
+                            "autonumber" => f_autonumber = access.next_value()?,
+                            "available_in_user_layout" => {
+                                f_available_in_user_layout = access.next_value()?;
+                            }
+                            "blueprint_supported" => {
+                                f_blueprint_supported = access.next_value()?;
+                            }
+                            "businesscard_supported" => {
+                                f_businesscard_supported = access.next_value()?;
+                            }
+                            "category" => f_category = access.next_value()?,
+                            "colour_code_enabled_by_system" => {
+                                f_colour_code_enabled_by_system = access.next_value()?;
+                            }
+                            "column_name" => f_column_name = access.next_value()?,
+                            "common.picklist" => f_common_picklist = access.next_value()?,
+                            "convert_mapping" => f_convert_mapping = access.next_value()?,
+                            "created_source" => f_created_source = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "crypt" => f_crypt = access.next_value()?,
+                            "currency" => f_currency = access.next_value()?,
+                            "custom_field" => f_custom_field = access.next_value()?,
+                            "customizable_properties" => {
+                                f_customizable_properties = access.next_value()?;
+                            }
+                            "data_type" => f_data_type = access.next_value()?,
+                            "decimal_place" => f_decimal_place = access.next_value()?,
+                            "default_value" => f_default_value = access.next_value()?,
+                            "display_field" => f_display_field = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "display_type" => f_display_type = access.next_value()?,
+                            "email_parser" => f_email_parser = access.next_value()?,
+                            "enable_colour_code" => {
+                                f_enable_colour_code = access.next_value()?;
+                            }
+                            "external" => f_external = access.next_value()?,
+                            "field_label" => f_field_label = access.next_value()?,
+                            "field_read_only" => f_field_read_only = access.next_value()?,
+                            "file_upolad_optionlist" => {
+                                f_file_upolad_optionlist = access.next_value()?;
+                            }
+                            "filterable" => f_filterable = access.next_value()?,
+                            "formula" => f_formula = access.next_value()?,
+                            "hipaa_compliance" => {
+                                f_hipaa_compliance = access.next_value()?;
+                            }
+                            "hipaa_compliance_enabled" => {
+                                f_hipaa_compliance_enabled = access.next_value()?;
+                            }
+                            "history_tracking" => {
+                                f_history_tracking = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "json_type" => f_json_type = access.next_value()?,
+                            "layout_associations" => {
+                                f_layout_associations = access.next_value()?;
+                            }
+                            "length" => f_length = access.next_value()?,
+                            "lookup" => f_lookup = access.next_value()?,
+                            "mass_update" => f_mass_update = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "multi_module_lookup" => {
+                                f_multi_module_lookup = access.next_value()?;
+                            }
+                            "multiselectlookup" => {
+                                f_multiselectlookup = access.next_value()?;
+                            }
+                            "multiuserlookup" => f_multiuserlookup = access.next_value()?,
+                            "number_separator" => {
+                                f_number_separator = access.next_value()?;
+                            }
+                            "operation_type" => f_operation_type = access.next_value()?,
+                            "pick_list_values" => {
+                                f_pick_list_values = access.next_value()?;
+                            }
+                            "pick_list_values_sorted_lexically" => {
+                                f_pick_list_values_sorted_lexically = access.next_value()?;
+                            }
+                            "private" => f_private = access.next_value()?,
+                            "profiles" => f_profiles = access.next_value()?,
+                            "quick_sequence_number" => {
+                                f_quick_sequence_number = access.next_value()?;
+                            }
+                            "read_only" => f_read_only = access.next_value()?,
+                            "refer_from_field" => {
+                                f_refer_from_field = access.next_value()?;
+                            }
+                            "rollup_summary" => f_rollup_summary = access.next_value()?,
+                            "searchable" => f_searchable = access.next_value()?,
+                            "separator" => f_separator = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "sharing_properties" => {
+                                f_sharing_properties = access.next_value()?;
+                            }
+                            "show_type" => f_show_type = access.next_value()?,
+                            "sortable" => f_sortable = access.next_value()?,
+                            "static_field" => f_static_field = access.next_value()?,
+                            "sub_module" => f_sub_module = access.next_value()?,
+                            "subform" => f_subform = access.next_value()?,
+                            "system_mandatory" => {
+                                f_system_mandatory = access.next_value()?;
+                            }
+                            "textarea" => f_textarea = access.next_value()?,
+                            "tooltip" => f_tooltip = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "ui_type" => f_ui_type = access.next_value()?,
+                            "unique" => f_unique = access.next_value()?,
+                            "_update_existing_records" => {
+                                f_update_existing_records = access.next_value()?;
+                            }
+                            "view_type" => f_view_type = access.next_value()?,
+                            "virtual_field" => f_virtual_field = access.next_value()?,
+                            "visible" => f_visible = access.next_value()?,
+                            "webhook" => f_webhook = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesFields {
+                        additional_column: f_additional_column,
+                        allowed_modules: f_allowed_modules,
+                        api_name: f_api_name,
+                        associated_module: f_associated_module,
+                        association_details: f_association_details,
+                        auto_number: f_auto_number,
+                        autonumber: f_autonumber,
+                        available_in_user_layout: f_available_in_user_layout,
+                        blueprint_supported: f_blueprint_supported,
+                        businesscard_supported: f_businesscard_supported,
+                        category: f_category,
+                        colour_code_enabled_by_system: f_colour_code_enabled_by_system,
+                        column_name: f_column_name,
+                        common_picklist: f_common_picklist,
+                        convert_mapping: f_convert_mapping,
+                        created_source: f_created_source,
+                        created_time: f_created_time,
+                        crypt: f_crypt,
+                        currency: f_currency,
+                        custom_field: f_custom_field,
+                        customizable_properties: f_customizable_properties,
+                        data_type: f_data_type,
+                        decimal_place: f_decimal_place,
+                        default_value: f_default_value,
+                        display_field: f_display_field,
+                        display_label: f_display_label,
+                        display_type: f_display_type,
+                        email_parser: f_email_parser,
+                        enable_colour_code: f_enable_colour_code,
+                        external: f_external,
+                        field_label: f_field_label,
+                        field_read_only: f_field_read_only,
+                        file_upolad_optionlist: f_file_upolad_optionlist,
+                        filterable: f_filterable,
+                        formula: f_formula,
+                        hipaa_compliance: f_hipaa_compliance,
+                        hipaa_compliance_enabled: f_hipaa_compliance_enabled,
+                        history_tracking: f_history_tracking,
+                        id: f_id,
+                        json_type: f_json_type,
+                        layout_associations: f_layout_associations,
+                        length: f_length,
+                        lookup: f_lookup,
+                        mass_update: f_mass_update,
+                        modified_time: f_modified_time,
+                        multi_module_lookup: f_multi_module_lookup,
+                        multiselectlookup: f_multiselectlookup,
+                        multiuserlookup: f_multiuserlookup,
+                        number_separator: f_number_separator,
+                        operation_type: f_operation_type,
+                        pick_list_values: f_pick_list_values,
+                        pick_list_values_sorted_lexically: f_pick_list_values_sorted_lexically,
+                        private: f_private,
+                        profiles: f_profiles,
+                        quick_sequence_number: f_quick_sequence_number,
+                        read_only: f_read_only,
+                        refer_from_field: f_refer_from_field,
+                        rollup_summary: f_rollup_summary,
+                        searchable: f_searchable,
+                        separator: f_separator,
+                        sequence_number: f_sequence_number,
+                        sharing_properties: f_sharing_properties,
+                        show_type: f_show_type,
+                        sortable: f_sortable,
+                        static_field: f_static_field,
+                        sub_module: f_sub_module,
+                        subform: f_subform,
+                        system_mandatory: f_system_mandatory,
+                        textarea: f_textarea,
+                        tooltip: f_tooltip,
+                        type_: f_type_,
+                        ui_type: f_ui_type,
+                        unique: f_unique,
+                        update_existing_records: f_update_existing_records,
+                        view_type: f_view_type,
+                        virtual_field: f_virtual_field,
+                        visible: f_visible,
+                        webhook: f_webhook,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesLookupFieldProperties {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesLookupFieldProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesLookupFieldProperties object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesLookupFieldProperties, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<
+                        ModulesLookupFieldPropertiesFieldsItem,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields" => f_fields = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesLookupFieldProperties {
+                        fields: f_fields,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesLookupFieldPropertiesFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesLookupFieldPropertiesFieldsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesLookupFieldPropertiesFieldsItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ModulesLookupFieldPropertiesFieldsItem,
+                    A::Error,
+                > {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesLookupFieldPropertiesFieldsItem {
+                        api_name: f_api_name,
+                        id: f_id,
+                        sequence_number: f_sequence_number,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesRelatedListProperties {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesRelatedListProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesRelatedListProperties object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesRelatedListProperties, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<MinifiedField> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields" => f_fields = access.next_value()?,
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesRelatedListProperties {
+                        fields: f_fields,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesResponseWrapper, A::Error> {
+                    let mut f_modules: ::std::vec::Vec<Modules> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "modules" => f_modules = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesResponseWrapper {
+                        modules: f_modules,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesStaticSubformProperties {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesStaticSubformProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesStaticSubformProperties object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesStaticSubformProperties, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<
+                        ModulesStaticSubformPropertiesFieldsItem,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "fields" => f_fields = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesStaticSubformProperties {
+                        fields: f_fields,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesStaticSubformPropertiesFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesStaticSubformPropertiesFieldsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesStaticSubformPropertiesFieldsItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ModulesStaticSubformPropertiesFieldsItem,
+                    A::Error,
+                > {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesStaticSubformPropertiesFieldsItem {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<ModulesSuccessDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ModulesSuccessDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ModulesSuccessDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ModulesSuccessDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ModulesSuccessDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ModulesSuccessDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Multiselectlookup {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Multiselectlookup;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Multiselectlookup object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Multiselectlookup, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_connected_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_connectedfield_apiname: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_connectedlookup_apiname: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_linking_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_lookup_apiname: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_record_access: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "connected_module" => {
+                                f_connected_module = access.next_value()?;
+                            }
+                            "connectedfield_apiname" => {
+                                f_connectedfield_apiname = access.next_value()?;
+                            }
+                            "connectedlookup_apiname" => {
+                                f_connectedlookup_apiname = access.next_value()?;
+                            }
+                            "display_label" => f_display_label = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "linking_module" => f_linking_module = access.next_value()?,
+                            "lookup_apiname" => f_lookup_apiname = access.next_value()?,
+                            "record_access" => f_record_access = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Multiselectlookup {
+                        api_name: f_api_name,
+                        connected_module: f_connected_module,
+                        connectedfield_apiname: f_connectedfield_apiname,
+                        connectedlookup_apiname: f_connectedlookup_apiname,
+                        display_label: f_display_label,
+                        id: f_id,
+                        linking_module: f_linking_module,
+                        lookup_apiname: f_lookup_apiname,
+                        record_access: f_record_access,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OperationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = OperationType;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a OperationType object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<OperationType, A::Error> {
+                    let mut f_api_create: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_api_update: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_web_create: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_web_update: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_create" => f_api_create = access.next_value()?,
+                            "api_update" => f_api_update = access.next_value()?,
+                            "web_create" => f_web_create = access.next_value()?,
+                            "web_update" => f_web_update = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(OperationType {
+                        api_create: f_api_create,
+                        api_update: f_api_update,
+                        web_create: f_web_create,
+                        web_update: f_web_update,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Org {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Org;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Org object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Org, A::Error> {
+                    let mut f_alias: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_call_icon: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_checkin_preferences: ::std::option::Option<
+                        CheckinPreferences,
+                    > = ::std::default::Default::default();
+                    let mut f_city: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_company_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_country: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_country_code: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_currency_locale: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_currency_symbol: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_deletable_org_account: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_domain_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_employee_count: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_ezgid: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_fax: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_gapps_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_hierarchy_preferences: ::std::option::Option<
+                        HierarchyPreferences,
+                    > = ::std::default::Default::default();
+                    let mut f_hipaa_compliance_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_iso_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_license_details: ::std::option::Option<LicenseDetails> = ::std::default::Default::default();
+                    let mut f_lite_users_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_max_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_mc_status: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_mobile: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_oauth_presence: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_phone: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_photo_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_primary_email: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_primary_zuid: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_privacy_settings: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_street: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_time_zone: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_translation_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_website: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zgid: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zia_portal_id: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_zia_zgid: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_zip: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "alias" => f_alias = access.next_value()?,
+                            "call_icon" => f_call_icon = access.next_value()?,
+                            "checkin_preferences" => {
+                                f_checkin_preferences = access.next_value()?;
+                            }
+                            "city" => f_city = access.next_value()?,
+                            "company_name" => f_company_name = access.next_value()?,
+                            "country" => f_country = access.next_value()?,
+                            "country_code" => f_country_code = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "currency" => f_currency = access.next_value()?,
+                            "currency_locale" => f_currency_locale = access.next_value()?,
+                            "currency_symbol" => f_currency_symbol = access.next_value()?,
+                            "deletable_org_account" => {
+                                f_deletable_org_account = access.next_value()?;
+                            }
+                            "description" => f_description = access.next_value()?,
+                            "domain_name" => f_domain_name = access.next_value()?,
+                            "employee_count" => f_employee_count = access.next_value()?,
+                            "ezgid" => f_ezgid = access.next_value()?,
+                            "fax" => f_fax = access.next_value()?,
+                            "gapps_enabled" => f_gapps_enabled = access.next_value()?,
+                            "hierarchy_preferences" => {
+                                f_hierarchy_preferences = access.next_value()?;
+                            }
+                            "hipaa_compliance_enabled" => {
+                                f_hipaa_compliance_enabled = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "iso_code" => f_iso_code = access.next_value()?,
+                            "license_details" => f_license_details = access.next_value()?,
+                            "lite_users_enabled" => {
+                                f_lite_users_enabled = access.next_value()?;
+                            }
+                            "max_per_page" => f_max_per_page = access.next_value()?,
+                            "mc_status" => f_mc_status = access.next_value()?,
+                            "mobile" => f_mobile = access.next_value()?,
+                            "oauth_presence" => f_oauth_presence = access.next_value()?,
+                            "phone" => f_phone = access.next_value()?,
+                            "photo_id" => f_photo_id = access.next_value()?,
+                            "primary_email" => f_primary_email = access.next_value()?,
+                            "primary_zuid" => f_primary_zuid = access.next_value()?,
+                            "privacy_settings" => {
+                                f_privacy_settings = access.next_value()?;
+                            }
+                            "state" => f_state = access.next_value()?,
+                            "street" => f_street = access.next_value()?,
+                            "time_zone" => f_time_zone = access.next_value()?,
+                            "translation_enabled" => {
+                                f_translation_enabled = access.next_value()?;
+                            }
+                            "type" => f_type_ = access.next_value()?,
+                            "website" => f_website = access.next_value()?,
+                            "zgid" => f_zgid = access.next_value()?,
+                            "zia_portal_id" => f_zia_portal_id = access.next_value()?,
+                            "zia_zgid" => f_zia_zgid = access.next_value()?,
+                            "zip" => f_zip = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Org {
+                        alias: f_alias,
+                        call_icon: f_call_icon,
+                        checkin_preferences: f_checkin_preferences,
+                        city: f_city,
+                        company_name: f_company_name,
+                        country: f_country,
+                        country_code: f_country_code,
+                        created_time: f_created_time,
+                        currency: f_currency,
+                        currency_locale: f_currency_locale,
+                        currency_symbol: f_currency_symbol,
+                        deletable_org_account: f_deletable_org_account,
+                        description: f_description,
+                        domain_name: f_domain_name,
+                        employee_count: f_employee_count,
+                        ezgid: f_ezgid,
+                        fax: f_fax,
+                        gapps_enabled: f_gapps_enabled,
+                        hierarchy_preferences: f_hierarchy_preferences,
+                        hipaa_compliance_enabled: f_hipaa_compliance_enabled,
+                        id: f_id,
+                        iso_code: f_iso_code,
+                        license_details: f_license_details,
+                        lite_users_enabled: f_lite_users_enabled,
+                        max_per_page: f_max_per_page,
+                        mc_status: f_mc_status,
+                        mobile: f_mobile,
+                        oauth_presence: f_oauth_presence,
+                        phone: f_phone,
+                        photo_id: f_photo_id,
+                        primary_email: f_primary_email,
+                        primary_zuid: f_primary_zuid,
+                        privacy_settings: f_privacy_settings,
+                        state: f_state,
+                        street: f_street,
+                        time_zone: f_time_zone,
+                        translation_enabled: f_translation_enabled,
+                        type_: f_type_,
+                        website: f_website,
+                        zgid: f_zgid,
+                        zia_portal_id: f_zia_portal_id,
+                        zia_zgid: f_zia_zgid,
+                        zip: f_zip,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrgFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = OrgFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a OrgFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<OrgFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(OrgFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrgResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = OrgResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a OrgResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<OrgResponseWrapper, A::Error> {
+                    let mut f_org: ::std::vec::Vec<Org> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "org" => f_org = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(OrgResponseWrapper {
+                        org: f_org,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrgSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = OrgSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a OrgSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<OrgSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        OrgSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(OrgSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrgSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = OrgSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a OrgSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<OrgSuccessResponseDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(OrgSuccessResponseDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PickListValues {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = PickListValues;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a PickListValues object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<PickListValues, A::Error> {
+                    let mut f_actual_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_colour_code: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_deal_category: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_delete: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_display_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_expected_data_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_forecast_category: ::std::option::Option<
+                        ForecastCategory,
+                    > = ::std::default::Default::default();
+                    let mut f_forecast_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_maps: ::std::vec::Vec<Maps> = ::std::default::Default::default();
+                    let mut f_probability: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_reference_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_show_value: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sys_ref_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "actual_value" => f_actual_value = access.next_value()?,
+                            "colour_code" => f_colour_code = access.next_value()?,
+                            "deal_category" => f_deal_category = access.next_value()?,
+                            "_delete" => f_delete = access.next_value()?,
+                            "display_value" => f_display_value = access.next_value()?,
+                            "expected_data_type" => {
+                                f_expected_data_type = access.next_value()?;
+                            }
+                            "forecast_category" => {
+                                f_forecast_category = access.next_value()?;
+                            }
+                            "forecast_type" => f_forecast_type = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "maps" => f_maps = access.next_value()?,
+                            "probability" => f_probability = access.next_value()?,
+                            "reference_value" => f_reference_value = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "show_value" => f_show_value = access.next_value()?,
+                            "sys_ref_name" => f_sys_ref_name = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(PickListValues {
+                        actual_value: f_actual_value,
+                        colour_code: f_colour_code,
+                        deal_category: f_deal_category,
+                        delete: f_delete,
+                        display_value: f_display_value,
+                        expected_data_type: f_expected_data_type,
+                        forecast_category: f_forecast_category,
+                        forecast_type: f_forecast_type,
+                        id: f_id,
+                        maps: f_maps,
+                        probability: f_probability,
+                        reference_value: f_reference_value,
+                        sequence_number: f_sequence_number,
+                        show_value: f_show_value,
+                        sys_ref_name: f_sys_ref_name,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Private {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Private;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Private object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Private, A::Error> {
+                    let mut f_export: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_restricted: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "export" => f_export = access.next_value()?,
+                            "restricted" => f_restricted = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Private {
+                        export: f_export,
+                        restricted: f_restricted,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Profiles {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Profiles;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Profiles object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Profiles, A::Error> {
+                    let mut f_default: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_default_assignment_view: ::std::option::Option<
+                        DefaultAssignmentView,
+                    > = ::std::default::Default::default();
+                    let mut f_default_view: ::std::option::Option<DefaultView> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "default" => f_default = access.next_value()?,
+                            "_default_assignment_view" => {
+                                f_default_assignment_view = access.next_value()?;
+                            }
+                            "_default_view" => f_default_view = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Profiles {
+                        default: f_default,
+                        default_assignment_view: f_default_assignment_view,
+                        default_view: f_default_view,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Properties {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Properties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Properties object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Properties, A::Error> {
+                    let mut f_maximum_rows: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_reorder_rows: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_tooltip: ::std::option::Option<LayoutsTooltip> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "maximum_rows" => f_maximum_rows = access.next_value()?,
+                            "reorder_rows" => f_reorder_rows = access.next_value()?,
+                            "tooltip" => f_tooltip = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Properties {
+                        maximum_rows: f_maximum_rows,
+                        reorder_rows: f_reorder_rows,
+                        tooltip: f_tooltip,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Record {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Record;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Record object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Record, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_tag: ::std::vec::Vec<Tag> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "Tag" => f_tag = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Record {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        tag: f_tag,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordInfo, A::Error> {
+                    let mut f_call: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_page_token_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_previous_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "call" => f_call = access.next_value()?,
+                            "count" => f_count = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "page_token_expiry" => {
+                                f_page_token_expiry = access.next_value()?;
+                            }
+                            "per_page" => f_per_page = access.next_value()?,
+                            "previous_page_token" => {
+                                f_previous_page_token = access.next_value()?;
+                            }
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordInfo {
+                        call: f_call,
+                        count: f_count,
+                        email: f_email,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        page_token_expiry: f_page_token_expiry,
+                        per_page: f_per_page,
+                        previous_page_token: f_previous_page_token,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<Record> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<RecordInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordResponseWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordSuccessResponse, A::Error> {
+                    let mut f_action: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        RecordSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_duplicate_field: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "action" => f_action = access.next_value()?,
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "duplicate_field" => f_duplicate_field = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordSuccessResponse {
+                        action: f_action,
+                        code: f_code,
+                        details: f_details,
+                        duplicate_field: f_duplicate_field,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordSuccessResponseDetails, A::Error> {
+                    let mut f_accounts: ::std::option::Option<Record> = ::std::default::Default::default();
+                    let mut f_approval_state: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_contacts: ::std::option::Option<Record> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_deals: ::std::option::Option<Record> = ::std::default::Default::default();
+                    let mut f_external_contact_id: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Accounts" => f_accounts = access.next_value()?,
+                            "$approval_state" => f_approval_state = access.next_value()?,
+                            "Contacts" => f_contacts = access.next_value()?,
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "Deals" => f_deals = access.next_value()?,
+                            "External_Contact_ID" => {
+                                f_external_contact_id = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordSuccessResponseDetails {
+                        accounts: f_accounts,
+                        approval_state: f_approval_state,
+                        contacts: f_contacts,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        deals: f_deals,
+                        external_contact_id: f_external_contact_id,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReferFromField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ReferFromField;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ReferFromField object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ReferFromField, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ReferFromField {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedList {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedList;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedList object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RelatedList, A::Error> {
+                    let mut f_action: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_connectedmodule: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_customize_display_label: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_customize_fields: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_customize_sort: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_fields: ::std::vec::Vec<Field> = ::std::default::Default::default();
+                    let mut f_href: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_linkingmodule: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<ModuleMap> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<Field> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "action" => f_action = access.next_value()?,
+                            "api_name" => f_api_name = access.next_value()?,
+                            "connectedmodule" => f_connectedmodule = access.next_value()?,
+                            "customize_display_label" => {
+                                f_customize_display_label = access.next_value()?;
+                            }
+                            "customize_fields" => {
+                                f_customize_fields = access.next_value()?;
+                            }
+                            "customize_sort" => f_customize_sort = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "fields" => f_fields = access.next_value()?,
+                            "href" => f_href = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "linkingmodule" => f_linkingmodule = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedList {
+                        action: f_action,
+                        api_name: f_api_name,
+                        connectedmodule: f_connectedmodule,
+                        customize_display_label: f_customize_display_label,
+                        customize_fields: f_customize_fields,
+                        customize_sort: f_customize_sort,
+                        display_label: f_display_label,
+                        fields: f_fields,
+                        href: f_href,
+                        id: f_id,
+                        linkingmodule: f_linkingmodule,
+                        module: f_module,
+                        name: f_name,
+                        sequence_number: f_sequence_number,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        status: f_status,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Role {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Role;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Role object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Role, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Role {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Sections {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Sections;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Sections object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Sections, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_column_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_delete: ::std::option::Option<Delete1> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_fields: ::std::vec::Vec<LayoutsFields> = ::std::default::Default::default();
+                    let mut f_generated_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_is_subform_section: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_properties: ::std::option::Option<Properties> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_tab_traversal: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "column_count" => f_column_count = access.next_value()?,
+                            "_delete" => f_delete = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "fields" => f_fields = access.next_value()?,
+                            "generated_type" => f_generated_type = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "isSubformSection" => {
+                                f_is_subform_section = access.next_value()?;
+                            }
+                            "name" => f_name = access.next_value()?,
+                            "properties" => f_properties = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "tab_traversal" => f_tab_traversal = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Sections {
+                        api_name: f_api_name,
+                        column_count: f_column_count,
+                        delete: f_delete,
+                        display_label: f_display_label,
+                        fields: f_fields,
+                        generated_type: f_generated_type,
+                        id: f_id,
+                        is_subform_section: f_is_subform_section,
+                        name: f_name,
+                        properties: f_properties,
+                        sequence_number: f_sequence_number,
+                        tab_traversal: f_tab_traversal,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SharedTo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SharedTo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SharedTo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SharedTo, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_subordinates: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "subordinates" => f_subordinates = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SharedTo {
+                        id: f_id,
+                        name: f_name,
+                        subordinates: f_subordinates,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SharingProperties {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SharingProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SharingProperties object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SharingProperties, A::Error> {
+                    let mut f_scheduler_status: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_share_permission: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_share_preference_enabled: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "scheduler_status" => {
+                                f_scheduler_status = access.next_value()?;
+                            }
+                            "share_permission" => {
+                                f_share_permission = access.next_value()?;
+                            }
+                            "share_preference_enabled" => {
+                                f_share_preference_enabled = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SharingProperties {
+                        scheduler_status: f_scheduler_status,
+                        share_permission: f_share_permission,
+                        share_preference_enabled: f_share_preference_enabled,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Shift {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Shift;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Shift object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Shift, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Shift {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SortBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SortBy;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SortBy object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SortBy, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SortBy {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StaticValues {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = StaticValues;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a StaticValues object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<StaticValues, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(StaticValues {
+                        id: f_id,
+                        sequence_number: f_sequence_number,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Tab {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Tab;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Tab object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Tab, A::Error> {
+                    let mut f_background: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_font_color: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "background" => f_background = access.next_value()?,
+                            "font_color" => f_font_color = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Tab {
+                        background: f_background,
+                        font_color: f_font_color,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Tag {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Tag;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Tag object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Tag, A::Error> {
+                    let mut f_color_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "color_code" => f_color_code = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Tag {
+                        color_code: f_color_code,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Territory {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Territory;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Territory object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Territory, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_subordinates: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "subordinates" => f_subordinates = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Territory {
+                        id: f_id,
+                        name: f_name,
+                        subordinates: f_subordinates,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Textarea {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Textarea;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Textarea object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Textarea, A::Error> {
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Textarea {
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Theme {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Theme;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Theme object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Theme, A::Error> {
+                    let mut f_background: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_new_background: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_normal_tab: ::std::option::Option<Tab> = ::std::default::Default::default();
+                    let mut f_screen: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_selected_tab: ::std::option::Option<Tab> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "background" => f_background = access.next_value()?,
+                            "new_background" => f_new_background = access.next_value()?,
+                            "normal_tab" => f_normal_tab = access.next_value()?,
+                            "screen" => f_screen = access.next_value()?,
+                            "selected_tab" => f_selected_tab = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Theme {
+                        background: f_background,
+                        new_background: f_new_background,
+                        normal_tab: f_normal_tab,
+                        screen: f_screen,
+                        selected_tab: f_selected_tab,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Users {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Users;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Users object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Users, A::Error> {
+                    let mut f_alias: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_city: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_confirm: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_country: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_country_locale: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_current_shift: ::std::option::Option<Shift> = ::std::default::Default::default();
+                    let mut f_customize_info: ::std::option::Option<CustomizeInfo> = ::std::default::Default::default();
+                    let mut f_date_format: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_decimal_separator: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_default_tab_group: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_dob: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_fax: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_first_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_full_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_isonline: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_language: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_locale: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_microsoft: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_mobile: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<UsersOwner> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name_format_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_next_shift: ::std::option::Option<Shift> = ::std::default::Default::default();
+                    let mut f_number_separator: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_offset: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_personal_account: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_phone: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_profile: ::std::option::Option<UsersProfile> = ::std::default::Default::default();
+                    let mut f_reporting_to: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_role: ::std::option::Option<Role> = ::std::default::Default::default();
+                    let mut f_sandbox_developer: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_shift_effective_from: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_signature: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_order_preference: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_order_preference_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status_reason_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_street: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_theme: ::std::option::Option<Theme> = ::std::default::Default::default();
+                    let mut f_time_format: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_time_zone: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_website: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zip: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zuid: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "alias" => f_alias = access.next_value()?,
+                            "category" => f_category = access.next_value()?,
+                            "city" => f_city = access.next_value()?,
+                            "confirm" => f_confirm = access.next_value()?,
+                            "country" => f_country = access.next_value()?,
+                            "country_locale" => f_country_locale = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "Currency" => f_currency = access.next_value()?,
+                            "$current_shift" => f_current_shift = access.next_value()?,
+                            "customize_info" => f_customize_info = access.next_value()?,
+                            "date_format" => f_date_format = access.next_value()?,
+                            "decimal_separator" => {
+                                f_decimal_separator = access.next_value()?;
+                            }
+                            "default_tab_group" => {
+                                f_default_tab_group = access.next_value()?;
+                            }
+                            "dob" => f_dob = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "fax" => f_fax = access.next_value()?,
+                            "first_name" => f_first_name = access.next_value()?,
+                            "full_name" => f_full_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Isonline" => f_isonline = access.next_value()?,
+                            "language" => f_language = access.next_value()?,
+                            "last_name" => f_last_name = access.next_value()?,
+                            "locale" => f_locale = access.next_value()?,
+                            "microsoft" => f_microsoft = access.next_value()?,
+                            "mobile" => f_mobile = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "name_format__s" => f_name_format_s = access.next_value()?,
+                            "$next_shift" => f_next_shift = access.next_value()?,
+                            "number_separator" => {
+                                f_number_separator = access.next_value()?;
+                            }
+                            "offset" => f_offset = access.next_value()?,
+                            "personal_account" => {
+                                f_personal_account = access.next_value()?;
+                            }
+                            "phone" => f_phone = access.next_value()?,
+                            "profile" => f_profile = access.next_value()?,
+                            "Reporting_To" => f_reporting_to = access.next_value()?,
+                            "role" => f_role = access.next_value()?,
+                            "sandboxDeveloper" => {
+                                f_sandbox_developer = access.next_value()?;
+                            }
+                            "$shift_effective_from" => {
+                                f_shift_effective_from = access.next_value()?;
+                            }
+                            "signature" => f_signature = access.next_value()?,
+                            "sort_order_preference" => {
+                                f_sort_order_preference = access.next_value()?;
+                            }
+                            "sort_order_preference__s" => {
+                                f_sort_order_preference_s = access.next_value()?;
+                            }
+                            "state" => f_state = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "status_reason__s" => {
+                                f_status_reason_s = access.next_value()?;
+                            }
+                            "street" => f_street = access.next_value()?,
+                            "theme" => f_theme = access.next_value()?,
+                            "time_format" => f_time_format = access.next_value()?,
+                            "time_zone" => f_time_zone = access.next_value()?,
+                            "website" => f_website = access.next_value()?,
+                            "zip" => f_zip = access.next_value()?,
+                            "zuid" => f_zuid = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Users {
+                        alias: f_alias,
+                        category: f_category,
+                        city: f_city,
+                        confirm: f_confirm,
+                        country: f_country,
+                        country_locale: f_country_locale,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        currency: f_currency,
+                        current_shift: f_current_shift,
+                        customize_info: f_customize_info,
+                        date_format: f_date_format,
+                        decimal_separator: f_decimal_separator,
+                        default_tab_group: f_default_tab_group,
+                        dob: f_dob,
+                        email: f_email,
+                        fax: f_fax,
+                        first_name: f_first_name,
+                        full_name: f_full_name,
+                        id: f_id,
+                        isonline: f_isonline,
+                        language: f_language,
+                        last_name: f_last_name,
+                        locale: f_locale,
+                        microsoft: f_microsoft,
+                        mobile: f_mobile,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name_format_s: f_name_format_s,
+                        next_shift: f_next_shift,
+                        number_separator: f_number_separator,
+                        offset: f_offset,
+                        personal_account: f_personal_account,
+                        phone: f_phone,
+                        profile: f_profile,
+                        reporting_to: f_reporting_to,
+                        role: f_role,
+                        sandbox_developer: f_sandbox_developer,
+                        shift_effective_from: f_shift_effective_from,
+                        signature: f_signature,
+                        sort_order_preference: f_sort_order_preference,
+                        sort_order_preference_s: f_sort_order_preference_s,
+                        state: f_state,
+                        status: f_status,
+                        status_reason_s: f_status_reason_s,
+                        street: f_street,
+                        theme: f_theme,
+                        time_format: f_time_format,
+                        time_zone: f_time_zone,
+                        website: f_website,
+                        zip: f_zip,
+                        zuid: f_zuid,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersOwner {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersOwner;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersOwner object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersOwner, A::Error> {
+                    let mut f_first_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "first_name" => f_first_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "last_name" => f_last_name = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersOwner {
+                        first_name: f_first_name,
+                        id: f_id,
+                        last_name: f_last_name,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersProfile {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersProfile;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersProfile object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersProfile, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersProfile {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersResponseWrapper, A::Error> {
+                    let mut f_info: ::std::option::Option<UsersInfo> = ::std::default::Default::default();
+                    let mut f_users: ::std::vec::Vec<Users> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "users" => f_users = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersResponseWrapper {
+                        info: f_info,
+                        users: f_users,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<UsersDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersSuccessWrapper, A::Error> {
+                    let mut f_users: ::std::vec::Vec<UsersSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "users" => f_users = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersSuccessWrapper {
+                        users: f_users,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ViewType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ViewType;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ViewType object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ViewType, A::Error> {
+                    let mut f_create: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_edit: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_quick_create: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_view: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "create" => f_create = access.next_value()?,
+                            "edit" => f_edit = access.next_value()?,
+                            "quick_create" => f_quick_create = access.next_value()?,
+                            "view" => f_view = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ViewType {
+                        create: f_create,
+                        edit: f_edit,
+                        quick_create: f_quick_create,
+                        view: f_view,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
         }
     }
 }

@@ -10,7 +10,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddressWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AddressWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub from_addresses: ::std::vec::Vec<FromAddressesAddress>,
@@ -61,7 +61,7 @@ pub mod types {
         }
     }
     ///`AssociateEmailDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociateEmailDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message_id: ::std::option::Option<::std::string::String>,
@@ -141,7 +141,7 @@ pub mod types {
         }
     }
     ///`AssociateEmailLinkedRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociateEmailLinkedRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -211,7 +211,7 @@ pub mod types {
         }
     }
     ///`AssociateEmailModuleMap`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociateEmailModuleMap {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -226,7 +226,7 @@ pub mod types {
         }
     }
     ///`AssociateEmailRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociateEmailRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -300,7 +300,7 @@ pub mod types {
         }
     }
     ///`AssociateEmailSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociateEmailSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -319,7 +319,7 @@ pub mod types {
         }
     }
     ///`AssociateEmailSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociateEmailSuccessWrapper {
         #[serde(
             rename = "Emails",
@@ -414,7 +414,7 @@ pub mod types {
         }
     }
     ///`AssociationDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociationDetails {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub associated_places: ::std::vec::Vec<AssociationDetailsAssociatedPlacesItem>,
@@ -429,7 +429,7 @@ pub mod types {
         }
     }
     ///`AssociationDetailsAssociatedPlacesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociationDetailsAssociatedPlacesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<
@@ -450,7 +450,7 @@ pub mod types {
         }
     }
     ///`AssociationDetailsAssociatedPlacesItemDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociationDetailsAssociatedPlacesItemDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub module: ::std::option::Option<
@@ -465,7 +465,7 @@ pub mod types {
         }
     }
     ///`AssociationDetailsAssociatedPlacesItemDetailsModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociationDetailsAssociatedPlacesItemDetailsModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -480,7 +480,7 @@ pub mod types {
         }
     }
     ///`AssociationDetailsAssociatedPlacesItemResource`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociationDetailsAssociatedPlacesItemResource {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -495,7 +495,7 @@ pub mod types {
         }
     }
     ///`Available`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Available {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub available: ::std::option::Option<bool>,
@@ -580,7 +580,7 @@ pub mod types {
         }
     }
     ///`CreateUnsubscribeLinkResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateUnsubscribeLinkResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub unsubscribe_links: ::std::vec::Vec<UnsubscribeLinksSuccessResponse>,
@@ -756,7 +756,7 @@ pub mod types {
         }
     }
     ///`DefaultFromAddress`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DefaultFromAddress {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -773,7 +773,7 @@ pub mod types {
         }
     }
     ///`DefaultReplytoAddress`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DefaultReplytoAddress {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -790,7 +790,7 @@ pub mod types {
         }
     }
     ///`DeleteUnsubscribeLinkResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteUnsubscribeLinkResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub unsubscribe_links: ::std::vec::Vec<UnsubscribeLinksSuccessResponse>,
@@ -803,7 +803,7 @@ pub mod types {
         }
     }
     ///`DetailsId`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DetailsId {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -947,7 +947,7 @@ pub mod types {
         }
     }
     ///`DownloadMailMergeResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DownloadMailMergeResponse {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -971,7 +971,7 @@ pub mod types {
         }
     }
     ///`Email`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Email {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub activity_info: ::std::option::Option<
@@ -1036,7 +1036,7 @@ pub mod types {
         }
     }
     ///`EmailCompose`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailCompose {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub default_from_address: ::std::option::Option<DefaultFromAddress>,
@@ -1055,7 +1055,7 @@ pub mod types {
         }
     }
     ///`EmailComposeResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailComposeResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub email_compose: ::std::vec::Vec<EmailCompose>,
@@ -1068,7 +1068,7 @@ pub mod types {
         }
     }
     ///`EmailDrafts`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailDrafts {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<EmailDraftsAttachments>,
@@ -1113,7 +1113,7 @@ pub mod types {
         }
     }
     ///`EmailDraftsAttachments`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailDraftsAttachments {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub file_size: ::std::option::Option<::std::string::String>,
@@ -1128,7 +1128,7 @@ pub mod types {
         }
     }
     ///`EmailDraftsDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailDraftsDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1141,7 +1141,7 @@ pub mod types {
         }
     }
     ///`EmailDraftsResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailDraftsResponseWrapper {
         #[serde(
             rename = "__email_drafts",
@@ -1158,7 +1158,7 @@ pub mod types {
         }
     }
     ///`EmailDraftsSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailDraftsSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1177,7 +1177,7 @@ pub mod types {
         }
     }
     ///`EmailDraftsSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailDraftsSuccessWrapper {
         #[serde(
             rename = "__email_drafts",
@@ -1194,7 +1194,7 @@ pub mod types {
         }
     }
     ///`EmailDraftsTo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailDraftsTo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -1220,7 +1220,7 @@ pub mod types {
         }
     }
     ///`EmailRelatedRecordsAttachments`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailRelatedRecordsAttachments {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1237,7 +1237,7 @@ pub mod types {
         }
     }
     ///`EmailRelatedRecordsInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailRelatedRecordsInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -1258,7 +1258,7 @@ pub mod types {
         }
     }
     ///`EmailRelatedRecordsLinkedRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailRelatedRecordsLinkedRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1275,7 +1275,7 @@ pub mod types {
         }
     }
     ///`EmailRelatedRecordsWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailRelatedRecordsWrapper {
         #[serde(
             rename = "Emails",
@@ -1294,7 +1294,7 @@ pub mod types {
         }
     }
     ///`EmailSharingDetailsResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailSharingDetailsResponseWrapper {
         #[serde(
             rename = "__emails_sharing_details",
@@ -1311,7 +1311,7 @@ pub mod types {
         }
     }
     ///`EmailSharings`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailSharings {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub available_types: ::std::vec::Vec<::std::string::String>,
@@ -1326,7 +1326,7 @@ pub mod types {
         }
     }
     ///`EmailSharingsShareFromUsersItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailSharingsShareFromUsersItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1346,7 +1346,7 @@ pub mod types {
         }
     }
     ///`EmailTemplate`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailTemplate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub associated: ::std::option::Option<bool>,
@@ -1397,7 +1397,7 @@ pub mod types {
         }
     }
     ///`EmailTemplatesAttachment`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailTemplatesAttachment {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub file_id: ::std::option::Option<::std::string::String>,
@@ -1416,7 +1416,7 @@ pub mod types {
         }
     }
     ///`EmailTemplatesInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailTemplatesInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -1435,7 +1435,7 @@ pub mod types {
         }
     }
     ///`EmailTemplatesWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailTemplatesWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub email_templates: ::std::vec::Vec<EmailTemplate>,
@@ -1450,7 +1450,7 @@ pub mod types {
         }
     }
     ///Zoho's error answer: the top-level envelope (`code`, `message`, `status`, `details`) or per-record results under `data`. Fields Zoho adds are kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1473,7 +1473,7 @@ pub mod types {
         }
     }
     ///`Folder`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Folder {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1488,7 +1488,7 @@ pub mod types {
         }
     }
     ///`Font`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Font {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub family: ::std::option::Option<::std::string::String>,
@@ -1503,7 +1503,7 @@ pub mod types {
         }
     }
     ///`FromAddressesAddress`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FromAddressesAddress {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub default: ::std::option::Option<bool>,
@@ -1524,7 +1524,7 @@ pub mod types {
         }
     }
     ///`GetAssociatedUnsubscribeLinksResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetAssociatedUnsubscribeLinksResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub associations: ::std::vec::Vec<AssociationDetails>,
@@ -1763,7 +1763,7 @@ pub mod types {
         }
     }
     ///`GetUnsubscribeLinkResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetUnsubscribeLinkResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub unsubscribe_links: ::std::vec::Vec<UnsubscribeLinks>,
@@ -1776,7 +1776,7 @@ pub mod types {
         }
     }
     ///`GetUnsubscribeLinksResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetUnsubscribeLinksResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub unsubscribe_links: ::std::vec::Vec<UnsubscribeLinks>,
@@ -1789,7 +1789,7 @@ pub mod types {
         }
     }
     ///`IdDetail`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct IdDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1802,7 +1802,7 @@ pub mod types {
         }
     }
     ///`InventoryDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inventory_template: ::std::option::Option<InventoryDetailsInventoryTemplate>,
@@ -1821,7 +1821,7 @@ pub mod types {
         }
     }
     ///`InventoryDetailsInventoryTemplate`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryDetailsInventoryTemplate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1871,7 +1871,7 @@ pub mod types {
         }
     }
     ///`InventoryTemplatesModuleMap`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryTemplatesModuleMap {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1886,7 +1886,7 @@ pub mod types {
         }
     }
     ///`InventoryTemplatesUser`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryTemplatesUser {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1901,7 +1901,7 @@ pub mod types {
         }
     }
     ///`LastVersionStatistics`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LastVersionStatistics {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bounced: ::std::option::Option<i32>,
@@ -1975,7 +1975,7 @@ pub mod types {
         }
     }
     ///`MailMergeSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MailMergeSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1994,7 +1994,7 @@ pub mod types {
         }
     }
     ///`MailMergeSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MailMergeSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub report_link: ::std::option::Option<::std::string::String>,
@@ -2007,7 +2007,7 @@ pub mod types {
         }
     }
     ///`MailMergeSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MailMergeSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub send_mail_merge: ::std::vec::Vec<MailMergeSuccessResponse>,
@@ -2044,7 +2044,7 @@ pub mod types {
         }
     }
     ///`MinifiedUser`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedUser {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -2061,7 +2061,7 @@ pub mod types {
         }
     }
     ///`Module`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Module {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2076,7 +2076,7 @@ pub mod types {
         }
     }
     ///`RecordRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordRecord {
         #[serde(
             rename = "Created_By",
@@ -2127,7 +2127,7 @@ pub mod types {
         }
     }
     ///`ScheduleDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub time: ::std::option::Option<::std::string::String>,
@@ -2150,7 +2150,7 @@ pub mod types {
         }
     }
     ///`SendMailDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SendMailDetails {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub blocked_email_addresses: ::std::vec::Vec<
@@ -2167,7 +2167,7 @@ pub mod types {
         }
     }
     ///`SendMailDetailsBlockedEmailAddressesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SendMailDetailsBlockedEmailAddressesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -2205,7 +2205,7 @@ pub mod types {
         }
     }
     ///`SendMailSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SendMailSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2224,7 +2224,7 @@ pub mod types {
         }
     }
     ///`SendMailSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SendMailSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<SendMailSuccess>,
@@ -2334,7 +2334,7 @@ pub mod types {
         }
     }
     ///`SharedSuccessfully`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SharedSuccessfully {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<SharedSuccessfullyStructure>,
@@ -2347,7 +2347,7 @@ pub mod types {
         }
     }
     ///`SharedSuccessfullyStructure`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SharedSuccessfullyStructure {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2448,7 +2448,7 @@ pub mod types {
         }
     }
     ///`SignSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SignSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sign_mail_merge: ::std::vec::Vec<MailMergeSuccessResponse>,
@@ -2531,7 +2531,7 @@ pub mod types {
         }
     }
     ///`Status`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Status {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bounced_reason: ::std::option::Option<::std::string::String>,
@@ -2558,7 +2558,7 @@ pub mod types {
         }
     }
     ///`Tag`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Tag {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color_code: ::std::option::Option<::std::string::String>,
@@ -2583,7 +2583,7 @@ pub mod types {
         }
     }
     ///`Template`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Template {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2598,7 +2598,7 @@ pub mod types {
         }
     }
     ///`TypeDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TypeDetails {
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
@@ -2642,7 +2642,7 @@ pub mod types {
         }
     }
     ///`UnblockEmailResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnblockEmailResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<UnblockEmailSuccessResponse>,
@@ -2655,7 +2655,7 @@ pub mod types {
         }
     }
     ///`UnblockEmailSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnblockEmailSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2674,7 +2674,7 @@ pub mod types {
         }
     }
     ///`UnblockEmailSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnblockEmailSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2687,7 +2687,7 @@ pub mod types {
         }
     }
     ///`UnblockEmailsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnblockEmailsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<UnblockEmailSuccessResponse>,
@@ -2700,7 +2700,7 @@ pub mod types {
         }
     }
     ///`UnsubscribeLinks`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnsubscribeLinks {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action_on_unsubscribe: ::std::option::Option<::std::string::String>,
@@ -2741,7 +2741,7 @@ pub mod types {
         }
     }
     ///`UnsubscribeLinksSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnsubscribeLinksSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2760,7 +2760,7 @@ pub mod types {
         }
     }
     ///`UnsubscribeLinksUser`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnsubscribeLinksUser {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2775,7 +2775,7 @@ pub mod types {
         }
     }
     ///`UpdateEmailComposerDefaultSettingsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateEmailComposerDefaultSettingsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub email_compose: ::std::vec::Vec<
@@ -2792,7 +2792,7 @@ pub mod types {
         }
     }
     ///`UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2811,7 +2811,7 @@ pub mod types {
         }
     }
     ///`UpdateUnsubscribeLinkResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateUnsubscribeLinkResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub unsubscribe_links: ::std::vec::Vec<UnsubscribeLinksSuccessResponse>,
@@ -2824,7 +2824,7 @@ pub mod types {
         }
     }
     ///`UpdateUnsubscribeLinksResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateUnsubscribeLinksResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub unsubscribe_links: ::std::vec::Vec<UnsubscribeLinksSuccessResponse>,
@@ -2837,7 +2837,7 @@ pub mod types {
         }
     }
     ///`UserDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UserDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -14877,6 +14877,4012 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AddressWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AddressWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AddressWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AddressWrapper, A::Error> {
+                    let mut f_from_addresses: ::std::vec::Vec<FromAddressesAddress> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "from_addresses" => f_from_addresses = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AddressWrapper {
+                        from_addresses: f_from_addresses,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociateEmailDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociateEmailDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociateEmailDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociateEmailDetails, A::Error> {
+                    let mut f_message_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "message_id" => f_message_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociateEmailDetails {
+                        message_id: f_message_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociateEmailLinkedRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociateEmailLinkedRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociateEmailLinkedRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociateEmailLinkedRecord, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<AssociateEmailModuleMap> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociateEmailLinkedRecord {
+                        id: f_id,
+                        module: f_module,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociateEmailModuleMap {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociateEmailModuleMap;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociateEmailModuleMap object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociateEmailModuleMap, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociateEmailModuleMap {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociateEmailRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociateEmailRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociateEmailRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociateEmailRecord, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_linked_record: ::std::option::Option<
+                        AssociateEmailLinkedRecord,
+                    > = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<AssociateEmailModuleMap> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "linked_record" => f_linked_record = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociateEmailRecord {
+                        id: f_id,
+                        linked_record: f_linked_record,
+                        module: f_module,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociateEmailSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociateEmailSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociateEmailSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociateEmailSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<AssociateEmailDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociateEmailSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociateEmailSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociateEmailSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociateEmailSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociateEmailSuccessWrapper, A::Error> {
+                    let mut f_emails: ::std::vec::Vec<AssociateEmailSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Emails" => f_emails = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociateEmailSuccessWrapper {
+                        emails: f_emails,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociationDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociationDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociationDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociationDetails, A::Error> {
+                    let mut f_associated_places: ::std::vec::Vec<
+                        AssociationDetailsAssociatedPlacesItem,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "associated_places" => {
+                                f_associated_places = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociationDetails {
+                        associated_places: f_associated_places,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociationDetailsAssociatedPlacesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociationDetailsAssociatedPlacesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociationDetailsAssociatedPlacesItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    AssociationDetailsAssociatedPlacesItem,
+                    A::Error,
+                > {
+                    let mut f_details: ::std::option::Option<
+                        AssociationDetailsAssociatedPlacesItemDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_resource: ::std::option::Option<
+                        AssociationDetailsAssociatedPlacesItemResource,
+                    > = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "details" => f_details = access.next_value()?,
+                            "resource" => f_resource = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociationDetailsAssociatedPlacesItem {
+                        details: f_details,
+                        resource: f_resource,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for AssociationDetailsAssociatedPlacesItemDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociationDetailsAssociatedPlacesItemDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociationDetailsAssociatedPlacesItemDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    AssociationDetailsAssociatedPlacesItemDetails,
+                    A::Error,
+                > {
+                    let mut f_module: ::std::option::Option<
+                        AssociationDetailsAssociatedPlacesItemDetailsModule,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "module" => f_module = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociationDetailsAssociatedPlacesItemDetails {
+                        module: f_module,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for AssociationDetailsAssociatedPlacesItemDetailsModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociationDetailsAssociatedPlacesItemDetailsModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a AssociationDetailsAssociatedPlacesItemDetailsModule object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    AssociationDetailsAssociatedPlacesItemDetailsModule,
+                    A::Error,
+                > {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociationDetailsAssociatedPlacesItemDetailsModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for AssociationDetailsAssociatedPlacesItemResource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociationDetailsAssociatedPlacesItemResource;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a AssociationDetailsAssociatedPlacesItemResource object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    AssociationDetailsAssociatedPlacesItemResource,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociationDetailsAssociatedPlacesItemResource {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Available {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Available;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Available object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Available, A::Error> {
+                    let mut f_available: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_linked_record: ::std::option::Option<
+                        AssociateEmailLinkedRecord,
+                    > = ::std::default::Default::default();
+                    let mut f_record: ::std::option::Option<AssociateEmailRecord> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "available" => f_available = access.next_value()?,
+                            "linked_record" => f_linked_record = access.next_value()?,
+                            "record" => f_record = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Available {
+                        available: f_available,
+                        linked_record: f_linked_record,
+                        record: f_record,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateUnsubscribeLinkResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CreateUnsubscribeLinkResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CreateUnsubscribeLinkResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CreateUnsubscribeLinkResponse, A::Error> {
+                    let mut f_unsubscribe_links: ::std::vec::Vec<
+                        UnsubscribeLinksSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "unsubscribe_links" => {
+                                f_unsubscribe_links = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CreateUnsubscribeLinkResponse {
+                        unsubscribe_links: f_unsubscribe_links,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DefaultFromAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DefaultFromAddress;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DefaultFromAddress object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DefaultFromAddress, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_user_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "user_name" => f_user_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DefaultFromAddress {
+                        email: f_email,
+                        type_: f_type_,
+                        user_name: f_user_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DefaultReplytoAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DefaultReplytoAddress;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DefaultReplytoAddress object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DefaultReplytoAddress, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_user_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "user_name" => f_user_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DefaultReplytoAddress {
+                        email: f_email,
+                        type_: f_type_,
+                        user_name: f_user_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteUnsubscribeLinkResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeleteUnsubscribeLinkResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeleteUnsubscribeLinkResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeleteUnsubscribeLinkResponse, A::Error> {
+                    let mut f_unsubscribe_links: ::std::vec::Vec<
+                        UnsubscribeLinksSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "unsubscribe_links" => {
+                                f_unsubscribe_links = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeleteUnsubscribeLinkResponse {
+                        unsubscribe_links: f_unsubscribe_links,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DetailsId {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DetailsId;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DetailsId object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DetailsId, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DetailsId {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DownloadMailMergeResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DownloadMailMergeResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DownloadMailMergeResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DownloadMailMergeResponse, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DownloadMailMergeResponse {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Email {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Email;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Email object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Email, A::Error> {
+                    let mut f_activity_info: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_attachments: ::std::vec::Vec<
+                        EmailRelatedRecordsAttachments,
+                    > = ::std::default::Default::default();
+                    let mut f_cc: ::std::vec::Vec<UserDetails> = ::std::default::Default::default();
+                    let mut f_content: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_editable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_emotion: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_from: ::std::option::Option<UserDetails> = ::std::default::Default::default();
+                    let mut f_has_attachment: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_has_thread_attachment: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_intent: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_linked_record: ::std::option::Option<
+                        EmailRelatedRecordsLinkedRecord,
+                    > = ::std::default::Default::default();
+                    let mut f_mail_format: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_message_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_owner: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_read: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_reply_to: ::std::option::Option<UserDetails> = ::std::default::Default::default();
+                    let mut f_sent: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sent_time: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sentiment_info: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_source: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::vec::Vec<Status> = ::std::default::Default::default();
+                    let mut f_subject: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_summary: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_thread_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_time: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_to: ::std::vec::Vec<UserDetails> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "activity_info" => f_activity_info = access.next_value()?,
+                            "attachments" => f_attachments = access.next_value()?,
+                            "cc" => f_cc = access.next_value()?,
+                            "content" => f_content = access.next_value()?,
+                            "editable" => f_editable = access.next_value()?,
+                            "emotion" => f_emotion = access.next_value()?,
+                            "from" => f_from = access.next_value()?,
+                            "has_attachment" => f_has_attachment = access.next_value()?,
+                            "has_thread_attachment" => {
+                                f_has_thread_attachment = access.next_value()?;
+                            }
+                            "intent" => f_intent = access.next_value()?,
+                            "linked_record" => f_linked_record = access.next_value()?,
+                            "mail_format" => f_mail_format = access.next_value()?,
+                            "message_id" => f_message_id = access.next_value()?,
+                            "owner" => f_owner = access.next_value()?,
+                            "read" => f_read = access.next_value()?,
+                            "reply_to" => f_reply_to = access.next_value()?,
+                            "sent" => f_sent = access.next_value()?,
+                            "sent_time" => f_sent_time = access.next_value()?,
+                            "sentiment_info" => f_sentiment_info = access.next_value()?,
+                            "source" => f_source = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "subject" => f_subject = access.next_value()?,
+                            "summary" => f_summary = access.next_value()?,
+                            "thread_id" => f_thread_id = access.next_value()?,
+                            "time" => f_time = access.next_value()?,
+                            "to" => f_to = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Email {
+                        activity_info: f_activity_info,
+                        attachments: f_attachments,
+                        cc: f_cc,
+                        content: f_content,
+                        editable: f_editable,
+                        emotion: f_emotion,
+                        from: f_from,
+                        has_attachment: f_has_attachment,
+                        has_thread_attachment: f_has_thread_attachment,
+                        intent: f_intent,
+                        linked_record: f_linked_record,
+                        mail_format: f_mail_format,
+                        message_id: f_message_id,
+                        owner: f_owner,
+                        read: f_read,
+                        reply_to: f_reply_to,
+                        sent: f_sent,
+                        sent_time: f_sent_time,
+                        sentiment_info: f_sentiment_info,
+                        source: f_source,
+                        status: f_status,
+                        subject: f_subject,
+                        summary: f_summary,
+                        thread_id: f_thread_id,
+                        time: f_time,
+                        to: f_to,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailCompose {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailCompose;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailCompose object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailCompose, A::Error> {
+                    let mut f_default_from_address: ::std::option::Option<
+                        DefaultFromAddress,
+                    > = ::std::default::Default::default();
+                    let mut f_default_replyto_address: ::std::option::Option<
+                        DefaultReplytoAddress,
+                    > = ::std::default::Default::default();
+                    let mut f_font: ::std::option::Option<Font> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "default_from_address" => {
+                                f_default_from_address = access.next_value()?;
+                            }
+                            "default_replyto_address" => {
+                                f_default_replyto_address = access.next_value()?;
+                            }
+                            "font" => f_font = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailCompose {
+                        default_from_address: f_default_from_address,
+                        default_replyto_address: f_default_replyto_address,
+                        font: f_font,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailComposeResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailComposeResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailComposeResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailComposeResponseWrapper, A::Error> {
+                    let mut f_email_compose: ::std::vec::Vec<EmailCompose> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email_compose" => f_email_compose = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailComposeResponseWrapper {
+                        email_compose: f_email_compose,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailDrafts {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailDrafts;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailDrafts object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailDrafts, A::Error> {
+                    let mut f_attachments: ::std::vec::Vec<EmailDraftsAttachments> = ::std::default::Default::default();
+                    let mut f_bcc: ::std::vec::Vec<EmailDraftsTo> = ::std::default::Default::default();
+                    let mut f_cc: ::std::vec::Vec<EmailDraftsTo> = ::std::default::Default::default();
+                    let mut f_content: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_email_opt_out: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_from: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_inventory_details: ::std::option::Option<
+                        InventoryDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_reply_to: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_rich_text: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_schedule_details: ::std::option::Option<ScheduleDetails> = ::std::default::Default::default();
+                    let mut f_subject: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_summary: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_template: ::std::option::Option<Template> = ::std::default::Default::default();
+                    let mut f_to: ::std::vec::Vec<EmailDraftsTo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "attachments" => f_attachments = access.next_value()?,
+                            "bcc" => f_bcc = access.next_value()?,
+                            "cc" => f_cc = access.next_value()?,
+                            "content" => f_content = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "email_opt_out" => f_email_opt_out = access.next_value()?,
+                            "from" => f_from = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "inventory_details" => {
+                                f_inventory_details = access.next_value()?;
+                            }
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "reply_to" => f_reply_to = access.next_value()?,
+                            "rich_text" => f_rich_text = access.next_value()?,
+                            "schedule_details" => {
+                                f_schedule_details = access.next_value()?;
+                            }
+                            "subject" => f_subject = access.next_value()?,
+                            "summary" => f_summary = access.next_value()?,
+                            "template" => f_template = access.next_value()?,
+                            "to" => f_to = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailDrafts {
+                        attachments: f_attachments,
+                        bcc: f_bcc,
+                        cc: f_cc,
+                        content: f_content,
+                        created_time: f_created_time,
+                        email_opt_out: f_email_opt_out,
+                        from: f_from,
+                        id: f_id,
+                        inventory_details: f_inventory_details,
+                        modified_time: f_modified_time,
+                        reply_to: f_reply_to,
+                        rich_text: f_rich_text,
+                        schedule_details: f_schedule_details,
+                        subject: f_subject,
+                        summary: f_summary,
+                        template: f_template,
+                        to: f_to,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailDraftsAttachments {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailDraftsAttachments;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailDraftsAttachments object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailDraftsAttachments, A::Error> {
+                    let mut f_file_size: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_service_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file_size" => f_file_size = access.next_value()?,
+                            "service_name" => f_service_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailDraftsAttachments {
+                        file_size: f_file_size,
+                        service_name: f_service_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailDraftsDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailDraftsDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailDraftsDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailDraftsDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailDraftsDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailDraftsResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailDraftsResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailDraftsResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailDraftsResponseWrapper, A::Error> {
+                    let mut f_email_drafts: ::std::vec::Vec<EmailDrafts> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "__email_drafts" => f_email_drafts = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailDraftsResponseWrapper {
+                        email_drafts: f_email_drafts,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailDraftsSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailDraftsSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailDraftsSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailDraftsSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<EmailDraftsDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailDraftsSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailDraftsSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailDraftsSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailDraftsSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailDraftsSuccessWrapper, A::Error> {
+                    let mut f_email_drafts: ::std::vec::Vec<
+                        EmailDraftsSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "__email_drafts" => f_email_drafts = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailDraftsSuccessWrapper {
+                        email_drafts: f_email_drafts,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailDraftsTo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailDraftsTo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailDraftsTo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailDraftsTo, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_user_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "user_name" => f_user_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailDraftsTo {
+                        email: f_email,
+                        user_name: f_user_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailRelatedRecordsAttachments {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailRelatedRecordsAttachments;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailRelatedRecordsAttachments object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailRelatedRecordsAttachments, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_size: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "size" => f_size = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailRelatedRecordsAttachments {
+                        id: f_id,
+                        name: f_name,
+                        size: f_size,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailRelatedRecordsInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailRelatedRecordsInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailRelatedRecordsInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailRelatedRecordsInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_index: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_prev_index: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_index" => f_next_index = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            "prev_index" => f_prev_index = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailRelatedRecordsInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        next_index: f_next_index,
+                        per_page: f_per_page,
+                        prev_index: f_prev_index,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailRelatedRecordsLinkedRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailRelatedRecordsLinkedRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailRelatedRecordsLinkedRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailRelatedRecordsLinkedRecord, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<Module> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailRelatedRecordsLinkedRecord {
+                        id: f_id,
+                        module: f_module,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailRelatedRecordsWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailRelatedRecordsWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailRelatedRecordsWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailRelatedRecordsWrapper, A::Error> {
+                    let mut f_emails: ::std::vec::Vec<Email> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<EmailRelatedRecordsInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Emails" => f_emails = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailRelatedRecordsWrapper {
+                        emails: f_emails,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailSharingDetailsResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailSharingDetailsResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailSharingDetailsResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    EmailSharingDetailsResponseWrapper,
+                    A::Error,
+                > {
+                    let mut f_emails_sharing_details: ::std::vec::Vec<EmailSharings> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "__emails_sharing_details" => {
+                                f_emails_sharing_details = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailSharingDetailsResponseWrapper {
+                        emails_sharing_details: f_emails_sharing_details,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailSharings {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailSharings;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailSharings object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailSharings, A::Error> {
+                    let mut f_available_types: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_share_from_users: ::std::vec::Vec<
+                        EmailSharingsShareFromUsersItem,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "available_types" => f_available_types = access.next_value()?,
+                            "share_from_users" => {
+                                f_share_from_users = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailSharings {
+                        available_types: f_available_types,
+                        share_from_users: f_share_from_users,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailSharingsShareFromUsersItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailSharingsShareFromUsersItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailSharingsShareFromUsersItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailSharingsShareFromUsersItem, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "_type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailSharingsShareFromUsersItem {
+                        id: f_id,
+                        name: f_name,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailTemplate {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailTemplate;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailTemplate object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailTemplate, A::Error> {
+                    let mut f_associated: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_attachments: ::std::vec::Vec<EmailTemplatesAttachment> = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_consent_linked: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_content: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<
+                        InventoryTemplatesUser,
+                    > = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_editor_mode: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_favorite: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_folder: ::std::option::Option<Folder> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_usage_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_last_version_statistics: ::std::option::Option<
+                        LastVersionStatistics,
+                    > = ::std::default::Default::default();
+                    let mut f_mail_content: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<
+                        InventoryTemplatesUser,
+                    > = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<
+                        InventoryTemplatesModuleMap,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_subject: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "associated" => f_associated = access.next_value()?,
+                            "attachments" => f_attachments = access.next_value()?,
+                            "category" => f_category = access.next_value()?,
+                            "consent_linked" => f_consent_linked = access.next_value()?,
+                            "content" => f_content = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "description" => f_description = access.next_value()?,
+                            "editor_mode" => f_editor_mode = access.next_value()?,
+                            "favorite" => f_favorite = access.next_value()?,
+                            "folder" => f_folder = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "last_usage_time" => f_last_usage_time = access.next_value()?,
+                            "last_version_statistics" => {
+                                f_last_version_statistics = access.next_value()?;
+                            }
+                            "mail_content" => f_mail_content = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "subject" => f_subject = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailTemplate {
+                        associated: f_associated,
+                        attachments: f_attachments,
+                        category: f_category,
+                        consent_linked: f_consent_linked,
+                        content: f_content,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        description: f_description,
+                        editor_mode: f_editor_mode,
+                        favorite: f_favorite,
+                        folder: f_folder,
+                        id: f_id,
+                        last_usage_time: f_last_usage_time,
+                        last_version_statistics: f_last_version_statistics,
+                        mail_content: f_mail_content,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        module: f_module,
+                        name: f_name,
+                        subject: f_subject,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailTemplatesAttachment {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailTemplatesAttachment;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailTemplatesAttachment object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailTemplatesAttachment, A::Error> {
+                    let mut f_file_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_file_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_size: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file_id" => f_file_id = access.next_value()?,
+                            "file_name" => f_file_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "size" => f_size = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailTemplatesAttachment {
+                        file_id: f_file_id,
+                        file_name: f_file_name,
+                        id: f_id,
+                        size: f_size,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailTemplatesInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailTemplatesInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailTemplatesInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailTemplatesInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailTemplatesInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailTemplatesWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EmailTemplatesWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EmailTemplatesWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EmailTemplatesWrapper, A::Error> {
+                    let mut f_email_templates: ::std::vec::Vec<EmailTemplate> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<EmailTemplatesInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email_templates" => f_email_templates = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EmailTemplatesWrapper {
+                        email_templates: f_email_templates,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorEnvelope {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorEnvelope;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ErrorEnvelope object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ErrorEnvelope, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "data" => f_data = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ErrorEnvelope {
+                        code: f_code,
+                        data: f_data,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Folder {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Folder;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Folder object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Folder, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Folder {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Font {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Font;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Font object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Font, A::Error> {
+                    let mut f_family: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_size: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "family" => f_family = access.next_value()?,
+                            "size" => f_size = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Font {
+                        family: f_family,
+                        size: f_size,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FromAddressesAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FromAddressesAddress;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FromAddressesAddress object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FromAddressesAddress, A::Error> {
+                    let mut f_default: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_user_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "default" => f_default = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "user_name" => f_user_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FromAddressesAddress {
+                        default: f_default,
+                        email: f_email,
+                        id: f_id,
+                        type_: f_type_,
+                        user_name: f_user_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAssociatedUnsubscribeLinksResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = GetAssociatedUnsubscribeLinksResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a GetAssociatedUnsubscribeLinksResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    GetAssociatedUnsubscribeLinksResponse,
+                    A::Error,
+                > {
+                    let mut f_associations: ::std::vec::Vec<AssociationDetails> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "associations" => f_associations = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(GetAssociatedUnsubscribeLinksResponse {
+                        associations: f_associations,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetUnsubscribeLinkResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = GetUnsubscribeLinkResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a GetUnsubscribeLinkResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<GetUnsubscribeLinkResponse, A::Error> {
+                    let mut f_unsubscribe_links: ::std::vec::Vec<UnsubscribeLinks> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "unsubscribe_links" => {
+                                f_unsubscribe_links = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(GetUnsubscribeLinkResponse {
+                        unsubscribe_links: f_unsubscribe_links,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetUnsubscribeLinksResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = GetUnsubscribeLinksResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a GetUnsubscribeLinksResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<GetUnsubscribeLinksResponse, A::Error> {
+                    let mut f_unsubscribe_links: ::std::vec::Vec<UnsubscribeLinks> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "unsubscribe_links" => {
+                                f_unsubscribe_links = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(GetUnsubscribeLinksResponse {
+                        unsubscribe_links: f_unsubscribe_links,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for IdDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = IdDetail;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a IdDetail object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<IdDetail, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(IdDetail {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InventoryDetails, A::Error> {
+                    let mut f_inventory_template: ::std::option::Option<
+                        InventoryDetailsInventoryTemplate,
+                    > = ::std::default::Default::default();
+                    let mut f_paper_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_record: ::std::option::Option<RecordRecord> = ::std::default::Default::default();
+                    let mut f_view_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "inventory_template" => {
+                                f_inventory_template = access.next_value()?;
+                            }
+                            "paper_type" => f_paper_type = access.next_value()?,
+                            "record" => f_record = access.next_value()?,
+                            "view_type" => f_view_type = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryDetails {
+                        inventory_template: f_inventory_template,
+                        paper_type: f_paper_type,
+                        record: f_record,
+                        view_type: f_view_type,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryDetailsInventoryTemplate {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryDetailsInventoryTemplate;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryDetailsInventoryTemplate object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InventoryDetailsInventoryTemplate, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryDetailsInventoryTemplate {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryTemplatesModuleMap {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryTemplatesModuleMap;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryTemplatesModuleMap object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InventoryTemplatesModuleMap, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryTemplatesModuleMap {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryTemplatesUser {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryTemplatesUser;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryTemplatesUser object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InventoryTemplatesUser, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryTemplatesUser {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LastVersionStatistics {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LastVersionStatistics;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LastVersionStatistics object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LastVersionStatistics, A::Error> {
+                    let mut f_bounced: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_clicked: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_delivered: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_opened: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_sent: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_tracked: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bounced" => f_bounced = access.next_value()?,
+                            "clicked" => f_clicked = access.next_value()?,
+                            "delivered" => f_delivered = access.next_value()?,
+                            "opened" => f_opened = access.next_value()?,
+                            "sent" => f_sent = access.next_value()?,
+                            "tracked" => f_tracked = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LastVersionStatistics {
+                        bounced: f_bounced,
+                        clicked: f_clicked,
+                        delivered: f_delivered,
+                        opened: f_opened,
+                        sent: f_sent,
+                        tracked: f_tracked,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MailMergeSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MailMergeSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MailMergeSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MailMergeSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        MailMergeSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MailMergeSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MailMergeSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MailMergeSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MailMergeSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MailMergeSuccessResponseDetails, A::Error> {
+                    let mut f_report_link: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "report_link" => f_report_link = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MailMergeSuccessResponseDetails {
+                        report_link: f_report_link,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MailMergeSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MailMergeSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MailMergeSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MailMergeSuccessWrapper, A::Error> {
+                    let mut f_send_mail_merge: ::std::vec::Vec<
+                        MailMergeSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "send_mail_merge" => f_send_mail_merge = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MailMergeSuccessWrapper {
+                        send_mail_merge: f_send_mail_merge,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedUser {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedUser;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedUser object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedUser, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedUser {
+                        email: f_email,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Module {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Module;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Module object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Module, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Module {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordRecord, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_tag: ::std::vec::Vec<Tag> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "Tag" => f_tag = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordRecord {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        tag: f_tag,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ScheduleDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ScheduleDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ScheduleDetails, A::Error> {
+                    let mut f_time: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "time" => f_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ScheduleDetails {
+                        time: f_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMailDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SendMailDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SendMailDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SendMailDetails, A::Error> {
+                    let mut f_blocked_email_addresses: ::std::vec::Vec<
+                        SendMailDetailsBlockedEmailAddressesItem,
+                    > = ::std::default::Default::default();
+                    let mut f_message_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "blocked_email_addresses" => {
+                                f_blocked_email_addresses = access.next_value()?;
+                            }
+                            "message_id" => f_message_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SendMailDetails {
+                        blocked_email_addresses: f_blocked_email_addresses,
+                        message_id: f_message_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMailDetailsBlockedEmailAddressesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SendMailDetailsBlockedEmailAddressesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SendMailDetailsBlockedEmailAddressesItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    SendMailDetailsBlockedEmailAddressesItem,
+                    A::Error,
+                > {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_reason: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "reason" => f_reason = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SendMailDetailsBlockedEmailAddressesItem {
+                        email: f_email,
+                        reason: f_reason,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMailSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SendMailSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SendMailSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SendMailSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<SendMailDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SendMailSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMailSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SendMailSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SendMailSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SendMailSuccessWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<SendMailSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SendMailSuccessWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SharedSuccessfully {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SharedSuccessfully;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SharedSuccessfully object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SharedSuccessfully, A::Error> {
+                    let mut f_data: ::std::vec::Vec<SharedSuccessfullyStructure> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SharedSuccessfully {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SharedSuccessfullyStructure {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SharedSuccessfullyStructure;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SharedSuccessfullyStructure object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SharedSuccessfullyStructure, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<DetailsId> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SharedSuccessfullyStructure {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SignSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SignSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SignSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SignSuccessWrapper, A::Error> {
+                    let mut f_sign_mail_merge: ::std::vec::Vec<
+                        MailMergeSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "sign_mail_merge" => f_sign_mail_merge = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SignSuccessWrapper {
+                        sign_mail_merge: f_sign_mail_merge,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Status {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Status;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Status object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Status, A::Error> {
+                    let mut f_bounced_reason: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_bounced_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_count: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_first_open: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_open: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sub_category: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bounced_reason" => f_bounced_reason = access.next_value()?,
+                            "bounced_time" => f_bounced_time = access.next_value()?,
+                            "category" => f_category = access.next_value()?,
+                            "count" => f_count = access.next_value()?,
+                            "first_open" => f_first_open = access.next_value()?,
+                            "last_open" => f_last_open = access.next_value()?,
+                            "sub_category" => f_sub_category = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Status {
+                        bounced_reason: f_bounced_reason,
+                        bounced_time: f_bounced_time,
+                        category: f_category,
+                        count: f_count,
+                        first_open: f_first_open,
+                        last_open: f_last_open,
+                        sub_category: f_sub_category,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Tag {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Tag;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Tag object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Tag, A::Error> {
+                    let mut f_color_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "color_code" => f_color_code = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Tag {
+                        color_code: f_color_code,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Template {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Template;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Template object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Template, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Template {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TypeDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TypeDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TypeDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TypeDetails, A::Error> {
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TypeDetails {
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnblockEmailResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnblockEmailResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnblockEmailResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UnblockEmailResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<UnblockEmailSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnblockEmailResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnblockEmailSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnblockEmailSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnblockEmailSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UnblockEmailSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        UnblockEmailSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnblockEmailSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnblockEmailSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnblockEmailSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnblockEmailSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    UnblockEmailSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnblockEmailSuccessResponseDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnblockEmailsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnblockEmailsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnblockEmailsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UnblockEmailsResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<UnblockEmailSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnblockEmailsResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnsubscribeLinks {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnsubscribeLinks;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnsubscribeLinks object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UnsubscribeLinks, A::Error> {
+                    let mut f_action_on_unsubscribe: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<UnsubscribeLinksUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_custom_location_url: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_landing_url: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_location_url_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<UnsubscribeLinksUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_page_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_standard_page_message: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_submission_action_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_submission_message: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_submission_redirect_url: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "action_on_unsubscribe" => {
+                                f_action_on_unsubscribe = access.next_value()?;
+                            }
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "custom_location_url" => {
+                                f_custom_location_url = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "landing_url" => f_landing_url = access.next_value()?,
+                            "location_url_type" => {
+                                f_location_url_type = access.next_value()?;
+                            }
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "page_type" => f_page_type = access.next_value()?,
+                            "standard_page_message" => {
+                                f_standard_page_message = access.next_value()?;
+                            }
+                            "submission_action_type" => {
+                                f_submission_action_type = access.next_value()?;
+                            }
+                            "submission_message" => {
+                                f_submission_message = access.next_value()?;
+                            }
+                            "submission_redirect_url" => {
+                                f_submission_redirect_url = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnsubscribeLinks {
+                        action_on_unsubscribe: f_action_on_unsubscribe,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        custom_location_url: f_custom_location_url,
+                        id: f_id,
+                        landing_url: f_landing_url,
+                        location_url_type: f_location_url_type,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        page_type: f_page_type,
+                        standard_page_message: f_standard_page_message,
+                        submission_action_type: f_submission_action_type,
+                        submission_message: f_submission_message,
+                        submission_redirect_url: f_submission_redirect_url,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnsubscribeLinksSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnsubscribeLinksSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnsubscribeLinksSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UnsubscribeLinksSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<IdDetail> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnsubscribeLinksSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnsubscribeLinksUser {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnsubscribeLinksUser;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnsubscribeLinksUser object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UnsubscribeLinksUser, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnsubscribeLinksUser {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEmailComposerDefaultSettingsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UpdateEmailComposerDefaultSettingsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UpdateEmailComposerDefaultSettingsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    UpdateEmailComposerDefaultSettingsResponse,
+                    A::Error,
+                > {
+                    let mut f_email_compose: ::std::vec::Vec<
+                        ::std::vec::Vec<
+                            UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem,
+                        >,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email_compose" => f_email_compose = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UpdateEmailComposerDefaultSettingsResponse {
+                        email_compose: f_email_compose,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem,
+                    A::Error,
+                > {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<TypeDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UpdateEmailComposerDefaultSettingsResponseEmailComposeItemItem {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateUnsubscribeLinkResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UpdateUnsubscribeLinkResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UpdateUnsubscribeLinkResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UpdateUnsubscribeLinkResponse, A::Error> {
+                    let mut f_unsubscribe_links: ::std::vec::Vec<
+                        UnsubscribeLinksSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "unsubscribe_links" => {
+                                f_unsubscribe_links = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UpdateUnsubscribeLinkResponse {
+                        unsubscribe_links: f_unsubscribe_links,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateUnsubscribeLinksResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UpdateUnsubscribeLinksResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UpdateUnsubscribeLinksResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UpdateUnsubscribeLinksResponse, A::Error> {
+                    let mut f_unsubscribe_links: ::std::vec::Vec<
+                        UnsubscribeLinksSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "unsubscribe_links" => {
+                                f_unsubscribe_links = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UpdateUnsubscribeLinksResponse {
+                        unsubscribe_links: f_unsubscribe_links,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UserDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UserDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UserDetails, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_user_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "user_name" => f_user_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UserDetails {
+                        email: f_email,
+                        user_name: f_user_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
         }
     }
 }

@@ -10,7 +10,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ActionWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ActionWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub merge: ::std::vec::Vec<FindAndMergeSuccessResponse>,
@@ -23,7 +23,7 @@ pub mod types {
         }
     }
     ///`AddAppointmentsRescheduledHistoryResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AddAppointmentsRescheduledHistoryResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RescheduleHistorySuccessResponse>,
@@ -36,7 +36,7 @@ pub mod types {
         }
     }
     ///`AssociationDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AssociationDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lookup_field: ::std::option::Option<LookupField>,
@@ -51,7 +51,7 @@ pub mod types {
         }
     }
     ///`Attachment`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Attachment {
         #[serde(
             rename = "$attachment_type",
@@ -141,7 +141,7 @@ pub mod types {
         }
     }
     ///`AttachmentsFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AttachmentsFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -154,7 +154,7 @@ pub mod types {
         }
     }
     ///`AttachmentsInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AttachmentsInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -173,7 +173,7 @@ pub mod types {
         }
     }
     ///`AttachmentsOwner`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AttachmentsOwner {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -190,7 +190,7 @@ pub mod types {
         }
     }
     ///`AttachmentsParentId`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AttachmentsParentId {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -205,7 +205,7 @@ pub mod types {
         }
     }
     ///`AttachmentsSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AttachmentsSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -261,7 +261,7 @@ pub mod types {
         },
     }
     ///`AttachmentsSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AttachmentsSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<AttachmentsSuccess>,
@@ -274,7 +274,7 @@ pub mod types {
         }
     }
     ///`AutoNumber`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AutoNumber {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prefix: ::std::option::Option<::std::string::String>,
@@ -291,7 +291,7 @@ pub mod types {
         }
     }
     ///`AutomationDetail`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AutomationDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pathfinder: ::std::option::Option<Pathfinder>,
@@ -308,7 +308,7 @@ pub mod types {
         }
     }
     ///`BluePrint`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BluePrint {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<RecordRecord>,
@@ -327,7 +327,7 @@ pub mod types {
         }
     }
     ///`BlueprintApiException`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlueprintApiException {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -346,7 +346,7 @@ pub mod types {
         }
     }
     ///`BlueprintApiExceptionDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlueprintApiExceptionDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -377,7 +377,7 @@ pub mod types {
         }
     }
     ///`BlueprintResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlueprintResponseWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub blueprint: ::std::option::Option<BluePrint>,
@@ -390,7 +390,7 @@ pub mod types {
         }
     }
     ///`BlueprintSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlueprintSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -421,7 +421,7 @@ pub mod types {
         }
     }
     ///`CadencesExecutionSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CadencesExecutionSuccessWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -440,7 +440,7 @@ pub mod types {
         }
     }
     ///`CadencesExecutionSuccessWrapperDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CadencesExecutionSuccessWrapperDetails {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub cadences: ::std::vec::Vec<
@@ -457,7 +457,7 @@ pub mod types {
         }
     }
     ///`CadencesExecutionSuccessWrapperDetailsCadencesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CadencesExecutionSuccessWrapperDetailsCadencesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -472,7 +472,7 @@ pub mod types {
         }
     }
     ///`CancelMeetingsSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CancelMeetingsSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -491,7 +491,7 @@ pub mod types {
         }
     }
     ///`CancelMeetingsSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CancelMeetingsSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<CancelMeetingsSuccess>,
@@ -551,7 +551,7 @@ pub mod types {
         }
     }
     ///`ContactRole`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ContactRole {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -578,7 +578,7 @@ pub mod types {
         }
     }
     ///`ContactRolesResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ContactRolesResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub contact_roles: ::std::vec::Vec<ContactRole>,
@@ -591,7 +591,7 @@ pub mod types {
         }
     }
     ///`ContactRolesSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ContactRolesSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -610,7 +610,7 @@ pub mod types {
         }
     }
     ///`ContactRolesSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ContactRolesSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -623,7 +623,7 @@ pub mod types {
         }
     }
     ///`ContactRolesSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ContactRolesSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub contact_roles: ::std::vec::Vec<ContactRolesSuccessResponse>,
@@ -742,7 +742,7 @@ pub mod types {
         }
     }
     ///`ConvertInventoryResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ConvertInventoryResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<InventoryConvertSuccessResponse>,
@@ -755,7 +755,7 @@ pub mod types {
         }
     }
     ///`ConvertLeadResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ConvertLeadResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<ConvertLeadSuccessResponse>,
@@ -768,7 +768,7 @@ pub mod types {
         }
     }
     ///`ConvertLeadSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ConvertLeadSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -787,7 +787,7 @@ pub mod types {
         }
     }
     ///`CreateNotesResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateNotesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<NotesSuccessResponse>,
@@ -800,7 +800,7 @@ pub mod types {
         }
     }
     ///`CreateZiaOrgEnrichmentResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateZiaOrgEnrichmentResponse {
         #[serde(
             rename = "__zia_org_enrichment",
@@ -817,7 +817,7 @@ pub mod types {
         }
     }
     ///`CreateZiaPeopleEnrichmentResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateZiaPeopleEnrichmentResponse {
         #[serde(
             rename = "__zia_people_enrichment",
@@ -834,7 +834,7 @@ pub mod types {
         }
     }
     ///`Crypt`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Crypt {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub column: ::std::option::Option<::std::string::String>,
@@ -853,7 +853,7 @@ pub mod types {
         }
     }
     ///`Currency`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Currency {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub precision: ::std::option::Option<i32>,
@@ -868,7 +868,7 @@ pub mod types {
         }
     }
     ///`CurrentPicklist`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CurrentPicklist {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub colour_code: ::std::option::Option<::std::string::String>,
@@ -885,7 +885,7 @@ pub mod types {
         }
     }
     ///`CustomizeInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomizeInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bc_view: ::std::option::Option<
@@ -916,7 +916,7 @@ pub mod types {
         }
     }
     ///`DataFields`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DataFields {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -935,7 +935,7 @@ pub mod types {
         }
     }
     ///`DeleteAppointmentsRescheduledHistoryResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteAppointmentsRescheduledHistoryResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RescheduleHistorySuccessResponse>,
@@ -948,7 +948,7 @@ pub mod types {
         }
     }
     ///`DeleteNoteResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteNoteResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<NotesSuccessResponse>,
@@ -961,7 +961,7 @@ pub mod types {
         }
     }
     ///`DeleteNotesResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteNotesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<NotesSuccessResponse>,
@@ -974,7 +974,7 @@ pub mod types {
         }
     }
     ///`DeleteRecycleBinRecordResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteRecycleBinRecordResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub recycle_bin: ::std::vec::Vec<RecycleBinSuccessResponse>,
@@ -987,7 +987,7 @@ pub mod types {
         }
     }
     ///`DeleteRecycleBinRecordsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteRecycleBinRecordsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub recycle_bin: ::std::vec::Vec<RecycleBinSuccessResponse>,
@@ -1072,7 +1072,7 @@ pub mod types {
         }
     }
     ///`Dependee`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Dependee {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1087,7 +1087,7 @@ pub mod types {
         }
     }
     ///`Details`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Details {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1100,7 +1100,7 @@ pub mod types {
         }
     }
     ///`EnrichBasedOn`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EnrichBasedOn {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company: ::std::option::Option<EnrichBasedOnCompany>,
@@ -1119,7 +1119,7 @@ pub mod types {
         }
     }
     ///`EnrichBasedOnCompany`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EnrichBasedOnCompany {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -1134,7 +1134,7 @@ pub mod types {
         }
     }
     ///`EnrichBasedOnSocial`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EnrichBasedOnSocial {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub facebook: ::std::option::Option<::std::string::String>,
@@ -1151,7 +1151,7 @@ pub mod types {
         }
     }
     ///`EnrollCadencesResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EnrollCadencesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<CadencesExecutionSuccessWrapper>,
@@ -1164,7 +1164,7 @@ pub mod types {
         }
     }
     ///`EntityScores`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EntityScores {
         #[serde(
             rename = "Entity",
@@ -1228,7 +1228,7 @@ pub mod types {
         }
     }
     ///`EntityScoresEntity`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EntityScoresEntity {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1245,7 +1245,7 @@ pub mod types {
         }
     }
     ///`EntityScoresEntityModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EntityScoresEntityModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1260,7 +1260,7 @@ pub mod types {
         }
     }
     ///`EntityScoresInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EntityScoresInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -1289,7 +1289,7 @@ pub mod types {
         }
     }
     ///`EntityScoresResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EntityScoresResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<EntityScores>,
@@ -1304,7 +1304,7 @@ pub mod types {
         }
     }
     ///`EntityScoresScoringRule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EntityScoresScoringRule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1319,7 +1319,7 @@ pub mod types {
         }
     }
     ///`ErrorDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1334,7 +1334,7 @@ pub mod types {
         }
     }
     ///`ErrorDetails1`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorDetails1 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1349,7 +1349,7 @@ pub mod types {
         }
     }
     ///Zoho's error answer: the top-level envelope (`code`, `message`, `status`, `details`) or per-record results under `data`. Fields Zoho adds are kept.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorEnvelope {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1372,7 +1372,7 @@ pub mod types {
         }
     }
     ///`Escalation`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Escalation {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub days: ::std::option::Option<i32>,
@@ -1411,7 +1411,7 @@ pub mod types {
         }
     }
     ///`ExpectedFieldDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ExpectedFieldDetails {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub expected_fields: ::std::vec::Vec<ErrorDetails>,
@@ -1424,7 +1424,7 @@ pub mod types {
         }
     }
     ///`Experience`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Experience {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company_name: ::std::option::Option<::std::string::String>,
@@ -1445,7 +1445,7 @@ pub mod types {
         }
     }
     ///`External`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct External {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub allow_multiple_config: ::std::option::Option<bool>,
@@ -1462,7 +1462,7 @@ pub mod types {
         }
     }
     ///`Field`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Field {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1570,7 +1570,7 @@ pub mod types {
         }
     }
     ///`FieldAttachmentsFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldAttachmentsFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1583,7 +1583,7 @@ pub mod types {
         }
     }
     ///`FieldHistory`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldHistory {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -1611,7 +1611,7 @@ pub mod types {
         }
     }
     ///`FieldHistoryValue`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldHistoryValue {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub new: ::std::option::Option<::std::string::String>,
@@ -1626,7 +1626,7 @@ pub mod types {
         }
     }
     ///`FieldProfilesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FieldProfilesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1643,7 +1643,7 @@ pub mod types {
         }
     }
     ///`FilesFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FilesFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1666,7 +1666,7 @@ pub mod types {
         }
     }
     ///`FindAndMergeResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FindAndMergeResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub merge: ::std::vec::Vec<Merge>,
@@ -1679,7 +1679,7 @@ pub mod types {
         }
     }
     ///`FindAndMergeSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FindAndMergeSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -1698,7 +1698,7 @@ pub mod types {
         }
     }
     ///`FindAndMergeSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FindAndMergeSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1713,7 +1713,7 @@ pub mod types {
         }
     }
     ///`ForecastCategory`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ForecastCategory {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1728,7 +1728,7 @@ pub mod types {
         }
     }
     ///`Formula`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Formula {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expression: ::std::option::Option<i32>,
@@ -1743,7 +1743,7 @@ pub mod types {
         }
     }
     ///`GetAttachmentsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetAttachmentsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<Attachment>,
@@ -1794,7 +1794,7 @@ pub mod types {
         }
     }
     ///`GetRecordCountForTagResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetRecordCountForTagResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<::std::string::String>,
@@ -2329,7 +2329,7 @@ pub mod types {
         }
     }
     ///`IdNameDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct IdNameDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2344,7 +2344,7 @@ pub mod types {
         }
     }
     ///`ImageData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ImageData {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2357,7 +2357,7 @@ pub mod types {
         }
     }
     ///`InvalidTypeDetais`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InvalidTypeDetais {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2376,7 +2376,7 @@ pub mod types {
         }
     }
     ///`InvalidTypeError`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InvalidTypeError {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2395,7 +2395,7 @@ pub mod types {
         }
     }
     ///`InventoryConvertSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryConvertSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2414,7 +2414,7 @@ pub mod types {
         }
     }
     ///`InventoryConvertSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InventoryConvertSuccessResponseDetails {
         #[serde(
             rename = "Invoices",
@@ -2435,7 +2435,7 @@ pub mod types {
         }
     }
     ///`Layout`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Layout {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2514,7 +2514,7 @@ pub mod types {
         }
     }
     ///`LockedForS`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LockedForS {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2531,7 +2531,7 @@ pub mod types {
         }
     }
     ///`LockedForSModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LockedForSModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2546,7 +2546,7 @@ pub mod types {
         }
     }
     ///`LookupAndSubform`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LookupAndSubform {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2565,7 +2565,7 @@ pub mod types {
         }
     }
     ///`LookupField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LookupField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2580,7 +2580,7 @@ pub mod types {
         }
     }
     ///`MandatoryError`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MandatoryError {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2616,7 +2616,7 @@ pub mod types {
         }
     }
     ///`Maps`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Maps {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2631,7 +2631,7 @@ pub mod types {
         }
     }
     ///`MassDeleteDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub deleted_count: ::std::option::Option<i32>,
@@ -2684,7 +2684,7 @@ pub mod types {
         }
     }
     ///`MassDeleteTagsSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteTagsSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -2703,7 +2703,7 @@ pub mod types {
         }
     }
     ///`MassDeleteTagsSuccessDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MassDeleteTagsSuccessDetails {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub job_id: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2760,7 +2760,7 @@ pub mod types {
         }
     }
     ///`MasterRecordFields`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MasterRecordFields {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2779,7 +2779,7 @@ pub mod types {
         }
     }
     ///`Merge`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Merge {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<MergeData>,
@@ -2798,7 +2798,7 @@ pub mod types {
         }
     }
     ///`MergeData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MergeData {
         #[serde(
             rename = "_fields",
@@ -2827,7 +2827,7 @@ pub mod types {
         }
     }
     ///`MinifiedModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2846,7 +2846,7 @@ pub mod types {
         }
     }
     ///`MinifiedUser`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MinifiedUser {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -2863,7 +2863,7 @@ pub mod types {
         }
     }
     ///`MultiModuleLookup`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MultiModuleLookup {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2880,7 +2880,7 @@ pub mod types {
         }
     }
     ///`MultiSelectLookup`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MultiSelectLookup {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -2903,7 +2903,7 @@ pub mod types {
         }
     }
     ///`NameIdStructure`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NameIdStructure {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2931,7 +2931,7 @@ pub mod types {
         }
     }
     ///`NextTransition`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NextTransition {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub criteria_matched: ::std::option::Option<bool>,
@@ -2950,7 +2950,7 @@ pub mod types {
         }
     }
     ///`Note`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Note {
         #[serde(
             rename = "$attachments",
@@ -3039,7 +3039,7 @@ pub mod types {
         }
     }
     ///`NoteApiException`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NoteApiException {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3058,7 +3058,7 @@ pub mod types {
         }
     }
     ///`NoteApiExceptionDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NoteApiExceptionDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -3093,7 +3093,7 @@ pub mod types {
         }
     }
     ///`NotesInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -3122,7 +3122,7 @@ pub mod types {
         }
     }
     ///`NotesParentId`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesParentId {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3139,7 +3139,7 @@ pub mod types {
         }
     }
     ///`NotesResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<Note>,
@@ -3154,7 +3154,7 @@ pub mod types {
         }
     }
     ///`NotesSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3173,7 +3173,7 @@ pub mod types {
         }
     }
     ///`NotesSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesSuccessResponseDetails {
         #[serde(
             rename = "Created_By",
@@ -3228,7 +3228,7 @@ pub mod types {
         }
     }
     ///`Pathfinder`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Pathfinder {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub process_entry: ::std::option::Option<bool>,
@@ -3256,7 +3256,7 @@ pub mod types {
         }
     }
     ///`PickListValues`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PickListValues {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub actual_value: ::std::option::Option<::std::string::String>,
@@ -3302,7 +3302,7 @@ pub mod types {
         }
     }
     ///`PicklistDetail`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PicklistDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub actual_value: ::std::option::Option<::std::string::String>,
@@ -3325,7 +3325,7 @@ pub mod types {
         }
     }
     ///`Private`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Private {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub export: ::std::option::Option<bool>,
@@ -3342,7 +3342,7 @@ pub mod types {
         }
     }
     ///`ProcessInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ProcessInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -3377,7 +3377,7 @@ pub mod types {
         }
     }
     ///`Profile`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Profile {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3392,7 +3392,7 @@ pub mod types {
         }
     }
     ///`RecordData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordData {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3405,7 +3405,7 @@ pub mod types {
         }
     }
     ///`RecordDetailTag`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordDetailTag {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color_code: ::std::option::Option<::std::string::String>,
@@ -3422,7 +3422,7 @@ pub mod types {
         }
     }
     ///`RecordInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub call: ::std::option::Option<bool>,
@@ -3455,7 +3455,7 @@ pub mod types {
         }
     }
     ///`RecordLock`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordLock {
         #[serde(
             rename = "Created_By",
@@ -3533,7 +3533,7 @@ pub mod types {
         }
     }
     ///`RecordLockingInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordLockingInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub call: ::std::option::Option<bool>,
@@ -3566,7 +3566,7 @@ pub mod types {
         }
     }
     ///`RecordLockingResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordLockingResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RecordLock>,
@@ -3581,7 +3581,7 @@ pub mod types {
         }
     }
     ///`RecordLockingSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordLockingSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -3604,7 +3604,7 @@ pub mod types {
         }
     }
     ///`RecordLockingSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordLockingSuccessResponseDetails {
         #[serde(
             rename = "Created_By",
@@ -3637,7 +3637,7 @@ pub mod types {
         }
     }
     ///`RecordLockingSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordLockingSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RecordLockingSuccessResponse>,
@@ -3650,7 +3650,7 @@ pub mod types {
         }
     }
     ///`RecordPhotoSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordPhotoSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3669,7 +3669,7 @@ pub mod types {
         }
     }
     ///`RecordRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordRecord {
         #[serde(
             rename = "Created_By",
@@ -3710,7 +3710,7 @@ pub mod types {
         }
     }
     ///`RecordSuccessDetail`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordSuccessDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3725,7 +3725,7 @@ pub mod types {
         }
     }
     ///`RecordSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3744,7 +3744,7 @@ pub mod types {
         }
     }
     ///`RecordSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecordSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RecordSuccessResponse>,
@@ -3763,7 +3763,7 @@ pub mod types {
         }
     }
     ///`RecycleBinInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecycleBinInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -3782,7 +3782,7 @@ pub mod types {
         }
     }
     ///`RecycleBinResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecycleBinResponseWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<RecycleBinInfo>,
@@ -3797,7 +3797,7 @@ pub mod types {
         }
     }
     ///`RecycleBinResponseWrapperRecycleBinItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecycleBinResponseWrapperRecycleBinItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub deleted_by: ::std::option::Option<MinifiedUser>,
@@ -3820,7 +3820,7 @@ pub mod types {
         }
     }
     ///`RecycleBinSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecycleBinSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3839,7 +3839,7 @@ pub mod types {
         }
     }
     ///`RecycleBinSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecycleBinSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3865,7 +3865,7 @@ pub mod types {
         }
     }
     ///`RelatedRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3882,7 +3882,7 @@ pub mod types {
         }
     }
     ///`RelatedRecordsApiException`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedRecordsApiException {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3901,7 +3901,7 @@ pub mod types {
         }
     }
     ///`RelatedRecordsApiExceptionDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedRecordsApiExceptionDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3933,7 +3933,7 @@ pub mod types {
         }
     }
     ///`RelatedRecordsFileBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedRecordsFileBodyWrapper {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub file: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3946,7 +3946,7 @@ pub mod types {
         }
     }
     ///`RelatedRecordsResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedRecordsResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RecordRecord>,
@@ -3961,7 +3961,7 @@ pub mod types {
         }
     }
     ///`RelatedRecordsSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedRecordsSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -3980,7 +3980,7 @@ pub mod types {
         }
     }
     ///`RelatedRecordsSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RelatedRecordsSuccessResponseDetails {
         #[serde(
             rename = "External_Deal_ID",
@@ -3998,7 +3998,7 @@ pub mod types {
         }
     }
     ///`RescheduleHistory`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RescheduleHistory {
         #[serde(
             rename = "Appointment_Name",
@@ -4138,7 +4138,7 @@ pub mod types {
         }
     }
     ///`RescheduleHistoryAppointmentName`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RescheduleHistoryAppointmentName {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4153,7 +4153,7 @@ pub mod types {
         }
     }
     ///`RescheduleHistoryApproval`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RescheduleHistoryApproval {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub approve: ::std::option::Option<bool>,
@@ -4182,7 +4182,7 @@ pub mod types {
         }
     }
     ///`RescheduleHistoryInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RescheduleHistoryInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -4207,7 +4207,7 @@ pub mod types {
         }
     }
     ///`RescheduleHistoryResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RescheduleHistoryResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RescheduleHistory>,
@@ -4222,7 +4222,7 @@ pub mod types {
         }
     }
     ///`RescheduleHistorySuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RescheduleHistorySuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -4241,7 +4241,7 @@ pub mod types {
         }
     }
     ///`RescheduleHistorySuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RescheduleHistorySuccessResponseDetails {
         #[serde(
             rename = "$approval_state",
@@ -4279,7 +4279,7 @@ pub mod types {
         }
     }
     ///`ResponseBodyWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ResponseBodyWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RecordData>,
@@ -4328,7 +4328,7 @@ pub mod types {
         }
     }
     ///`Role`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Role {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4343,7 +4343,7 @@ pub mod types {
         }
     }
     ///`ShareRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShareRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permission: ::std::option::Option<::std::string::String>,
@@ -4370,7 +4370,7 @@ pub mod types {
         }
     }
     ///`ShareRecordApiException`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShareRecordApiException {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -4389,7 +4389,7 @@ pub mod types {
         }
     }
     ///`ShareRecordApiExceptionDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShareRecordApiExceptionDetails {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub ambiguity_due_to: ::std::vec::Vec<Dependee>,
@@ -4462,7 +4462,7 @@ pub mod types {
         }
     }
     ///`ShareRecordsModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShareRecordsModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -4479,7 +4479,7 @@ pub mod types {
         }
     }
     ///`ShareRecordsResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShareRecordsResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub share: ::std::vec::Vec<ShareRecord>,
@@ -4494,7 +4494,7 @@ pub mod types {
         }
     }
     ///`ShareRecordsSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShareRecordsSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -4513,7 +4513,7 @@ pub mod types {
         }
     }
     ///`ShareRecordsSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShareRecordsSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4526,7 +4526,7 @@ pub mod types {
         }
     }
     ///`SharedThrough`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SharedThrough {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub entity_name: ::std::option::Option<::std::string::String>,
@@ -4545,7 +4545,7 @@ pub mod types {
         }
     }
     ///`Shift`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Shift {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4577,7 +4577,7 @@ pub mod types {
         }
     }
     ///`SocialMedia`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SocialMedia {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub media_type: ::std::option::Option<::std::string::String>,
@@ -4592,7 +4592,7 @@ pub mod types {
         }
     }
     ///`State`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct State {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4611,7 +4611,7 @@ pub mod types {
         }
     }
     ///`StatusResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct StatusResponseWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub mass_delete: ::std::vec::Vec<MassDeleteDetails>,
@@ -4624,7 +4624,7 @@ pub mod types {
         }
     }
     ///`SuccessfulConvert`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SuccessfulConvert {
         #[serde(
             rename = "Accounts",
@@ -4650,7 +4650,7 @@ pub mod types {
         }
     }
     ///`Tab`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Tab {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub background: ::std::option::Option<::std::string::String>,
@@ -4676,7 +4676,7 @@ pub mod types {
         }
     }
     ///`TagsInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagsInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub allowed_count: ::std::option::Option<i32>,
@@ -4691,7 +4691,7 @@ pub mod types {
         }
     }
     ///`TagsResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagsResponseWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<TagsInfo>,
@@ -4706,7 +4706,7 @@ pub mod types {
         }
     }
     ///`TagsSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagsSuccessResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -4725,7 +4725,7 @@ pub mod types {
         }
     }
     ///`TagsSuccessResponseDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagsSuccessResponseDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color_code: ::std::option::Option<::std::string::String>,
@@ -4748,7 +4748,7 @@ pub mod types {
         }
     }
     ///`TagsSuccessWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagsSuccessWrapper {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<TagsSuccessResponse>,
@@ -4761,7 +4761,7 @@ pub mod types {
         }
     }
     ///`TagsTag`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagsTag {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color_code: ::std::option::Option<::std::string::String>,
@@ -4786,7 +4786,7 @@ pub mod types {
         }
     }
     ///`Theme`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Theme {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub background: ::std::option::Option<::std::string::String>,
@@ -4809,7 +4809,7 @@ pub mod types {
         }
     }
     ///`Timeline`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Timeline {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<::std::string::String>,
@@ -4842,7 +4842,7 @@ pub mod types {
         }
     }
     ///`TimelinesInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TimelinesInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -4865,7 +4865,7 @@ pub mod types {
         }
     }
     ///`TimelinesRecord`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TimelinesRecord {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -4882,7 +4882,7 @@ pub mod types {
         }
     }
     ///`TimelinesRecordModule`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TimelinesRecordModule {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub api_name: ::std::option::Option<::std::string::String>,
@@ -4897,7 +4897,7 @@ pub mod types {
         }
     }
     ///`TimelinesResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TimelinesResponseWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<TimelinesInfo>,
@@ -4916,7 +4916,7 @@ pub mod types {
         }
     }
     ///`ToolTip`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ToolTip {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -4931,7 +4931,7 @@ pub mod types {
         }
     }
     ///`Transition`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Transition {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color_code: ::std::option::Option<::std::string::String>,
@@ -4972,7 +4972,7 @@ pub mod types {
         }
     }
     ///`UnenrollCadencesResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnenrollCadencesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<CadencesExecutionSuccessWrapper>,
@@ -4985,7 +4985,7 @@ pub mod types {
         }
     }
     ///`Unique`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Unique {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub casesensitive: ::std::option::Option<::std::string::String>,
@@ -5048,7 +5048,7 @@ pub mod types {
         }
     }
     ///`UpdateAppointmentRescheduledHistoryResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateAppointmentRescheduledHistoryResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RescheduleHistorySuccessResponse>,
@@ -5061,7 +5061,7 @@ pub mod types {
         }
     }
     ///`UpdateAppointmentsRescheduledHistoryResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateAppointmentsRescheduledHistoryResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<RescheduleHistorySuccessResponse>,
@@ -5325,7 +5325,7 @@ pub mod types {
         }
     }
     ///`User`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct User {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -5342,7 +5342,7 @@ pub mod types {
         }
     }
     ///`Users`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Users {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub alias: ::std::option::Option<::std::string::String>,
@@ -5497,7 +5497,7 @@ pub mod types {
         }
     }
     ///`UsersOwner`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UsersOwner {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_name: ::std::option::Option<::std::string::String>,
@@ -5516,7 +5516,7 @@ pub mod types {
         }
     }
     ///`ViewType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ViewType {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub create: ::std::option::Option<bool>,
@@ -5535,7 +5535,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentAddress`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentAddress {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub city: ::std::option::Option<::std::string::String>,
@@ -5556,7 +5556,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -5575,7 +5575,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -5594,7 +5594,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentSuccessDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentSuccessDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -5607,7 +5607,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<ZiaOrgEnrichmentInfo>,
@@ -5626,7 +5626,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment2`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment2 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<
@@ -5655,7 +5655,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -5670,7 +5670,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -5687,7 +5687,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub address: ::std::vec::Vec<ZiaOrgEnrichmentAddress>,
@@ -5758,7 +5758,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -5773,7 +5773,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -5788,7 +5788,7 @@ pub mod types {
         }
     }
     ///`ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub media_type: ::std::option::Option<::std::string::String>,
@@ -5803,7 +5803,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichment`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichment {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_by: ::std::option::Option<ZiaPeopleEnrichmentCreatedBy>,
@@ -5826,7 +5826,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentAddress`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentAddress {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub continent: ::std::option::Option<::std::string::String>,
@@ -5847,7 +5847,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentCreatedBy`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentCreatedBy {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -5862,7 +5862,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentEnrichedData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentEnrichedData {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub address_list_info: ::std::vec::Vec<ZiaPeopleEnrichmentAddress>,
@@ -5921,7 +5921,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentEnrichedDataCompanyInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentEnrichedDataCompanyInfo {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub experiences: ::std::vec::Vec<Experience>,
@@ -5940,7 +5940,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -5955,7 +5955,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentEnrichedDataEmailInfosItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentEnrichedDataEmailInfosItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -5970,7 +5970,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i32>,
@@ -5989,7 +5989,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentResponseWrapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentResponseWrapper {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub info: ::std::option::Option<ZiaPeopleEnrichmentInfo>,
@@ -6008,7 +6008,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentSuccess`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentSuccess {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -6027,7 +6027,7 @@ pub mod types {
         }
     }
     ///`ZiaPeopleEnrichmentSuccessDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ZiaPeopleEnrichmentSuccessDetails {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -34682,6 +34682,10809 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActionWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ActionWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ActionWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ActionWrapper, A::Error> {
+                    let mut f_merge: ::std::vec::Vec<FindAndMergeSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "merge" => f_merge = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ActionWrapper {
+                        merge: f_merge,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AddAppointmentsRescheduledHistoryResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AddAppointmentsRescheduledHistoryResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AddAppointmentsRescheduledHistoryResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    AddAppointmentsRescheduledHistoryResponse,
+                    A::Error,
+                > {
+                    let mut f_data: ::std::vec::Vec<RescheduleHistorySuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AddAppointmentsRescheduledHistoryResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AssociationDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AssociationDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AssociationDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AssociationDetails, A::Error> {
+                    let mut f_lookup_field: ::std::option::Option<LookupField> = ::std::default::Default::default();
+                    let mut f_related_field: ::std::option::Option<LookupField> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "lookup_field" => f_lookup_field = access.next_value()?,
+                            "related_field" => f_related_field = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AssociationDetails {
+                        lookup_field: f_lookup_field,
+                        related_field: f_related_field,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Attachment {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Attachment;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Attachment object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Attachment, A::Error> {
+                    let mut f_attachment_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_editable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_file_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_file_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_link_url: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_owner: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_parent_id: ::std::option::Option<AttachmentsParentId> = ::std::default::Default::default();
+                    let mut f_se_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sharing_permission: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_size: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "$attachment_type" => {
+                                f_attachment_type = access.next_value()?;
+                            }
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "$editable" => f_editable = access.next_value()?,
+                            "$file_id" => f_file_id = access.next_value()?,
+                            "File_Name" => f_file_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "$link_url" => f_link_url = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "Owner" => f_owner = access.next_value()?,
+                            "Parent_Id" => f_parent_id = access.next_value()?,
+                            "$se_module" => f_se_module = access.next_value()?,
+                            "$sharing_permission" => {
+                                f_sharing_permission = access.next_value()?;
+                            }
+                            "Size" => f_size = access.next_value()?,
+                            "$state" => f_state = access.next_value()?,
+                            "$type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Attachment {
+                        attachment_type: f_attachment_type,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        editable: f_editable,
+                        file_id: f_file_id,
+                        file_name: f_file_name,
+                        id: f_id,
+                        link_url: f_link_url,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        owner: f_owner,
+                        parent_id: f_parent_id,
+                        se_module: f_se_module,
+                        sharing_permission: f_sharing_permission,
+                        size: f_size,
+                        state: f_state,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AttachmentsFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AttachmentsFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AttachmentsFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AttachmentsFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AttachmentsFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AttachmentsInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AttachmentsInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AttachmentsInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AttachmentsInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AttachmentsInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AttachmentsOwner {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AttachmentsOwner;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AttachmentsOwner object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AttachmentsOwner, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AttachmentsOwner {
+                        email: f_email,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AttachmentsParentId {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AttachmentsParentId;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AttachmentsParentId object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AttachmentsParentId, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AttachmentsParentId {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AttachmentsSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AttachmentsSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AttachmentsSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AttachmentsSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        AttachmentsSuccessDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AttachmentsSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AttachmentsSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AttachmentsSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AttachmentsSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AttachmentsSuccessWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<AttachmentsSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AttachmentsSuccessWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AutoNumber {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AutoNumber;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AutoNumber object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AutoNumber, A::Error> {
+                    let mut f_prefix: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_start_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_suffix: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "prefix" => f_prefix = access.next_value()?,
+                            "start_number" => f_start_number = access.next_value()?,
+                            "suffix" => f_suffix = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AutoNumber {
+                        prefix: f_prefix,
+                        start_number: f_start_number,
+                        suffix: f_suffix,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AutomationDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = AutomationDetail;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a AutomationDetail object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<AutomationDetail, A::Error> {
+                    let mut f_pathfinder: ::std::option::Option<Pathfinder> = ::std::default::Default::default();
+                    let mut f_rule: ::std::option::Option<NameIdStructure> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "pathfinder" => f_pathfinder = access.next_value()?,
+                            "rule" => f_rule = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(AutomationDetail {
+                        pathfinder: f_pathfinder,
+                        rule: f_rule,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BluePrint {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BluePrint;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BluePrint object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BluePrint, A::Error> {
+                    let mut f_data: ::std::option::Option<RecordRecord> = ::std::default::Default::default();
+                    let mut f_process_info: ::std::option::Option<ProcessInfo> = ::std::default::Default::default();
+                    let mut f_transition_id: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_transitions: ::std::vec::Vec<Transition> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "process_info" => f_process_info = access.next_value()?,
+                            "transition_id" => f_transition_id = access.next_value()?,
+                            "transitions" => f_transitions = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BluePrint {
+                        data: f_data,
+                        process_info: f_process_info,
+                        transition_id: f_transition_id,
+                        transitions: f_transitions,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BlueprintApiException {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BlueprintApiException;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BlueprintApiException object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BlueprintApiException, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        BlueprintApiExceptionDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BlueprintApiException {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BlueprintApiExceptionDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BlueprintApiExceptionDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BlueprintApiExceptionDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BlueprintApiExceptionDetails, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_expected_data_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_info_message: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_parent_api_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "expected_data_type" => {
+                                f_expected_data_type = access.next_value()?;
+                            }
+                            "info_message" => f_info_message = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "parent_api_name" => f_parent_api_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BlueprintApiExceptionDetails {
+                        api_name: f_api_name,
+                        expected_data_type: f_expected_data_type,
+                        info_message: f_info_message,
+                        message: f_message,
+                        parent_api_name: f_parent_api_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BlueprintResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BlueprintResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BlueprintResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BlueprintResponseWrapper, A::Error> {
+                    let mut f_blueprint: ::std::option::Option<BluePrint> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "blueprint" => f_blueprint = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BlueprintResponseWrapper {
+                        blueprint: f_blueprint,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BlueprintSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BlueprintSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a BlueprintSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<BlueprintSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(BlueprintSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CadencesExecutionSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CadencesExecutionSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CadencesExecutionSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CadencesExecutionSuccessWrapper, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        CadencesExecutionSuccessWrapperDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CadencesExecutionSuccessWrapper {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CadencesExecutionSuccessWrapperDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CadencesExecutionSuccessWrapperDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CadencesExecutionSuccessWrapperDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    CadencesExecutionSuccessWrapperDetails,
+                    A::Error,
+                > {
+                    let mut f_cadences: ::std::vec::Vec<
+                        CadencesExecutionSuccessWrapperDetailsCadencesItem,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "cadences" => f_cadences = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CadencesExecutionSuccessWrapperDetails {
+                        cadences: f_cadences,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CadencesExecutionSuccessWrapperDetailsCadencesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CadencesExecutionSuccessWrapperDetailsCadencesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a CadencesExecutionSuccessWrapperDetailsCadencesItem object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    CadencesExecutionSuccessWrapperDetailsCadencesItem,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CadencesExecutionSuccessWrapperDetailsCadencesItem {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CancelMeetingsSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CancelMeetingsSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CancelMeetingsSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CancelMeetingsSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<Details> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CancelMeetingsSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CancelMeetingsSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CancelMeetingsSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CancelMeetingsSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CancelMeetingsSuccessWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<CancelMeetingsSuccess> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CancelMeetingsSuccessWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactRole {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ContactRole;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ContactRole object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ContactRole, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ContactRole {
+                        id: f_id,
+                        name: f_name,
+                        sequence_number: f_sequence_number,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactRolesResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ContactRolesResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ContactRolesResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ContactRolesResponseWrapper, A::Error> {
+                    let mut f_contact_roles: ::std::vec::Vec<ContactRole> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "contact_roles" => f_contact_roles = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ContactRolesResponseWrapper {
+                        contact_roles: f_contact_roles,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactRolesSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ContactRolesSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ContactRolesSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ContactRolesSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        ContactRolesSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ContactRolesSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactRolesSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ContactRolesSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ContactRolesSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ContactRolesSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ContactRolesSuccessResponseDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactRolesSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ContactRolesSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ContactRolesSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ContactRolesSuccessWrapper, A::Error> {
+                    let mut f_contact_roles: ::std::vec::Vec<
+                        ContactRolesSuccessResponse,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "contact_roles" => f_contact_roles = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ContactRolesSuccessWrapper {
+                        contact_roles: f_contact_roles,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConvertInventoryResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ConvertInventoryResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ConvertInventoryResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ConvertInventoryResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<InventoryConvertSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ConvertInventoryResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConvertLeadResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ConvertLeadResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ConvertLeadResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ConvertLeadResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<ConvertLeadSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ConvertLeadResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConvertLeadSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ConvertLeadSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ConvertLeadSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ConvertLeadSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<SuccessfulConvert> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ConvertLeadSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateNotesResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CreateNotesResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CreateNotesResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CreateNotesResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<NotesSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CreateNotesResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateZiaOrgEnrichmentResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CreateZiaOrgEnrichmentResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CreateZiaOrgEnrichmentResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CreateZiaOrgEnrichmentResponse, A::Error> {
+                    let mut f_zia_org_enrichment: ::std::vec::Vec<
+                        ZiaOrgEnrichmentSuccess,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "__zia_org_enrichment" => {
+                                f_zia_org_enrichment = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CreateZiaOrgEnrichmentResponse {
+                        zia_org_enrichment: f_zia_org_enrichment,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateZiaPeopleEnrichmentResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CreateZiaPeopleEnrichmentResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CreateZiaPeopleEnrichmentResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CreateZiaPeopleEnrichmentResponse, A::Error> {
+                    let mut f_zia_people_enrichment: ::std::vec::Vec<
+                        ZiaPeopleEnrichmentSuccess,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "__zia_people_enrichment" => {
+                                f_zia_people_enrichment = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CreateZiaPeopleEnrichmentResponse {
+                        zia_people_enrichment: f_zia_people_enrichment,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Crypt {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Crypt;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Crypt object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Crypt, A::Error> {
+                    let mut f_column: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_mode: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_table: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "column" => f_column = access.next_value()?,
+                            "mode" => f_mode = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "table" => f_table = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Crypt {
+                        column: f_column,
+                        mode: f_mode,
+                        status: f_status,
+                        table: f_table,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Currency {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Currency;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Currency object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Currency, A::Error> {
+                    let mut f_precision: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_rounding_option: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "precision" => f_precision = access.next_value()?,
+                            "rounding_option" => f_rounding_option = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Currency {
+                        precision: f_precision,
+                        rounding_option: f_rounding_option,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CurrentPicklist {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CurrentPicklist;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CurrentPicklist object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CurrentPicklist, A::Error> {
+                    let mut f_colour_code: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "colour_code" => f_colour_code = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CurrentPicklist {
+                        colour_code: f_colour_code,
+                        id: f_id,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomizeInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = CustomizeInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a CustomizeInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<CustomizeInfo, A::Error> {
+                    let mut f_bc_view: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_notes_desc: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_show_detail_view: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_show_home: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_show_right_panel: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_unpin_recent_item: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bc_view" => f_bc_view = access.next_value()?,
+                            "notes_desc" => f_notes_desc = access.next_value()?,
+                            "show_detail_view" => {
+                                f_show_detail_view = access.next_value()?;
+                            }
+                            "show_home" => f_show_home = access.next_value()?,
+                            "show_right_panel" => {
+                                f_show_right_panel = access.next_value()?;
+                            }
+                            "unpin_recent_item" => {
+                                f_unpin_recent_item = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(CustomizeInfo {
+                        bc_view: f_bc_view,
+                        notes_desc: f_notes_desc,
+                        show_detail_view: f_show_detail_view,
+                        show_home: f_show_home,
+                        show_right_panel: f_show_right_panel,
+                        unpin_recent_item: f_unpin_recent_item,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DataFields {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DataFields;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DataFields object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DataFields, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data: ::std::vec::Vec<ImageData> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "_data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DataFields {
+                        api_name: f_api_name,
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for DeleteAppointmentsRescheduledHistoryResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeleteAppointmentsRescheduledHistoryResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeleteAppointmentsRescheduledHistoryResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    DeleteAppointmentsRescheduledHistoryResponse,
+                    A::Error,
+                > {
+                    let mut f_data: ::std::vec::Vec<RescheduleHistorySuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeleteAppointmentsRescheduledHistoryResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteNoteResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeleteNoteResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeleteNoteResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeleteNoteResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<NotesSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeleteNoteResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteNotesResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeleteNotesResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeleteNotesResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeleteNotesResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<NotesSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeleteNotesResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteRecycleBinRecordResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeleteRecycleBinRecordResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeleteRecycleBinRecordResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeleteRecycleBinRecordResponse, A::Error> {
+                    let mut f_recycle_bin: ::std::vec::Vec<RecycleBinSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "recycle_bin" => f_recycle_bin = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeleteRecycleBinRecordResponse {
+                        recycle_bin: f_recycle_bin,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteRecycleBinRecordsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DeleteRecycleBinRecordsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DeleteRecycleBinRecordsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<DeleteRecycleBinRecordsResponse, A::Error> {
+                    let mut f_recycle_bin: ::std::vec::Vec<RecycleBinSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "recycle_bin" => f_recycle_bin = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(DeleteRecycleBinRecordsResponse {
+                        recycle_bin: f_recycle_bin,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Dependee {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Dependee;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Dependee object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Dependee, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "json_path" => f_json_path = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Dependee {
+                        api_name: f_api_name,
+                        json_path: f_json_path,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Details {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Details;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Details object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Details, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Details {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnrichBasedOn {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EnrichBasedOn;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EnrichBasedOn object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EnrichBasedOn, A::Error> {
+                    let mut f_company: ::std::option::Option<EnrichBasedOnCompany> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_social: ::std::option::Option<EnrichBasedOnSocial> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "company" => f_company = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "social" => f_social = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EnrichBasedOn {
+                        company: f_company,
+                        email: f_email,
+                        name: f_name,
+                        social: f_social,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnrichBasedOnCompany {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EnrichBasedOnCompany;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EnrichBasedOnCompany object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EnrichBasedOnCompany, A::Error> {
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_website: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "name" => f_name = access.next_value()?,
+                            "website" => f_website = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EnrichBasedOnCompany {
+                        name: f_name,
+                        website: f_website,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnrichBasedOnSocial {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EnrichBasedOnSocial;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EnrichBasedOnSocial object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EnrichBasedOnSocial, A::Error> {
+                    let mut f_facebook: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_linkedin: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_twitter: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "facebook" => f_facebook = access.next_value()?,
+                            "linkedin" => f_linkedin = access.next_value()?,
+                            "twitter" => f_twitter = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EnrichBasedOnSocial {
+                        facebook: f_facebook,
+                        linkedin: f_linkedin,
+                        twitter: f_twitter,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnrollCadencesResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EnrollCadencesResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EnrollCadencesResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EnrollCadencesResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<CadencesExecutionSuccessWrapper> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EnrollCadencesResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntityScores {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EntityScores;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EntityScores object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EntityScores, A::Error> {
+                    let mut f_entity: ::std::option::Option<EntityScoresEntity> = ::std::default::Default::default();
+                    let mut f_field_states: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_negative_score: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_positive_score: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_score: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_scoring_rule: ::std::option::Option<
+                        EntityScoresScoringRule,
+                    > = ::std::default::Default::default();
+                    let mut f_touch_point_negative_score: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_touch_point_positive_score: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_touch_point_score: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_zia_visions: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Entity" => f_entity = access.next_value()?,
+                            "$field_states" => f_field_states = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Negative_Score" => f_negative_score = access.next_value()?,
+                            "Positive_Score" => f_positive_score = access.next_value()?,
+                            "Score" => f_score = access.next_value()?,
+                            "Scoring_Rule" => f_scoring_rule = access.next_value()?,
+                            "Touch_Point_Negative_Score" => {
+                                f_touch_point_negative_score = access.next_value()?;
+                            }
+                            "Touch_Point_Positive_Score" => {
+                                f_touch_point_positive_score = access.next_value()?;
+                            }
+                            "Touch_Point_Score" => {
+                                f_touch_point_score = access.next_value()?;
+                            }
+                            "$zia_visions" => f_zia_visions = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EntityScores {
+                        entity: f_entity,
+                        field_states: f_field_states,
+                        id: f_id,
+                        negative_score: f_negative_score,
+                        positive_score: f_positive_score,
+                        score: f_score,
+                        scoring_rule: f_scoring_rule,
+                        touch_point_negative_score: f_touch_point_negative_score,
+                        touch_point_positive_score: f_touch_point_positive_score,
+                        touch_point_score: f_touch_point_score,
+                        zia_visions: f_zia_visions,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntityScoresEntity {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EntityScoresEntity;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EntityScoresEntity object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EntityScoresEntity, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<EntityScoresEntityModule> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EntityScoresEntity {
+                        id: f_id,
+                        module: f_module,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntityScoresEntityModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EntityScoresEntityModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EntityScoresEntityModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EntityScoresEntityModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EntityScoresEntityModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntityScoresInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EntityScoresInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EntityScoresInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EntityScoresInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_page_token_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_previous_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "page_token_expiry" => {
+                                f_page_token_expiry = access.next_value()?;
+                            }
+                            "per_page" => f_per_page = access.next_value()?,
+                            "previous_page_token" => {
+                                f_previous_page_token = access.next_value()?;
+                            }
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EntityScoresInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        page_token_expiry: f_page_token_expiry,
+                        per_page: f_per_page,
+                        previous_page_token: f_previous_page_token,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntityScoresResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EntityScoresResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EntityScoresResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EntityScoresResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<EntityScores> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<EntityScoresInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EntityScoresResponseWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntityScoresScoringRule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = EntityScoresScoringRule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a EntityScoresScoringRule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<EntityScoresScoringRule, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(EntityScoresScoringRule {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ErrorDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ErrorDetails, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "json_path" => f_json_path = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ErrorDetails {
+                        api_name: f_api_name,
+                        json_path: f_json_path,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorDetails1 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorDetails1;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ErrorDetails1 object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ErrorDetails1, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "json_path" => f_json_path = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ErrorDetails1 {
+                        api_name: f_api_name,
+                        json_path: f_json_path,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorEnvelope {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorEnvelope;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ErrorEnvelope object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ErrorEnvelope, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "data" => f_data = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ErrorEnvelope {
+                        code: f_code,
+                        data: f_data,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Escalation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Escalation;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Escalation object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Escalation, A::Error> {
+                    let mut f_days: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "days" => f_days = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Escalation {
+                        days: f_days,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExpectedFieldDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ExpectedFieldDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ExpectedFieldDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ExpectedFieldDetails, A::Error> {
+                    let mut f_expected_fields: ::std::vec::Vec<ErrorDetails> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "expected_fields" => f_expected_fields = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ExpectedFieldDetails {
+                        expected_fields: f_expected_fields,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Experience {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Experience;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Experience object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Experience, A::Error> {
+                    let mut f_company_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_end_date: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_primary: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_start_date: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_title: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "company_name" => f_company_name = access.next_value()?,
+                            "end_date" => f_end_date = access.next_value()?,
+                            "primary" => f_primary = access.next_value()?,
+                            "start_date" => f_start_date = access.next_value()?,
+                            "title" => f_title = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Experience {
+                        company_name: f_company_name,
+                        end_date: f_end_date,
+                        primary: f_primary,
+                        start_date: f_start_date,
+                        title: f_title,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for External {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = External;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a External object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<External, A::Error> {
+                    let mut f_allow_multiple_config: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_show: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "allow_multiple_config" => {
+                                f_allow_multiple_config = access.next_value()?;
+                            }
+                            "show" => f_show = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(External {
+                        allow_multiple_config: f_allow_multiple_config,
+                        show: f_show,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Field {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Field;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Field object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Field, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_association_details: ::std::option::Option<
+                        AssociationDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_auto_number: ::std::option::Option<AutoNumber> = ::std::default::Default::default();
+                    let mut f_column_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_content: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_convert_mapping: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_created_source: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_crypt: ::std::option::Option<Crypt> = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<Currency> = ::std::default::Default::default();
+                    let mut f_custom_field: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_data_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_decimal_place: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_external: ::std::option::Option<External> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_field_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_filterable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_formula: ::std::option::Option<Formula> = ::std::default::Default::default();
+                    let mut f_history_tracking: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_layouts: ::std::option::Option<Layout> = ::std::default::Default::default();
+                    let mut f_length: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_lookup: ::std::option::Option<LookupAndSubform> = ::std::default::Default::default();
+                    let mut f_mandatory: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_multi_module_lookup: ::std::option::Option<
+                        MultiModuleLookup,
+                    > = ::std::default::Default::default();
+                    let mut f_multiselectlookup: ::std::option::Option<
+                        MultiSelectLookup,
+                    > = ::std::default::Default::default();
+                    let mut f_personality_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_pick_list_values: ::std::vec::Vec<PickListValues> = ::std::default::Default::default();
+                    let mut f_pick_list_values_sorted_lexically: ::std::option::Option<
+                        bool,
+                    > = ::std::default::Default::default();
+                    let mut f_private: ::std::option::Option<Private> = ::std::default::Default::default();
+                    let mut f_profiles: ::std::vec::Vec<FieldProfilesItem> = ::std::default::Default::default();
+                    let mut f_quick_sequence_number: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_read_only: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sortable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_system_mandatory: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_tooltip: ::std::option::Option<ToolTip> = ::std::default::Default::default();
+                    let mut f_transition_sequence: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_ui_type: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_unique: ::std::option::Option<Unique> = ::std::default::Default::default();
+                    let mut f_validation_rule: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_view_type: ::std::option::Option<ViewType> = ::std::default::Default::default();
+                    let mut f_visible: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_webhook: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "association_details" => {
+                                f_association_details = access.next_value()?;
+                            }
+                            "auto_number" => f_auto_number = access.next_value()?,
+                            "column_name" => f_column_name = access.next_value()?,
+                            "content" => f_content = access.next_value()?,
+                            "convert_mapping" => f_convert_mapping = access.next_value()?,
+                            "created_source" => f_created_source = access.next_value()?,
+                            "crypt" => f_crypt = access.next_value()?,
+                            "currency" => f_currency = access.next_value()?,
+                            "custom_field" => f_custom_field = access.next_value()?,
+                            "data_type" => f_data_type = access.next_value()?,
+                            "decimal_place" => f_decimal_place = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "display_type" => f_display_type = access.next_value()?,
+                            "external" => f_external = access.next_value()?,
+                            "field_label" => f_field_label = access.next_value()?,
+                            "field_read_only" => f_field_read_only = access.next_value()?,
+                            "filterable" => f_filterable = access.next_value()?,
+                            "formula" => f_formula = access.next_value()?,
+                            "history_tracking" => {
+                                f_history_tracking = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "json_type" => f_json_type = access.next_value()?,
+                            "layouts" => f_layouts = access.next_value()?,
+                            "length" => f_length = access.next_value()?,
+                            "lookup" => f_lookup = access.next_value()?,
+                            "mandatory" => f_mandatory = access.next_value()?,
+                            "multi_module_lookup" => {
+                                f_multi_module_lookup = access.next_value()?;
+                            }
+                            "multiselectlookup" => {
+                                f_multiselectlookup = access.next_value()?;
+                            }
+                            "personality_name" => {
+                                f_personality_name = access.next_value()?;
+                            }
+                            "pick_list_values" => {
+                                f_pick_list_values = access.next_value()?;
+                            }
+                            "pick_list_values_sorted_lexically" => {
+                                f_pick_list_values_sorted_lexically = access.next_value()?;
+                            }
+                            "private" => f_private = access.next_value()?,
+                            "profiles" => f_profiles = access.next_value()?,
+                            "quick_sequence_number" => {
+                                f_quick_sequence_number = access.next_value()?;
+                            }
+                            "read_only" => f_read_only = access.next_value()?,
+                            "sortable" => f_sortable = access.next_value()?,
+                            "system_mandatory" => {
+                                f_system_mandatory = access.next_value()?;
+                            }
+                            "tooltip" => f_tooltip = access.next_value()?,
+                            "transition_sequence" => {
+                                f_transition_sequence = access.next_value()?;
+                            }
+                            "_type" => f_type_ = access.next_value()?,
+                            "ui_type" => f_ui_type = access.next_value()?,
+                            "unique" => f_unique = access.next_value()?,
+                            "validation_rule" => f_validation_rule = access.next_value()?,
+                            "view_type" => f_view_type = access.next_value()?,
+                            "visible" => f_visible = access.next_value()?,
+                            "webhook" => f_webhook = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Field {
+                        api_name: f_api_name,
+                        association_details: f_association_details,
+                        auto_number: f_auto_number,
+                        column_name: f_column_name,
+                        content: f_content,
+                        convert_mapping: f_convert_mapping,
+                        created_source: f_created_source,
+                        crypt: f_crypt,
+                        currency: f_currency,
+                        custom_field: f_custom_field,
+                        data_type: f_data_type,
+                        decimal_place: f_decimal_place,
+                        display_label: f_display_label,
+                        display_type: f_display_type,
+                        external: f_external,
+                        field_label: f_field_label,
+                        field_read_only: f_field_read_only,
+                        filterable: f_filterable,
+                        formula: f_formula,
+                        history_tracking: f_history_tracking,
+                        id: f_id,
+                        json_type: f_json_type,
+                        layouts: f_layouts,
+                        length: f_length,
+                        lookup: f_lookup,
+                        mandatory: f_mandatory,
+                        multi_module_lookup: f_multi_module_lookup,
+                        multiselectlookup: f_multiselectlookup,
+                        personality_name: f_personality_name,
+                        pick_list_values: f_pick_list_values,
+                        pick_list_values_sorted_lexically: f_pick_list_values_sorted_lexically,
+                        private: f_private,
+                        profiles: f_profiles,
+                        quick_sequence_number: f_quick_sequence_number,
+                        read_only: f_read_only,
+                        sortable: f_sortable,
+                        system_mandatory: f_system_mandatory,
+                        tooltip: f_tooltip,
+                        transition_sequence: f_transition_sequence,
+                        type_: f_type_,
+                        ui_type: f_ui_type,
+                        unique: f_unique,
+                        validation_rule: f_validation_rule,
+                        view_type: f_view_type,
+                        visible: f_visible,
+                        webhook: f_webhook,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldAttachmentsFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldAttachmentsFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldAttachmentsFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldAttachmentsFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldAttachmentsFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldHistory {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldHistory;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldHistory object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldHistory, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_enable_colour_code: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_pick_list_values: ::std::vec::Vec<PicklistDetail> = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<FieldHistoryValue> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "data_type" => f_data_type = access.next_value()?,
+                            "enable_colour_code" => {
+                                f_enable_colour_code = access.next_value()?;
+                            }
+                            "field_label" => f_field_label = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "pick_list_values" => {
+                                f_pick_list_values = access.next_value()?;
+                            }
+                            "_value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldHistory {
+                        api_name: f_api_name,
+                        data_type: f_data_type,
+                        enable_colour_code: f_enable_colour_code,
+                        field_label: f_field_label,
+                        id: f_id,
+                        pick_list_values: f_pick_list_values,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldHistoryValue {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldHistoryValue;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldHistoryValue object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldHistoryValue, A::Error> {
+                    let mut f_new: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_old: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "new" => f_new = access.next_value()?,
+                            "old" => f_old = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldHistoryValue {
+                        new: f_new,
+                        old: f_old,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldProfilesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FieldProfilesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FieldProfilesItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FieldProfilesItem, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_permission_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "permission_type" => f_permission_type = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FieldProfilesItem {
+                        id: f_id,
+                        name: f_name,
+                        permission_type: f_permission_type,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FilesFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FilesFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FilesFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FilesFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FilesFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FindAndMergeResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FindAndMergeResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FindAndMergeResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FindAndMergeResponseWrapper, A::Error> {
+                    let mut f_merge: ::std::vec::Vec<Merge> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "merge" => f_merge = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FindAndMergeResponseWrapper {
+                        merge: f_merge,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FindAndMergeSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FindAndMergeSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FindAndMergeSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<FindAndMergeSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        FindAndMergeSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FindAndMergeSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FindAndMergeSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = FindAndMergeSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FindAndMergeSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    FindAndMergeSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "job_id" => f_job_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(FindAndMergeSuccessResponseDetails {
+                        id: f_id,
+                        job_id: f_job_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ForecastCategory {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ForecastCategory;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ForecastCategory object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ForecastCategory, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ForecastCategory {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Formula {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Formula;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Formula object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Formula, A::Error> {
+                    let mut f_expression: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_return_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "expression" => f_expression = access.next_value()?,
+                            "return_type" => f_return_type = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Formula {
+                        expression: f_expression,
+                        return_type: f_return_type,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAttachmentsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = GetAttachmentsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a GetAttachmentsResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<GetAttachmentsResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<Attachment> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<AttachmentsInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(GetAttachmentsResponse {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetRecordCountForTagResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = GetRecordCountForTagResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a GetRecordCountForTagResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<GetRecordCountForTagResponse, A::Error> {
+                    let mut f_count: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(GetRecordCountForTagResponse {
+                        count: f_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for IdNameDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = IdNameDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a IdNameDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<IdNameDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(IdNameDetails {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ImageData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ImageData;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ImageData object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ImageData, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ImageData {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InvalidTypeDetais {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InvalidTypeDetais;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InvalidTypeDetais object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InvalidTypeDetais, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_expected_data_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_regex: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "expected_data_type" => {
+                                f_expected_data_type = access.next_value()?;
+                            }
+                            "json_path" => f_json_path = access.next_value()?,
+                            "regex" => f_regex = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InvalidTypeDetais {
+                        api_name: f_api_name,
+                        expected_data_type: f_expected_data_type,
+                        json_path: f_json_path,
+                        regex: f_regex,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InvalidTypeError {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InvalidTypeError;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InvalidTypeError object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InvalidTypeError, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<InvalidTypeDetais> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InvalidTypeError {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryConvertSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryConvertSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryConvertSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<InventoryConvertSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        InventoryConvertSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryConvertSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InventoryConvertSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = InventoryConvertSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a InventoryConvertSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    InventoryConvertSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_invoices: ::std::option::Option<IdNameDetails> = ::std::default::Default::default();
+                    let mut f_sales_orders: ::std::option::Option<IdNameDetails> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Invoices" => f_invoices = access.next_value()?,
+                            "Sales_Orders" => f_sales_orders = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(InventoryConvertSuccessResponseDetails {
+                        invoices: f_invoices,
+                        sales_orders: f_sales_orders,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Layout {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Layout;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Layout object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Layout, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Layout {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LockedForS {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LockedForS;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LockedForS object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LockedForS, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<LockedForSModule> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LockedForS {
+                        id: f_id,
+                        module: f_module,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LockedForSModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LockedForSModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LockedForSModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LockedForSModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LockedForSModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LookupAndSubform {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LookupAndSubform;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LookupAndSubform object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LookupAndSubform, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LookupAndSubform {
+                        api_name: f_api_name,
+                        display_label: f_display_label,
+                        id: f_id,
+                        module: f_module,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LookupField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LookupField;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a LookupField object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<LookupField, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(LookupField {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MandatoryError {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MandatoryError;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MandatoryError object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MandatoryError, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<MandatoryErrorDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MandatoryError {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Maps {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Maps;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Maps object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Maps, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_pick_list_values: ::std::vec::Vec<PickListValues> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "pick_list_values" => {
+                                f_pick_list_values = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Maps {
+                        api_name: f_api_name,
+                        pick_list_values: f_pick_list_values,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassDeleteDetails, A::Error> {
+                    let mut f_deleted_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_failed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_total_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "deleted_count" => f_deleted_count = access.next_value()?,
+                            "failed_count" => f_failed_count = access.next_value()?,
+                            "job_id" => f_job_id = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "total_count" => f_total_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteDetails {
+                        deleted_count: f_deleted_count,
+                        failed_count: f_failed_count,
+                        job_id: f_job_id,
+                        status: f_status,
+                        total_count: f_total_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteTagsSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteTagsSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteTagsSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassDeleteTagsSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        MassDeleteTagsSuccessDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteTagsSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MassDeleteTagsSuccessDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MassDeleteTagsSuccessDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MassDeleteTagsSuccessDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MassDeleteTagsSuccessDetails, A::Error> {
+                    let mut f_job_id: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "job_id" => f_job_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MassDeleteTagsSuccessDetails {
+                        job_id: f_job_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MasterRecordFields {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MasterRecordFields;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MasterRecordFields object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MasterRecordFields, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_data: ::std::vec::Vec<ImageData> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "_data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MasterRecordFields {
+                        api_name: f_api_name,
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Merge {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Merge;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Merge object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Merge, A::Error> {
+                    let mut f_data: ::std::vec::Vec<MergeData> = ::std::default::Default::default();
+                    let mut f_job_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_master_record_fields: ::std::vec::Vec<
+                        MasterRecordFields,
+                    > = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "job_id" => f_job_id = access.next_value()?,
+                            "master_record_fields" => {
+                                f_master_record_fields = access.next_value()?;
+                            }
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Merge {
+                        data: f_data,
+                        job_id: f_job_id,
+                        master_record_fields: f_master_record_fields,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MergeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MergeData;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MergeData object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MergeData, A::Error> {
+                    let mut f_fields: ::std::vec::Vec<DataFields> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "_fields" => f_fields = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MergeData {
+                        fields: f_fields,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "module_name" => f_module_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        module: f_module,
+                        module_name: f_module_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MinifiedUser {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MinifiedUser;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MinifiedUser object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MinifiedUser, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MinifiedUser {
+                        email: f_email,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MultiModuleLookup {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MultiModuleLookup;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MultiModuleLookup object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MultiModuleLookup, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_modules: ::std::vec::Vec<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "display_label" => f_display_label = access.next_value()?,
+                            "modules" => f_modules = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MultiModuleLookup {
+                        api_name: f_api_name,
+                        display_label: f_display_label,
+                        modules: f_modules,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MultiSelectLookup {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = MultiSelectLookup;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a MultiSelectLookup object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<MultiSelectLookup, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_connectedlookup_apiname: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_linking_module: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_lookup_apiname: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "connectedlookup_apiname" => {
+                                f_connectedlookup_apiname = access.next_value()?;
+                            }
+                            "display_label" => f_display_label = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "linking_module" => f_linking_module = access.next_value()?,
+                            "lookup_apiname" => f_lookup_apiname = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(MultiSelectLookup {
+                        api_name: f_api_name,
+                        connectedlookup_apiname: f_connectedlookup_apiname,
+                        display_label: f_display_label,
+                        id: f_id,
+                        linking_module: f_linking_module,
+                        lookup_apiname: f_lookup_apiname,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NameIdStructure {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NameIdStructure;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NameIdStructure object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NameIdStructure, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NameIdStructure {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NextTransition {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NextTransition;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NextTransition object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NextTransition, A::Error> {
+                    let mut f_criteria_matched: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "criteria_matched" => {
+                                f_criteria_matched = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NextTransition {
+                        criteria_matched: f_criteria_matched,
+                        id: f_id,
+                        name: f_name,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Note {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Note;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Note object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Note, A::Error> {
+                    let mut f_attachments: ::std::vec::Vec<Attachment> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_editable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_is_shared_to_client: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_note_content: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_note_title: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_owner: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_parent_id: ::std::option::Option<NotesParentId> = ::std::default::Default::default();
+                    let mut f_sharing_permission: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_size: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_voice_note: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "$attachments" => f_attachments = access.next_value()?,
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "$editable" => f_editable = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "$is_shared_to_client" => {
+                                f_is_shared_to_client = access.next_value()?;
+                            }
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "Note_Content" => f_note_content = access.next_value()?,
+                            "Note_Title" => f_note_title = access.next_value()?,
+                            "Owner" => f_owner = access.next_value()?,
+                            "Parent_Id" => f_parent_id = access.next_value()?,
+                            "$sharing_permission" => {
+                                f_sharing_permission = access.next_value()?;
+                            }
+                            "$size" => f_size = access.next_value()?,
+                            "$state" => f_state = access.next_value()?,
+                            "$voice_note" => f_voice_note = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Note {
+                        attachments: f_attachments,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        editable: f_editable,
+                        id: f_id,
+                        is_shared_to_client: f_is_shared_to_client,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        note_content: f_note_content,
+                        note_title: f_note_title,
+                        owner: f_owner,
+                        parent_id: f_parent_id,
+                        sharing_permission: f_sharing_permission,
+                        size: f_size,
+                        state: f_state,
+                        voice_note: f_voice_note,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NoteApiException {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NoteApiException;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NoteApiException object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NoteApiException, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<NoteApiExceptionDetails> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NoteApiException {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NoteApiExceptionDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NoteApiExceptionDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NoteApiExceptionDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NoteApiExceptionDetails, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_param: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_param_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_permissions: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_resource_path_index: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "json_path" => f_json_path = access.next_value()?,
+                            "param" => f_param = access.next_value()?,
+                            "param_name" => f_param_name = access.next_value()?,
+                            "permissions" => f_permissions = access.next_value()?,
+                            "resource_path_index" => {
+                                f_resource_path_index = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NoteApiExceptionDetails {
+                        api_name: f_api_name,
+                        id: f_id,
+                        json_path: f_json_path,
+                        param: f_param,
+                        param_name: f_param_name,
+                        permissions: f_permissions,
+                        resource_path_index: f_resource_path_index,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotesInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NotesInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NotesInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NotesInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_page_token_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_previous_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "page_token_expiry" => {
+                                f_page_token_expiry = access.next_value()?;
+                            }
+                            "per_page" => f_per_page = access.next_value()?,
+                            "previous_page_token" => {
+                                f_previous_page_token = access.next_value()?;
+                            }
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NotesInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        page_token_expiry: f_page_token_expiry,
+                        per_page: f_per_page,
+                        previous_page_token: f_previous_page_token,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotesParentId {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NotesParentId;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NotesParentId object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NotesParentId, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NotesParentId {
+                        id: f_id,
+                        module: f_module,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotesResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NotesResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NotesResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NotesResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<Note> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<NotesInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NotesResponseWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotesSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NotesSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NotesSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NotesSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        NotesSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NotesSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotesSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = NotesSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a NotesSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<NotesSuccessResponseDetails, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(NotesSuccessResponseDetails {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Pathfinder {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Pathfinder;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Pathfinder object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Pathfinder, A::Error> {
+                    let mut f_process_entry: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_process_exit: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<State> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "process_entry" => f_process_entry = access.next_value()?,
+                            "process_exit" => f_process_exit = access.next_value()?,
+                            "state" => f_state = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Pathfinder {
+                        process_entry: f_process_entry,
+                        process_exit: f_process_exit,
+                        state: f_state,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PickListValues {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = PickListValues;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a PickListValues object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<PickListValues, A::Error> {
+                    let mut f_actual_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_colour_code: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_deal_category: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_delete: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_display_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_expected_data_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_forecast_category: ::std::option::Option<
+                        ForecastCategory,
+                    > = ::std::default::Default::default();
+                    let mut f_forecast_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_maps: ::std::vec::Vec<Maps> = ::std::default::Default::default();
+                    let mut f_probability: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_reference_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_show_value: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sys_ref_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "actual_value" => f_actual_value = access.next_value()?,
+                            "colour_code" => f_colour_code = access.next_value()?,
+                            "deal_category" => f_deal_category = access.next_value()?,
+                            "_delete" => f_delete = access.next_value()?,
+                            "display_value" => f_display_value = access.next_value()?,
+                            "expected_data_type" => {
+                                f_expected_data_type = access.next_value()?;
+                            }
+                            "forecast_category" => {
+                                f_forecast_category = access.next_value()?;
+                            }
+                            "forecast_type" => f_forecast_type = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "maps" => f_maps = access.next_value()?,
+                            "probability" => f_probability = access.next_value()?,
+                            "reference_value" => f_reference_value = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "show_value" => f_show_value = access.next_value()?,
+                            "sys_ref_name" => f_sys_ref_name = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(PickListValues {
+                        actual_value: f_actual_value,
+                        colour_code: f_colour_code,
+                        deal_category: f_deal_category,
+                        delete: f_delete,
+                        display_value: f_display_value,
+                        expected_data_type: f_expected_data_type,
+                        forecast_category: f_forecast_category,
+                        forecast_type: f_forecast_type,
+                        id: f_id,
+                        maps: f_maps,
+                        probability: f_probability,
+                        reference_value: f_reference_value,
+                        sequence_number: f_sequence_number,
+                        show_value: f_show_value,
+                        sys_ref_name: f_sys_ref_name,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PicklistDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = PicklistDetail;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a PicklistDetail object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<PicklistDetail, A::Error> {
+                    let mut f_actual_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_colour_code: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sequence_number: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "actual_value" => f_actual_value = access.next_value()?,
+                            "colour_code" => f_colour_code = access.next_value()?,
+                            "display_value" => f_display_value = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "sequence_number" => f_sequence_number = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(PicklistDetail {
+                        actual_value: f_actual_value,
+                        colour_code: f_colour_code,
+                        display_value: f_display_value,
+                        id: f_id,
+                        sequence_number: f_sequence_number,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Private {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Private;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Private object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Private, A::Error> {
+                    let mut f_export: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_restricted: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "export" => f_export = access.next_value()?,
+                            "restricted" => f_restricted = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Private {
+                        export: f_export,
+                        restricted: f_restricted,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProcessInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ProcessInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ProcessInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ProcessInfo, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_column_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_continuous: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_current_picklist: ::std::option::Option<CurrentPicklist> = ::std::default::Default::default();
+                    let mut f_escalation: ::std::option::Option<Escalation> = ::std::default::Default::default();
+                    let mut f_field_id: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_field_label: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_field_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_is_continuous: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "column_name" => f_column_name = access.next_value()?,
+                            "continuous" => f_continuous = access.next_value()?,
+                            "current_picklist" => {
+                                f_current_picklist = access.next_value()?;
+                            }
+                            "escalation" => f_escalation = access.next_value()?,
+                            "field_id" => f_field_id = access.next_value()?,
+                            "field_label" => f_field_label = access.next_value()?,
+                            "field_name" => f_field_name = access.next_value()?,
+                            "field_value" => f_field_value = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "is_continuous" => f_is_continuous = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ProcessInfo {
+                        api_name: f_api_name,
+                        column_name: f_column_name,
+                        continuous: f_continuous,
+                        current_picklist: f_current_picklist,
+                        escalation: f_escalation,
+                        field_id: f_field_id,
+                        field_label: f_field_label,
+                        field_name: f_field_name,
+                        field_value: f_field_value,
+                        id: f_id,
+                        is_continuous: f_is_continuous,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Profile {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Profile;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Profile object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Profile, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Profile {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordData;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordData object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordData, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordData {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordDetailTag {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordDetailTag;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordDetailTag object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordDetailTag, A::Error> {
+                    let mut f_color_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "color_code" => f_color_code = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordDetailTag {
+                        color_code: f_color_code,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordInfo, A::Error> {
+                    let mut f_call: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_page_token_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_previous_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "call" => f_call = access.next_value()?,
+                            "count" => f_count = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "page_token_expiry" => {
+                                f_page_token_expiry = access.next_value()?;
+                            }
+                            "per_page" => f_per_page = access.next_value()?,
+                            "previous_page_token" => {
+                                f_previous_page_token = access.next_value()?;
+                            }
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordInfo {
+                        call: f_call,
+                        count: f_count,
+                        email: f_email,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        page_token_expiry: f_page_token_expiry,
+                        per_page: f_per_page,
+                        previous_page_token: f_previous_page_token,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordLock {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordLock;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordLock object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordLock, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_lock_source_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_locked_by_s: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_locked_for_s: ::std::option::Option<LockedForS> = ::std::default::Default::default();
+                    let mut f_locked_reason_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_locked_time_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_record_locking_configuration_id_s: ::std::option::Option<
+                        i64,
+                    > = ::std::default::Default::default();
+                    let mut f_record_locking_rule_id_s: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "lock_source__s" => f_lock_source_s = access.next_value()?,
+                            "locked_by__s" => f_locked_by_s = access.next_value()?,
+                            "locked_for_s" => f_locked_for_s = access.next_value()?,
+                            "locked_reason__s" => {
+                                f_locked_reason_s = access.next_value()?;
+                            }
+                            "Locked_time__s" => f_locked_time_s = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "record_locking_configuration_id__s" => {
+                                f_record_locking_configuration_id_s = access.next_value()?;
+                            }
+                            "record_locking_rule_id__s" => {
+                                f_record_locking_rule_id_s = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordLock {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        lock_source_s: f_lock_source_s,
+                        locked_by_s: f_locked_by_s,
+                        locked_for_s: f_locked_for_s,
+                        locked_reason_s: f_locked_reason_s,
+                        locked_time_s: f_locked_time_s,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        record_locking_configuration_id_s: f_record_locking_configuration_id_s,
+                        record_locking_rule_id_s: f_record_locking_rule_id_s,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordLockingInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordLockingInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordLockingInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordLockingInfo, A::Error> {
+                    let mut f_call: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_page_token_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_previous_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_by: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_order: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "call" => f_call = access.next_value()?,
+                            "count" => f_count = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "page_token_expiry" => {
+                                f_page_token_expiry = access.next_value()?;
+                            }
+                            "per_page" => f_per_page = access.next_value()?,
+                            "previous_page_token" => {
+                                f_previous_page_token = access.next_value()?;
+                            }
+                            "sort_by" => f_sort_by = access.next_value()?,
+                            "sort_order" => f_sort_order = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordLockingInfo {
+                        call: f_call,
+                        count: f_count,
+                        email: f_email,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        page_token_expiry: f_page_token_expiry,
+                        per_page: f_per_page,
+                        previous_page_token: f_previous_page_token,
+                        sort_by: f_sort_by,
+                        sort_order: f_sort_order,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordLockingResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordLockingResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordLockingResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordLockingResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<RecordLock> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<RecordLockingInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordLockingResponseWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordLockingSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordLockingSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordLockingSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordLockingSuccessResponse, A::Error> {
+                    let mut f_action: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        RecordLockingSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_duplicate_field: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "action" => f_action = access.next_value()?,
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "duplicate_field" => f_duplicate_field = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordLockingSuccessResponse {
+                        action: f_action,
+                        code: f_code,
+                        details: f_details,
+                        duplicate_field: f_duplicate_field,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordLockingSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordLockingSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordLockingSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    RecordLockingSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordLockingSuccessResponseDetails {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordLockingSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordLockingSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordLockingSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordLockingSuccessWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<RecordLockingSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordLockingSuccessWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordPhotoSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordPhotoSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordPhotoSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordPhotoSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordPhotoSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordRecord, A::Error> {
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_tag: ::std::vec::Vec<TagsTag> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "Tag" => f_tag = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordRecord {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        tag: f_tag,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordSuccessDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordSuccessDetail;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordSuccessDetail object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordSuccessDetail, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_tags: ::std::vec::Vec<RecordDetailTag> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "tags" => f_tags = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordSuccessDetail {
+                        id: f_id,
+                        tags: f_tags,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<RecordSuccessDetail> = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecordSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecordSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecordSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecordSuccessWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<RecordSuccessResponse> = ::std::default::Default::default();
+                    let mut f_locked_count: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_success_count: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_wf_scheduler: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "locked_count" => f_locked_count = access.next_value()?,
+                            "success_count" => f_success_count = access.next_value()?,
+                            "wf_scheduler" => f_wf_scheduler = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecordSuccessWrapper {
+                        data: f_data,
+                        locked_count: f_locked_count,
+                        success_count: f_success_count,
+                        wf_scheduler: f_wf_scheduler,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecycleBinInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecycleBinInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecycleBinInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecycleBinInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecycleBinInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecycleBinResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecycleBinResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecycleBinResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecycleBinResponseWrapper, A::Error> {
+                    let mut f_info: ::std::option::Option<RecycleBinInfo> = ::std::default::Default::default();
+                    let mut f_recycle_bin: ::std::vec::Vec<
+                        RecycleBinResponseWrapperRecycleBinItem,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "recycle_bin" => f_recycle_bin = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecycleBinResponseWrapper {
+                        info: f_info,
+                        recycle_bin: f_recycle_bin,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecycleBinResponseWrapperRecycleBinItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecycleBinResponseWrapperRecycleBinItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecycleBinResponseWrapperRecycleBinItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    RecycleBinResponseWrapperRecycleBinItem,
+                    A::Error,
+                > {
+                    let mut f_deleted_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_deleted_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_display_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<MinifiedModule> = ::std::default::Default::default();
+                    let mut f_owner: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "deleted_by" => f_deleted_by = access.next_value()?,
+                            "deleted_time" => f_deleted_time = access.next_value()?,
+                            "display_name" => f_display_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "owner" => f_owner = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecycleBinResponseWrapperRecycleBinItem {
+                        deleted_by: f_deleted_by,
+                        deleted_time: f_deleted_time,
+                        display_name: f_display_name,
+                        id: f_id,
+                        module: f_module,
+                        owner: f_owner,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecycleBinSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecycleBinSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecycleBinSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecycleBinSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        RecycleBinSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecycleBinSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecycleBinSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RecycleBinSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RecycleBinSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RecycleBinSuccessResponseDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RecycleBinSuccessResponseDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RelatedRecord, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<NameIdStructure> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedRecord {
+                        id: f_id,
+                        module: f_module,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedRecordsApiException {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedRecordsApiException;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedRecordsApiException object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RelatedRecordsApiException, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        RelatedRecordsApiExceptionDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedRecordsApiException {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedRecordsApiExceptionDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedRecordsApiExceptionDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedRecordsApiExceptionDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RelatedRecordsApiExceptionDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_param_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_permissions: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_resource_path_index: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "json_path" => f_json_path = access.next_value()?,
+                            "param_name" => f_param_name = access.next_value()?,
+                            "permissions" => f_permissions = access.next_value()?,
+                            "resource_path_index" => {
+                                f_resource_path_index = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedRecordsApiExceptionDetails {
+                        id: f_id,
+                        json_path: f_json_path,
+                        param_name: f_param_name,
+                        permissions: f_permissions,
+                        resource_path_index: f_resource_path_index,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedRecordsFileBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedRecordsFileBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedRecordsFileBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RelatedRecordsFileBodyWrapper, A::Error> {
+                    let mut f_file: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "file" => f_file = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedRecordsFileBodyWrapper {
+                        file: f_file,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedRecordsResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedRecordsResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedRecordsResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RelatedRecordsResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<RecordRecord> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<RecordInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedRecordsResponseWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedRecordsSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedRecordsSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedRecordsSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RelatedRecordsSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        RelatedRecordsSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedRecordsSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RelatedRecordsSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RelatedRecordsSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RelatedRecordsSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    RelatedRecordsSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_external_deal_id: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "External_Deal_ID" => {
+                                f_external_deal_id = access.next_value()?;
+                            }
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RelatedRecordsSuccessResponseDetails {
+                        external_deal_id: f_external_deal_id,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RescheduleHistory {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RescheduleHistory;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RescheduleHistory object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RescheduleHistory, A::Error> {
+                    let mut f_appointment_name: ::std::option::Option<
+                        RescheduleHistoryAppointmentName,
+                    > = ::std::default::Default::default();
+                    let mut f_approval: ::std::option::Option<
+                        RescheduleHistoryApproval,
+                    > = ::std::default::Default::default();
+                    let mut f_approval_state: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_approved: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_canvas_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<User> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_currency_symbol: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_editable: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_in_merge: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<User> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_orchestration: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_process_flow: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_reschedule_note: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_reschedule_reason: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_rescheduled_by: ::std::option::Option<User> = ::std::default::Default::default();
+                    let mut f_rescheduled_from: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_rescheduled_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_rescheduled_to: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_review: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_review_process: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_sharing_permission: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zia_visions: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Appointment_Name" => {
+                                f_appointment_name = access.next_value()?;
+                            }
+                            "$approval" => f_approval = access.next_value()?,
+                            "$approval_state" => f_approval_state = access.next_value()?,
+                            "$approved" => f_approved = access.next_value()?,
+                            "$canvas_id" => f_canvas_id = access.next_value()?,
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "$currency_symbol" => {
+                                f_currency_symbol = access.next_value()?;
+                            }
+                            "$editable" => f_editable = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "$in_merge" => f_in_merge = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "Name" => f_name = access.next_value()?,
+                            "$orchestration" => f_orchestration = access.next_value()?,
+                            "$process_flow" => f_process_flow = access.next_value()?,
+                            "Reschedule_Note" => f_reschedule_note = access.next_value()?,
+                            "Reschedule_Reason" => {
+                                f_reschedule_reason = access.next_value()?;
+                            }
+                            "Rescheduled_By" => f_rescheduled_by = access.next_value()?,
+                            "Rescheduled_From" => {
+                                f_rescheduled_from = access.next_value()?;
+                            }
+                            "Rescheduled_Time" => {
+                                f_rescheduled_time = access.next_value()?;
+                            }
+                            "Rescheduled_To" => f_rescheduled_to = access.next_value()?,
+                            "$review" => f_review = access.next_value()?,
+                            "$review_process" => f_review_process = access.next_value()?,
+                            "$sharing_permission" => {
+                                f_sharing_permission = access.next_value()?;
+                            }
+                            "$state" => f_state = access.next_value()?,
+                            "$zia_visions" => f_zia_visions = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RescheduleHistory {
+                        appointment_name: f_appointment_name,
+                        approval: f_approval,
+                        approval_state: f_approval_state,
+                        approved: f_approved,
+                        canvas_id: f_canvas_id,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        currency_symbol: f_currency_symbol,
+                        editable: f_editable,
+                        id: f_id,
+                        in_merge: f_in_merge,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        orchestration: f_orchestration,
+                        process_flow: f_process_flow,
+                        reschedule_note: f_reschedule_note,
+                        reschedule_reason: f_reschedule_reason,
+                        rescheduled_by: f_rescheduled_by,
+                        rescheduled_from: f_rescheduled_from,
+                        rescheduled_time: f_rescheduled_time,
+                        rescheduled_to: f_rescheduled_to,
+                        review: f_review,
+                        review_process: f_review_process,
+                        sharing_permission: f_sharing_permission,
+                        state: f_state,
+                        zia_visions: f_zia_visions,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RescheduleHistoryAppointmentName {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RescheduleHistoryAppointmentName;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RescheduleHistoryAppointmentName object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RescheduleHistoryAppointmentName, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RescheduleHistoryAppointmentName {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RescheduleHistoryApproval {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RescheduleHistoryApproval;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RescheduleHistoryApproval object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RescheduleHistoryApproval, A::Error> {
+                    let mut f_approve: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_delegate: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_reject: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_resubmit: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "approve" => f_approve = access.next_value()?,
+                            "delegate" => f_delegate = access.next_value()?,
+                            "reject" => f_reject = access.next_value()?,
+                            "resubmit" => f_resubmit = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RescheduleHistoryApproval {
+                        approve: f_approve,
+                        delegate: f_delegate,
+                        reject: f_reject,
+                        resubmit: f_resubmit,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RescheduleHistoryInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RescheduleHistoryInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RescheduleHistoryInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RescheduleHistoryInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_page_token_expiry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_previous_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "page_token_expiry" => {
+                                f_page_token_expiry = access.next_value()?;
+                            }
+                            "per_page" => f_per_page = access.next_value()?,
+                            "previous_page_token" => {
+                                f_previous_page_token = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RescheduleHistoryInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        page_token_expiry: f_page_token_expiry,
+                        per_page: f_per_page,
+                        previous_page_token: f_previous_page_token,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RescheduleHistoryResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RescheduleHistoryResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RescheduleHistoryResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RescheduleHistoryResponseWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<RescheduleHistory> = ::std::default::Default::default();
+                    let mut f_info: ::std::option::Option<RescheduleHistoryInfo> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            "info" => f_info = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RescheduleHistoryResponseWrapper {
+                        data: f_data,
+                        info: f_info,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RescheduleHistorySuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RescheduleHistorySuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RescheduleHistorySuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<RescheduleHistorySuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        RescheduleHistorySuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RescheduleHistorySuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RescheduleHistorySuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RescheduleHistorySuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a RescheduleHistorySuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    RescheduleHistorySuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_approval_state: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "$approval_state" => f_approval_state = access.next_value()?,
+                            "Created_By" => f_created_by = access.next_value()?,
+                            "Created_Time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(RescheduleHistorySuccessResponseDetails {
+                        approval_state: f_approval_state,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ResponseBodyWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ResponseBodyWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ResponseBodyWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ResponseBodyWrapper, A::Error> {
+                    let mut f_data: ::std::vec::Vec<RecordData> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ResponseBodyWrapper {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Role {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Role;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Role object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Role, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Role {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ShareRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ShareRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ShareRecord, A::Error> {
+                    let mut f_permission: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_share_related_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_shared_by: ::std::option::Option<Users> = ::std::default::Default::default();
+                    let mut f_shared_through: ::std::option::Option<SharedThrough> = ::std::default::Default::default();
+                    let mut f_shared_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_shared_with: ::std::option::Option<Users> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_user: ::std::option::Option<Users> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "permission" => f_permission = access.next_value()?,
+                            "share_related_records" => {
+                                f_share_related_records = access.next_value()?;
+                            }
+                            "shared_by" => f_shared_by = access.next_value()?,
+                            "shared_through" => f_shared_through = access.next_value()?,
+                            "shared_time" => f_shared_time = access.next_value()?,
+                            "shared_with" => f_shared_with = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            "user" => f_user = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ShareRecord {
+                        permission: f_permission,
+                        share_related_records: f_share_related_records,
+                        shared_by: f_shared_by,
+                        shared_through: f_shared_through,
+                        shared_time: f_shared_time,
+                        shared_with: f_shared_with,
+                        type_: f_type_,
+                        user: f_user,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareRecordApiException {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ShareRecordApiException;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ShareRecordApiException object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ShareRecordApiException, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        ShareRecordApiExceptionDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ShareRecordApiException {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareRecordApiExceptionDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ShareRecordApiExceptionDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ShareRecordApiExceptionDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ShareRecordApiExceptionDetails, A::Error> {
+                    let mut f_ambiguity_due_to: ::std::vec::Vec<Dependee> = ::std::default::Default::default();
+                    let mut f_dependee: ::std::option::Option<Dependee> = ::std::default::Default::default();
+                    let mut f_json_path: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_permissions: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_resource_path_index: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "ambiguity_due_to" => {
+                                f_ambiguity_due_to = access.next_value()?;
+                            }
+                            "dependee" => f_dependee = access.next_value()?,
+                            "json_path" => f_json_path = access.next_value()?,
+                            "permissions" => f_permissions = access.next_value()?,
+                            "resource_path_index" => {
+                                f_resource_path_index = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ShareRecordApiExceptionDetails {
+                        ambiguity_due_to: f_ambiguity_due_to,
+                        dependee: f_dependee,
+                        json_path: f_json_path,
+                        permissions: f_permissions,
+                        resource_path_index: f_resource_path_index,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareRecordsModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ShareRecordsModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ShareRecordsModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ShareRecordsModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ShareRecordsModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareRecordsResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ShareRecordsResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ShareRecordsResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ShareRecordsResponseWrapper, A::Error> {
+                    let mut f_share: ::std::vec::Vec<ShareRecord> = ::std::default::Default::default();
+                    let mut f_shareable_user: ::std::vec::Vec<Users> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "share" => f_share = access.next_value()?,
+                            "shareable_user" => f_shareable_user = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ShareRecordsResponseWrapper {
+                        share: f_share,
+                        shareable_user: f_shareable_user,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareRecordsSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ShareRecordsSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ShareRecordsSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ShareRecordsSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        ShareRecordsSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ShareRecordsSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShareRecordsSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ShareRecordsSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ShareRecordsSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ShareRecordsSuccessResponseDetails,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ShareRecordsSuccessResponseDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SharedThrough {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SharedThrough;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SharedThrough object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SharedThrough, A::Error> {
+                    let mut f_entity_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<ShareRecordsModule> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "entity_name" => f_entity_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SharedThrough {
+                        entity_name: f_entity_name,
+                        id: f_id,
+                        module: f_module,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Shift {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Shift;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Shift object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Shift, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Shift {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SocialMedia {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SocialMedia;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SocialMedia object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SocialMedia, A::Error> {
+                    let mut f_media_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_media_url: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "media_type" => f_media_type = access.next_value()?,
+                            "media_url" => f_media_url = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SocialMedia {
+                        media_type: f_media_type,
+                        media_url: f_media_url,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for State {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = State;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a State object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<State, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_is_last_state: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_trigger_type: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "is_last_state" => f_is_last_state = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "trigger_type" => f_trigger_type = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(State {
+                        id: f_id,
+                        is_last_state: f_is_last_state,
+                        name: f_name,
+                        trigger_type: f_trigger_type,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StatusResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = StatusResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a StatusResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<StatusResponseWrapper, A::Error> {
+                    let mut f_mass_delete: ::std::vec::Vec<MassDeleteDetails> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "mass_delete" => f_mass_delete = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(StatusResponseWrapper {
+                        mass_delete: f_mass_delete,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SuccessfulConvert {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = SuccessfulConvert;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a SuccessfulConvert object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<SuccessfulConvert, A::Error> {
+                    let mut f_accounts: ::std::option::Option<RecordRecord> = ::std::default::Default::default();
+                    let mut f_contacts: ::std::option::Option<RecordRecord> = ::std::default::Default::default();
+                    let mut f_deals: ::std::option::Option<RecordRecord> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "Accounts" => f_accounts = access.next_value()?,
+                            "Contacts" => f_contacts = access.next_value()?,
+                            "Deals" => f_deals = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(SuccessfulConvert {
+                        accounts: f_accounts,
+                        contacts: f_contacts,
+                        deals: f_deals,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Tab {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Tab;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Tab object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Tab, A::Error> {
+                    let mut f_background: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_font_color: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "background" => f_background = access.next_value()?,
+                            "font_color" => f_font_color = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Tab {
+                        background: f_background,
+                        font_color: f_font_color,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagsInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TagsInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TagsInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TagsInfo, A::Error> {
+                    let mut f_allowed_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "allowed_count" => f_allowed_count = access.next_value()?,
+                            "count" => f_count = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TagsInfo {
+                        allowed_count: f_allowed_count,
+                        count: f_count,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagsResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TagsResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TagsResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TagsResponseWrapper, A::Error> {
+                    let mut f_info: ::std::option::Option<TagsInfo> = ::std::default::Default::default();
+                    let mut f_tags: ::std::vec::Vec<TagsTag> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "tags" => f_tags = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TagsResponseWrapper {
+                        info: f_info,
+                        tags: f_tags,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagsSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TagsSuccessResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TagsSuccessResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TagsSuccessResponse, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        TagsSuccessResponseDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TagsSuccessResponse {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagsSuccessResponseDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TagsSuccessResponseDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TagsSuccessResponseDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TagsSuccessResponseDetails, A::Error> {
+                    let mut f_color_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "color_code" => f_color_code = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TagsSuccessResponseDetails {
+                        color_code: f_color_code,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagsSuccessWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TagsSuccessWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TagsSuccessWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TagsSuccessWrapper, A::Error> {
+                    let mut f_tags: ::std::vec::Vec<TagsSuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "tags" => f_tags = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TagsSuccessWrapper {
+                        tags: f_tags,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagsTag {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TagsTag;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TagsTag object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TagsTag, A::Error> {
+                    let mut f_color_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "color_code" => f_color_code = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "modified_by" => f_modified_by = access.next_value()?,
+                            "modified_time" => f_modified_time = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TagsTag {
+                        color_code: f_color_code,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        id: f_id,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Theme {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Theme;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Theme object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Theme, A::Error> {
+                    let mut f_background: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_new_background: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_normal_tab: ::std::option::Option<Tab> = ::std::default::Default::default();
+                    let mut f_screen: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_selected_tab: ::std::option::Option<Tab> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "background" => f_background = access.next_value()?,
+                            "new_background" => f_new_background = access.next_value()?,
+                            "normal_tab" => f_normal_tab = access.next_value()?,
+                            "screen" => f_screen = access.next_value()?,
+                            "selected_tab" => f_selected_tab = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Theme {
+                        background: f_background,
+                        new_background: f_new_background,
+                        normal_tab: f_normal_tab,
+                        screen: f_screen,
+                        selected_tab: f_selected_tab,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Timeline {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Timeline;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Timeline object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Timeline, A::Error> {
+                    let mut f_action: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_audited_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_automation_details: ::std::option::Option<
+                        AutomationDetail,
+                    > = ::std::default::Default::default();
+                    let mut f_done_by: ::std::option::Option<NameIdStructure> = ::std::default::Default::default();
+                    let mut f_extension: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_field_history: ::std::vec::Vec<FieldHistory> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_record: ::std::option::Option<TimelinesRecord> = ::std::default::Default::default();
+                    let mut f_related_record: ::std::option::Option<RelatedRecord> = ::std::default::Default::default();
+                    let mut f_source: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "action" => f_action = access.next_value()?,
+                            "audited_time" => f_audited_time = access.next_value()?,
+                            "automation_details" => {
+                                f_automation_details = access.next_value()?;
+                            }
+                            "done_by" => f_done_by = access.next_value()?,
+                            "extension" => f_extension = access.next_value()?,
+                            "field_history" => f_field_history = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "record" => f_record = access.next_value()?,
+                            "related_record" => f_related_record = access.next_value()?,
+                            "source" => f_source = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Timeline {
+                        action: f_action,
+                        audited_time: f_audited_time,
+                        automation_details: f_automation_details,
+                        done_by: f_done_by,
+                        extension: f_extension,
+                        field_history: f_field_history,
+                        id: f_id,
+                        record: f_record,
+                        related_record: f_related_record,
+                        source: f_source,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TimelinesInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TimelinesInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TimelinesInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TimelinesInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_next_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_previous_page_token: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "next_page_token" => f_next_page_token = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            "previous_page_token" => {
+                                f_previous_page_token = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TimelinesInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        next_page_token: f_next_page_token,
+                        page: f_page,
+                        per_page: f_per_page,
+                        previous_page_token: f_previous_page_token,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TimelinesRecord {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TimelinesRecord;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TimelinesRecord object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TimelinesRecord, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_module: ::std::option::Option<TimelinesRecordModule> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "module" => f_module = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TimelinesRecord {
+                        id: f_id,
+                        module: f_module,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TimelinesRecordModule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TimelinesRecordModule;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TimelinesRecordModule object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TimelinesRecordModule, A::Error> {
+                    let mut f_api_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "api_name" => f_api_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TimelinesRecordModule {
+                        api_name: f_api_name,
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TimelinesResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = TimelinesResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a TimelinesResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<TimelinesResponseWrapper, A::Error> {
+                    let mut f_info: ::std::option::Option<TimelinesInfo> = ::std::default::Default::default();
+                    let mut f_timeline: ::std::vec::Vec<Timeline> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "__timeline" => f_timeline = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(TimelinesResponseWrapper {
+                        info: f_info,
+                        timeline: f_timeline,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ToolTip {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ToolTip;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ToolTip object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ToolTip, A::Error> {
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_value: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "name" => f_name = access.next_value()?,
+                            "value" => f_value = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ToolTip {
+                        name: f_name,
+                        value: f_value,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Transition {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Transition;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Transition object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Transition, A::Error> {
+                    let mut f_color_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_criteria_matched: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_criteria_message: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_data: ::std::option::Option<RecordRecord> = ::std::default::Default::default();
+                    let mut f_execution_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_fields: ::std::vec::Vec<Field> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<i64> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_next_field_value: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_next_transitions: ::std::vec::Vec<NextTransition> = ::std::default::Default::default();
+                    let mut f_parent_transition: ::std::option::Option<
+                        ::std::boxed::Box<Transition>,
+                    > = ::std::default::Default::default();
+                    let mut f_percent_partial_save: ::std::option::Option<f64> = ::std::default::Default::default();
+                    let mut f_sequence: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_text_color_code: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "color_code" => f_color_code = access.next_value()?,
+                            "criteria_matched" => {
+                                f_criteria_matched = access.next_value()?;
+                            }
+                            "criteria_message" => {
+                                f_criteria_message = access.next_value()?;
+                            }
+                            "data" => f_data = access.next_value()?,
+                            "execution_time" => f_execution_time = access.next_value()?,
+                            "fields" => f_fields = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "next_field_value" => {
+                                f_next_field_value = access.next_value()?;
+                            }
+                            "next_transitions" => {
+                                f_next_transitions = access.next_value()?;
+                            }
+                            "parent_transition" => {
+                                f_parent_transition = access.next_value()?;
+                            }
+                            "percent_partial_save" => {
+                                f_percent_partial_save = access.next_value()?;
+                            }
+                            "sequence" => f_sequence = access.next_value()?,
+                            "text_color_code" => f_text_color_code = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Transition {
+                        color_code: f_color_code,
+                        criteria_matched: f_criteria_matched,
+                        criteria_message: f_criteria_message,
+                        data: f_data,
+                        execution_time: f_execution_time,
+                        fields: f_fields,
+                        id: f_id,
+                        name: f_name,
+                        next_field_value: f_next_field_value,
+                        next_transitions: f_next_transitions,
+                        parent_transition: f_parent_transition,
+                        percent_partial_save: f_percent_partial_save,
+                        sequence: f_sequence,
+                        text_color_code: f_text_color_code,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnenrollCadencesResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UnenrollCadencesResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UnenrollCadencesResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UnenrollCadencesResponse, A::Error> {
+                    let mut f_data: ::std::vec::Vec<CadencesExecutionSuccessWrapper> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UnenrollCadencesResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Unique {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Unique;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Unique object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Unique, A::Error> {
+                    let mut f_casesensitive: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "casesensitive" => f_casesensitive = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Unique {
+                        casesensitive: f_casesensitive,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateAppointmentRescheduledHistoryResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UpdateAppointmentRescheduledHistoryResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UpdateAppointmentRescheduledHistoryResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    UpdateAppointmentRescheduledHistoryResponse,
+                    A::Error,
+                > {
+                    let mut f_data: ::std::vec::Vec<RescheduleHistorySuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UpdateAppointmentRescheduledHistoryResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateAppointmentsRescheduledHistoryResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UpdateAppointmentsRescheduledHistoryResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UpdateAppointmentsRescheduledHistoryResponse object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    UpdateAppointmentsRescheduledHistoryResponse,
+                    A::Error,
+                > {
+                    let mut f_data: ::std::vec::Vec<RescheduleHistorySuccessResponse> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "data" => f_data = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UpdateAppointmentsRescheduledHistoryResponse {
+                        data: f_data,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for User {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = User;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a User object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<User, A::Error> {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(User {
+                        email: f_email,
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Users {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Users;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a Users object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<Users, A::Error> {
+                    let mut f_alias: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_category: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_city: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_confirm: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_country: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_country_locale: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_created_by: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_currency: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_current_shift: ::std::option::Option<Shift> = ::std::default::Default::default();
+                    let mut f_customize_info: ::std::option::Option<CustomizeInfo> = ::std::default::Default::default();
+                    let mut f_date_format: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_decimal_separator: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_default_tab_group: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_dob: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_fax: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_first_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_full_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_isonline: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_language: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_locale: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_microsoft: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_mobile: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_modified_by: ::std::option::Option<UsersOwner> = ::std::default::Default::default();
+                    let mut f_modified_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name_format_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_next_shift: ::std::option::Option<Shift> = ::std::default::Default::default();
+                    let mut f_number_separator: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_offset: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_personal_account: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_phone: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_profile: ::std::option::Option<Profile> = ::std::default::Default::default();
+                    let mut f_reporting_to: ::std::option::Option<MinifiedUser> = ::std::default::Default::default();
+                    let mut f_role: ::std::option::Option<Role> = ::std::default::Default::default();
+                    let mut f_sandbox_developer: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_shift_effective_from: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_signature: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sort_order_preference: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sort_order_preference_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status_reason_s: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_street: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_theme: ::std::option::Option<Theme> = ::std::default::Default::default();
+                    let mut f_time_format: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_time_zone: ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_website: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zip: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_zuid: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "alias" => f_alias = access.next_value()?,
+                            "category" => f_category = access.next_value()?,
+                            "city" => f_city = access.next_value()?,
+                            "confirm" => f_confirm = access.next_value()?,
+                            "country" => f_country = access.next_value()?,
+                            "country_locale" => f_country_locale = access.next_value()?,
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "Currency" => f_currency = access.next_value()?,
+                            "$current_shift" => f_current_shift = access.next_value()?,
+                            "customize_info" => f_customize_info = access.next_value()?,
+                            "date_format" => f_date_format = access.next_value()?,
+                            "decimal_separator" => {
+                                f_decimal_separator = access.next_value()?;
+                            }
+                            "default_tab_group" => {
+                                f_default_tab_group = access.next_value()?;
+                            }
+                            "dob" => f_dob = access.next_value()?,
+                            "email" => f_email = access.next_value()?,
+                            "fax" => f_fax = access.next_value()?,
+                            "first_name" => f_first_name = access.next_value()?,
+                            "full_name" => f_full_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "Isonline" => f_isonline = access.next_value()?,
+                            "language" => f_language = access.next_value()?,
+                            "last_name" => f_last_name = access.next_value()?,
+                            "locale" => f_locale = access.next_value()?,
+                            "microsoft" => f_microsoft = access.next_value()?,
+                            "mobile" => f_mobile = access.next_value()?,
+                            "Modified_By" => f_modified_by = access.next_value()?,
+                            "Modified_Time" => f_modified_time = access.next_value()?,
+                            "name_format__s" => f_name_format_s = access.next_value()?,
+                            "$next_shift" => f_next_shift = access.next_value()?,
+                            "number_separator" => {
+                                f_number_separator = access.next_value()?;
+                            }
+                            "offset" => f_offset = access.next_value()?,
+                            "personal_account" => {
+                                f_personal_account = access.next_value()?;
+                            }
+                            "phone" => f_phone = access.next_value()?,
+                            "profile" => f_profile = access.next_value()?,
+                            "Reporting_To" => f_reporting_to = access.next_value()?,
+                            "role" => f_role = access.next_value()?,
+                            "sandboxDeveloper" => {
+                                f_sandbox_developer = access.next_value()?;
+                            }
+                            "$shift_effective_from" => {
+                                f_shift_effective_from = access.next_value()?;
+                            }
+                            "signature" => f_signature = access.next_value()?,
+                            "sort_order_preference" => {
+                                f_sort_order_preference = access.next_value()?;
+                            }
+                            "sort_order_preference__s" => {
+                                f_sort_order_preference_s = access.next_value()?;
+                            }
+                            "state" => f_state = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            "status_reason__s" => {
+                                f_status_reason_s = access.next_value()?;
+                            }
+                            "street" => f_street = access.next_value()?,
+                            "theme" => f_theme = access.next_value()?,
+                            "time_format" => f_time_format = access.next_value()?,
+                            "time_zone" => f_time_zone = access.next_value()?,
+                            "website" => f_website = access.next_value()?,
+                            "zip" => f_zip = access.next_value()?,
+                            "zuid" => f_zuid = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(Users {
+                        alias: f_alias,
+                        category: f_category,
+                        city: f_city,
+                        confirm: f_confirm,
+                        country: f_country,
+                        country_locale: f_country_locale,
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        currency: f_currency,
+                        current_shift: f_current_shift,
+                        customize_info: f_customize_info,
+                        date_format: f_date_format,
+                        decimal_separator: f_decimal_separator,
+                        default_tab_group: f_default_tab_group,
+                        dob: f_dob,
+                        email: f_email,
+                        fax: f_fax,
+                        first_name: f_first_name,
+                        full_name: f_full_name,
+                        id: f_id,
+                        isonline: f_isonline,
+                        language: f_language,
+                        last_name: f_last_name,
+                        locale: f_locale,
+                        microsoft: f_microsoft,
+                        mobile: f_mobile,
+                        modified_by: f_modified_by,
+                        modified_time: f_modified_time,
+                        name_format_s: f_name_format_s,
+                        next_shift: f_next_shift,
+                        number_separator: f_number_separator,
+                        offset: f_offset,
+                        personal_account: f_personal_account,
+                        phone: f_phone,
+                        profile: f_profile,
+                        reporting_to: f_reporting_to,
+                        role: f_role,
+                        sandbox_developer: f_sandbox_developer,
+                        shift_effective_from: f_shift_effective_from,
+                        signature: f_signature,
+                        sort_order_preference: f_sort_order_preference,
+                        sort_order_preference_s: f_sort_order_preference_s,
+                        state: f_state,
+                        status: f_status,
+                        status_reason_s: f_status_reason_s,
+                        street: f_street,
+                        theme: f_theme,
+                        time_format: f_time_format,
+                        time_zone: f_time_zone,
+                        website: f_website,
+                        zip: f_zip,
+                        zuid: f_zuid,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsersOwner {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = UsersOwner;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a UsersOwner object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<UsersOwner, A::Error> {
+                    let mut f_first_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_last_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "first_name" => f_first_name = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "last_name" => f_last_name = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(UsersOwner {
+                        first_name: f_first_name,
+                        id: f_id,
+                        last_name: f_last_name,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ViewType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ViewType;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ViewType object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ViewType, A::Error> {
+                    let mut f_create: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_edit: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_quick_create: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_view: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "create" => f_create = access.next_value()?,
+                            "edit" => f_edit = access.next_value()?,
+                            "quick_create" => f_quick_create = access.next_value()?,
+                            "view" => f_view = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ViewType {
+                        create: f_create,
+                        edit: f_edit,
+                        quick_create: f_quick_create,
+                        view: f_view,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaOrgEnrichmentAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentAddress;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentAddress object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaOrgEnrichmentAddress, A::Error> {
+                    let mut f_city: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_country: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_fill_address: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_pin_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_state: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "city" => f_city = access.next_value()?,
+                            "country" => f_country = access.next_value()?,
+                            "fill_address" => f_fill_address = access.next_value()?,
+                            "pin_code" => f_pin_code = access.next_value()?,
+                            "state" => f_state = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentAddress {
+                        city: f_city,
+                        country: f_country,
+                        fill_address: f_fill_address,
+                        pin_code: f_pin_code,
+                        state: f_state,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaOrgEnrichmentInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaOrgEnrichmentInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaOrgEnrichmentSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaOrgEnrichmentSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        ZiaOrgEnrichmentSuccessDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaOrgEnrichmentSuccessDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentSuccessDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentSuccessDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaOrgEnrichmentSuccessDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentSuccessDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaOrgEnrichmentZiaOrgEnrichment {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentZiaOrgEnrichment object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaOrgEnrichmentZiaOrgEnrichment, A::Error> {
+                    let mut f_info: ::std::option::Option<ZiaOrgEnrichmentInfo> = ::std::default::Default::default();
+                    let mut f_zia_org_enrichment: ::std::vec::Vec<
+                        ZiaOrgEnrichmentZiaOrgEnrichment2,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "__zia_org_enrichment" => {
+                                f_zia_org_enrichment = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment {
+                        info: f_info,
+                        zia_org_enrichment: f_zia_org_enrichment,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaOrgEnrichmentZiaOrgEnrichment2 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment2;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentZiaOrgEnrichment2 object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaOrgEnrichmentZiaOrgEnrichment2, A::Error> {
+                    let mut f_created_by: ::std::option::Option<
+                        ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy,
+                    > = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_enrich_based_on: ::std::option::Option<
+                        ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn,
+                    > = ::std::default::Default::default();
+                    let mut f_enriched_data: ::std::option::Option<
+                        ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "enrich_based_on" => f_enrich_based_on = access.next_value()?,
+                            "enriched_data" => f_enriched_data = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment2 {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        enrich_based_on: f_enrich_based_on,
+                        enriched_data: f_enriched_data,
+                        id: f_id,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy,
+                    A::Error,
+                > {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment2CreatedBy {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn,
+                    A::Error,
+                > {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_website: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "website" => f_website = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment2EnrichBasedOn {
+                        email: f_email,
+                        name: f_name,
+                        website: f_website,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData,
+                    A::Error,
+                > {
+                    let mut f_address: ::std::vec::Vec<ZiaOrgEnrichmentAddress> = ::std::default::Default::default();
+                    let mut f_business_model: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_ceo: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_description: ::std::vec::Vec<
+                        ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem,
+                    > = ::std::default::Default::default();
+                    let mut f_founding_year: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_head_quarters: ::std::vec::Vec<ZiaOrgEnrichmentAddress> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_industries: ::std::vec::Vec<
+                        ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem,
+                    > = ::std::default::Default::default();
+                    let mut f_logo: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_no_of_employees: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_org_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_org_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_other_contacts: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_other_emails: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_primary_contact: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_primary_email: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_revenue: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_secondary_contact: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_secondary_email: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_sign_in: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_sign_up: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_social_media: ::std::vec::Vec<
+                        ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem,
+                    > = ::std::default::Default::default();
+                    let mut f_techno_graphic_data: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_territory_list: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_website: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_years_in_industry: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "address" => f_address = access.next_value()?,
+                            "business_model" => f_business_model = access.next_value()?,
+                            "ceo" => f_ceo = access.next_value()?,
+                            "description" => f_description = access.next_value()?,
+                            "founding_year" => f_founding_year = access.next_value()?,
+                            "head_quarters" => f_head_quarters = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "industries" => f_industries = access.next_value()?,
+                            "logo" => f_logo = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "no_of_employees" => f_no_of_employees = access.next_value()?,
+                            "org_status" => f_org_status = access.next_value()?,
+                            "org_type" => f_org_type = access.next_value()?,
+                            "other_contacts" => f_other_contacts = access.next_value()?,
+                            "other_emails" => f_other_emails = access.next_value()?,
+                            "primary_contact" => f_primary_contact = access.next_value()?,
+                            "primary_email" => f_primary_email = access.next_value()?,
+                            "revenue" => f_revenue = access.next_value()?,
+                            "secondary_contact" => {
+                                f_secondary_contact = access.next_value()?;
+                            }
+                            "secondary_email" => f_secondary_email = access.next_value()?,
+                            "sign_in" => f_sign_in = access.next_value()?,
+                            "sign_up" => f_sign_up = access.next_value()?,
+                            "social_media" => f_social_media = access.next_value()?,
+                            "techno_graphic_data" => {
+                                f_techno_graphic_data = access.next_value()?;
+                            }
+                            "territory_list" => f_territory_list = access.next_value()?,
+                            "website" => f_website = access.next_value()?,
+                            "years_in_industry" => {
+                                f_years_in_industry = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedData {
+                        address: f_address,
+                        business_model: f_business_model,
+                        ceo: f_ceo,
+                        description: f_description,
+                        founding_year: f_founding_year,
+                        head_quarters: f_head_quarters,
+                        id: f_id,
+                        industries: f_industries,
+                        logo: f_logo,
+                        name: f_name,
+                        no_of_employees: f_no_of_employees,
+                        org_status: f_org_status,
+                        org_type: f_org_type,
+                        other_contacts: f_other_contacts,
+                        other_emails: f_other_emails,
+                        primary_contact: f_primary_contact,
+                        primary_email: f_primary_email,
+                        revenue: f_revenue,
+                        secondary_contact: f_secondary_contact,
+                        secondary_email: f_secondary_email,
+                        sign_in: f_sign_in,
+                        sign_up: f_sign_up,
+                        social_media: f_social_media,
+                        techno_graphic_data: f_techno_graphic_data,
+                        territory_list: f_territory_list,
+                        website: f_website,
+                        years_in_industry: f_years_in_industry,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem,
+                    A::Error,
+                > {
+                    let mut f_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_title: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "description" => f_description = access.next_value()?,
+                            "title" => f_title = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataDescriptionItem {
+                        description: f_description,
+                        title: f_title,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem,
+                    A::Error,
+                > {
+                    let mut f_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "description" => f_description = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataIndustriesItem {
+                        description: f_description,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem,
+                    A::Error,
+                > {
+                    let mut f_media_type: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_media_url: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "media_type" => f_media_type = access.next_value()?,
+                            "media_url" => f_media_url = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaOrgEnrichmentZiaOrgEnrichment2EnrichedDataSocialMediaItem {
+                        media_type: f_media_type,
+                        media_url: f_media_url,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichment {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichment;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichment object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaPeopleEnrichment, A::Error> {
+                    let mut f_created_by: ::std::option::Option<
+                        ZiaPeopleEnrichmentCreatedBy,
+                    > = ::std::default::Default::default();
+                    let mut f_created_time: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_enrich_based_on: ::std::option::Option<EnrichBasedOn> = ::std::default::Default::default();
+                    let mut f_enriched_data: ::std::option::Option<
+                        ZiaPeopleEnrichmentEnrichedData,
+                    > = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "created_by" => f_created_by = access.next_value()?,
+                            "created_time" => f_created_time = access.next_value()?,
+                            "enrich_based_on" => f_enrich_based_on = access.next_value()?,
+                            "enriched_data" => f_enriched_data = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichment {
+                        created_by: f_created_by,
+                        created_time: f_created_time,
+                        enrich_based_on: f_enrich_based_on,
+                        enriched_data: f_enriched_data,
+                        id: f_id,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentAddress;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentAddress object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaPeopleEnrichmentAddress, A::Error> {
+                    let mut f_continent: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_country: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_primary: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_region: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "continent" => f_continent = access.next_value()?,
+                            "country" => f_country = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "primary" => f_primary = access.next_value()?,
+                            "region" => f_region = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentAddress {
+                        continent: f_continent,
+                        country: f_country,
+                        name: f_name,
+                        primary: f_primary,
+                        region: f_region,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentCreatedBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentCreatedBy;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentCreatedBy object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaPeopleEnrichmentCreatedBy, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentCreatedBy {
+                        id: f_id,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentEnrichedData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentEnrichedData;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentEnrichedData object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaPeopleEnrichmentEnrichedData, A::Error> {
+                    let mut f_address_list_info: ::std::vec::Vec<
+                        ZiaPeopleEnrichmentAddress,
+                    > = ::std::default::Default::default();
+                    let mut f_company_info: ::std::option::Option<
+                        ZiaPeopleEnrichmentEnrichedDataCompanyInfo,
+                    > = ::std::default::Default::default();
+                    let mut f_designation: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_educations: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_email_infos: ::std::vec::Vec<
+                        ZiaPeopleEnrichmentEnrichedDataEmailInfosItem,
+                    > = ::std::default::Default::default();
+                    let mut f_first_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_gender: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_interests: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_last_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_middle_name: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_other_contacts: ::std::vec::Vec<::std::string::String> = ::std::default::Default::default();
+                    let mut f_primary_address_info: ::std::option::Option<
+                        ZiaPeopleEnrichmentAddress,
+                    > = ::std::default::Default::default();
+                    let mut f_primary_contact: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_primary_email: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_secondary_contact: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_skills: ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    > = ::std::default::Default::default();
+                    let mut f_social_media: ::std::vec::Vec<SocialMedia> = ::std::default::Default::default();
+                    let mut f_website: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "address_list_info" => {
+                                f_address_list_info = access.next_value()?;
+                            }
+                            "company_info" => f_company_info = access.next_value()?,
+                            "designation" => f_designation = access.next_value()?,
+                            "educations" => f_educations = access.next_value()?,
+                            "email_infos" => f_email_infos = access.next_value()?,
+                            "first_name" => f_first_name = access.next_value()?,
+                            "gender" => f_gender = access.next_value()?,
+                            "id" => f_id = access.next_value()?,
+                            "interests" => f_interests = access.next_value()?,
+                            "last_name" => f_last_name = access.next_value()?,
+                            "middle_name" => f_middle_name = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            "other_contacts" => f_other_contacts = access.next_value()?,
+                            "primary_address_info" => {
+                                f_primary_address_info = access.next_value()?;
+                            }
+                            "primary_contact" => f_primary_contact = access.next_value()?,
+                            "primary_email" => f_primary_email = access.next_value()?,
+                            "secondary_contact" => {
+                                f_secondary_contact = access.next_value()?;
+                            }
+                            "skills" => f_skills = access.next_value()?,
+                            "social_media" => f_social_media = access.next_value()?,
+                            "website" => f_website = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentEnrichedData {
+                        address_list_info: f_address_list_info,
+                        company_info: f_company_info,
+                        designation: f_designation,
+                        educations: f_educations,
+                        email_infos: f_email_infos,
+                        first_name: f_first_name,
+                        gender: f_gender,
+                        id: f_id,
+                        interests: f_interests,
+                        last_name: f_last_name,
+                        middle_name: f_middle_name,
+                        name: f_name,
+                        other_contacts: f_other_contacts,
+                        primary_address_info: f_primary_address_info,
+                        primary_contact: f_primary_contact,
+                        primary_email: f_primary_email,
+                        secondary_contact: f_secondary_contact,
+                        skills: f_skills,
+                        social_media: f_social_media,
+                        website: f_website,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentEnrichedDataCompanyInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentEnrichedDataCompanyInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentEnrichedDataCompanyInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaPeopleEnrichmentEnrichedDataCompanyInfo,
+                    A::Error,
+                > {
+                    let mut f_experiences: ::std::vec::Vec<Experience> = ::std::default::Default::default();
+                    let mut f_industries: ::std::vec::Vec<
+                        ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "experiences" => f_experiences = access.next_value()?,
+                            "industries" => f_industries = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentEnrichedDataCompanyInfo {
+                        experiences: f_experiences,
+                        industries: f_industries,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "a ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem object",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem,
+                    A::Error,
+                > {
+                    let mut f_description: ::std::option::Option<
+                        ::std::string::String,
+                    > = ::std::default::Default::default();
+                    let mut f_name: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "description" => f_description = access.next_value()?,
+                            "name" => f_name = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentEnrichedDataCompanyInfoIndustriesItem {
+                        description: f_description,
+                        name: f_name,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ZiaPeopleEnrichmentEnrichedDataEmailInfosItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentEnrichedDataEmailInfosItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentEnrichedDataEmailInfosItem object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaPeopleEnrichmentEnrichedDataEmailInfosItem,
+                    A::Error,
+                > {
+                    let mut f_email: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_type_: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "email" => f_email = access.next_value()?,
+                            "type" => f_type_ = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentEnrichedDataEmailInfosItem {
+                        email: f_email,
+                        type_: f_type_,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentInfo object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaPeopleEnrichmentInfo, A::Error> {
+                    let mut f_count: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_more_records: ::std::option::Option<bool> = ::std::default::Default::default();
+                    let mut f_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_per_page: ::std::option::Option<i32> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => f_count = access.next_value()?,
+                            "more_records" => f_more_records = access.next_value()?,
+                            "page" => f_page = access.next_value()?,
+                            "per_page" => f_per_page = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentInfo {
+                        count: f_count,
+                        more_records: f_more_records,
+                        page: f_page,
+                        per_page: f_per_page,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentResponseWrapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentResponseWrapper;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentResponseWrapper object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<
+                    ZiaPeopleEnrichmentResponseWrapper,
+                    A::Error,
+                > {
+                    let mut f_info: ::std::option::Option<ZiaPeopleEnrichmentInfo> = ::std::default::Default::default();
+                    let mut f_zia_people_enrichment: ::std::vec::Vec<
+                        ZiaPeopleEnrichment,
+                    > = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "info" => f_info = access.next_value()?,
+                            "__zia_people_enrichment" => {
+                                f_zia_people_enrichment = access.next_value()?;
+                            }
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentResponseWrapper {
+                        info: f_info,
+                        zia_people_enrichment: f_zia_people_enrichment,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentSuccess {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentSuccess;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentSuccess object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaPeopleEnrichmentSuccess, A::Error> {
+                    let mut f_code: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_details: ::std::option::Option<
+                        ZiaPeopleEnrichmentSuccessDetails,
+                    > = ::std::default::Default::default();
+                    let mut f_message: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_status: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "code" => f_code = access.next_value()?,
+                            "details" => f_details = access.next_value()?,
+                            "message" => f_message = access.next_value()?,
+                            "status" => f_status = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentSuccess {
+                        code: f_code,
+                        details: f_details,
+                        message: f_message,
+                        status: f_status,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ZiaPeopleEnrichmentSuccessDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ZiaPeopleEnrichmentSuccessDetails;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ZiaPeopleEnrichmentSuccessDetails object")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut access: A,
+                ) -> ::std::result::Result<ZiaPeopleEnrichmentSuccessDetails, A::Error> {
+                    let mut f_id: ::std::option::Option<::std::string::String> = ::std::default::Default::default();
+                    let mut f_extra_fields = ::serde_json::Map::new();
+                    while let Some(key) = access
+                        .next_key::<crate::open_object::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "id" => f_id = access.next_value()?,
+                            _ => {
+                                let value: ::serde_json::Value = access.next_value()?;
+                                f_extra_fields.insert(key.into_string(), value);
+                            }
+                        }
+                    }
+                    Ok(ZiaPeopleEnrichmentSuccessDetails {
+                        id: f_id,
+                        extra: f_extra_fields,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Visitor)
         }
     }
 }

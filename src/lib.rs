@@ -30,6 +30,7 @@ pub mod error;
 pub mod manager;
 pub mod nocontent;
 pub mod oauth;
+mod open_object;
 mod path;
 pub mod refresh;
 pub mod retry;

@@ -235,9 +235,12 @@ impl Retrier {
             let result = match client.execute(request).await {
                 // A success whose body breaks off (a reset, a truncated body) is a broken
                 // exchange like any other: read the body here while a retry is still possible.
-                Ok(response) if spare.is_some() && response.status().is_success() && self.may_retry_broken(kind) => {
-                    let (status, headers) = (response.status(), response.headers().clone());
-                    response.bytes().await.map(|body| crate::transport::rebuild(status, headers, body))
+                Ok(mut response)
+                    if spare.is_some() && response.status().is_success() && self.may_retry_broken(kind) =>
+                {
+                    // Headers are moved, not copied, and the URL kept (so nothing is parsed again).
+                    let head = crate::transport::Head::take(&mut response);
+                    response.bytes().await.map(|body| head.with_body(body))
                 }
                 other => other,
             };

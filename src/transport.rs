@@ -92,6 +92,42 @@ pub(crate) fn authorization_of(request: &reqwest::Request) -> Option<AccessToken
     value.strip_prefix("Zoho-oauthtoken ").map(AccessToken::new)
 }
 
+/// What a response is besides its body, taken out of it so that the body can be read and the
+/// response rebuilt around the bytes without copying the headers or parsing the URL again.
+pub(crate) struct Head {
+    status: reqwest::StatusCode,
+    version: http::Version,
+    headers: reqwest::header::HeaderMap,
+    url: reqwest::Url,
+}
+
+impl Head {
+    /// Takes status, version, headers and URL (the response keeps an empty header map).
+    pub(crate) fn take(response: &mut reqwest::Response) -> Self {
+        Self {
+            status: response.status(),
+            version: response.version(),
+            headers: std::mem::take(response.headers_mut()),
+            url: response.url().clone(),
+        }
+    }
+
+    /// The response again, with `body` read.
+    pub(crate) fn with_body(self, body: bytes::Bytes) -> reqwest::Response {
+        use reqwest::ResponseBuilderExt;
+        let mut response = http::Response::new(body);
+        *response.status_mut() = self.status;
+        *response.version_mut() = self.version;
+        *response.headers_mut() = self.headers;
+        // reqwest keeps a response's URL in an extension only its builder can set; without it,
+        // converting back would parse a placeholder URL on every call.
+        if let Ok(marker) = http::Response::builder().url(self.url).body(()) {
+            *response.extensions_mut() = marker.into_parts().0.extensions;
+        }
+        reqwest::Response::from(response)
+    }
+}
+
 /// Rebuilds a response whose body was read.
 pub(crate) fn rebuild(
     status: reqwest::StatusCode,
@@ -245,5 +281,25 @@ mod tests {
         assert_eq!(retry_after_at(&headers("Sun, 06 Nov 1994 08:40:00 GMT"), now), Some(Duration::ZERO), "a past date");
         assert_eq!(retry_after_at(&headers("soon"), now), None);
         assert_eq!(retry_after_at(&reqwest::header::HeaderMap::new(), now), None);
+    }
+
+    #[tokio::test]
+    async fn a_rebuilt_response_keeps_status_headers_and_url() {
+        use reqwest::ResponseBuilderExt;
+        let url = reqwest::Url::parse("http://127.0.0.1:9/crm/v2/users?type=CurrentUser").unwrap();
+        let original = http::Response::builder()
+            .status(201)
+            .header("x-zoho", "1")
+            .url(url.clone())
+            .body("{\"users\":[]}")
+            .unwrap();
+        let mut response = reqwest::Response::from(original);
+        let head = Head::take(&mut response);
+        let body = response.bytes().await.unwrap();
+        let rebuilt = head.with_body(body);
+        assert_eq!(rebuilt.status().as_u16(), 201);
+        assert_eq!(rebuilt.url(), &url, "the URL is kept, not a placeholder");
+        assert_eq!(rebuilt.headers().get("x-zoho").unwrap(), "1");
+        assert_eq!(rebuilt.text().await.unwrap(), "{\"users\":[]}");
     }
 }

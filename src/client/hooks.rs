@@ -74,8 +74,7 @@ async fn crm_pre<C: ClientInfo<CrmContext>, E>(
     let inner = client.inner();
     inner.record(|s| s.operation = Some(info.operation_id));
     // Every path parameter must still be exactly one segment of the operation's template.
-    let base_path = reqwest::Url::parse(client.baseurl()).map(|u| u.path().to_owned()).unwrap_or_default();
-    crate::path::check_request_path(templates, info.operation_id, &base_path, request.url().path())
+    crate::path::check_request_path(templates, info.operation_id, base_path(client.baseurl()), request.url().path())
         .map_err(|e| progenitor_client::Error::InvalidRequest(inner.stash(e)))?;
     let Some(auth) = &inner.auth else {
         return Ok(());
@@ -188,4 +187,27 @@ async fn send(
 ) -> reqwest::Result<reqwest::Response> {
     let kind = Kind::of_method(request.method());
     inner.retry.send(client, request, kind).await
+}
+
+/// The path of a base URL (`/eu/sandbox` in `http://127.0.0.1:9/eu/sandbox`, empty for a bare
+/// host), without parsing it again on every call: base URLs come from the endpoint table, which
+/// keeps them canonical (scheme, authority, optional path, no query or fragment).
+fn base_path(base: &str) -> &str {
+    let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+    after_scheme.find('/').map_or("", |i| after_scheme[i..].trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_path;
+
+    #[test]
+    fn base_paths_match_what_a_url_parser_says() {
+        for base in
+            ["https://www.zohoapis.eu", "http://127.0.0.1:9/eu/sandbox", "https://gw.example/zoho/", "http://[::1]:9"]
+        {
+            let parsed = reqwest::Url::parse(base).unwrap();
+            assert_eq!(base_path(base), parsed.path().trim_end_matches('/'), "{base}");
+        }
+    }
 }
