@@ -56,35 +56,38 @@ pub use error::{Error, Result};
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, CsrfState, RefreshToken, SecretString};
 pub use token::{Token, TokenKey};
 
-/// The generated Zoho Accounts client (`spec/accounts.yaml`).
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    missing_docs,
-    clippy::all,
-    reason = "generated code: its docs are the spec's text and its style is progenitor's"
-)]
-mod accounts_gen {
-    #[cfg(feature = "codegen")]
-    include!(concat!(env!("OUT_DIR"), "/accounts.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("../generated/accounts.rs");
+/// Includes one generated client: the one `build.rs` writes into `OUT_DIR` (feature `codegen`),
+/// or the committed copy in `generated/`. Generated code keeps progenitor's style and the
+/// spec's text as docs, so its lints are not ours.
+macro_rules! generated {
+    ($(#[$attr:meta])* $module:ident, $file:literal) => {
+        $(#[$attr])*
+        #[allow(
+            rustdoc::bare_urls,
+            rustdoc::broken_intra_doc_links,
+            rustdoc::invalid_html_tags,
+            missing_docs,
+            clippy::all,
+            reason = "generated code: its docs are the spec's text and its style is progenitor's"
+        )]
+        mod $module {
+            #[cfg(feature = "codegen")]
+            include!(concat!(env!("OUT_DIR"), "/", $file));
+            #[cfg(not(feature = "codegen"))]
+            include!(concat!("../generated/", $file));
+        }
+    };
 }
 
-/// The generated Zoho CRM v2 client (`spec/crm-v2.yaml`).
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    missing_docs,
-    clippy::all,
-    reason = "generated code: its docs are the spec's text and its style is progenitor's"
-)]
-mod crm_gen {
-    #[cfg(feature = "codegen")]
-    include!(concat!(env!("OUT_DIR"), "/crm.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("../generated/crm.rs");
-}
+generated!(
+    /// The generated Zoho Accounts client (`spec/accounts.yaml`).
+    accounts_gen, "accounts.rs"
+);
+
+generated!(
+    /// The generated Zoho CRM v2 client (`spec/crm-v2.yaml`).
+    crm_gen, "crm.rs"
+);
 
 pub mod accounts {
     //! Typed Zoho Accounts client, generated from `spec/accounts.yaml` (token, revoke, serverinfo).
@@ -96,90 +99,35 @@ pub mod crm {
     pub use crate::crm_gen::*;
 }
 
-/// The generated Zoho CRM v8 `core` client (`spec/crm-v8/core.json`).
-#[cfg(feature = "v8-core")]
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    rustdoc::invalid_html_tags,
-    missing_docs,
-    clippy::all,
-    reason = "generated code: its docs are the spec's text and its style is progenitor's"
-)]
-mod crm_v8_core_gen {
-    #[cfg(feature = "codegen")]
-    include!(concat!(env!("OUT_DIR"), "/crm_v8_core.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("../generated/crm_v8_core.rs");
-}
+generated!(
+    /// The generated Zoho CRM v8 `core` client (`spec/crm-v8/core.json`).
+    #[cfg(feature = "v8-core")]
+    crm_v8_core_gen, "crm_v8_core.rs"
+);
 
-/// The generated Zoho CRM v8 `records` client (`spec/crm-v8/records.json`).
-#[cfg(feature = "v8-records")]
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    rustdoc::invalid_html_tags,
-    missing_docs,
-    clippy::all,
-    reason = "generated code: its docs are the spec's text and its style is progenitor's"
-)]
-mod crm_v8_records_gen {
-    #[cfg(feature = "codegen")]
-    include!(concat!(env!("OUT_DIR"), "/crm_v8_records.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("../generated/crm_v8_records.rs");
-}
+generated!(
+    /// The generated Zoho CRM v8 `records` client (`spec/crm-v8/records.json`).
+    #[cfg(feature = "v8-records")]
+    crm_v8_records_gen, "crm_v8_records.rs"
+);
 
-/// The generated Zoho CRM v8 `settings` client (`spec/crm-v8/settings.json`).
-#[cfg(feature = "v8-settings")]
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    rustdoc::invalid_html_tags,
-    missing_docs,
-    clippy::all,
-    reason = "generated code: its docs are the spec's text and its style is progenitor's"
-)]
-mod crm_v8_settings_gen {
-    #[cfg(feature = "codegen")]
-    include!(concat!(env!("OUT_DIR"), "/crm_v8_settings.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("../generated/crm_v8_settings.rs");
-}
+generated!(
+    /// The generated Zoho CRM v8 `settings` client (`spec/crm-v8/settings.json`).
+    #[cfg(feature = "v8-settings")]
+    crm_v8_settings_gen, "crm_v8_settings.rs"
+);
 
-/// The generated Zoho CRM v8 `bulk` client (`spec/crm-v8/bulk.json`).
-#[cfg(feature = "v8-bulk")]
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    rustdoc::invalid_html_tags,
-    missing_docs,
-    clippy::all,
-    reason = "generated code: its docs are the spec's text and its style is progenitor's"
-)]
-mod crm_v8_bulk_gen {
-    #[cfg(feature = "codegen")]
-    include!(concat!(env!("OUT_DIR"), "/crm_v8_bulk.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("../generated/crm_v8_bulk.rs");
-}
+generated!(
+    /// The generated Zoho CRM v8 `bulk` client (`spec/crm-v8/bulk.json`).
+    #[cfg(feature = "v8-bulk")]
+    crm_v8_bulk_gen, "crm_v8_bulk.rs"
+);
 
-/// The generated Zoho CRM v8 `email` client (`spec/crm-v8/email.json`).
-#[cfg(feature = "v8-email")]
-#[allow(
-    rustdoc::bare_urls,
-    rustdoc::broken_intra_doc_links,
-    rustdoc::invalid_html_tags,
-    missing_docs,
-    clippy::all,
-    reason = "generated code: its docs are the spec's text and its style is progenitor's"
-)]
-mod crm_v8_email_gen {
-    #[cfg(feature = "codegen")]
-    include!(concat!(env!("OUT_DIR"), "/crm_v8_email.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("../generated/crm_v8_email.rs");
-}
+generated!(
+    /// The generated Zoho CRM v8 `email` client (`spec/crm-v8/email.json`).
+    #[cfg(feature = "v8-email")]
+    crm_v8_email_gen, "crm_v8_email.rs"
+);
 
 #[cfg(any(
     feature = "v8-core",

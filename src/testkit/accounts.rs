@@ -324,7 +324,7 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
         }
         Some(_) => {}
     }
-    match req.param("grant_type").as_deref() {
+    let (email, environment, scopes, with_refresh, from_refresh) = match req.param("grant_type").as_deref() {
         Some("authorization_code") => {
             let code_value = req.param("code").unwrap_or_default();
             let Some(code) = st.codes.get(&code_value) else {
@@ -347,17 +347,7 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             if let Some(c) = st.codes.get_mut(&code_value) {
                 c.used = true;
             }
-            let grant = Grant {
-                client_id: &client_id,
-                email: &email,
-                dc,
-                environment: env,
-                scopes,
-                with_refresh: issue_refresh,
-                from_refresh: None,
-            };
-            let minted = st.mint(now, grant);
-            token_response(shared, &minted).with_user(Some(email))
+            (email, env, scopes, issue_refresh, None)
         }
         Some("refresh_token") => {
             let value = req.param("refresh_token").unwrap_or_default();
@@ -374,20 +364,13 @@ fn token(shared: &Shared, req: &Req, dc: DataCenter) -> Resp {
             }
             rt.refresh_mints.push(now);
             let (email, env, scopes) = (rt.email.clone(), rt.environment, rt.scopes.clone());
-            let grant = Grant {
-                client_id: &client_id,
-                email: &email,
-                dc,
-                environment: env,
-                scopes,
-                with_refresh: false,
-                from_refresh: Some(value),
-            };
-            let minted = st.mint(now, grant);
-            token_response(shared, &minted).with_user(Some(email))
+            (email, env, scopes, false, Some(value))
         }
-        _ => token_error("unsupported_grant_type"),
-    }
+        _ => return token_error("unsupported_grant_type"),
+    };
+    let grant = Grant { client_id: &client_id, email: &email, dc, environment, scopes, with_refresh, from_refresh };
+    let minted = st.mint(now, grant);
+    token_response(shared, &minted).with_user(Some(email))
 }
 
 fn token_response(shared: &Shared, minted: &state::Minted) -> Resp {

@@ -33,16 +33,20 @@ pub(crate) struct Browser<'a> {
     pub base: &'a str,
 }
 
+/// One walk through the authorization pages: where it starts, who signs in, which org they
+/// pick and what they answer.
+pub(crate) struct Visit<'a> {
+    pub authorize_url: &'a str,
+    pub email: &'a str,
+    pub environment: Environment,
+    pub decision: Decision,
+}
+
 impl Browser<'_> {
-    /// Runs the authorization pages from `authorize_url` to the redirect that leaves the
-    /// simulator.
-    pub(crate) async fn run(
-        &self,
-        authorize_url: &str,
-        email: &str,
-        environment: Environment,
-        decision: Decision,
-    ) -> Result<String, SimError> {
+    /// Runs the authorization pages from the visit's `authorize_url` to the redirect that leaves
+    /// the simulator.
+    pub(crate) async fn run(&self, visit: Visit<'_>) -> Result<String, SimError> {
+        let Visit { authorize_url, email, environment, decision } = visit;
         let (client, base) = (self.client, self.base);
         let accounts_prefix = format!("{base}/accounts/");
         let start = url::Url::parse(authorize_url)

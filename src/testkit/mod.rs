@@ -234,7 +234,7 @@ impl Simulator {
         environment: Environment,
         decision: Decision,
     ) -> Result<String, SimError> {
-        self.shared.consent(authorize_url, email, environment, decision).await
+        self.shared.consent(consent::Visit { authorize_url, email, environment, decision }).await
     }
 
     /// Mints tokens for `email` directly (no HTTP, not logged), as a consent plus code exchange

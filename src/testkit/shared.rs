@@ -17,8 +17,7 @@ use super::consent;
 use super::seed::{self, NewCrmUser};
 use super::state::{self, Account, Code, Grant, PendingFault, State};
 use super::types::{
-    ClientRegistration, DEFAULT_CLIENT_ID, Decision, Fault, IssuedTokens, LoggedRequest, Route, SimConfig, SimError,
-    SimUser,
+    ClientRegistration, DEFAULT_CLIENT_ID, Fault, IssuedTokens, LoggedRequest, Route, SimConfig, SimError, SimUser,
 };
 
 /// State shared by the simulator handle and its server tasks.
@@ -186,17 +185,10 @@ impl Shared {
     // ------------------------------------------------------------ consent and tokens
 
     /// Programmatic consent over real HTTP (see [`consent::Browser::run`]).
-    pub(crate) async fn consent(
-        &self,
-        authorize_url: &str,
-        email: &str,
-        environment: Environment,
-        decision: Decision,
-    ) -> Result<String, SimError> {
+    pub(crate) async fn consent(&self, visit: consent::Visit<'_>) -> Result<String, SimError> {
         let client = self.http()?;
         let base = self.base();
-        let browser = consent::Browser { client: &client, base: &base };
-        browser.run(authorize_url, email, environment, decision).await
+        consent::Browser { client: &client, base: &base }.run(visit).await
     }
 
     /// Mints tokens for `email` with the default client, as a consent with

@@ -8,8 +8,8 @@ use deadpool_postgres::{GenericClient, Object};
 
 use super::pool::{discard, reset_or_discard};
 use super::{Inner, PostgresStore};
-use crate::store::locks::{KeyGuard, check_lease_key};
-use crate::store::sql::Finish;
+use crate::store::locks::KeyGuard;
+use crate::store::sql::{Ending, Finish, SqlLease};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -74,14 +74,14 @@ impl PostgresStore {
                 }
             })
         };
-        Ok(Box::new(PgLease {
+        Ok(Box::new(Ending(Box::new(PgLease {
             inner: Arc::clone(&self.inner),
             key: key.clone(),
             current,
             slot,
             watchdog: Some(watchdog),
             guard: Some(guard),
-        }))
+        }))))
     }
 }
 
@@ -97,7 +97,16 @@ struct PgLease {
     guard: Option<KeyGuard>,
 }
 
-impl PgLease {
+#[async_trait::async_trait]
+impl SqlLease for PgLease {
+    fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
+    fn current(&self) -> Option<&Token> {
+        self.current.as_ref()
+    }
+
     /// Runs `finish` as one atomic statement, on the lease's connection if its session is
     /// alive, else on a fresh pooled connection, then releases the lock.
     async fn finish(mut self: Box<Self>, finish: Finish<&Token>) -> Result<bool, StoreError> {
@@ -161,29 +170,6 @@ async fn fresh(inner: &Inner, key: &TokenKey, finish: &Finish<&Token>) -> Result
             continue;
         }
         return result;
-    }
-}
-
-#[async_trait::async_trait]
-impl RefreshLease for PgLease {
-    fn current(&self) -> Option<&Token> {
-        self.current.as_ref()
-    }
-
-    async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError> {
-        if let Err(e) = check_lease_key(&self.key, token) {
-            self.finish(Finish::Release).await?;
-            return Err(e);
-        }
-        self.finish(Finish::Write(token)).await.map(drop)
-    }
-
-    async fn delete(self: Box<Self>) -> Result<bool, StoreError> {
-        self.finish(Finish::Delete).await
-    }
-
-    async fn release(self: Box<Self>) -> Result<(), StoreError> {
-        self.finish(Finish::Release).await.map(drop)
     }
 }
 

@@ -156,6 +156,50 @@ pub(crate) fn database_error(
     StoreError::Database { backend, action, source: source.into() }
 }
 
+/// What differs between the SQLite and the PostgreSQL lease; [`Ending`] makes either a
+/// [`RefreshLease`](crate::store::RefreshLease), whose commit, delete and release all end the
+/// lease through [`SqlLease::finish`].
+#[async_trait::async_trait]
+pub(crate) trait SqlLease: Send + Sync {
+    /// The key the lease is for.
+    fn key(&self) -> &crate::token::TokenKey;
+
+    /// The token as stored when the lease was granted.
+    fn current(&self) -> Option<&crate::token::Token>;
+
+    /// Runs `finish` as one atomic statement and gives the lease back; `true` if a row was
+    /// deleted.
+    async fn finish(self: Box<Self>, finish: Finish<&crate::token::Token>) -> Result<bool, crate::store::StoreError>;
+}
+
+/// A [`SqlLease`] as a [`RefreshLease`](crate::store::RefreshLease).
+pub(crate) struct Ending<L>(pub(crate) Box<L>);
+
+#[async_trait::async_trait]
+impl<L: SqlLease + 'static> crate::store::RefreshLease for Ending<L> {
+    fn current(&self) -> Option<&crate::token::Token> {
+        self.0.current()
+    }
+
+    async fn commit(self: Box<Self>, token: &crate::token::Token) -> Result<(), crate::store::StoreError> {
+        let lease = self.0;
+        // A token for another key is refused, and the lease given back.
+        if let Err(e) = crate::store::locks::check_lease_key(lease.key(), token) {
+            lease.finish(Finish::Release).await?;
+            return Err(e);
+        }
+        lease.finish(Finish::Write(token)).await.map(drop)
+    }
+
+    async fn delete(self: Box<Self>) -> Result<bool, crate::store::StoreError> {
+        self.0.finish(Finish::Delete).await
+    }
+
+    async fn release(self: Box<Self>) -> Result<(), crate::store::StoreError> {
+        self.0.finish(Finish::Release).await.map(drop)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::owner::{alive, now_ms};
 use super::{BACKEND, Inner, LEASE_TTL, SqliteStore, blocking, busy_or_db, key_row};
-use crate::store::locks::{KeyGuard, check_lease_key};
-use crate::store::sql::{Finish, key_params};
+use crate::store::locks::KeyGuard;
+use crate::store::sql::{Ending, Finish, SqlLease, key_params};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -28,14 +28,14 @@ impl SqliteStore {
             let (k, o) = (key.clone(), owner.clone());
             match blocking(move || inner.try_take_lease(&k, &o)).await? {
                 Some(current) => {
-                    return Ok(Box::new(SqliteLease {
+                    return Ok(Box::new(Ending(Box::new(SqliteLease {
                         inner: Arc::clone(&self.inner),
                         key: key.clone(),
                         owner,
                         current,
                         done: false,
                         guard: Some(guard),
-                    }));
+                    }))));
                 }
                 None if started.elapsed() >= self.inner.busy_timeout => {
                     return Err(StoreError::Busy {
@@ -135,37 +135,29 @@ struct SqliteLease {
     guard: Option<KeyGuard>,
 }
 
-impl SqliteLease {
-    async fn finish(mut self: Box<Self>, finish: Finish<Token>) -> Result<bool, StoreError> {
-        self.done = true;
-        let inner = Arc::clone(&self.inner);
-        let (key, owner) = (self.key.clone(), self.owner.clone());
-        let result = blocking(move || inner.finish_lease(&key, &owner, &finish)).await;
-        drop(self); // releases the in-process lock only after the lease row is gone
-        result
-    }
-}
-
 #[async_trait::async_trait]
-impl RefreshLease for SqliteLease {
+impl SqlLease for SqliteLease {
+    fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
     fn current(&self) -> Option<&Token> {
         self.current.as_ref()
     }
 
-    async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError> {
-        if let Err(e) = check_lease_key(&self.key, token) {
-            self.finish(Finish::Release).await?;
-            return Err(e);
-        }
-        self.finish(Finish::Write(token.clone())).await.map(drop)
-    }
-
-    async fn delete(self: Box<Self>) -> Result<bool, StoreError> {
-        self.finish(Finish::Delete).await
-    }
-
-    async fn release(self: Box<Self>) -> Result<(), StoreError> {
-        self.finish(Finish::Release).await.map(drop)
+    async fn finish(mut self: Box<Self>, finish: Finish<&Token>) -> Result<bool, StoreError> {
+        self.done = true;
+        let inner = Arc::clone(&self.inner);
+        let (key, owner) = (self.key.clone(), self.owner.clone());
+        // The statement runs on a blocking thread: it takes its own copy of the token.
+        let finish = match finish {
+            Finish::Write(token) => Finish::Write(token.clone()),
+            Finish::Delete => Finish::Delete,
+            Finish::Release => Finish::Release,
+        };
+        let result = blocking(move || inner.finish_lease(&key, &owner, &finish)).await;
+        drop(self); // releases the in-process lock only after the lease row is gone
+        result
     }
 }
 

@@ -304,3 +304,18 @@ pub(crate) fn compare_values(a: Option<&Value>, b: Option<&Value>) -> std::cmp::
         _ => Ordering::Equal,
     }
 }
+
+/// The records of `module` a listing shows: those `keep` accepts, limited to `ids` if given.
+pub(crate) fn listed<'a>(
+    org: &'a Org,
+    module: &str,
+    keep: impl Fn(&Rec) -> bool,
+    ids: Option<&[String]>,
+) -> Vec<&'a Rec> {
+    org.records
+        .get(module)
+        .map(|records| {
+            records.iter().filter(|r| keep(r)).filter(|r| ids.is_none_or(|ids| ids.contains(&r.id))).collect()
+        })
+        .unwrap_or_default()
+}

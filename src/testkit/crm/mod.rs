@@ -12,6 +12,16 @@
 //!    `actions/count`; uses `search`) and `coql` (`POST /crm/v8/coql`);
 //! 4. this router.
 
+/// The value of a `Result<T, Resp>`, or returns its error answer from the handler.
+macro_rules! or_answer {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(answer) => return answer,
+        }
+    };
+}
+
 mod coql;
 mod ctx;
 mod metadata;

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::ctx::{
-    Ctx, MAX_WRITE, compare_values, fields_param, invalid_param, item_error, limit_exceeded, page_of, project,
+    Ctx, MAX_WRITE, compare_values, fields_param, invalid_param, item_error, limit_exceeded, listed, page_of, project,
     state_filter, write_items, write_status,
 };
 use super::shape::Shape;
@@ -15,29 +15,12 @@ use crate::testkit::time::{format_iso, parse_iso};
 use crate::testkit::wire::Resp;
 
 pub(super) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
-    let (page, per_page) = match ctx.paging() {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let ims = match ctx.if_modified_since() {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let keep = match state_filter(ctx) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let (page, per_page) = or_answer!(ctx.paging());
+    let ims = or_answer!(ctx.if_modified_since());
+    let keep = or_answer!(state_filter(ctx));
     let ids: Option<Vec<String>> =
         ctx.req.query_param("ids").map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
-    let empty = Vec::new();
-    let mut recs: Vec<&Rec> = org
-        .records
-        .get(module)
-        .unwrap_or(&empty)
-        .iter()
-        .filter(|r| keep(r))
-        .filter(|r| ids.as_ref().is_none_or(|ids| ids.contains(&r.id)))
-        .collect();
+    let mut recs = listed(org, module, keep, ids.as_deref());
     if let Some(sort_by) = ctx.req.query_param("sort_by") {
         let desc = match ctx.req.query_param("sort_order").as_deref() {
             None | Some("desc") => true,
@@ -64,10 +47,7 @@ pub(super) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
 }
 
 pub(super) fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id: &str) -> Resp {
-    let ims = match ctx.if_modified_since() {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let ims = or_answer!(ctx.if_modified_since());
     let fields = fields_param(ctx);
     match org.records.get(module).and_then(|v| v.iter().find(|r| r.id == id)) {
         None => Resp::empty(204),
@@ -243,10 +223,7 @@ pub(super) fn apply_update(
 }
 
 pub(super) fn insert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
-    let items = match write_items(ctx, "data") {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+    let items = or_answer!(write_items(ctx, "data"));
     let mut results = Vec::new();
     for item in items {
         let Some(obj) = item.as_object() else {
@@ -266,10 +243,7 @@ pub(super) fn insert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str)
 }
 
 pub(super) fn update_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, path_id: Option<&str>) -> Resp {
-    let mut items = match write_items(ctx, "data") {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+    let mut items = or_answer!(write_items(ctx, "data"));
     if let Some(id) = path_id {
         items.truncate(1);
         if let Some(Value::Object(o)) = items.first_mut() {
@@ -345,10 +319,7 @@ pub(super) fn display_name_of(org: &Org, module: &str, r: &Rec) -> String {
 }
 
 pub(super) fn upsert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
-    let items = match write_items(ctx, "data") {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+    let items = or_answer!(write_items(ctx, "data"));
     let body = ctx.body().unwrap_or(Value::Null);
     let dup_fields: Vec<&'static str> = match body.get("duplicate_check_fields") {
         None | Some(Value::Null) => org.module(module).map(|m| m.def.dup_check.to_vec()).unwrap_or_default(),
@@ -431,10 +402,7 @@ pub(super) fn upsert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str)
 }
 
 pub(super) fn deleted_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
-    let (page, per_page) = match ctx.paging() {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (page, per_page) = or_answer!(ctx.paging());
     let kind = ctx.req.query_param("type").unwrap_or_else(|| "all".to_owned());
     if !["all", "recycle", "permanent"].contains(&kind.as_str()) {
         return invalid_param("type", "invalid data");

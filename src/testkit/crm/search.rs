@@ -72,14 +72,8 @@ pub(crate) fn search_matcher(org: &Org, ctx: &Ctx<'_>, module: &'static str) -> 
 }
 
 pub(super) fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
-    let (page, per_page) = match ctx.paging() {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let keep = match state_filter(ctx) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let (page, per_page) = or_answer!(ctx.paging());
+    let keep = or_answer!(state_filter(ctx));
     let matcher = match search_matcher(org, ctx, module) {
         Ok(Some(m)) => m,
         Ok(None) => return required_param("criteria"),

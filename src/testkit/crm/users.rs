@@ -31,14 +31,8 @@ pub(super) fn user_matches(u: &CrmUser, kind: &str, me: &str) -> Option<bool> {
 
 pub(super) fn list_users(org: &Org, ctx: &Ctx<'_>) -> Resp {
     let kind = ctx.req.query_param("type").unwrap_or_else(|| "AllUsers".to_owned());
-    let (page, per_page) = match ctx.paging() {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let ims = match ctx.if_modified_since() {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (page, per_page) = or_answer!(ctx.paging());
+    let ims = or_answer!(ctx.if_modified_since());
     let mut users = Vec::new();
     for u in &org.users {
         match user_matches(u, &kind, &ctx.me.email) {
@@ -58,10 +52,7 @@ pub(super) fn list_users(org: &Org, ctx: &Ctx<'_>) -> Resp {
 }
 
 pub(super) fn get_user(org: &Org, ctx: &Ctx<'_>, id: &str) -> Resp {
-    let ims = match ctx.if_modified_since() {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let ims = or_answer!(ctx.if_modified_since());
     match org.users.iter().find(|u| u.id == id) {
         None => Resp::empty(204),
         Some(u) if ims.is_some_and(|t| u.modified_s <= t) => Resp::empty(304),
@@ -79,10 +70,7 @@ pub(super) fn add_users(org: &mut Org, ctx: &Ctx<'_>) -> Resp {
     if !ctx.me.admin {
         return no_permission("Crm_Implied_Manage_Users".to_owned());
     }
-    let items = match write_items(ctx, "users") {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+    let items = or_answer!(write_items(ctx, "users"));
     let mut results = Vec::new();
     for item in items {
         results.push(add_one_user(org, ctx, &item));
@@ -142,10 +130,7 @@ pub(super) fn update_users(org: &mut Org, ctx: &Ctx<'_>, path_id: Option<String>
     if !ctx.me.admin {
         return no_permission("Crm_Implied_Manage_Users".to_owned());
     }
-    let mut items = match write_items(ctx, "users") {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+    let mut items = or_answer!(write_items(ctx, "users"));
     if let Some(id) = &path_id {
         items.truncate(1);
         if let Some(Value::Object(o)) = items.first_mut() {

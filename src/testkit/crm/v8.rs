@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::ctx::{Ctx, compare_values, fields_param, invalid_param, project, required_param, state_filter};
+use super::ctx::{Ctx, compare_values, fields_param, invalid_param, listed, project, required_param, state_filter};
 use super::search::search_matcher;
-use crate::testkit::state::{self, Org, PageToken, Rec};
+use crate::testkit::state::{self, Org, PageToken};
 use crate::testkit::time::format_iso;
 use crate::testkit::wire::Resp;
 
@@ -64,10 +64,7 @@ pub(crate) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
     if token.is_some() && ctx.req.query_param("page").is_some() {
         return invalid_param("page_token", "page and page_token cannot be used together");
     }
-    let (page, per_page) = match ctx.paging() {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (page, per_page) = or_answer!(ctx.paging());
     let sort_by = match ctx.req.query_param("sort_by") {
         None => "id",
         Some(s) => match SORTABLE.iter().find(|k| k.eq_ignore_ascii_case(&s)) {
@@ -80,14 +77,8 @@ pub(crate) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
         Some("asc") => false,
         Some(_) => return invalid_param("sort_order", "invalid data"),
     };
-    let ims = match ctx.if_modified_since() {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let keep = match state_filter(ctx) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let ims = or_answer!(ctx.if_modified_since());
+    let keep = or_answer!(state_filter(ctx));
     let ids: Option<Vec<String>> =
         ctx.req.query_param("ids").map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
     let mut sorted_fields: Vec<String> = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
@@ -123,15 +114,7 @@ pub(crate) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
             (page - 1) * per_page
         }
     };
-    let empty = Vec::new();
-    let mut recs: Vec<&Rec> = org
-        .records
-        .get(module)
-        .unwrap_or(&empty)
-        .iter()
-        .filter(|r| keep(r))
-        .filter(|r| ids.as_ref().is_none_or(|ids| ids.contains(&r.id)))
-        .collect();
+    let mut recs = listed(org, module, keep, ids.as_deref());
     recs.sort_by(|a, b| {
         let o = if sort_by == "id" {
             a.id.len().cmp(&b.id.len()).then_with(|| a.id.cmp(&b.id))
@@ -191,10 +174,7 @@ pub(crate) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
 /// answers Zoho's `AMBIGUITY_DURING_PROCESSING`; `cvid` alone counts every record (the
 /// simulator has no custom views).
 pub(crate) fn count_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -> Resp {
-    let matcher = match search_matcher(org, ctx, module) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let matcher = or_answer!(search_matcher(org, ctx, module));
     if matcher.is_some() && ctx.req.query_param("cvid").is_some() {
         let given: Vec<Value> = ["cvid", "criteria", "email", "phone", "word"]
             .iter()
@@ -208,10 +188,7 @@ pub(crate) fn count_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) 
             json!({"ambiguity_due_to": given}),
         );
     }
-    let keep = match state_filter(ctx) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let keep = or_answer!(state_filter(ctx));
     let n = org
         .records
         .get(module)

@@ -111,7 +111,8 @@ async fn consent(shared: &Shared, body: &Body) -> Resp {
         Some("reject") => Decision::Reject,
         Some(_) => return control_error(400, "decision is accept or reject"),
     };
-    match shared.consent(&url, &email, env, decision).await {
+    let visit = crate::testkit::consent::Visit { authorize_url: &url, email: &email, environment: env, decision };
+    match shared.consent(visit).await {
         Ok(redirect) => Resp::json(200, &json!({"redirect": redirect})),
         Err(SimError::ErrorPage { code }) => Resp::json(400, &json!({"error": code})),
         Err(e) => Resp::json(502, &json!({"error": "consent_failed", "message": e.to_string()})),

@@ -49,10 +49,7 @@ pub(crate) const MAX_COLUMNS: usize = 50;
 
 /// `POST /crm/v8/coql`.
 pub(crate) fn handle(org: &mut Org, ctx: &Ctx<'_>) -> Resp {
-    let body = match ctx.body() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let body = or_answer!(ctx.body());
     let Some(src) = body.get("select_query").and_then(Value::as_str).filter(|s| !s.trim().is_empty()) else {
         return Resp::zoho_error(
             400,
