@@ -177,8 +177,8 @@ impl CrmV8Client {
         &self.crm
     }
 
-    async fn get<T: DeserializeOwned>(&self, operation: &str, path: &str) -> Result<Option<T>> {
-        let answer = self.crm.request(http::Method::GET, path, None).await?;
+    async fn get<T: DeserializeOwned>(&self, operation: &'static str, path: &str) -> Result<Option<T>> {
+        let answer = self.crm.request_as(operation, http::Method::GET, path, None).await?;
         decode(operation, answer.status, answer.body)
     }
 
@@ -340,7 +340,7 @@ impl CrmV8Client {
     pub async fn coql(&self, query: &Coql) -> Result<V8Page<v8::Record>> {
         let text = query.to_query()?;
         let body = serde_json::json!({ "select_query": text });
-        let answer = self.crm.request(http::Method::POST, "/crm/v8/coql", Some(&body)).await?;
+        let answer = self.crm.request_as("coql", http::Method::POST, "/crm/v8/coql", Some(&body)).await?;
         let page: Option<v8::CoqlResponseWrapper> = decode("coql", answer.status, answer.body)?;
         Ok(match page {
             Some(p) => V8Page { items: p.data, info: p.info },
@@ -384,13 +384,13 @@ impl CrmV8Client {
 
     async fn write(
         &self,
-        operation: &str,
+        operation: &'static str,
         method: http::Method,
         path: String,
         body: serde_json::Value,
     ) -> Result<Vec<ActionResult>> {
         let body = (!body.is_null()).then_some(body);
-        let answer = self.crm.request(method, &path, body.as_ref()).await?;
+        let answer = self.crm.request_as(operation, method, &path, body.as_ref()).await?;
         #[derive(serde::Deserialize)]
         struct Results {
             #[serde(default)]

@@ -1,5 +1,5 @@
 //! Plumbing shared by the generated clients' hooks: the HTTP client builder, the record a
-//! call's hooks leave for the hand-written layer ([`CallRecord`]), the `Authorization` header,
+//! call's hooks leave for the hand-written layer (`CallRecord`), the `Authorization` header,
 //! Zoho's error answers that the generated code would mis-read, and the conversion of
 //! progenitor's errors into the SDK's.
 //!

@@ -133,7 +133,6 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
         let response = send(client.client(), inner, request).await?;
         return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
     };
-    let used = authorization_of(&request);
     let replay = request.try_clone();
     let response = send(client.client(), inner, request).await?;
     if response.status() != reqwest::StatusCode::UNAUTHORIZED {
@@ -142,6 +141,8 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.bytes().await?;
+    // The token the rejected request carried, read (only now) from its copy.
+    let used = replay.as_ref().and_then(authorization_of);
     if let (true, Some(mut replay), Some(used)) = (is_rejected_token(status, &body), replay, used) {
         match auth.manager.refresh_after_rejection(&auth.key, &used).await {
             Ok(fresh) => {

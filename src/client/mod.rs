@@ -3,13 +3,13 @@
 //! Built on the generated client ([`CrmClient::raw`] gives it to you for anything not wrapped
 //! here): the base URL is the token's `api_domain` (so the environment is always right), the
 //! hooks add `Authorization: Zoho-oauthtoken …` and refresh-and-replay once on `INVALID_TOKEN`,
-//! 204/304 become empty results, Zoho's error envelopes become [`Error::Api`], and listings
-//! are boxed streams ([`BoxStream`]) over every page until `more_records` is false (at most
+//! 204/304 become empty results, Zoho's error envelopes become [`Error::Api`](crate::Error::Api), and listings
+//! are boxed streams ([`BoxStream`](futures_util::stream::BoxStream)) over every page until `more_records` is false (at most
 //! [`CrmClient::max_pages`] pages; a page that repeats the previous one stops the listing).
 //!
 //! Path parameters (module API names, record and user ids) are always exactly one URL path
 //! segment: empty values and dot segments (`.`, `..`, `%2e`, ...) are refused with
-//! [`Error::InvalidInput`] before anything is sent, everything else is percent-encoded. Writes
+//! [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent, everything else is percent-encoded. Writes
 //! whose records all fail (Zoho's HTTP 400 with one result per record) return those results.
 
 use std::sync::{Arc, Mutex};
@@ -38,7 +38,7 @@ pub const MAX_PER_PAGE: u32 = 200;
 pub const MAX_RECORDS_PER_WRITE: usize = 100;
 /// The default cap on the pages one listing stream fetches: 10,000 pages, 2,000,000 items at
 /// 200 per page. A server that keeps answering `more_records: true` beyond it ends the stream
-/// with [`Error::Pagination`] instead of looping forever; change it per client with
+/// with [`Error::Pagination`](crate::Error::Pagination) instead of looping forever; change it per client with
 /// [`CrmClient::with_max_pages`].
 pub const MAX_PAGES: u32 = 10_000;
 
@@ -91,7 +91,7 @@ impl CrmClient {
 
     /// The same client with listing streams capped at `pages` pages (default [`MAX_PAGES`];
     /// at least 1). A listing that still has `more_records` after the cap ends with
-    /// [`Error::Pagination`].
+    /// [`Error::Pagination`](crate::Error::Pagination).
     pub fn with_max_pages(mut self, pages: u32) -> Self {
         self.max_pages = pages.max(1);
         self
@@ -116,7 +116,7 @@ impl CrmClient {
     /// path-parameter checks, tracing), for every operation of `spec/crm-v2.yaml`. Called
     /// directly, errors raised inside the hooks arrive as progenitor's `Custom` or
     /// `InvalidRequest` with the SDK error's message; run the call through [`CrmClient::send`]
-    /// to get the typed [`Error`] instead.
+    /// to get the typed [`Error`](crate::Error) instead.
     pub fn raw(&self) -> crm::Client {
         crm::Client::new_with_client(
             &self.base,

@@ -74,7 +74,7 @@ pub enum Search {
 ///
 /// Field names must be API names (ASCII letters, digits, `_`, `.` and `$`): the `try_`
 /// constructors refuse anything else with [`Error::InvalidInput`]; the infallible ones keep the
-/// problem and [`CrmClient::search_page`] returns it before sending (see [`Criteria::validate`]).
+/// problem and [`CrmClient::search_page`](crate::CrmClient::search_page) returns it before sending (see [`Criteria::validate`]).
 ///
 /// ```
 /// use zohocrm::client::Criteria;

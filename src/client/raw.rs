@@ -112,7 +112,18 @@ impl CrmClient {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<RawResponse> {
-        const OPERATION: &str = "raw_request";
+        self.request_as("raw_request", method, path_and_query, body).await
+    }
+
+    /// [`CrmClient::request`] under an operation name (the hand-written v8 client's
+    /// `list_records`, `coql`, ...), which its errors and its trace carry.
+    pub(crate) async fn request_as(
+        &self,
+        operation: &'static str,
+        method: http::Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<RawResponse> {
         let url = raw_url(&self.base, path_and_query)?;
         let (client, slot) = self.call();
         let inner = progenitor_client::ClientInfo::inner(&client);
@@ -120,34 +131,39 @@ impl CrmClient {
         if let Some(body) = body {
             builder = builder.json(body);
         }
-        let mut request = builder.build().map_err(|e| Error::transport(OPERATION, e))?;
+        let mut request = builder.build().map_err(|e| Error::transport(operation, e))?;
         let access = self.manager.access_token(&self.key).await.map_err(Error::before_send)?;
         crate::transport::set_authorization(&mut request, access.secret()).map_err(Error::config)?;
         let span = tracing::info_span!(
             "zoho.api",
-            operation = OPERATION,
+            operation,
             method = %method,
             dc = self.key.dc.location(),
             environment = self.key.environment.as_str(),
             status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            replayed = false,
         );
+        let started = std::time::Instant::now();
         let sent = {
             use tracing::Instrument;
-            hooks::exec_crm(&client, inner, request, OPERATION).instrument(span.clone()).await
+            hooks::exec_crm(&client, inner, request, operation).instrument(span.clone()).await
         };
-        let (response, _replayed) = sent.map_err(|e| Error::transport(OPERATION, e))?;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        let (response, replayed) = sent.map_err(|e| Error::transport(operation, e))?;
+        span.record("replayed", replayed);
         if let Some(error) = crate::transport::take_error(&slot) {
             return Err(error);
         }
         let status = response.status().as_u16();
         span.record("status", status);
-        let bytes = response.bytes().await.map_err(|e| Error::transport(OPERATION, e))?;
+        let bytes = response.bytes().await.map_err(|e| Error::transport(operation, e))?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
             match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(value) => Some(value),
-                Err(e) => return Err(Error::decode(OPERATION, status, &bytes, format!("the body is not JSON: {e}"))),
+                Err(e) => return Err(Error::decode(operation, status, &bytes, format!("the body is not JSON: {e}"))),
             }
         };
         // Zoho answers a write whose records all failed with HTTP 400 and one result per record.
@@ -162,10 +178,10 @@ impl CrmClient {
         });
         match envelope {
             Some((code, message, details)) => {
-                Err(Error::Api { operation: OPERATION.to_owned(), status, code, message, details })
+                Err(Error::Api { operation: operation.to_owned(), status, code, message, details })
             }
             None => {
-                Err(Error::decode(OPERATION, status, &bytes, format!("HTTP {status} without Zoho's error envelope")))
+                Err(Error::decode(operation, status, &bytes, format!("HTTP {status} without Zoho's error envelope")))
             }
         }
     }

@@ -70,7 +70,7 @@ pub enum DcError {
         /// What is wrong with it.
         reason: String,
     },
-    /// Two slots of an [`Endpoints`] table got the same URL, so resolution would be ambiguous.
+    /// Two slots of an [`Endpoints`](super::Endpoints) table got the same URL, so resolution would be ambiguous.
     AmbiguousUrl {
         /// The URL given twice.
         url: String,
@@ -79,7 +79,7 @@ pub enum DcError {
         /// The slot it was given to.
         new: String,
     },
-    /// An [`EndpointTable`] lacks entries.
+    /// An [`EndpointTable`](super::EndpointTable) lacks entries.
     IncompleteTable {
         /// The missing slots (`accounts jp`, `api sa developer`, ...).
         missing: Vec<String>,

@@ -259,7 +259,7 @@ impl TokenManager {
         self.slow_path(key, &entry, Some(rejected)).await
     }
 
-    /// Stores a new grant for its connection (from [`OAuthClient::exchange_code`], a Self Client
+    /// Stores a new grant for its connection (from [`OAuthClient::exchange_code`](crate::oauth::OAuthClient::exchange_code), a Self Client
     /// code or an imported refresh token) and caches it; returns the token as stored.
     ///
     /// Waits for a refresh of the same connection in flight and writes under the store's

@@ -9,8 +9,8 @@
 //! [`Token`] at that data center's token endpoint with that data center's client secret.
 //!
 //! Every token-endpoint call goes through the generated accounts client with a form body;
-//! Zoho's HTTP-200 `{"error": …}` answers become [`Error::OAuth`] with a hint, and the
-//! throttle answer becomes [`Error::RateLimited`].
+//! Zoho's HTTP-200 `{"error": …}` answers become [`Error::OAuth`](crate::Error::OAuth) with a hint, and the
+//! throttle answer becomes [`Error::RateLimited`](crate::Error::RateLimited).
 //!
 //! One file per protocol piece: `authorize` (the consent URL and the pending state),
 //! `callback` (the redirect back), `token` (code exchange and refresh), `revoke`, and
