@@ -112,6 +112,16 @@ impl Head {
         }
     }
 
+    /// The status taken.
+    pub(crate) fn status(&self) -> reqwest::StatusCode {
+        self.status
+    }
+
+    /// The headers taken.
+    pub(crate) fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+
     /// The response again, with `body` read.
     pub(crate) fn with_body(self, body: bytes::Bytes) -> reqwest::Response {
         use reqwest::ResponseBuilderExt;
@@ -128,18 +138,6 @@ impl Head {
     }
 }
 
-/// Rebuilds a response whose body was read.
-pub(crate) fn rebuild(
-    status: reqwest::StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: bytes::Bytes,
-) -> reqwest::Response {
-    let mut response = http::Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    reqwest::Response::from(response)
-}
-
 /// Lets a success through untouched. An error answer whose body is not JSON (an HTML page
 /// from a proxy or load balancer, an empty 502) becomes a typed error with the real status,
 /// stashed for the hand-written layer; the generated client would only see an undecodable
@@ -154,12 +152,13 @@ pub(crate) async fn inspect(
     if status.is_success() || status.is_redirection() {
         return Ok(response);
     }
-    let headers = response.headers().clone();
+    let mut response = response;
+    let head = Head::take(&mut response);
     let body = response.bytes().await?;
-    if let Some(error) = non_json_error(operation, scope, status, &headers, &body) {
+    if let Some(error) = non_json_error(operation, scope, status, head.headers(), &body) {
         context.stash(error);
     }
-    Ok(rebuild(status, headers, body))
+    Ok(head.with_body(body))
 }
 
 /// The typed error for an error answer the generated client would mis-read (`None` when it

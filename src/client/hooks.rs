@@ -12,7 +12,7 @@ use tracing::Instrument;
 use crate::dc::{DataCenter, Environment};
 use crate::error::RateLimitScope;
 use crate::retry::Kind;
-use crate::transport::{HookContext, authorization_of, inspect, non_json_error, rebuild, set_authorization};
+use crate::transport::{Head, HookContext, authorization_of, inspect, non_json_error, set_authorization};
 
 use super::CrmContext;
 
@@ -138,9 +138,10 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
     if response.status() != reqwest::StatusCode::UNAUTHORIZED {
         return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
     }
-    let status = response.status();
-    let headers = response.headers().clone();
+    let mut response = response;
+    let head = Head::take(&mut response);
     let body = response.bytes().await?;
+    let status = head.status();
     // The token the rejected request carried, read (only now) from its copy.
     let used = replay.as_ref().and_then(authorization_of);
     if let (true, Some(mut replay), Some(used)) = (is_rejected_token(status, &body), replay, used) {
@@ -159,10 +160,10 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
             }
         }
     }
-    if let Some(error) = non_json_error(operation, RateLimitScope::Api, status, &headers, &body) {
+    if let Some(error) = non_json_error(operation, RateLimitScope::Api, status, head.headers(), &body) {
         inner.stash(error);
     }
-    Ok((rebuild(status, headers, body), false))
+    Ok((head.with_body(body), false))
 }
 
 /// Zoho's answers that mean "this access token is no good": refresh and replay once.

@@ -145,7 +145,3 @@ impl CrmClient {
         (client, slot)
     }
 }
-
-fn lock(slot: &Slot) -> std::sync::MutexGuard<'_, CallState> {
-    crate::transport::lock(slot)
-}

@@ -8,7 +8,8 @@ use crate::crm::{self, types};
 use crate::error::{Error, Result};
 use crate::transport::convert_progenitor;
 
-use super::{CrmClient, Slot, hooks, lock};
+use super::{CrmClient, Slot, hooks};
+use crate::transport::lock;
 
 mod sealed {
     pub trait Sealed {}

@@ -55,12 +55,17 @@ fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option
 
 /// Reads `key` from the store into its cache entry; returns the token and when it goes stale.
 pub(super) async fn load_into(inner: &ManagerInner, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
+    let (token, stale_at) = read_store(inner, key).await?;
+    entry.set(token.clone(), stale_at);
+    Ok((token, stale_at))
+}
+
+/// Reads `key` from the store (counted); returns the token and when it goes stale.
+pub(super) async fn read_store(inner: &ManagerInner, key: &TokenKey) -> Result<(Arc<Token>, i64)> {
     inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
     let token = inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
     let stale_at = stale_at(&inner.policy, &token);
-    let token = Arc::new(token);
-    entry.set(token.clone(), stale_at);
-    Ok((token, stale_at))
+    Ok((Arc::new(token), stale_at))
 }
 
 /// The refresh itself, with the connection's writer lock held. On failure, also returns the

@@ -54,7 +54,7 @@ mod flight;
 
 use cache::Cache;
 use entry::{Entry, Flight};
-use flight::{grace, load_into, run_flight};
+use flight::{grace, load_into, read_store, run_flight};
 
 /// When to refresh, and how to back off.
 ///
@@ -427,10 +427,8 @@ impl TokenManager {
         if entry.refreshing() {
             return Ok(None);
         }
-        self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
-        let token = self.inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
-        let stale_at = self.stale_at(&token);
-        entry.fill(Arc::new(token), stale_at);
+        let (token, stale_at) = read_store(&self.inner, key).await?;
+        entry.fill(token, stale_at);
         Ok(entry.fresh(now))
     }
 
