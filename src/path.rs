@@ -26,6 +26,9 @@ pub(crate) fn encode_segment(value: &str) -> String {
 
 /// Whether `value` is `.` or `..` once percent-decoded (any number of times, any case).
 fn is_dot_segment(value: &str) -> bool {
+    if !value.contains('%') {
+        return value == "." || value == "..";
+    }
     let mut current = value.to_owned();
     // Each round removes at least one `%xx`; a handful covers any realistic double encoding.
     for _ in 0..8 {
@@ -98,12 +101,14 @@ pub(crate) fn check_request_path(
         )
     };
     let rest = path.strip_prefix(base_path.trim_end_matches('/')).ok_or_else(mismatch)?;
-    let actual: Vec<&str> = rest.split('/').collect();
-    let expected: Vec<&str> = template.split('/').collect();
-    if actual.len() != expected.len() {
+    // Without a parameter the path is the template itself (no allocation on this path).
+    if !template.contains('{') {
+        return if rest == *template { Ok(()) } else { Err(mismatch()) };
+    }
+    if rest.split('/').count() != template.split('/').count() {
         return Err(mismatch());
     }
-    for (got, want) in actual.iter().zip(&expected) {
+    for (got, want) in rest.split('/').zip(template.split('/')) {
         match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
             Some(parameter) => check_segment(parameter, &percent_decode_str(got).decode_utf8_lossy())?,
             None if got == want => {}

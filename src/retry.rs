@@ -221,32 +221,46 @@ impl Retrier {
 
     /// Sends `request`, repeating it as the policy allows. The last response or error is
     /// returned as it came: the caller's error mapping turns it into the typed error.
+    ///
+    /// With `keep_copy`, an unsent copy of the request (as the last attempt sent it) comes
+    /// back too, for a replay after the answer (refresh-and-replay on a rejected token): the
+    /// copy made for a retry that was not needed is handed over instead of a second one.
     pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
         request: reqwest::Request,
         kind: Kind,
-    ) -> reqwest::Result<reqwest::Response> {
+        keep_copy: bool,
+    ) -> (reqwest::Result<reqwest::Response>, Option<reqwest::Request>) {
         let started = Instant::now();
         let mut request = request;
         let mut attempt: u32 = 1;
         loop {
-            let spare = if attempt < self.policy.max_attempts { request.try_clone() } else { None };
+            let retry_left = attempt < self.policy.max_attempts;
+            let spare = if retry_left || keep_copy { request.try_clone() } else { None };
             let result = match client.execute(request).await {
                 // A success whose body breaks off (a reset, a truncated body) is a broken
                 // exchange like any other: read the body here while a retry is still possible.
                 Ok(mut response)
-                    if spare.is_some() && response.status().is_success() && self.may_retry_broken(kind) =>
+                    if retry_left
+                        && spare.is_some()
+                        && response.status().is_success()
+                        && self.may_retry_broken(kind) =>
                 {
-                    // Headers are moved, not copied, and the URL kept (so nothing is parsed again).
+                    // Headers are moved, not copied, and the URL kept (so nothing is parsed
+                    // again). The read is boxed: its state would otherwise make this future,
+                    // and every future awaiting it, larger by its size, copied on each call.
                     let head = crate::transport::Head::take(&mut response);
-                    response.bytes().await.map(|body| head.with_body(body))
+                    Box::pin(response.bytes()).await.map(|body| head.with_body(body))
                 }
                 other => other,
             };
-            let Some(next) = spare else {
-                self.settle(&result, attempt);
-                return result;
+            let next = match spare {
+                Some(next) if retry_left => next,
+                spare => {
+                    self.settle(&result, attempt);
+                    return (result, spare);
+                }
             };
             let decision = match &result {
                 Ok(response) => self.on_response(response, kind),
@@ -254,24 +268,24 @@ impl Retrier {
             };
             let Some((reason, server_wait)) = decision else {
                 self.settle(&result, attempt);
-                return result;
+                return (result, Some(next));
             };
             let wait = match server_wait {
                 Some(wait) if wait > self.policy.max_retry_after => {
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %reason, "not retrying: Retry-After is too long");
-                    return result;
+                    return (result, Some(next));
                 }
                 Some(wait) => wait,
                 None => self.backoff(attempt),
             };
             if started.elapsed() + wait > self.policy.max_total {
                 tracing::debug!(attempt, %reason, "not retrying: the retry time limit would be passed");
-                return result;
+                return (result, Some(next));
             }
             let cost = if matches!(reason, Reason::Timeout) { TIMEOUT_COST } else { RETRY_COST };
             if !self.budget.take(cost) {
                 tracing::warn!(attempt, %reason, "not retrying: the retry budget is spent (many failures in a row)");
-                return result;
+                return (result, Some(next));
             }
             tracing::info!(attempt, wait_ms = wait.as_millis() as u64, %reason, "retrying");
             drop(result);

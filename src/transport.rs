@@ -79,7 +79,13 @@ pub(crate) trait HookContext {
 
 /// Sets `Authorization: Zoho-oauthtoken …`, marked sensitive so no HTTP layer logs it.
 pub(crate) fn set_authorization(request: &mut reqwest::Request, token: &AccessToken) -> Result<(), String> {
-    let mut value = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", token.expose()))
+    const SCHEME: &str = "Zoho-oauthtoken ";
+    let secret = token.expose();
+    let mut line = String::with_capacity(SCHEME.len() + secret.len());
+    line.push_str(SCHEME);
+    line.push_str(secret);
+    // Checked in place and kept without another copy.
+    let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from(line))
         .map_err(|_| "the access token contains characters that cannot go in an HTTP header".to_owned())?;
     value.set_sensitive(true);
     request.headers_mut().insert(AUTHORIZATION, value);
@@ -152,6 +158,18 @@ pub(crate) async fn inspect(
     if status.is_success() || status.is_redirection() {
         return Ok(response);
     }
+    // Boxed: error answers are rare, and the body read would otherwise enlarge every call's future.
+    Box::pin(inspect_error(context, operation, scope, response)).await
+}
+
+/// [`inspect`] for an error answer: reads its body and stashes the typed error it calls for.
+async fn inspect_error(
+    context: &impl HookContext,
+    operation: &str,
+    scope: RateLimitScope,
+    response: reqwest::Response,
+) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
     let mut response = response;
     let head = Head::take(&mut response);
     let body = response.bytes().await?;

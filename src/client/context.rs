@@ -2,6 +2,8 @@
 //! center, environment, token source) and the call record their hooks fill. Shared by the v2
 //! client and every v8 group; the hooks themselves are in `hooks`.
 
+use std::sync::Arc;
+
 use crate::dc::{DataCenter, Environment};
 use crate::manager::TokenManager;
 use crate::retry::Retrier;
@@ -16,7 +18,7 @@ use crate::transport::{CallRecord, HookContext};
 #[derive(Clone, Debug, Default)]
 pub struct CrmContext {
     /// The token source and the connection, for authenticated clients.
-    pub(super) auth: Option<Auth>,
+    pub(super) auth: Option<Arc<Auth>>,
     pub(super) dc: Option<DataCenter>,
     pub(super) environment: Option<Environment>,
     /// Where the hooks leave what happened during a call, when the hand-written layer reads it.
@@ -26,16 +28,16 @@ pub struct CrmContext {
 }
 
 /// Where a CRM client's access tokens come from.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(super) struct Auth {
     pub(super) manager: TokenManager,
     pub(super) key: TokenKey,
 }
 
 impl CrmContext {
-    /// State for a CRM client acting for `key`.
-    pub(crate) fn new(manager: TokenManager, key: TokenKey, call: Option<CallRecord>, retry: Retrier) -> Self {
-        Self { dc: Some(key.dc), environment: Some(key.environment), auth: Some(Auth { manager, key }), call, retry }
+    /// State for a CRM client acting for `auth`'s connection.
+    pub(super) fn new(auth: Arc<Auth>, call: Option<CallRecord>, retry: Retrier) -> Self {
+        Self { dc: Some(auth.key.dc), environment: Some(auth.key.environment), auth: Some(auth), call, retry }
     }
 }
 

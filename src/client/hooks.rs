@@ -15,6 +15,7 @@ use crate::retry::Kind;
 use crate::transport::{Head, HookContext, authorization_of, inspect, non_json_error, set_authorization};
 
 use super::CrmContext;
+use super::context::Auth;
 
 /// Implements the CRM hooks for a generated CRM client (v2 and every v8 group): the same
 /// `pre`, `post` and `exec` for all, checking paths against that client's own templates.
@@ -129,15 +130,30 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
     request: reqwest::Request,
     operation: &str,
 ) -> reqwest::Result<(reqwest::Response, bool)> {
+    let kind = Kind::of_method(request.method());
     let Some(auth) = &inner.auth else {
-        let response = send(client.client(), inner, request).await?;
-        return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
+        let (response, _) = inner.retry.send(client.client(), request, kind, false).await;
+        return inspect(inner, operation, RateLimitScope::Api, response?).await.map(|r| (r, false));
     };
-    let replay = request.try_clone();
-    let response = send(client.client(), inner, request).await?;
+    // The retry layer hands back an unsent copy for the replay after a rejected token.
+    let (response, replay) = inner.retry.send(client.client(), request, kind, true).await;
+    let response = response?;
     if response.status() != reqwest::StatusCode::UNAUTHORIZED {
         return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
     }
+    // Rare: boxed, so that its state does not weigh on every call's future.
+    Box::pin(after_unauthorized(client, inner, auth, response, replay, operation)).await
+}
+
+/// A 401 answer: when Zoho rejected the token, refresh it and replay the request once.
+async fn after_unauthorized<C: ClientInfo<CrmContext>>(
+    client: &C,
+    inner: &CrmContext,
+    auth: &Auth,
+    response: reqwest::Response,
+    replay: Option<reqwest::Request>,
+    operation: &str,
+) -> reqwest::Result<(reqwest::Response, bool)> {
     let mut response = response;
     let head = Head::take(&mut response);
     let body = response.bytes().await?;
@@ -149,8 +165,9 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
             Ok(fresh) => {
                 if set_authorization(&mut replay, fresh.secret()).is_ok() {
                     tracing::info!("access token rejected by Zoho; refreshed and replaying once");
-                    let response = send(client.client(), inner, replay).await?;
-                    return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, true));
+                    let kind = Kind::of_method(replay.method());
+                    let (response, _) = inner.retry.send(client.client(), replay, kind, false).await;
+                    return inspect(inner, operation, RateLimitScope::Api, response?).await.map(|r| (r, true));
                 }
             }
             Err(e) => {
@@ -179,16 +196,6 @@ fn is_rejected_token(status: reqwest::StatusCode, body: &[u8]) -> bool {
         .ok()
         .and_then(|e| e.code)
         .is_some_and(|code| code == "INVALID_TOKEN" || code == "INVALID_OAUTHTOKEN")
-}
-
-/// Sends one CRM request under the retry policy (see [`crate::retry`]).
-async fn send(
-    client: &reqwest::Client,
-    inner: &CrmContext,
-    request: reqwest::Request,
-) -> reqwest::Result<reqwest::Response> {
-    let kind = Kind::of_method(request.method());
-    inner.retry.send(client, request, kind).await
 }
 
 /// The path of a base URL (`/eu/sandbox` in `http://127.0.0.1:9/eu/sandbox`, empty for a bare

@@ -45,8 +45,8 @@ pub const MAX_PAGES: u32 = 10_000;
 /// The CRM client of one connection. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct CrmClient {
-    manager: TokenManager,
-    key: TokenKey,
+    /// The token source and the connection, shared by every call (no copy per call).
+    auth: Arc<context::Auth>,
     base: String,
     http: reqwest::Client,
     retry: Retrier,
@@ -63,7 +63,7 @@ impl CrmClient {
         http: reqwest::Client,
         retry: Retrier,
     ) -> Self {
-        Self { manager, key, base, http, retry, max_pages: MAX_PAGES }
+        Self { auth: Arc::new(context::Auth { manager, key }), base, http, retry, max_pages: MAX_PAGES }
     }
 
     /// This client with another retry policy (sharing the application's retry budget), for
@@ -104,7 +104,7 @@ impl CrmClient {
 
     /// The connection this client acts for.
     pub fn key(&self) -> &TokenKey {
-        &self.key
+        &self.auth.key
     }
 
     /// The CRM API base URL in use (the token's `api_domain`).
@@ -121,7 +121,7 @@ impl CrmClient {
         crm::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            CrmContext::new(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
+            CrmContext::new(self.auth.clone(), None, self.retry.clone()),
         )
     }
 
@@ -131,7 +131,7 @@ impl CrmClient {
         crate::crm_v8::core::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            CrmContext::new(self.manager.clone(), self.key.clone(), None, self.retry.clone()),
+            CrmContext::new(self.auth.clone(), None, self.retry.clone()),
         )
     }
 
@@ -140,7 +140,7 @@ impl CrmClient {
         let client = crm::Client::new_with_client(
             &self.base,
             self.http.clone(),
-            CrmContext::new(self.manager.clone(), self.key.clone(), Some(slot.clone()), self.retry.clone()),
+            CrmContext::new(self.auth.clone(), Some(slot.clone()), self.retry.clone()),
         );
         (client, slot)
     }

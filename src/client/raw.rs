@@ -133,14 +133,14 @@ impl CrmClient {
             builder = builder.json(body);
         }
         let mut request = builder.build().map_err(|e| Error::transport(operation, e))?;
-        let access = self.manager.access_token(&self.key).await.map_err(Error::before_send)?;
+        let access = self.auth.manager.access_token(&self.auth.key).await.map_err(Error::before_send)?;
         crate::transport::set_authorization(&mut request, access.secret()).map_err(Error::config)?;
         let span = tracing::info_span!(
             "zoho.api",
             operation,
             method = %method,
-            dc = self.key.dc.location(),
-            environment = self.key.environment.as_str(),
+            dc = self.auth.key.dc.location(),
+            environment = self.auth.key.environment.as_str(),
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
             replayed = false,

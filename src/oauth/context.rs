@@ -64,7 +64,8 @@ impl ClientHooks<AccountsContext> for crate::accounts::Client {
             status = tracing::field::Empty
         );
         let kind = accounts_kind(info.operation_id, &request);
-        let response = self.inner().retry.send(self.client(), request, kind).instrument(span.clone()).await?;
+        let (response, _) = self.inner().retry.send(self.client(), request, kind, false).instrument(span.clone()).await;
+        let response = response?;
         span.record("status", response.status().as_u16());
         inspect(self.inner(), info.operation_id, RateLimitScope::TokenEndpoint, response).await
     }
