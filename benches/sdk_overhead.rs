@@ -2,6 +2,9 @@
 //! hand-written `reqwest` + `serde_json` making the same calls — same token, same simulator, same
 //! connection-pool settings — sequentially and with 32 concurrent tasks, interleaved in the same
 //! run (the simulator's answer time dominates and drifts; interleaving cancels the drift).
+//! Sequentially, each SDK call is paired with a raw call (who goes first alternates) and every
+//! call is timed, so the ratio of the median calls is not moved by bursts of machine noise;
+//! with 32 tasks, whole batches alternate (throughput).
 //! Then, with criterion, the decode of the same 200-record body alone, SDK type against a plain
 //! `serde_json` map, which is where the SDK's extra cost on the page lives.
 //!
@@ -15,8 +18,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use std::sync::Arc;
 use zohocrm::client::{RecordQuery, UserType};
-use zohocrm::testkit::SimConfig;
+
+use zohocrm::store::MemoryStore;
+use zohocrm::testkit::{SimConfig, Simulator};
 use zohocrm::{CrmClient, DataCenter, Environment};
 
 /// The raw side: what a hand-written client does for the same calls.
@@ -111,6 +117,69 @@ async fn batch(sdk: Option<&CrmClient>, raw: &Raw, call: Call, tasks: usize, cal
     start.elapsed().as_nanos() as f64 / (tasks * calls) as f64
 }
 
+/// One task making `pairs` SDK/raw call pairs back to back, each call timed; who goes first
+/// alternates from pair to pair. Returns the SDK's and the raw client's call times (ns).
+async fn paired(sdk: &CrmClient, raw: &Raw, call: Call, pairs: usize) -> (Vec<f64>, Vec<f64>) {
+    let (sdk, raw) = (sdk.clone(), raw.clone());
+    let task = tokio::spawn(async move {
+        let (mut sdk_ns, mut raw_ns) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs));
+        for pair in 0..pairs {
+            for side in [pair % 2 == 0, pair % 2 == 1] {
+                let start = Instant::now();
+                let n = if side {
+                    sdk_call(&sdk, call).await
+                } else {
+                    match call {
+                        Call::CurrentUser => raw.current_user().await,
+                        Call::Page => raw.page().await,
+                    }
+                };
+                let ns = start.elapsed().as_nanos() as f64;
+                black_box(n);
+                if side { sdk_ns.push(ns) } else { raw_ns.push(ns) }
+            }
+        }
+        (sdk_ns, raw_ns)
+    });
+    task.await.expect("task")
+}
+
+/// The sequential comparison: every call paired with the other side's next call, so a burst of
+/// machine noise (this is a shared 2-vCPU VM) hits both sides alike. Reports the total ratio
+/// (sum of SDK call times / sum of raw call times) and the ratio of the median calls.
+fn sequential(
+    rt: &tokio::runtime::Runtime,
+    crm: &CrmClient,
+    raw: &Raw,
+    call: Call,
+    rounds: usize,
+    pairs: usize,
+) -> String {
+    rt.block_on(paired(crm, raw, call, pairs.min(20)));
+    let (mut sdk_ns, mut raw_ns) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (s, r) = rt.block_on(paired(crm, raw, call, pairs));
+        sdk_ns.extend(s);
+        raw_ns.extend(r);
+    }
+    let total = |v: &[f64]| v.iter().sum::<f64>();
+    let ratio_total = total(&sdk_ns) / total(&raw_ns);
+    sdk_ns.sort_by(f64::total_cmp);
+    raw_ns.sort_by(f64::total_cmp);
+    let q = |v: &[f64], p| support::quantile(v, p);
+    format!(
+        "overhead: {call:?}, 1 task(s), {rounds} rounds x {pairs} call pairs: sdk {:.1} µs/call, raw {:.1} µs/call, \
+         ratio {ratio_total:.3} (total), {:.3} (median call: sdk {:.1} µs, raw {:.1} µs; p25 {:.3}, p75 {:.3})",
+        total(&sdk_ns) / sdk_ns.len() as f64 / 1e3,
+        total(&raw_ns) / raw_ns.len() as f64 / 1e3,
+        q(&sdk_ns, 0.5) / q(&raw_ns, 0.5),
+        q(&sdk_ns, 0.5) / 1e3,
+        q(&raw_ns, 0.5) / 1e3,
+        q(&sdk_ns, 0.25) / q(&raw_ns, 0.25),
+        q(&sdk_ns, 0.75) / q(&raw_ns, 0.75),
+    )
+}
+
 fn interleaved(rt: &tokio::runtime::Runtime, crm: &CrmClient, raw: &Raw, smoke: bool) -> Vec<String> {
     let mut lines = Vec::new();
     for (call, tasks) in [(Call::CurrentUser, 1), (Call::CurrentUser, 32), (Call::Page, 1), (Call::Page, 32)] {
@@ -121,7 +190,12 @@ fn interleaved(rt: &tokio::runtime::Runtime, crm: &CrmClient, raw: &Raw, smoke: 
             (false, Call::Page, 1) => (60, 20),
             (false, Call::Page, _) => (40, 2),
         };
-        // Warm the pools of both clients.
+        if tasks == 1 {
+            lines.push(sequential(rt, crm, raw, call, rounds, calls));
+            continue;
+        }
+        // Concurrent: throughput of whole batches, interleaved batch by batch (a task's call
+        // time here includes waiting behind the other tasks, so calls are not paired).
         rt.block_on(async {
             batch(Some(crm), raw, call, tasks, 1).await;
             batch(None, raw, call, tasks, 1).await;
@@ -179,10 +253,13 @@ fn decode(c: &mut Criterion, body: &[u8]) {
 }
 
 /// `ZOHOCRM_OVERHEAD_PROFILE=sdk-page|raw-page|sdk-user|raw-user|sdk-decode|raw-decode`: only
-/// that, 100 times, for `valgrind --tool=callgrind --toggle-collect='*profiled*'` (instruction
-/// counts are stable on a noisy machine; the simulator's share is the same on both sides).
+/// that, 100 times (`ZOHOCRM_OVERHEAD_CALLS` to change), for `valgrind --tool=callgrind --toggle-collect=sdk_overhead::profiled`
+/// (instruction counts are stable on a noisy machine; the simulator's share is the same on
+/// both sides).
+#[inline(never)]
 fn profiled(rt: &tokio::runtime::Runtime, what: &str, crm: &CrmClient, raw: &Raw, body: &[u8]) {
-    for _ in 0..100 {
+    let calls = std::env::var("ZOHOCRM_OVERHEAD_CALLS").ok().and_then(|n| n.parse().ok()).unwrap_or(100);
+    for _ in 0..calls {
         match what {
             "sdk-decode" => {
                 black_box(serde_json::from_slice::<zohocrm::crm::types::RecordsResponse>(body).expect("page"));
@@ -207,7 +284,13 @@ fn profiled(rt: &tokio::runtime::Runtime, what: &str, crm: &CrmClient, raw: &Raw
 fn main() {
     let smoke = support::smoke();
     let rt = support::runtime();
-    let s = rt.block_on(support::setup_memory(SimConfig::default()));
+    // Where the simulator runs: by default on a runtime of its own (two worker threads, as the
+    // `zoho-sim` binary), like a server in another process, so its tasks do not queue in the
+    // clients' scheduler; `ZOHOCRM_OVERHEAD_SIM=shared` runs it on the clients' runtime.
+    let shared = std::env::var("ZOHOCRM_OVERHEAD_SIM").is_ok_and(|v| v == "shared");
+    let sim_rt = (!shared).then(support::runtime);
+    let sim = sim_rt.as_ref().unwrap_or(&rt).block_on(Simulator::start_with(SimConfig::default())).expect("simulator");
+    let s = rt.block_on(support::connect(sim, Arc::new(MemoryStore::new()), "bench"));
     let crm = rt.block_on(s.zoho.client(&s.key)).expect("client");
     let token = rt.block_on(s.zoho.tokens().access_token(&s.key)).expect("token");
     // The raw client is built like the SDK's (same builder, pool and timeouts as Zoho's defaults).
@@ -259,7 +342,11 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     decode(&mut c, &body);
     c.final_summary();
-    println!("overhead: page body {} bytes", body.len());
+    println!(
+        "overhead: page body {} bytes; simulator on {}",
+        body.len(),
+        if shared { "the clients' runtime" } else { "its own runtime" }
+    );
     for line in lines {
         println!("{line}");
     }

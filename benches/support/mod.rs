@@ -51,7 +51,12 @@ pub struct Setup {
 
 /// Starts a simulator with `config` and connects its US user as `user` into `store`.
 pub async fn setup(config: SimConfig, store: Arc<dyn TokenStore>, user: &str) -> Setup {
-    let sim = Simulator::start_with(config).await.expect("simulator");
+    connect(Simulator::start_with(config).await.expect("simulator"), store, user).await
+}
+
+/// An SDK entry point over `store` wired to `sim` (which may run on another runtime), with
+/// its US user connected as `user`.
+pub async fn connect(sim: Simulator, store: Arc<dyn TokenStore>, user: &str) -> Setup {
     let zoho = Zoho::builder(credentials())
         .endpoints(endpoints(&sim))
         .clock(sim.clock())
