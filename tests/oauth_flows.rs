@@ -175,6 +175,48 @@ async fn an_access_token_revoked_behind_our_back_is_refreshed_and_replayed_once(
     assert_eq!(users_calls, vec![401, 200], "one rejected call, one replay");
 }
 
+/// The replay uses the unsent copy the retry layer hands back: it must exist when retries are
+/// off (no copy is needed for a retry) and when the 401 answers the last attempt allowed.
+#[tokio::test]
+async fn the_replay_after_a_rejected_token_works_without_retries_and_on_the_last_attempt() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Eu);
+    let token = connect(&h, "u", &email, Environment::Production).await;
+    let client = |policy: zohocrm::retry::RetryPolicy| {
+        Zoho::builder(common::credentials())
+            .endpoints(common::endpoints(&h.sim))
+            .clock(h.sim.clock())
+            .retry_policy(policy.with_backoff(Duration::from_millis(1), Duration::from_millis(1)))
+            .shared_store(h.zoho.tokens().store().clone())
+            .build()
+            .unwrap()
+    };
+    let cases = [
+        ("retries off", zohocrm::retry::RetryPolicy::disabled(), 0, vec![401, 200]),
+        (
+            "401 on the last of two attempts",
+            zohocrm::retry::RetryPolicy::default().with_max_attempts(2),
+            1,
+            vec![503, 401, 200],
+        ),
+    ];
+    for (case, policy, failures, statuses) in cases {
+        let zoho = client(policy);
+        let crm = zoho.client(&token.key).await.unwrap();
+        assert!(crm.current_user().await.unwrap().is_some(), "{case}: warm");
+        h.sim.invalidate_access_tokens_for(&email);
+        if failures > 0 {
+            h.sim.inject(Route::Users, testkit::Fault::Status(503), failures);
+        }
+        h.sim.clear_requests();
+        let me = crm.current_user().await.unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(me.and_then(|u| u.email).as_deref(), Some(email.as_str()), "{case}");
+        let users_calls =
+            h.sim.requests().into_iter().filter(|r| r.route == Route::Users).map(|r| r.status).collect::<Vec<_>>();
+        assert_eq!(users_calls, statuses, "{case}: the rejected call, then one replay");
+    }
+}
+
 #[tokio::test]
 async fn a_revoked_refresh_token_is_a_clear_error_without_a_loop() {
     let h = harness().await;
