@@ -25,7 +25,8 @@ use zohocrm::store::MemoryStore;
 use zohocrm::testkit::{SimConfig, Simulator};
 use zohocrm::{CrmClient, DataCenter, Environment};
 
-/// The raw side: what a hand-written client does for the same calls.
+/// The raw side: what a hand-written client does for the same calls, with the same request
+/// headers as the SDK's (user agent, accept, authorization).
 #[derive(Clone)]
 struct Raw {
     http: reqwest::Client,
@@ -54,6 +55,7 @@ impl Raw {
             .get(format!("{}/crm/v2/users", self.base))
             .query(&[("type", "CurrentUser"), ("page", "1"), ("per_page", "1")])
             .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .expect("send");
@@ -68,6 +70,7 @@ impl Raw {
             .get(format!("{}/crm/v2/Leads", self.base))
             .query(&[("page", "1"), ("per_page", "200")])
             .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .expect("send");
@@ -102,10 +105,7 @@ async fn batch(sdk: Option<&CrmClient>, raw: &Raw, call: Call, tasks: usize, cal
             for _ in 0..calls {
                 let n = match &sdk {
                     Some(crm) => sdk_call(crm, call).await,
-                    None => match call {
-                        Call::CurrentUser => raw.current_user().await,
-                        Call::Page => raw.page().await,
-                    },
+                    None => raw_call(&raw, call).await,
                 };
                 black_box(n);
             }
@@ -126,14 +126,7 @@ async fn paired(sdk: &CrmClient, raw: &Raw, call: Call, pairs: usize) -> (Vec<f6
         for pair in 0..pairs {
             for side in [pair % 2 == 0, pair % 2 == 1] {
                 let start = Instant::now();
-                let n = if side {
-                    sdk_call(&sdk, call).await
-                } else {
-                    match call {
-                        Call::CurrentUser => raw.current_user().await,
-                        Call::Page => raw.page().await,
-                    }
-                };
+                let n = if side { sdk_call(&sdk, call).await } else { raw_call(&raw, call).await };
                 let ns = start.elapsed().as_nanos() as f64;
                 black_box(n);
                 if side { sdk_ns.push(ns) } else { raw_ns.push(ns) }
@@ -178,6 +171,67 @@ fn sequential(
         q(&sdk_ns, 0.25) / q(&raw_ns, 0.25),
         q(&sdk_ns, 0.75) / q(&raw_ns, 0.75),
     )
+}
+
+/// The name of the simulator runtime's threads (to tell its CPU time from the clients').
+const SIM_THREAD: &str = "zoho-sim";
+
+/// On-CPU time so far (ns) of this process's threads that are not the simulator's, from
+/// `/proc/self/task/*/schedstat` (Linux; 0 elsewhere).
+fn client_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() != SIM_THREAD))
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .sum()
+}
+
+/// Client CPU per sequential call, SDK against raw: batches of `calls` calls of one side,
+/// alternating, on-CPU time of the clients' threads (the simulator runs on its own). Wall time
+/// hides part of the client's work behind the server's; this is all of it, kernel included.
+fn client_cpu(
+    rt: &tokio::runtime::Runtime,
+    crm: &CrmClient,
+    raw: &Raw,
+    call: Call,
+    batches: usize,
+    calls: usize,
+) -> String {
+    let (mut sdk_ns, mut raw_ns) = (0u64, 0u64);
+    for batch in 0..batches * 2 {
+        let sdk_side = batch % 2 == 0;
+        let (crm, raw) = (crm.clone(), raw.clone());
+        let before = client_cpu_ns();
+        rt.block_on(async move {
+            tokio::spawn(async move {
+                for _ in 0..calls {
+                    let n = if sdk_side { sdk_call(&crm, call).await } else { raw_call(&raw, call).await };
+                    black_box(n);
+                }
+            })
+            .await
+            .expect("task")
+        });
+        let used = client_cpu_ns().saturating_sub(before);
+        if sdk_side { sdk_ns += used } else { raw_ns += used }
+    }
+    let per_call = |ns: u64| ns as f64 / (batches * calls) as f64 / 1e3;
+    format!(
+        "overhead: {call:?}, client CPU per call ({batches} x {calls} calls per side, on-CPU time of the clients' threads): \
+         sdk {:.1} µs, raw {:.1} µs, ratio {:.3}",
+        per_call(sdk_ns),
+        per_call(raw_ns),
+        sdk_ns as f64 / raw_ns.max(1) as f64,
+    )
+}
+
+async fn raw_call(raw: &Raw, call: Call) -> usize {
+    match call {
+        Call::CurrentUser => raw.current_user().await,
+        Call::Page => raw.page().await,
+    }
 }
 
 fn interleaved(rt: &tokio::runtime::Runtime, crm: &CrmClient, raw: &Raw, smoke: bool) -> Vec<String> {
@@ -288,7 +342,14 @@ fn main() {
     // `zoho-sim` binary), like a server in another process, so its tasks do not queue in the
     // clients' scheduler; `ZOHOCRM_OVERHEAD_SIM=shared` runs it on the clients' runtime.
     let shared = std::env::var("ZOHOCRM_OVERHEAD_SIM").is_ok_and(|v| v == "shared");
-    let sim_rt = (!shared).then(support::runtime);
+    let sim_rt = (!shared).then(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(SIM_THREAD)
+            .enable_all()
+            .build()
+            .expect("simulator runtime")
+    });
     let sim = sim_rt.as_ref().unwrap_or(&rt).block_on(Simulator::start_with(SimConfig::default())).expect("simulator");
     let s = rt.block_on(support::connect(sim, Arc::new(MemoryStore::new()), "bench"));
     let crm = rt.block_on(s.zoho.client(&s.key)).expect("client");
@@ -299,6 +360,7 @@ fn main() {
         .read_timeout(Duration::from_secs(30))
         .timeout(Duration::from_secs(60))
         .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("zohocrm-rust/", env!("CARGO_PKG_VERSION")))
         .no_proxy()
         .build()
         .expect("http");
@@ -325,7 +387,13 @@ fn main() {
         return;
     }
     let loads = s.zoho.tokens().store_load_count();
-    let lines = interleaved(&rt, &crm, &raw, smoke);
+    let mut lines = interleaved(&rt, &crm, &raw, smoke);
+    if !shared {
+        for (call, batches, calls) in [(Call::CurrentUser, 4, 2000), (Call::Page, 4, 25)] {
+            let (batches, calls) = if smoke { (1, 2) } else { (batches, calls) };
+            lines.push(client_cpu(&rt, &crm, &raw, call, batches, calls));
+        }
+    }
     assert_eq!(s.zoho.tokens().refresh_count(), 0, "no refresh during the comparison");
     assert_eq!(s.zoho.tokens().store_load_count(), loads, "no store reads during the comparison");
 
