@@ -10,6 +10,9 @@
 //!
 //! `cargo bench --bench sdk_overhead --features testkit` — read the ratios.
 //! `cargo bench --bench sdk_overhead --features testkit -- --test` — CI smoke.
+//! `CARGO_PROFILE_BENCH_LTO=fat CARGO_PROFILE_BENCH_CODEGEN_UNITS=1 cargo bench --bench
+//! sdk_overhead --features testkit` — the same with link-time optimization, as an application's
+//! release profile may build it (the SDK's layers inline into one another and into `reqwest`).
 
 #[path = "support/mod.rs"]
 mod support;
