@@ -158,25 +158,18 @@ pub(crate) async fn inspect(
     if status.is_success() || status.is_redirection() {
         return Ok(response);
     }
-    // Boxed: error answers are rare, and the body read would otherwise enlarge every call's future.
-    Box::pin(inspect_error(context, operation, scope, response)).await
-}
-
-/// [`inspect`] for an error answer: reads its body and stashes the typed error it calls for.
-async fn inspect_error(
-    context: &impl HookContext,
-    operation: &str,
-    scope: RateLimitScope,
-    response: reqwest::Response,
-) -> reqwest::Result<reqwest::Response> {
-    let status = response.status();
-    let mut response = response;
-    let head = Head::take(&mut response);
-    let body = response.bytes().await?;
-    if let Some(error) = non_json_error(operation, scope, status, head.headers(), &body) {
-        context.stash(error);
-    }
-    Ok(head.with_body(body))
+    // An error answer: read its body and stash the typed error it calls for. Boxed: error
+    // answers are rare, and the body read would otherwise enlarge every call's future.
+    Box::pin(async move {
+        let mut response = response;
+        let head = Head::take(&mut response);
+        let body = response.bytes().await?;
+        if let Some(error) = non_json_error(operation, scope, status, head.headers(), &body) {
+            context.stash(error);
+        }
+        Ok(head.with_body(body))
+    })
+    .await
 }
 
 /// The typed error for an error answer the generated client would mis-read (`None` when it

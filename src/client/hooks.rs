@@ -131,18 +131,17 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
     operation: &str,
 ) -> reqwest::Result<(reqwest::Response, bool)> {
     let kind = Kind::of_method(request.method());
-    let Some(auth) = &inner.auth else {
-        let (response, _) = inner.retry.send(client.client(), request, kind, false).await;
-        return inspect(inner, operation, RateLimitScope::Api, response?).await.map(|r| (r, false));
-    };
-    // The retry layer hands back an unsent copy for the replay after a rejected token.
-    let (response, replay) = inner.retry.send(client.client(), request, kind, true).await;
+    // With a token source, the retry layer hands back an unsent copy for the replay after a
+    // rejected token.
+    let (response, replay) = inner.retry.send(client.client(), request, kind, inner.auth.is_some()).await;
     let response = response?;
-    if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-        return inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false));
+    match &inner.auth {
+        // Rare: boxed, so that its state does not weigh on every call's future.
+        Some(auth) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+            Box::pin(after_unauthorized(client, inner, auth, response, replay, operation)).await
+        }
+        _ => inspect(inner, operation, RateLimitScope::Api, response).await.map(|r| (r, false)),
     }
-    // Rare: boxed, so that its state does not weigh on every call's future.
-    Box::pin(after_unauthorized(client, inner, auth, response, replay, operation)).await
 }
 
 /// A 401 answer: when Zoho rejected the token, refresh it and replay the request once.
