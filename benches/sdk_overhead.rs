@@ -179,16 +179,20 @@ fn sequential(
 /// The name of the simulator runtime's threads (to tell its CPU time from the clients').
 const SIM_THREAD: &str = "zoho-sim";
 
-/// On-CPU time so far (ns) of this process's threads that are not the simulator's, from
+/// On-CPU time so far (ns) of this process's threads, (clients, simulator), from
 /// `/proc/self/task/*/schedstat` (Linux; 0 elsewhere).
-fn client_cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
-    tasks
-        .filter_map(Result::ok)
-        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() != SIM_THREAD))
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-        .sum()
+fn cpu_ns() -> (u64, u64) {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return (0, 0) };
+    let (mut client, mut sim) = (0, 0);
+    for task in tasks.filter_map(Result::ok) {
+        let is_sim = std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim() == SIM_THREAD);
+        let on_cpu = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+            .unwrap_or(0);
+        if is_sim { sim += on_cpu } else { client += on_cpu }
+    }
+    (client, sim)
 }
 
 /// Client CPU per sequential call, SDK against raw: batches of `calls` calls of one side,
@@ -202,11 +206,11 @@ fn client_cpu(
     batches: usize,
     calls: usize,
 ) -> String {
-    let (mut sdk_ns, mut raw_ns) = (0u64, 0u64);
+    let (mut sdk_ns, mut raw_ns, mut sdk_sim_ns, mut raw_sim_ns) = (0u64, 0u64, 0u64, 0u64);
     for batch in 0..batches * 2 {
         let sdk_side = batch % 2 == 0;
         let (crm, raw) = (crm.clone(), raw.clone());
-        let before = client_cpu_ns();
+        let before = cpu_ns();
         rt.block_on(async move {
             tokio::spawn(async move {
                 for _ in 0..calls {
@@ -217,16 +221,25 @@ fn client_cpu(
             .await
             .expect("task")
         });
-        let used = client_cpu_ns().saturating_sub(before);
-        if sdk_side { sdk_ns += used } else { raw_ns += used }
+        let after = cpu_ns();
+        let (used, sim_used) = (after.0.saturating_sub(before.0), after.1.saturating_sub(before.1));
+        if sdk_side {
+            sdk_ns += used;
+            sdk_sim_ns += sim_used;
+        } else {
+            raw_ns += used;
+            raw_sim_ns += sim_used;
+        }
     }
     let per_call = |ns: u64| ns as f64 / (batches * calls) as f64 / 1e3;
     format!(
         "overhead: {call:?}, client CPU per call ({batches} x {calls} calls per side, on-CPU time of the clients' threads): \
-         sdk {:.1} µs, raw {:.1} µs, ratio {:.3}",
+         sdk {:.1} µs, raw {:.1} µs, ratio {:.3}; the simulator's CPU for the same calls: sdk {:.1} µs, raw {:.1} µs",
         per_call(sdk_ns),
         per_call(raw_ns),
         sdk_ns as f64 / raw_ns.max(1) as f64,
+        per_call(sdk_sim_ns),
+        per_call(raw_sim_ns),
     )
 }
 

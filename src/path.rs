@@ -102,7 +102,7 @@ pub(crate) fn check_request_path(
     };
     let rest = path.strip_prefix(base_path.trim_end_matches('/')).ok_or_else(mismatch)?;
     // Without a parameter the path is the template itself (no allocation on this path).
-    if !template.contains('{') {
+    if !template.as_bytes().contains(&b'{') {
         return if rest == *template { Ok(()) } else { Err(mismatch()) };
     }
     if rest.split('/').count() != template.split('/').count() {
