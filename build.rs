@@ -162,7 +162,8 @@ mod codegen {
                 return Err(format!("progenitor cannot generate this spec: {why}"));
             }
         };
-        let (code, rewritten) = check_path_segments(&tokens.to_string())?;
+        let code = drop_api_version_header(&tokens.to_string())?;
+        let (code, rewritten) = check_path_segments(&code)?;
         let mut file: syn::File = syn::parse_str(&code).map_err(|e| format!("generated code does not parse: {e}"))?;
         if rewritten > 0 {
             file.items.push(templates_item(&templates)?);
@@ -388,6 +389,56 @@ mod codegen {
         }
         out.push_str(rest);
         Ok((out, count))
+    }
+
+    /// progenitor gives every request an `api-version` header carrying the spec's
+    /// `info.version`. Zoho defines no such header (the API version is in the path), so it is
+    /// noise on every call, to Zoho and through the proxies in between, and it made each
+    /// request allocate a header map. This drops it: the per-request map starts empty and
+    /// allocates only when an operation's own header parameter (`If-Modified-Since`, ...) is
+    /// set. Fails the build if progenitor's output no longer has the expected shape.
+    fn drop_api_version_header(code: &str) -> Result<String, String> {
+        const LET: &str = "let mut header_map = :: reqwest :: header :: HeaderMap :: with_capacity (";
+        const APPEND: &str =
+            "header_map . append (:: reqwest :: header :: HeaderName :: from_static (\"api-version\") ,";
+        let mut out = String::with_capacity(code.len());
+        let mut rest = code;
+        let (mut maps, mut appends) = (0, 0);
+        loop {
+            let next_let = rest.find(LET);
+            let next_append = rest.find(APPEND);
+            match (next_let, next_append) {
+                (Some(at), append) if append.is_none_or(|a| at < a) => {
+                    out.push_str(&rest[..at]);
+                    let after = &rest[at + LET.len()..];
+                    let Some(end) = after.find(") ;") else {
+                        return Err("unexpected header map in the generated code".to_owned());
+                    };
+                    // Not mutated at all when the operation has no header parameter.
+                    out.push_str(
+                        "# [allow (unused_mut)] let mut header_map = :: reqwest :: header :: HeaderMap :: new () ;",
+                    );
+                    rest = &after[end + 3..];
+                    maps += 1;
+                }
+                (_, Some(at)) => {
+                    out.push_str(&rest[..at]);
+                    let Some(end) = rest[at..].find(") ;") else {
+                        return Err("unexpected `api-version` header in the generated code".to_owned());
+                    };
+                    rest = &rest[at + end + 3..];
+                    appends += 1;
+                }
+                (_, None) => break,
+            }
+        }
+        out.push_str(rest);
+        if maps != appends {
+            return Err(format!(
+                "progenitor's output changed: {maps} request header maps but {appends} `api-version` headers"
+            ));
+        }
+        Ok(out)
     }
 
     /// Removes operations marked browser-only (documented in the spec, not callable over HTTP).

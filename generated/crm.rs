@@ -4662,14 +4662,8 @@ pub mod builder {
         ) -> Result<ResponseValue<types::OrgResponse>, Error<types::ErrorEnvelope>> {
             let Self { client } = self;
             let url = format!("{}/crm/v2/org", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4741,14 +4735,8 @@ pub mod builder {
             let Self { client, module } = self;
             let module = module.map_err(Error::InvalidRequest)?;
             let url = format!("{}/crm/v2/settings/fields", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4821,14 +4809,8 @@ pub mod builder {
             let Self { client, module } = self;
             let module = module.map_err(Error::InvalidRequest)?;
             let url = format!("{}/crm/v2/settings/layouts", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4902,14 +4884,8 @@ pub mod builder {
             let Self { client, if_modified_since } = self;
             let if_modified_since = if_modified_since.map_err(Error::InvalidRequest)?;
             let url = format!("{}/crm/v2/settings/modules", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = if_modified_since {
                 header_map.append("If-Modified-Since", value.to_string().try_into()?);
             }
@@ -4988,14 +4964,8 @@ pub mod builder {
                 ::path::segment(client, "module_api_name", & module_api_name.to_string())
                 ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5113,14 +5083,8 @@ pub mod builder {
             let type_ = type_.map_err(Error::InvalidRequest)?;
             let if_modified_since = if_modified_since.map_err(Error::InvalidRequest)?;
             let url = format!("{}/crm/v2/users", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = if_modified_since {
                 header_map.append("If-Modified-Since", value.to_string().try_into()?);
             }
@@ -5213,14 +5177,8 @@ pub mod builder {
                 .and_then(|v| types::UsersWrite::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/crm/v2/users", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5308,14 +5266,8 @@ pub mod builder {
                 .and_then(|v| types::UsersWrite::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/crm/v2/users", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5407,14 +5359,8 @@ pub mod builder {
                 "{}/crm/v2/users/{}", client.baseurl, crate ::path::segment(client,
                 "user_id", & user_id.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = if_modified_since {
                 header_map.append("If-Modified-Since", value.to_string().try_into()?);
             }
@@ -5522,14 +5468,8 @@ pub mod builder {
                 "{}/crm/v2/users/{}", client.baseurl, crate ::path::segment(client,
                 "user_id", & user_id.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5608,14 +5548,8 @@ pub mod builder {
                 "{}/crm/v2/users/{}", client.baseurl, crate ::path::segment(client,
                 "user_id", & user_id.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5862,14 +5796,8 @@ pub mod builder {
                 "{}/crm/v2/{}", client.baseurl, crate ::path::segment(client, "module", &
                 module.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = if_modified_since {
                 header_map.append("If-Modified-Since", value.to_string().try_into()?);
             }
@@ -5988,14 +5916,8 @@ pub mod builder {
                 "{}/crm/v2/{}", client.baseurl, crate ::path::segment(client, "module", &
                 module.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6103,14 +6025,8 @@ pub mod builder {
                 "{}/crm/v2/{}", client.baseurl, crate ::path::segment(client, "module", &
                 module.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6217,14 +6133,8 @@ pub mod builder {
                 "{}/crm/v2/{}", client.baseurl, crate ::path::segment(client, "module", &
                 module.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6352,14 +6262,8 @@ pub mod builder {
                 "{}/crm/v2/{}/deleted", client.baseurl, crate ::path::segment(client,
                 "module", & module.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6576,14 +6480,8 @@ pub mod builder {
                 "{}/crm/v2/{}/search", client.baseurl, crate ::path::segment(client,
                 "module", & module.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6698,14 +6596,8 @@ pub mod builder {
                 "{}/crm/v2/{}/upsert", client.baseurl, crate ::path::segment(client,
                 "module", & module.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6829,14 +6721,8 @@ pub mod builder {
                 "module", & module.to_string()) ?, crate ::path::segment(client,
                 "record_id", & record_id.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = if_modified_since {
                 header_map.append("If-Modified-Since", value.to_string().try_into()?);
             }
@@ -6963,14 +6849,8 @@ pub mod builder {
                 "module", & module.to_string()) ?, crate ::path::segment(client,
                 "record_id", & record_id.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7078,14 +6958,8 @@ pub mod builder {
                 "module", & module.to_string()) ?, crate ::path::segment(client,
                 "record_id", & record_id.to_string()) ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            #[allow(unused_mut)]
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
                 .client
