@@ -104,16 +104,18 @@ pub(crate) struct Head {
     status: reqwest::StatusCode,
     version: http::Version,
     headers: reqwest::header::HeaderMap,
+    extensions: http::Extensions,
     url: reqwest::Url,
 }
 
 impl Head {
-    /// Takes status, version, headers and URL (the response keeps an empty header map).
+    /// Takes status, version, headers, extensions and URL (the response keeps empty ones).
     pub(crate) fn take(response: &mut reqwest::Response) -> Self {
         Self {
             status: response.status(),
             version: response.version(),
             headers: std::mem::take(response.headers_mut()),
+            extensions: std::mem::take(response.extensions_mut()),
             url: response.url().clone(),
         }
     }
@@ -128,18 +130,28 @@ impl Head {
         &self.headers
     }
 
-    /// The response again, with `body` read.
+    /// The response again, with `body` read and the extensions it came with (the
+    /// connection's addresses, which `reqwest::Response::remote_addr` reads).
     pub(crate) fn with_body(self, body: bytes::Bytes) -> reqwest::Response {
         use reqwest::ResponseBuilderExt;
-        let mut response = http::Response::new(body);
-        *response.status_mut() = self.status;
-        *response.version_mut() = self.version;
-        *response.headers_mut() = self.headers;
-        // reqwest keeps a response's URL in an extension only its builder can set; without it,
-        // converting back would parse a placeholder URL on every call.
-        if let Ok(marker) = http::Response::builder().url(self.url).body(()) {
-            *response.extensions_mut() = marker.into_parts().0.extensions;
+        let mut builder = http::Response::builder().status(self.status).version(self.version);
+        if let Some(extensions) = builder.extensions_mut() {
+            *extensions = self.extensions;
         }
+        // reqwest keeps a response's URL in an extension only its builder can set; without it,
+        // converting back would parse a placeholder URL on every call. It goes into the map
+        // the connection's extensions already allocated.
+        let mut response = match builder.url(self.url).body(()) {
+            Ok(head) => head.map(|()| body),
+            // Not reached (status and version come from a response); total all the same.
+            Err(_) => {
+                let mut response = http::Response::new(body);
+                *response.status_mut() = self.status;
+                *response.version_mut() = self.version;
+                response
+            }
+        };
+        *response.headers_mut() = self.headers;
         reqwest::Response::from(response)
     }
 }
@@ -294,12 +306,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_rebuilt_response_keeps_status_headers_and_url() {
+    async fn a_rebuilt_response_keeps_status_headers_url_and_extensions() {
         use reqwest::ResponseBuilderExt;
+        /// Stands for what the connection attaches (hyper's `HttpInfo`: the peer's address).
+        #[derive(Clone, Debug, PartialEq)]
+        struct Connection(u16);
         let url = reqwest::Url::parse("http://127.0.0.1:9/crm/v2/users?type=CurrentUser").unwrap();
         let original = http::Response::builder()
             .status(201)
             .header("x-zoho", "1")
+            .extension(Connection(9))
             .url(url.clone())
             .body("{\"users\":[]}")
             .unwrap();
@@ -310,6 +326,7 @@ mod tests {
         assert_eq!(rebuilt.status().as_u16(), 201);
         assert_eq!(rebuilt.url(), &url, "the URL is kept, not a placeholder");
         assert_eq!(rebuilt.headers().get("x-zoho").unwrap(), "1");
+        assert_eq!(rebuilt.extensions().get::<Connection>(), Some(&Connection(9)), "the extensions are kept");
         assert_eq!(rebuilt.text().await.unwrap(), "{\"users\":[]}");
     }
 }
