@@ -4,7 +4,8 @@
 //! run (the simulator's answer time dominates and drifts; interleaving cancels the drift).
 //! Sequentially, each SDK call is paired with a raw call (who goes first alternates) and every
 //! call is timed, so the ratio of the median calls is not moved by bursts of machine noise;
-//! with 32 tasks, whole batches alternate (throughput).
+//! with 32 tasks, whole batches alternate (throughput). Last, the on-CPU time per call of the
+//! clients' threads and, apart, of the simulator's (`zoho-sim`) threads.
 //! Then, with criterion, the decode of the same 200-record body alone, SDK type against a plain
 //! `serde_json` map, which is where the SDK's extra cost on the page lives.
 //!
