@@ -1,13 +1,16 @@
 //! The token hot path at fleet scale: 1 and 64 tasks over 10,000 and 100,000 connections, against
 //! the cheapest possible cache (a `RwLock<HashMap>` lookup and a string clone) in the same run;
-//! memory per cached connection; and a cache 10× smaller than the fleet (every miss evicts one
+//! memory per cached connection (over a store that shares its tokens with the cache, and over one
+//! that decodes a fresh copy per read, as the SQL stores do); and a cache 10× smaller than the fleet (every miss evicts one
 //! connection and reloads another from the store), with latency percentiles.
 //!
 //! `cargo bench --bench token_fleet` (criterion groups, then a printed `fleet:` summary).
 //! `cargo bench --bench token_fleet -- --test` runs every part once, reduced (CI smoke).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -15,10 +18,39 @@ use criterion::{BenchmarkId, Criterion};
 use zohocrm::clock::ManualClock;
 use zohocrm::manager::{RefreshPolicy, TokenManager};
 use zohocrm::oauth::OAuthClient;
-use zohocrm::store::{MemoryStore, TokenStore};
+use zohocrm::store::{MemoryStore, RefreshLease, StoreError, TokenStore};
 use zohocrm::{AccessToken, ClientCredentials, DataCenter, Endpoints, Environment, RefreshToken, Token, TokenKey};
 
 const NOW: i64 = 1_700_000_000_000;
+
+/// The system allocator, counting the bytes live on the heap (as requested, without the
+/// allocator's own rounding and headers, which RSS includes): exact where RSS depends on what
+/// the allocator already holds.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded to `System` unchanged; the counter has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's pointer, layout and size.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 /// True for `cargo bench -- --test` and for `cargo test --benches` (no `--bench` argument).
 fn smoke() -> bool {
@@ -29,7 +61,8 @@ fn token(key: &TokenKey) -> Token {
     Token {
         key: key.clone(),
         access_token: Some(AccessToken::new(format!("1000.{:0>32}.{:0>32}", key.user, 7))),
-        refresh_token: Some(RefreshToken::new("1000.refresh")),
+        // Zoho's refresh tokens are as long as its access tokens.
+        refresh_token: Some(RefreshToken::new(format!("1000.{:0>32}.{:0>32}", key.user, 9))),
         expires_at_ms: NOW + 3_600_000,
         api_domain: "https://www.zohoapis.eu".into(),
         accounts_server: "https://accounts.zoho.eu".into(),
@@ -47,8 +80,38 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
 
+/// A memory store that hands out a fresh copy on every read, as the SQL stores do (it keeps
+/// [`TokenStore::get_shared`]'s default), so the cache holds its own copy of each token.
+#[derive(Debug)]
+struct CopyingStore(MemoryStore);
+
+#[async_trait::async_trait]
+impl TokenStore for CopyingStore {
+    async fn get(&self, key: &TokenKey) -> Result<Option<Token>, StoreError> {
+        self.0.get(key).await
+    }
+    async fn put(&self, token: &Token) -> Result<(), StoreError> {
+        self.0.put(token).await
+    }
+    async fn delete(&self, key: &TokenKey) -> Result<bool, StoreError> {
+        self.0.delete(key).await
+    }
+    async fn list(&self) -> Result<Vec<TokenKey>, StoreError> {
+        self.0.list().await
+    }
+    async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
+        self.0.begin_refresh(key).await
+    }
+}
+
 /// A manager of `capacity` over a memory store holding a token for every key.
 fn manager(rt: &tokio::runtime::Runtime, keys: &[TokenKey], capacity: usize) -> TokenManager {
+    manager_over(rt, keys, capacity, true)
+}
+
+/// A manager of `capacity` over a memory store holding a token for every key; with `shared`
+/// false, the store hands out copies (see [`CopyingStore`]).
+fn manager_over(rt: &tokio::runtime::Runtime, keys: &[TokenKey], capacity: usize, shared: bool) -> TokenManager {
     let clock = ManualClock::new(NOW);
     let http = zohocrm::transport::http_client_builder().build().expect("http client");
     let oauth = OAuthClient::new(
@@ -57,12 +120,13 @@ fn manager(rt: &tokio::runtime::Runtime, keys: &[TokenKey], capacity: usize) -> 
         Arc::new(ClientCredentials::new("1000.BENCH", "secret")),
         Arc::new(clock.clone()),
     );
-    let store = Arc::new(MemoryStore::new());
+    let memory = MemoryStore::new();
     rt.block_on(async {
         for key in keys {
-            store.put(&token(key)).await.expect("put");
+            memory.put(&token(key)).await.expect("put");
         }
     });
+    let store: Arc<dyn TokenStore> = if shared { Arc::new(memory) } else { Arc::new(CopyingStore(memory)) };
     TokenManager::new(store, Arc::new(oauth), Arc::new(clock), RefreshPolicy::default(), capacity)
 }
 
@@ -213,27 +277,61 @@ fn percentiles(
     )
 }
 
-/// RSS growth while `n` connections are loaded into the cache, per connection.
-fn memory(rt: &tokio::runtime::Runtime, n: usize) -> String {
+/// RSS growth while `n` connections are loaded into the cache (the store already holds them),
+/// per connection: over a store that shares its tokens with the cache (`shared`), the cache's
+/// own structures; over one that hands out copies, those plus the cache's copy of each token.
+fn memory(rt: &tokio::runtime::Runtime, n: usize, shared: bool) -> String {
     let keys = keys(n);
-    let manager = manager(rt, &keys, n);
-    let before = rss_bytes();
+    let manager = manager_over(rt, &keys, n, shared);
+    let (rss, heap) = (rss_bytes(), LIVE_BYTES.load(Ordering::Relaxed));
     warm(rt, &manager, &keys);
-    let after = rss_bytes();
+    let rss = rss_bytes().saturating_sub(rss) / n as u64;
+    let heap = (LIVE_BYTES.load(Ordering::Relaxed) - heap) / n as isize;
+    let what = if shared {
+        "memory store, the token shared with the store"
+    } else {
+        "a store handing out copies like the SQL stores, the cache's token copy included"
+    };
     format!(
-        "fleet: memory per cached connection ({n} connections, RSS delta / count, token copy included): {} bytes",
-        after.saturating_sub(before) / n as u64
+        "fleet: memory per cached connection ({n} connections, {what}): RSS growth {rss} bytes, live heap {heap} bytes"
     )
+}
+
+/// Measures [`memory`] in a child process of this bench (the allocator of a fresh process
+/// holds no freed pages, which a second measurement in the same process would reuse).
+fn memory_in_child(n: usize, shared: bool) -> String {
+    let out = std::process::Command::new(std::env::current_exe().expect("bench binary"))
+        .args(std::env::args().skip(1))
+        .env("ZOHOCRM_FLEET_MEMORY_CHILD", format!("{n},{shared}"))
+        .output()
+        .expect("memory child");
+    assert!(out.status.success(), "memory child failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("fleet: memory"))
+        .expect("memory line")
+        .to_owned()
 }
 
 fn main() {
     let rt = runtime();
     let smoke = smoke();
     let mut report = Vec::new();
-    // Memory first, in a fresh process, before the allocator holds freed pages of other parts.
-    report.push(memory(&rt, if smoke { 10_000 } else { 100_000 }));
+    if let Some(child) = std::env::var_os("ZOHOCRM_FLEET_MEMORY_CHILD") {
+        let child = child.to_string_lossy().into_owned();
+        let (n, shared) = child.split_once(',').expect("n,shared");
+        println!("{}", memory(&rt, n.parse().expect("n"), shared == "true"));
+        return;
+    }
+    // Memory first, each in a fresh process, before the allocator holds freed pages.
+    for shared in [false, true] {
+        report.push(memory_in_child(if smoke { 10_000 } else { 100_000 }, shared));
+    }
 
     if std::env::var_os("ZOHOCRM_FLEET_ONLY_EVICTION").is_some() {
+        for line in &report {
+            println!("{line}");
+        }
         // For `valgrind --tool=callgrind` and quick before/after runs: the eviction cases only.
         for hot in [None, Some(5_000)] {
             for tasks in [1, 64] {
@@ -248,10 +346,8 @@ fn main() {
     }
 
     let per_task = if smoke { 200 } else { 20_000 };
-    if std::env::var_os("ZOHOCRM_FLEET_ONLY_EVICTION").is_none() {
-        for tasks in [1, 64] {
-            report.push(percentiles(&rt, 100_000, 100_000, tasks, per_task, None));
-        }
+    for tasks in [1, 64] {
+        report.push(percentiles(&rt, 100_000, 100_000, tasks, per_task, None));
     }
     for hot in [None, Some(5_000)] {
         for tasks in [1, 64] {
