@@ -1,9 +1,11 @@
 //! The bounded cache of connections: a map from key to slot and a ring of slots swept by a
 //! persistent CLOCK hand (second-chance eviction, O(1) amortized per eviction).
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+
+use hashbrown::HashTable;
 
 use crate::token::TokenKey;
 
@@ -42,9 +44,12 @@ fn evict_one(cache: &mut Cache) -> Option<usize> {
 /// eviction costs O(1) amortized (O(capacity) at worst, once per sweep, when every entry was
 /// used since the hand last passed), instead of a scan from the start of the map each time.
 pub(super) struct Cache {
-    /// Slot index by key (foldhash: keyed per process like std's SipHash, and several times
+    /// Slot indices, found by the hash of the slot's key: the key is kept once, in its slot
+    /// (a map from key to index would keep a second copy of every key).
+    index: HashTable<usize>,
+    /// Hashes the keys (foldhash: keyed per process like std's SipHash, and several times
     /// faster on these short keys, which every call looks up).
-    pub(super) index: HashMap<TokenKey, usize, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
     /// The cached connections, in ring order for the hand.
     pub(super) slots: Vec<Slot>,
     /// The next slot the hand looks at.
@@ -65,7 +70,36 @@ impl std::fmt::Debug for Cache {
 
 impl Cache {
     pub(super) fn new() -> Self {
-        Self { index: HashMap::default(), slots: Vec::new(), hand: 0 }
+        Self { index: HashTable::new(), hasher: foldhash::fast::RandomState::default(), slots: Vec::new(), hand: 0 }
+    }
+
+    fn hash(&self, key: &TokenKey) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The slot of `key`, if cached.
+    fn position(&self, key: &TokenKey) -> Option<usize> {
+        let slots = &self.slots;
+        self.index.find(self.hash(key), |&i| slots.get(i).is_some_and(|slot| slot.key == *key)).copied()
+    }
+
+    /// Indexes slot `i` (whose key is `key`).
+    fn index_slot(&mut self, key: &TokenKey, i: usize) {
+        let hash = self.hash(key);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, i, |&j| slots.get(j).map_or(0, |slot| hasher.hash_one(&slot.key)));
+    }
+
+    /// The hash of the key in slot `i`.
+    fn slot_hash(&self, i: usize) -> Option<u64> {
+        self.slots.get(i).map(|slot| self.hash(&slot.key))
+    }
+
+    /// Removes slot `i`, whose key hashes to `hash`, from the index.
+    fn unindex_slot(&mut self, hash: u64, i: usize) {
+        if let Ok(found) = self.index.find_entry(hash, |&j| j == i) {
+            found.remove();
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -73,14 +107,15 @@ impl Cache {
     }
 
     pub(super) fn get(&self, key: &TokenKey) -> Option<&Arc<Entry>> {
-        self.index.get(key).and_then(|&i| self.slots.get(i)).map(|slot| &slot.entry)
+        self.position(key).and_then(|i| self.slots.get(i)).map(|slot| &slot.entry)
     }
 
     /// Inserts `entry` for `key` (not cached yet), evicting one connection first when the cache
     /// holds `capacity` already: it never holds more.
     pub(super) fn insert(&mut self, key: TokenKey, entry: Arc<Entry>, capacity: usize) {
         if self.slots.len() < capacity {
-            self.index.insert(key.clone(), self.slots.len());
+            let i = self.slots.len();
+            self.index_slot(&key, i);
             self.slots.push(Slot { key, entry });
             return;
         }
@@ -88,23 +123,26 @@ impl Cache {
             return;
         };
         // The new connection takes the victim's slot; the hand moves past it.
+        let Some(old) = self.slot_hash(victim) else {
+            return;
+        };
+        self.unindex_slot(old, victim);
+        self.index_slot(&key, victim);
         if let Some(slot) = self.slots.get_mut(victim) {
-            self.index.remove(&slot.key);
-            self.index.insert(key.clone(), victim);
             *slot = Slot { key, entry };
         }
     }
 
     /// Removes `key`; returns its entry.
     pub(super) fn remove(&mut self, key: &TokenKey) -> Option<Arc<Entry>> {
-        let i = self.index.remove(key)?;
-        if i >= self.slots.len() {
-            return None;
-        }
+        let i = self.position(key)?;
+        self.unindex_slot(self.hash(key), i);
+        let last = self.slots.len() - 1;
         let removed = self.slots.swap_remove(i);
-        // The last slot moved into `i`: point its key there.
-        if let Some(moved) = self.slots.get(i)
-            && let Some(at) = self.index.get_mut(&moved.key)
+        // The last slot moved into `i`: point its index entry there.
+        if i != last
+            && let Some(hash) = self.slot_hash(i)
+            && let Some(at) = self.index.find_mut(hash, |&j| j == last)
         {
             *at = i;
         }
@@ -127,7 +165,7 @@ mod cache_tests {
     pub(super) fn consistent(cache: &Cache) {
         assert_eq!(cache.index.len(), cache.slots.len());
         for (i, slot) in cache.slots.iter().enumerate() {
-            assert_eq!(cache.index.get(&slot.key), Some(&i));
+            assert_eq!(cache.position(&slot.key), Some(i));
         }
     }
 
@@ -179,6 +217,40 @@ mod cache_tests {
             consistent(&cache);
         }
         assert_eq!(cache.len(), 5);
+    }
+
+    /// Thousands of random inserts, lookups and removals against a model (the set of keys
+    /// cached): the index always finds exactly the cached keys, each at its slot.
+    #[test]
+    pub(super) fn random_operations_keep_the_index_exact() {
+        let mut cache = Cache::new();
+        let mut model = std::collections::HashSet::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for step in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = (x >> 20) as usize % 64;
+            match x % 4 {
+                0 | 1 if cache.get(&key(k)).is_none() => {
+                    cache.insert(key(k), Arc::new(Entry::new()), 16);
+                    model.insert(k);
+                    // An eviction took one key out: find which, through the index.
+                    model.retain(|&m| cache.get(&key(m)).is_some());
+                }
+                2 => assert_eq!(cache.remove(&key(k)).is_some(), model.remove(&k), "step {step}"),
+                _ => assert_eq!(cache.get(&key(k)).is_some(), model.contains(&k), "step {step}"),
+            }
+            assert!(cache.len() <= 16);
+            assert_eq!(cache.len(), model.len(), "step {step}");
+            if step % 97 == 0 {
+                consistent(&cache);
+                for m in 0..64 {
+                    assert_eq!(cache.get(&key(m)).is_some(), model.contains(&m), "step {step}, key {m}");
+                }
+            }
+        }
+        consistent(&cache);
     }
 
     #[test]

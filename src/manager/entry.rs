@@ -22,7 +22,7 @@ pub(super) struct Entry {
     /// The token and the moment (epoch ms) from which it is considered stale.
     pub(super) current: RwLock<Option<(Arc<Token>, i64)>>,
     /// Held by whoever writes this connection: a refresh flight, a new consent, a disconnect.
-    pub(super) writer: Arc<tokio::sync::Mutex<()>>,
+    pub(super) writer: tokio::sync::Mutex<()>,
     /// The refresh in progress, if any.
     pub(super) flight: Mutex<Option<Flight>>,
     /// Second-chance bit for eviction.
@@ -39,7 +39,7 @@ impl Entry {
     pub(super) fn new() -> Self {
         Self {
             current: RwLock::new(None),
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writer: tokio::sync::Mutex::const_new(()),
             flight: Mutex::new(None),
             used: AtomicBool::new(true),
         }

@@ -22,7 +22,7 @@ pub(super) async fn run_flight(
     rejected: Option<AccessToken>,
     id: u64,
 ) -> Outcome {
-    let writer = entry.writer.clone().lock_owned().await;
+    let writer = entry.writer.lock().await;
     let result = refresh_locked(&inner, &key, &entry, rejected.as_ref()).await;
     drop(writer);
     if let Err((error, refused)) = &result {
@@ -63,9 +63,9 @@ pub(super) async fn load_into(inner: &ManagerInner, key: &TokenKey, entry: &Entr
 /// Reads `key` from the store (counted); returns the token and when it goes stale.
 pub(super) async fn read_store(inner: &ManagerInner, key: &TokenKey) -> Result<(Arc<Token>, i64)> {
     inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
-    let token = inner.store.get(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
+    let token = inner.store.get_shared(key).await?.ok_or_else(|| Error::NotConnected { key: key.clone() })?;
     let stale_at = stale_at(&inner.policy, &token);
-    Ok((Arc::new(token), stale_at))
+    Ok((token, stale_at))
 }
 
 /// The refresh itself, with the connection's writer lock held. On failure, also returns the
@@ -127,9 +127,8 @@ async fn refresh_locked(
         }
     };
     // Persist before anyone uses it; if that fails, nobody does.
-    lease.commit(&refreshed).await.map_err(|e| (e.into(), None))?;
+    let refreshed = lease.commit_shared(refreshed).await.map_err(|e| (e.into(), None))?;
     let refreshed_stale_at = stale_at(&inner.policy, &refreshed);
-    let refreshed = Arc::new(refreshed);
     entry.set(refreshed.clone(), refreshed_stale_at);
     tracing::debug!(connection = %key, "access token refreshed and stored");
     Ok(refreshed)

@@ -276,7 +276,7 @@ impl TokenManager {
         }
         let key = token.key.clone();
         let entry = self.entry(&key);
-        let writer = entry.writer.clone().lock_owned().await;
+        let writer = entry.writer.lock().await;
         let lease = self.inner.store.begin_refresh(&key).await?;
         let mut replaced = None;
         if let Some(old) = lease.current() {
@@ -290,9 +290,9 @@ impl TokenManager {
             }
             token.created_at_ms = old.created_at_ms.min(token.created_at_ms);
         }
-        lease.commit(&token).await?;
-        let stale_at = self.stale_at(&token);
-        entry.set(Arc::new(token.clone()), stale_at);
+        let stored = lease.commit_shared(token).await?;
+        let stale_at = self.stale_at(&stored);
+        entry.set(stored.clone(), stale_at);
         self.forget_failure(&key);
         drop(writer);
         if let Some(old) = replaced {
@@ -301,7 +301,7 @@ impl TokenManager {
                 Err(e) => tracing::warn!(connection = %key, error = %e, "could not revoke the replaced refresh token"),
             }
         }
-        Ok(token)
+        Ok(Token::clone(&stored))
     }
 
     /// Revokes the connection's refresh token at its data center and deletes the connection.
@@ -312,7 +312,7 @@ impl TokenManager {
     /// invalid is deleted. Disconnecting a connection that is not stored succeeds.
     pub async fn disconnect(&self, key: &TokenKey) -> Result<()> {
         let entry = self.entry(key);
-        let writer = entry.writer.clone().lock_owned().await;
+        let writer = entry.writer.lock().await;
         let lease = self.inner.store.begin_refresh(key).await?;
         let Some(current) = lease.current().cloned() else {
             lease.release().await?;
@@ -479,11 +479,11 @@ impl TokenManager {
         // A connection that must be authorized again stays refused until it is replaced,
         // possibly by another process: look at the store (cheap next to a token request).
         self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
-        match self.inner.store.get(key).await {
+        match self.inner.store.get_shared(key).await {
             Ok(Some(stored)) if stored.refresh_token.as_ref().is_some_and(|rt| !rt.ct_eq(&refused)) => {
                 self.forget_failure(key);
                 let stale_at = self.stale_at(&stored);
-                entry.set(Arc::new(stored), stale_at);
+                entry.set(stored, stale_at);
                 None
             }
             _ => Some(error),

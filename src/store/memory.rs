@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: tokens in process memory, for tests and short-lived tools; leases are
-//! per-key async mutexes (single flight within the process only).
+//! per-key async mutexes (single flight within the process only). Tokens are kept behind an
+//! `Arc` and shared with the manager's cache ([`TokenStore::get_shared`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,22 +20,26 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct MemoryInner {
-    rows: Mutex<BTreeMap<TokenKey, Token>>,
+    rows: Mutex<BTreeMap<TokenKey, Arc<Token>>>,
     locks: KeyLocks,
 }
 
 impl MemoryInner {
-    fn rows(&self) -> MutexGuard<'_, BTreeMap<TokenKey, Token>> {
+    fn rows(&self) -> MutexGuard<'_, BTreeMap<TokenKey, Arc<Token>>> {
         self.rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn upsert(&self, token: &Token) {
+    /// Stores `token` (keeping the first `created_at_ms` of an existing row); returns the
+    /// stored handle.
+    fn upsert(&self, token: Token) -> Arc<Token> {
         let mut rows = self.rows();
-        let mut stored = token.clone();
-        if let Some(old) = rows.get(&token.key) {
+        let mut stored = token;
+        if let Some(old) = rows.get(&stored.key) {
             stored.created_at_ms = old.created_at_ms;
         }
-        rows.insert(token.key.clone(), stored);
+        let stored = Arc::new(stored);
+        rows.insert(stored.key.clone(), Arc::clone(&stored));
+        stored
     }
 }
 
@@ -54,11 +59,15 @@ impl fmt::Debug for MemoryStore {
 #[async_trait::async_trait]
 impl TokenStore for MemoryStore {
     async fn get(&self, key: &TokenKey) -> Result<Option<Token>, StoreError> {
+        Ok(self.inner.rows().get(key).map(|token| Token::clone(token)))
+    }
+
+    async fn get_shared(&self, key: &TokenKey) -> Result<Option<Arc<Token>>, StoreError> {
         Ok(self.inner.rows().get(key).cloned())
     }
 
     async fn put(&self, token: &Token) -> Result<(), StoreError> {
-        self.inner.upsert(token);
+        self.inner.upsert(token.clone());
         Ok(())
     }
 
@@ -72,7 +81,7 @@ impl TokenStore for MemoryStore {
 
     async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
         let guard = self.inner.locks.lock(key).await;
-        let current = self.inner.rows().get(key).cloned();
+        let current = self.inner.rows().get(key).map(|token| Token::clone(token));
         Ok(Box::new(MemoryLease { inner: Arc::clone(&self.inner), key: key.clone(), current, _guard: guard }))
     }
 }
@@ -92,8 +101,13 @@ impl RefreshLease for MemoryLease {
 
     async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError> {
         check_lease_key(&self.key, token)?;
-        self.inner.upsert(token);
+        self.inner.upsert(token.clone());
         Ok(())
+    }
+
+    async fn commit_shared(self: Box<Self>, token: Token) -> Result<Arc<Token>, StoreError> {
+        check_lease_key(&self.key, &token)?;
+        Ok(self.inner.upsert(token))
     }
 
     async fn delete(self: Box<Self>) -> Result<bool, StoreError> {

@@ -63,6 +63,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::token::{Token, TokenKey};
 
@@ -105,6 +106,15 @@ pub(crate) const SEALED_PREFIX: &str = "zc1:";
 pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
     /// The token stored for `key`, if any.
     async fn get(&self, key: &TokenKey) -> Result<Option<Token>, StoreError>;
+
+    /// The token stored for `key`, as a shared handle; what [`crate::manager::TokenManager`] caches.
+    ///
+    /// The default wraps [`TokenStore::get`]'s copy (the SQL stores decode a fresh row anyway).
+    /// A store that keeps its tokens in memory hands out its own, so that it and the manager's
+    /// cache hold one copy of each token between them ([`MemoryStore`] does).
+    async fn get_shared(&self, key: &TokenKey) -> Result<Option<Arc<Token>>, StoreError> {
+        Ok(self.get(key).await?.map(Arc::new))
+    }
 
     /// Stores `token` under `token.key`, replacing any previous token for that key.
     ///
@@ -150,6 +160,22 @@ pub trait RefreshLease: Send {
     /// `token.key` must be the lease's key ([`StoreError::KeyMismatch`] otherwise). On error
     /// nothing was written and the lock is released.
     async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError>;
+
+    /// [`commit`](Self::commit), returning the token as now stored, for the manager to cache:
+    /// with the first `created_at_ms` of a row that existed (the column a write keeps).
+    ///
+    /// The default commits, then wraps the token with that column set. A store that keeps its
+    /// tokens in memory returns its own handle, so that after a refresh it and the manager's
+    /// cache still hold one copy between them ([`MemoryStore`] does).
+    async fn commit_shared(self: Box<Self>, token: Token) -> Result<Arc<Token>, StoreError> {
+        let first_stored = self.current().map(|current| current.created_at_ms);
+        self.commit(&token).await?;
+        let mut token = token;
+        if let Some(created_at_ms) = first_stored {
+            token.created_at_ms = created_at_ms;
+        }
+        Ok(Arc::new(token))
+    }
 
     /// Atomically deletes the key's row and releases the lock; `true` if a row was removed.
     /// A disconnect goes this way, so a refresh in flight cannot write the token back.

@@ -78,6 +78,34 @@ pub async fn conformance(store: &dyn TokenStore, other: &dyn TokenStore) {
     assert_eq!((access(&got), refresh(&got), got.expires_at_ms), ("1000.at.2", "1000.rt.ann2", 7_200_000));
     assert!(got.scopes.is_empty());
     assert_eq!((got.created_at_ms, got.updated_at_ms), (1_000, 6_000));
+    // The shared read (what the manager caches) is the same row.
+    let shared = other.get_shared(&ann_us).await.unwrap().expect("stored token");
+    assert_eq!((access(&shared), refresh(&shared), shared.expires_at_ms), ("1000.at.2", "1000.rt.ann2", 7_200_000));
+    assert_eq!((shared.created_at_ms, shared.updated_at_ms, &shared.key), (1_000, 6_000, &ann_us));
+    assert!(store.get_shared(&key("nobody", Us, Production)).await.unwrap().is_none());
+    // A lease commit returns the token as stored: the row's first created_at_ms is kept.
+    let mut t3 = token(&ann_us, "1000.at.3", "1000.rt.ann2", 9_000_000);
+    t3.created_at_ms = 8_000;
+    let committed = store.begin_refresh(&ann_us).await.unwrap().commit_shared(t3).await.unwrap();
+    assert_eq!((access(&committed), committed.created_at_ms, committed.expires_at_ms), ("1000.at.3", 1_000, 9_000_000));
+    let got = other.get(&ann_us).await.unwrap().unwrap();
+    assert_eq!((access(&got), got.created_at_ms, got.updated_at_ms), ("1000.at.3", 1_000, 2_000));
+    // A commit_shared on a key with no row stores it as given.
+    let fresh_key = key("commit-shared-new", Us, Production);
+    let committed = store
+        .begin_refresh(&fresh_key)
+        .await
+        .unwrap()
+        .commit_shared(token(&fresh_key, "1000.at.n", "1000.rt.n", 5))
+        .await
+        .unwrap();
+    assert_eq!(committed.created_at_ms, 1_000);
+    assert!(store.delete(&fresh_key).await.unwrap());
+    // Back to the row the rest of the suite expects.
+    let mut t2 = token(&ann_us, "1000.at.2", "1000.rt.ann2", 7_200_000);
+    t2.scopes = vec![];
+    t2.updated_at_ms = 6_000;
+    store.put(&t2).await.unwrap();
 
     // The key is (user, dc, environment); odd user keys round-trip.
     let keys = [
