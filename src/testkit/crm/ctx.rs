@@ -185,13 +185,25 @@ impl Ctx<'_> {
 
 /// One page of `items` under `key`, with `info`; 204 when the page is empty.
 pub(crate) fn page_of(key: &str, items: Vec<Value>, page: usize, per_page: usize) -> Resp {
+    page_of_with(key, items, page, per_page, |item| item)
+}
+
+/// [`page_of`], turning into JSON only the items on the page (a listing of N records
+/// projects 200 of them per page, not N).
+pub(crate) fn page_of_with<T>(
+    key: &str,
+    items: Vec<T>,
+    page: usize,
+    per_page: usize,
+    to_json: impl FnMut(T) -> Value,
+) -> Resp {
     let start = (page - 1).saturating_mul(per_page);
     if start >= items.len() {
         return Resp::empty(204);
     }
     let end = (start + per_page).min(items.len());
     let more = end < items.len();
-    let slice: Vec<Value> = items[start..end].to_vec();
+    let slice: Vec<Value> = items.into_iter().skip(start).take(end - start).map(to_json).collect();
     let count = slice.len();
     Resp::json(
         200,

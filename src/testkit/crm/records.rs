@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::ctx::{
-    Ctx, MAX_WRITE, compare_values, fields_param, invalid_param, item_error, limit_exceeded, listed, page_of, project,
-    state_filter, write_items, write_status,
+    Ctx, MAX_WRITE, compare_values, fields_param, invalid_param, item_error, limit_exceeded, listed, page_of_with,
+    project, state_filter, write_items, write_status,
 };
 use super::shape::Shape;
 use crate::testkit::criteria;
@@ -43,7 +43,7 @@ pub(super) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
         }
     }
     let fields = fields_param(ctx);
-    page_of("data", recs.into_iter().map(|r| project(r, fields.as_deref())).collect(), page, per_page)
+    page_of_with("data", recs, page, per_page, |r| project(r, fields.as_deref()))
 }
 
 pub(super) fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id: &str) -> Resp {
@@ -407,14 +407,14 @@ pub(super) fn deleted_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str
     if !["all", "recycle", "permanent"].contains(&kind.as_str()) {
         return invalid_param("type", "invalid data");
     }
-    let items: Vec<Value> = org
+    let items: Vec<&Value> = org
         .deleted
         .get(module)
         .into_iter()
         .flatten()
         .filter(|(_, e)| kind == "all" || e.get("type").and_then(Value::as_str) == Some(kind.as_str()))
         .rev()
-        .map(|(_, e)| e.clone())
+        .map(|(_, e)| e)
         .collect();
-    page_of("data", items, page, per_page)
+    page_of_with("data", items, page, per_page, Value::clone)
 }
