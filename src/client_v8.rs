@@ -178,8 +178,7 @@ impl CrmV8Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, operation: &'static str, path: &str) -> Result<Option<T>> {
-        let answer = self.crm.request_as(operation, http::Method::GET, path, None).await?;
-        decode(operation, answer.status, answer.body)
+        self.crm.request_typed(operation, http::Method::GET, path, None).await
     }
 
     /// The signed-in user (`type=CurrentUser`); `None` when Zoho answers 204.
@@ -340,8 +339,8 @@ impl CrmV8Client {
     pub async fn coql(&self, query: &Coql) -> Result<V8Page<v8::Record>> {
         let text = query.to_query()?;
         let body = serde_json::json!({ "select_query": text });
-        let answer = self.crm.request_as("coql", http::Method::POST, "/crm/v8/coql", Some(&body)).await?;
-        let page: Option<v8::CoqlResponseWrapper> = decode("coql", answer.status, answer.body)?;
+        let page: Option<v8::CoqlResponseWrapper> =
+            self.crm.request_typed("coql", http::Method::POST, "/crm/v8/coql", Some(&body)).await?;
         Ok(match page {
             Some(p) => V8Page { items: p.data, info: p.info },
             None => V8Page { items: Vec::new(), info: None },
@@ -390,13 +389,13 @@ impl CrmV8Client {
         body: serde_json::Value,
     ) -> Result<Vec<ActionResult>> {
         let body = (!body.is_null()).then_some(body);
-        let answer = self.crm.request_as(operation, method, &path, body.as_ref()).await?;
         #[derive(serde::Deserialize)]
         struct Results {
             #[serde(default)]
             data: Vec<ActionResult>,
         }
-        Ok(decode::<Results>(operation, answer.status, answer.body)?.map(|r| r.data).unwrap_or_default())
+        let results: Option<Results> = self.crm.request_typed(operation, method, &path, body.as_ref()).await?;
+        Ok(results.map(|r| r.data).unwrap_or_default())
     }
 
     /// Inserts up to 100 records (any `serde` value per record: a `json!` object, your own
@@ -521,8 +520,9 @@ fn decode<T: DeserializeOwned>(operation: &str, status: u16, body: Option<serde_
     let Some(body) = body else {
         return Ok(None);
     };
-    let text = body.to_string();
-    serde_json::from_value::<T>(body).map(Some).map_err(|e| {
+    // Decoded from the tree in place; the text, for the error's excerpt, only on failure.
+    T::deserialize(&body).map(Some).map_err(|e| {
+        let text = body.to_string();
         Error::decode(operation, status, text.as_bytes(), crate::error::decode_reason::<T>(text.as_bytes(), &e))
     })
 }

@@ -125,6 +125,37 @@ impl CrmClient {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<RawResponse> {
+        let (status, bytes) = self.exchange(operation, method, path_and_query, body).await?;
+        answer(operation, status, &bytes)
+    }
+
+    /// [`CrmClient::request_as`], decoding a 2xx answer straight from its bytes into `T`, as
+    /// the generated calls do (no JSON tree built, then walked again); `None` for an empty body
+    /// (204, 304). Any other answer is classified as by `request_as`.
+    #[cfg(feature = "v8-core")]
+    pub(crate) async fn request_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        method: http::Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<T>> {
+        let (status, bytes) = self.exchange(operation, method, path_and_query, body).await?;
+        if !(200..300).contains(&status) {
+            // An error (returned here), or a write whose records all failed (decoded below).
+            answer(operation, status, &bytes)?;
+        }
+        decode_bytes(operation, status, &bytes)
+    }
+
+    /// Sends one request of [`CrmClient::request_as`]: its status and body.
+    async fn exchange(
+        &self,
+        operation: &'static str,
+        method: http::Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, bytes::Bytes)> {
         let url = raw_url(&self.base, path_and_query)?;
         let (client, slot) = self.call();
         let inner = progenitor_client::ClientInfo::inner(&client);
@@ -159,32 +190,54 @@ impl CrmClient {
         let status = response.status().as_u16();
         span.record("status", status);
         let bytes = response.bytes().await.map_err(|e| Error::transport(operation, e))?;
-        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Ok(value) => Some(value),
-                Err(e) => return Err(Error::decode(operation, status, &bytes, format!("the body is not JSON: {e}"))),
-            }
-        };
-        // Zoho answers a write whose records all failed with HTTP 400 and one result per record.
-        let per_record = status == 400 && body.as_ref().is_some_and(|b| b.get("data").is_some_and(|d| d.is_array()));
-        if (200..300).contains(&status) || per_record {
-            return Ok(RawResponse { status, body });
+        Ok((status, bytes))
+    }
+}
+
+/// The empty body of a 204 or 304 (or whitespace).
+fn is_empty_body(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// A 2xx body decoded into `T`; `None` when empty. A body that does not decode is
+/// [`Error::Decode`], naming where.
+#[cfg(feature = "v8-core")]
+fn decode_bytes<T: serde::de::DeserializeOwned>(operation: &str, status: u16, bytes: &[u8]) -> Result<Option<T>> {
+    if is_empty_body(bytes) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<T>(bytes)
+        .map(Some)
+        .map_err(|e| Error::decode(operation, status, bytes, crate::error::decode_reason::<T>(bytes, &e)))
+}
+
+/// What [`CrmClient::request_as`] returns for an answer: 2xx (and a write's HTTP 400 with one
+/// result per record) with its JSON body; Zoho's envelope as [`Error::Api`]; anything else
+/// [`Error::Decode`].
+fn answer(operation: &str, status: u16, bytes: &[u8]) -> Result<RawResponse> {
+    let body = if is_empty_body(bytes) {
+        None
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(value) => Some(value),
+            Err(e) => return Err(Error::decode(operation, status, bytes, format!("the body is not JSON: {e}"))),
         }
-        let envelope = body.as_ref().and_then(|b| {
-            let code = b.get("code")?.as_str()?.to_owned();
-            let message = b.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
-            Some((code, message, b.get("details").cloned().unwrap_or(serde_json::Value::Null)))
-        });
-        match envelope {
-            Some((code, message, details)) => {
-                Err(Error::Api { operation: operation.to_owned(), status, code, message, details })
-            }
-            None => {
-                Err(Error::decode(operation, status, &bytes, format!("HTTP {status} without Zoho's error envelope")))
-            }
+    };
+    // Zoho answers a write whose records all failed with HTTP 400 and one result per record.
+    let per_record = status == 400 && body.as_ref().is_some_and(|b| b.get("data").is_some_and(|d| d.is_array()));
+    if (200..300).contains(&status) || per_record {
+        return Ok(RawResponse { status, body });
+    }
+    let envelope = body.as_ref().and_then(|b| {
+        let code = b.get("code")?.as_str()?.to_owned();
+        let message = b.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
+        Some((code, message, b.get("details").cloned().unwrap_or(serde_json::Value::Null)))
+    });
+    match envelope {
+        Some((code, message, details)) => {
+            Err(Error::Api { operation: operation.to_owned(), status, code, message, details })
         }
+        None => Err(Error::decode(operation, status, bytes, format!("HTTP {status} without Zoho's error envelope"))),
     }
 }
 
@@ -277,6 +330,8 @@ fn finish_call<T: serde::de::DeserializeOwned, E: ErrorBody>(
 #[cfg(test)]
 mod tests {
     use super::raw_url;
+    #[cfg(feature = "v8-core")]
+    use super::{answer, decode_bytes};
 
     const BASE: &str = "https://www.zohoapis.eu";
 
@@ -303,5 +358,40 @@ mod tests {
             let err = raw_url(BASE, bad).expect_err(bad);
             assert!(matches!(err, crate::Error::InvalidInput { .. }), "{bad}: {err}");
         }
+    }
+
+    /// A typed decode straight from the bytes: empty is `None`, a mismatch names where it is
+    /// and its reason quotes no long value, an envelope is `Error::Api`, and a write's all-failed HTTP 400
+    /// is its per-record results.
+    #[cfg(feature = "v8-core")]
+    #[test]
+    fn typed_answers_decode_from_bytes() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Page {
+            data: Vec<Item>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Item {
+            #[expect(dead_code, reason = "decoded; only the error path is asserted on")]
+            n: u32,
+        }
+        assert!(decode_bytes::<Page>("op", 204, b"").unwrap().is_none());
+        assert!(decode_bytes::<Page>("op", 200, b" \n").unwrap().is_none());
+        assert_eq!(decode_bytes::<Page>("op", 200, br#"{"data":[{"n":1},{"n":2}]}"#).unwrap().unwrap().data.len(), 2);
+        let err =
+            decode_bytes::<Page>("op", 200, br#"{"data":[{"n":1},{"n":"1000.a-long-secret-value"}]}"#).unwrap_err();
+        let shown = err.to_string();
+        assert!(matches!(err, crate::Error::Decode { .. }), "{err:?}");
+        assert!(shown.contains("data[1].n"), "{shown}");
+        assert!(shown.contains(r#"string "[redacted]""#), "the reason quotes no long value: {shown}");
+        let api = answer(
+            "op",
+            401,
+            br#"{"code":"INVALID_TOKEN","message":"invalid oauth token","details":{},"status":"error"}"#,
+        );
+        assert_eq!(api.unwrap_err().zoho_code(), Some("INVALID_TOKEN"));
+        let all_failed = br#"{"data":[{"code":"MANDATORY_NOT_FOUND","details":{},"message":"required field not found","status":"error"}]}"#;
+        assert_eq!(answer("op", 400, all_failed).unwrap().status, 400);
+        assert!(matches!(answer("op", 502, b"<html>bad gateway</html>").unwrap_err(), crate::Error::Decode { .. }));
     }
 }
