@@ -97,6 +97,17 @@ fn proc_status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// On-CPU time of every thread of process `pid` (`"self"` for this one) so far, in ns, kernel
+/// time included (`/proc/<pid>/task/*/schedstat`).
+pub fn process_cpu_ns(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .sum()
+}
+
 /// Resets the peak RSS counter (VmHWM) to the current RSS, where the kernel allows it.
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
