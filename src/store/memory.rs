@@ -81,7 +81,7 @@ impl TokenStore for MemoryStore {
 
     async fn begin_refresh(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
         let guard = self.inner.locks.lock(key).await;
-        let current = self.inner.rows().get(key).map(|token| Token::clone(token));
+        let current = self.inner.rows().get(key).cloned();
         Ok(Box::new(MemoryLease { inner: Arc::clone(&self.inner), key: key.clone(), current, _guard: guard }))
     }
 }
@@ -89,14 +89,15 @@ impl TokenStore for MemoryStore {
 struct MemoryLease {
     inner: Arc<MemoryInner>,
     key: TokenKey,
-    current: Option<Token>,
+    /// The stored token's handle (no copy of its secrets).
+    current: Option<Arc<Token>>,
     _guard: KeyGuard,
 }
 
 #[async_trait::async_trait]
 impl RefreshLease for MemoryLease {
     fn current(&self) -> Option<&Token> {
-        self.current.as_ref()
+        self.current.as_deref()
     }
 
     async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError> {
