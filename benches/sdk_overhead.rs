@@ -183,15 +183,9 @@ const SIM_THREAD: &str = "zoho-sim";
 /// On-CPU time so far (ns) of this process's threads, (clients, simulator), from
 /// `/proc/self/task/*/schedstat` (Linux; 0 elsewhere).
 fn cpu_ns() -> (u64, u64) {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return (0, 0) };
     let (mut client, mut sim) = (0, 0);
-    for task in tasks.filter_map(Result::ok) {
-        let is_sim = std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim() == SIM_THREAD);
-        let on_cpu = std::fs::read_to_string(task.path().join("schedstat"))
-            .ok()
-            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-            .unwrap_or(0);
-        if is_sim { sim += on_cpu } else { client += on_cpu }
+    for (name, on_cpu) in support::threads_cpu_ns("self") {
+        if name == SIM_THREAD { sim += on_cpu } else { client += on_cpu }
     }
     (client, sim)
 }

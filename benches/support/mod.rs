@@ -97,15 +97,26 @@ fn proc_status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// On-CPU time of every thread of process `pid` (`"self"` for this one) so far, in ns, kernel
-/// time included (`/proc/<pid>/task/*/schedstat`).
-pub fn process_cpu_ns(pid: &str) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+/// On-CPU time so far of each thread of process `pid` (`"self"` for this one): its name and
+/// ns, kernel time included (`/proc/<pid>/task/*/schedstat`).
+pub fn threads_cpu_ns(pid: &str) -> Vec<(String, u64)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
     tasks
         .filter_map(Result::ok)
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-        .sum()
+        .map(|task| {
+            let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_owned();
+            let on_cpu = std::fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+                .unwrap_or(0);
+            (name, on_cpu)
+        })
+        .collect()
+}
+
+/// On-CPU time so far of every thread of process `pid` together, in ns.
+pub fn process_cpu_ns(pid: &str) -> u64 {
+    threads_cpu_ns(pid).iter().map(|(_, ns)| ns).sum()
 }
 
 /// Resets the peak RSS counter (VmHWM) to the current RSS, where the kernel allows it.
