@@ -109,8 +109,50 @@ impl CrmUser {
 #[derive(Clone)]
 pub(crate) struct Rec {
     pub id: String,
-    pub data: Map<String, Value>,
+    /// The record as Zoho shows it; changed only through [`Rec::update`], which keeps
+    /// `converted` and `approved` in step.
+    data: Map<String, Value>,
     pub modified_s: i64,
+    /// `$converted` (default false), read once per change: every listing filters on it, and
+    /// looking it up in `data` for each record of a large module made a page cost O(N) map
+    /// lookups.
+    converted: bool,
+    /// `$approved` (default true), like `converted`.
+    approved: bool,
+}
+
+impl Rec {
+    pub(crate) fn new(id: String, data: Map<String, Value>, modified_s: i64) -> Self {
+        let mut rec = Rec { id, data, modified_s, converted: false, approved: true };
+        rec.read_state();
+        rec
+    }
+
+    /// The record's fields (with `id` and the `$` keys).
+    pub(crate) fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+
+    /// Changes the record's fields.
+    pub(crate) fn update(&mut self, change: impl FnOnce(&mut Map<String, Value>)) {
+        change(&mut self.data);
+        self.read_state();
+    }
+
+    /// `$converted`: a converted lead.
+    pub(crate) fn converted(&self) -> bool {
+        self.converted
+    }
+
+    /// `$approved`: not waiting for approval.
+    pub(crate) fn approved(&self) -> bool {
+        self.approved
+    }
+
+    fn read_state(&mut self) {
+        self.converted = self.data.get("$converted").and_then(Value::as_bool).unwrap_or(false);
+        self.approved = self.data.get("$approved").and_then(Value::as_bool).unwrap_or(true);
+    }
 }
 
 /// A module as one org has it: definition plus its generated metadata.
@@ -450,4 +492,34 @@ pub(crate) fn new_token() -> String {
 /// `n` random bytes as lowercase hex.
 pub(crate) fn random_hex(n: usize) -> String {
     crate::encoding::random_hex(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rec;
+    use serde_json::{Map, Value, json};
+
+    fn rec(data: Value) -> Rec {
+        let Value::Object(data) = data else { unreachable!() };
+        Rec::new("1".into(), data, 0)
+    }
+
+    #[test]
+    fn listing_flags_follow_the_records_fields() {
+        let plain = Rec::new("1".into(), Map::new(), 0);
+        assert_eq!((plain.converted(), plain.approved()), (false, true), "Zoho's defaults when the keys are absent");
+        let mut r = rec(json!({"$converted": true, "$approved": false, "Last_Name": "Burns"}));
+        assert_eq!((r.converted(), r.approved()), (true, false));
+        r.update(|data| {
+            data.insert("$converted".into(), json!(false));
+            data.remove("$approved");
+        });
+        assert_eq!((r.converted(), r.approved()), (false, true), "an update reads the flags again");
+        assert_eq!(r.data().get("Last_Name"), Some(&json!("Burns")));
+        r.update(|data| {
+            data.insert("$approved".into(), json!(false));
+        });
+        assert!(!r.approved());
+        assert!(!r.clone().approved(), "a copy keeps them");
+    }
 }

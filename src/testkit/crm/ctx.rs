@@ -263,11 +263,11 @@ pub(crate) fn with_module(
 /// A record as returned: every field, or only `fields=` (plus `id`).
 pub(crate) fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
     match fields {
-        None => Value::Object(rec.data.clone()),
+        None => Value::Object(rec.data().clone()),
         Some(names) => {
             let mut m = Map::new();
             m.insert("id".into(), Value::String(rec.id.clone()));
-            for (k, v) in &rec.data {
+            for (k, v) in rec.data() {
                 if names.iter().any(|n| n.eq_ignore_ascii_case(k)) {
                     m.insert(k.clone(), v.clone());
                 }
@@ -293,11 +293,7 @@ pub(crate) fn state_filter(ctx: &Ctx<'_>) -> Result<impl Fn(&Rec) -> bool, Resp>
     };
     let converted = read("converted", "false")?;
     let approved = read("approved", "true")?;
-    Ok(move |r: &Rec| {
-        let conv = r.data.get("$converted").and_then(Value::as_bool).unwrap_or(false);
-        let appr = r.data.get("$approved").and_then(Value::as_bool).unwrap_or(true);
-        converted.is_none_or(|c| c == conv) && approved.is_none_or(|a| a == appr)
-    })
+    Ok(move |r: &Rec| converted.is_none_or(|c| c == r.converted()) && approved.is_none_or(|a| a == r.approved()))
 }
 
 pub(crate) fn compare_values(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {

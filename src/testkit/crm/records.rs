@@ -32,7 +32,7 @@ pub(super) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
         }
         let key = org.field(module, &sort_by).map(|f| f.api_name).unwrap_or("id");
         recs.sort_by(|a, b| {
-            let o = compare_values(a.data.get(key), b.data.get(key));
+            let o = compare_values(a.data().get(key), b.data().get(key));
             if desc { o.reverse() } else { o }
         });
     }
@@ -53,7 +53,7 @@ pub(super) fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id:
         None => Resp::empty(204),
         Some(r) if ims.is_some_and(|t| r.modified_s <= t) => Resp::empty(304),
         Some(r) if ctx.v8 && fields.is_none() => {
-            Resp::json(200, &json!({"data": [ctx.out(org, Shape::Record(module), &r.data)]}))
+            Resp::json(200, &json!({"data": [ctx.out(org, Shape::Record(module), r.data())]}))
         }
         Some(r) => Resp::json(200, &json!({"data": [project(r, fields.as_deref())]})),
     }
@@ -123,7 +123,7 @@ pub(super) fn display_name(org: &Org, r: &Rec) -> String {
                 .def
                 .display
                 .iter()
-                .filter_map(|k| r.data.get(*k).and_then(Value::as_str))
+                .filter_map(|k| r.data().get(*k).and_then(Value::as_str))
                 .collect::<Vec<_>>()
                 .join(" ");
         }
@@ -165,11 +165,11 @@ pub(super) fn validate(
 
 pub(super) fn write_details(r: &Rec) -> Value {
     json!({
-        "Modified_Time": r.data.get("Modified_Time"),
-        "Modified_By": r.data.get("Modified_By"),
-        "Created_Time": r.data.get("Created_Time"),
+        "Modified_Time": r.data().get("Modified_Time"),
+        "Modified_By": r.data().get("Modified_By"),
+        "Created_Time": r.data().get("Created_Time"),
         "id": r.id,
-        "Created_By": r.data.get("Created_By"),
+        "Created_By": r.data().get("Created_By"),
         "$approval_state": "approved"
     })
 }
@@ -197,7 +197,7 @@ pub(super) fn create_record(
         data.insert(k.into(), ctx.me_ref());
     }
     state::derive_fields(module, &mut data);
-    let rec = Rec { id, data, modified_s: ctx.now_s };
+    let rec = Rec::new(id, data, ctx.now_s);
     org.push_record(module, rec.clone());
     rec
 }
@@ -212,12 +212,14 @@ pub(super) fn apply_update(
     let stamp = format_iso(ctx.now_s, org.offset_secs);
     let me = ctx.me_ref();
     let rec = org.records.get_mut(module)?.iter_mut().find(|r| r.id == id)?;
-    for (k, v) in values {
-        rec.data.insert(k.to_owned(), v);
-    }
-    rec.data.insert("Modified_Time".into(), Value::String(stamp));
-    rec.data.insert("Modified_By".into(), me);
-    state::derive_fields(module, &mut rec.data);
+    rec.update(|data| {
+        for (k, v) in values {
+            data.insert(k.to_owned(), v);
+        }
+        data.insert("Modified_Time".into(), Value::String(stamp));
+        data.insert("Modified_By".into(), me);
+        state::derive_fields(module, data);
+    });
     rec.modified_s = ctx.now_s;
     Some(rec.clone())
 }
@@ -296,7 +298,7 @@ pub(super) fn delete_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str,
                     "id": rec.id,
                     "display_name": display_name_of(org, module, &rec),
                     "type": "recycle",
-                    "created_by": rec.data.get("Created_By").cloned().unwrap_or(Value::Null),
+                    "created_by": rec.data().get("Created_By").cloned().unwrap_or(Value::Null),
                     "deleted_time": format_iso(ctx.now_s, org.offset_secs)
                 });
                 org.deleted.entry(module).or_default().push((ctx.now_s, entry));
@@ -313,7 +315,7 @@ pub(super) fn delete_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str,
 pub(super) fn display_name_of(org: &Org, module: &str, r: &Rec) -> String {
     org.module(module)
         .map(|m| {
-            m.def.display.iter().filter_map(|k| r.data.get(*k).and_then(Value::as_str)).collect::<Vec<_>>().join(" ")
+            m.def.display.iter().filter_map(|k| r.data().get(*k).and_then(Value::as_str)).collect::<Vec<_>>().join(" ")
         })
         .unwrap_or_default()
 }
@@ -364,7 +366,7 @@ pub(super) fn upsert_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str)
             let want = criteria::value_strings(want).into_iter().next().unwrap_or_default().to_lowercase();
             let hit = org.records.get(module).and_then(|v| {
                 v.iter().find(|r| {
-                    r.data
+                    r.data()
                         .get(*f)
                         .map(criteria::value_strings)
                         .unwrap_or_default()

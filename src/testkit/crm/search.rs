@@ -44,7 +44,7 @@ pub(crate) fn search_matcher(org: &Org, ctx: &Ctx<'_>, module: &'static str) -> 
         }
         Box::new(move |r: &Rec| {
             criteria::matches(&expr, &|name: &str| {
-                r.data.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+                r.data().iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
             })
         })
     } else if let Some(email) = q("email") {
@@ -53,18 +53,18 @@ pub(crate) fn search_matcher(org: &Org, ctx: &Ctx<'_>, module: &'static str) -> 
             fields
                 .iter()
                 .filter(|f| f.data_type == "email")
-                .any(|f| r.data.get(f.api_name).and_then(Value::as_str).is_some_and(|v| v.to_lowercase() == email))
+                .any(|f| r.data().get(f.api_name).and_then(Value::as_str).is_some_and(|v| v.to_lowercase() == email))
         })
     } else if let Some(phone) = q("phone") {
         Box::new(move |r: &Rec| {
             fields
                 .iter()
                 .filter(|f| f.data_type == "phone")
-                .any(|f| r.data.get(f.api_name).and_then(Value::as_str).is_some_and(|v| v == phone))
+                .any(|f| r.data().get(f.api_name).and_then(Value::as_str).is_some_and(|v| v == phone))
         })
     } else if let Some(word) = q("word") {
         let word = word.to_lowercase();
-        Box::new(move |r: &Rec| r.data.values().any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&word))))
+        Box::new(move |r: &Rec| r.data().values().any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&word))))
     } else {
         return Ok(None);
     };
@@ -89,7 +89,7 @@ pub(super) fn search_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str)
         .filter(|r| keep(r) && matcher(r))
         .map(|r| match (&fields, ctx.v8) {
             (Some(f), true) => project(r, Some(f)),
-            _ => ctx.out(org, Shape::Record(module), &r.data),
+            _ => ctx.out(org, Shape::Record(module), r.data()),
         })
         .collect();
     if ctx.v8 {

@@ -119,7 +119,7 @@ pub(crate) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
         let o = if sort_by == "id" {
             a.id.len().cmp(&b.id.len()).then_with(|| a.id.cmp(&b.id))
         } else {
-            compare_values(a.data.get(sort_by), b.data.get(sort_by)).then_with(|| a.id.cmp(&b.id))
+            compare_values(a.data().get(sort_by), b.data().get(sort_by)).then_with(|| a.id.cmp(&b.id))
         };
         if desc { o.reverse() } else { o }
     });

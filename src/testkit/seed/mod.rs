@@ -278,7 +278,7 @@ pub(crate) fn build_org(
             set(&mut r, "Account_Name", json!({"name": name, "id": id}));
         }
         let rec = finish_seed_record(&mut org, "Contacts", r, t, &owner);
-        let full = rec.data.get("Full_Name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let full = rec.data().get("Full_Name").and_then(Value::as_str).unwrap_or_default().to_owned();
         contacts_made.push((full, rec.id.clone()));
         org.push_record("Contacts", rec);
     }
@@ -393,7 +393,7 @@ fn finish_seed_record(org: &mut Org, module: &str, mut r: Map<String, Value>, t:
     r.insert("Created_By".into(), by.clone());
     r.insert("Modified_By".into(), by);
     derive_fields(module, &mut r);
-    Rec { id, data: r, modified_s: t + 60 }
+    Rec::new(id, r, t + 60)
 }
 
 /// The org of `dc` and `env`, seeded on first use (seeding every org up front is slow).

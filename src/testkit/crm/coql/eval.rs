@@ -38,9 +38,9 @@ pub(super) fn value_of(org: &Org, r: &Rec, path: &str) -> Value {
         return Value::String(r.id.clone());
     }
     match path.split_once('.') {
-        None => r.data.get(path).cloned().unwrap_or(Value::Null),
+        None => r.data().get(path).cloned().unwrap_or(Value::Null),
         Some((head, field)) => {
-            let Some(obj) = r.data.get(head).and_then(Value::as_object) else {
+            let Some(obj) = r.data().get(head).and_then(Value::as_object) else {
                 return Value::Null;
             };
             if let Some((_, v)) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(field)) {
@@ -61,7 +61,7 @@ pub(super) fn value_of(org: &Org, r: &Rec, path: &str) -> Value {
                 .values()
                 .flatten()
                 .find(|x| x.id == id)
-                .and_then(|x| x.data.iter().find(|(k, _)| k.eq_ignore_ascii_case(field)).map(|(_, v)| v.clone()))
+                .and_then(|x| x.data().iter().find(|(k, _)| k.eq_ignore_ascii_case(field)).map(|(_, v)| v.clone()))
                 .unwrap_or(Value::Null)
         }
     }
