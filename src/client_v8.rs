@@ -37,12 +37,10 @@
 //! # let _ = rows; Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
-
 use futures_util::stream::BoxStream;
 use serde::de::DeserializeOwned;
 
-use crate::client::{ActionResult, CrmClient};
+use crate::client::{ActionResult, CrmClient, items_of_pages};
 use crate::coql::Coql;
 use crate::crm_v8::core::types::{self as v8, RecordInfo};
 use crate::error::{Error, Result};
@@ -280,7 +278,6 @@ impl CrmV8Client {
             module: String,
             query: V8Query,
             next: Option<PageAt>,
-            buffer: VecDeque<v8::Record>,
             seen_tokens: std::collections::HashSet<String>,
         }
         let state = State {
@@ -288,48 +285,42 @@ impl CrmV8Client {
             module: module.to_owned(),
             query,
             next: Some(start),
-            buffer: VecDeque::new(),
             seen_tokens: Default::default(),
         };
-        Box::pin(futures_util::stream::unfold(state, |mut s| async move {
-            loop {
-                if let Some(item) = s.buffer.pop_front() {
-                    return Some((Ok(item), s));
-                }
-                let at = s.next.take()?;
-                let page = match s.this.records_page(&s.module, &s.query, &at).await {
-                    Ok(p) => p,
-                    Err(e) => return Some((Err(e), s)),
-                };
-                let per_page = s.query.per_page.unwrap_or(200);
-                if page.more_records() && !page.items.is_empty() {
-                    s.next = match (page.next_page_token(), &at) {
-                        (Some(token), _) => {
-                            if !s.seen_tokens.insert(token.to_owned()) {
-                                let e = Error::Pagination {
-                                    operation: "get_records".into(),
-                                    page: 0,
-                                    reason: "Zoho sent the same page token twice".into(),
-                                };
-                                return Some((Err(e), s));
-                            }
-                            Some(PageAt::Token(token.to_owned()))
-                        }
-                        (None, PageAt::Number(n)) if (n + 1).saturating_mul(per_page) <= PAGE_NUMBER_REACH => {
-                            Some(PageAt::Number(n + 1))
-                        }
-                        (None, _) => {
+        items_of_pages(futures_util::stream::unfold(state, |mut s| async move {
+            let at = s.next.take()?;
+            let page = match s.this.records_page(&s.module, &s.query, &at).await {
+                Ok(p) => p,
+                Err(e) => return Some((Err(e), s)),
+            };
+            let per_page = s.query.per_page.unwrap_or(200);
+            if page.more_records() && !page.items.is_empty() {
+                s.next = match (page.next_page_token(), &at) {
+                    (Some(token), _) => {
+                        if !s.seen_tokens.insert(token.to_owned()) {
                             let e = Error::Pagination {
                                 operation: "get_records".into(),
                                 page: 0,
-                                reason: "Zoho has more records but sent no page token to reach them".into(),
+                                reason: "Zoho sent the same page token twice".into(),
                             };
                             return Some((Err(e), s));
                         }
-                    };
-                }
-                s.buffer.extend(page.items);
+                        Some(PageAt::Token(token.to_owned()))
+                    }
+                    (None, PageAt::Number(n)) if (n + 1).saturating_mul(per_page) <= PAGE_NUMBER_REACH => {
+                        Some(PageAt::Number(n + 1))
+                    }
+                    (None, _) => {
+                        let e = Error::Pagination {
+                            operation: "get_records".into(),
+                            page: 0,
+                            reason: "Zoho has more records but sent no page token to reach them".into(),
+                        };
+                        return Some((Err(e), s));
+                    }
+                };
             }
+            Some((Ok(page.items), s))
         }))
     }
 
@@ -358,26 +349,18 @@ impl CrmV8Client {
         let limit = query.limit_value().unwrap_or(crate::coql::MAX_LIMIT);
         let start = query.offset_value().unwrap_or(0);
         let this = self.clone();
-        let state = (this, query, Some(start), VecDeque::<v8::Record>::new());
-        Box::pin(futures_util::stream::unfold(state, move |(this, query, next, mut buffer)| async move {
-            let mut next = next;
-            loop {
-                if let Some(item) = buffer.pop_front() {
-                    return Some((Ok(item), (this, query, next, buffer)));
-                }
-                let offset = next.take()?;
-                if u64::from(offset) + u64::from(limit) > u64::from(crate::coql::MAX_REACH) {
-                    return None;
-                }
-                let page = match this.coql(&query.clone().limit(limit).offset(offset)).await {
-                    Ok(p) => p,
-                    Err(e) => return Some((Err(e), (this, query, None, buffer))),
-                };
-                if page.more_records() && !page.items.is_empty() {
-                    next = Some(offset + limit);
-                }
-                buffer.extend(page.items);
+        let state = (this, query, Some(start));
+        items_of_pages(futures_util::stream::unfold(state, move |(this, query, next)| async move {
+            let offset = next?;
+            if u64::from(offset) + u64::from(limit) > u64::from(crate::coql::MAX_REACH) {
+                return None;
             }
+            let page = match this.coql(&query.clone().limit(limit).offset(offset)).await {
+                Ok(p) => p,
+                Err(e) => return Some((Err(e), (this, query, None))),
+            };
+            let next = (page.more_records() && !page.items.is_empty()).then(|| offset + limit);
+            Some((Ok(page.items), (this, query, next)))
         }))
     }
 

@@ -353,3 +353,16 @@ async fn a_listing_that_never_ends_stops_at_the_page_cap() {
     assert!(matches!(&items[6], Err(Error::Pagination { page: 4, .. })), "{:?}", items[6]);
     assert_eq!(hits.load(Ordering::SeqCst), 3, "no request past the cap");
 }
+
+#[tokio::test]
+async fn a_listing_fetches_the_next_page_only_when_its_items_are_wanted() {
+    let (crm, hits) = endless_server(|page| vec![format!("{page}a"), format!("{page}b")]).await;
+    let mut stream = crm.records("Leads", RecordQuery::default());
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing is sent before the stream is polled");
+    let first: Vec<_> = stream.by_ref().take(2).map(|r| r.unwrap().id.unwrap()).collect().await;
+    assert_eq!(first, ["1a", "1b"]);
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the first page's items come from one request");
+    let third = stream.next().await.unwrap().unwrap();
+    assert_eq!(third.id.as_deref(), Some("2a"));
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}

@@ -31,6 +31,8 @@ pub use crate::crm::types::{ActionResult, Field, Layout, Module, Org, Record, Us
 pub use context::CrmContext;
 pub use query::{Criteria, DeletedKind, Page, RecordQuery, Search};
 pub use raw::{ErrorBody, RawResponse};
+#[cfg(feature = "v8-core")]
+pub(crate) use shortcuts::items_of_pages;
 
 /// The most items Zoho returns per page.
 pub const MAX_PER_PAGE: u32 = 200;

@@ -2,10 +2,10 @@
 //! (list, get, search, write, delete, deleted), each with the scope it needs, and the
 //! pagination behind every listing stream.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use futures_util::stream::{BoxStream, Stream};
 
 use crate::crm::types;
 use crate::error::{Error, Result};
@@ -370,47 +370,56 @@ where
     F: Fn(u32) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Page<T>>> + Send + 'static,
 {
-    struct State<T, F> {
+    struct State<F> {
         fetch: F,
         next_page: Option<u32>,
-        buffer: VecDeque<T>,
         previous_ids: Vec<Option<String>>,
     }
-    let state = State { fetch, next_page: Some(1), buffer: VecDeque::new(), previous_ids: Vec::new() };
-    Box::pin(futures_util::stream::unfold(state, move |mut state| async move {
-        loop {
-            if let Some(item) = state.buffer.pop_front() {
-                return Some((Ok(item), state));
-            }
-            let page = state.next_page?;
-            if page > max_pages {
-                state.next_page = None;
-                let reason = format!(
-                    "Zoho still reported more_records after {max_pages} pages (the cap; CrmClient::with_max_pages raises it)"
-                );
-                return Some((Err(Error::Pagination { operation: operation.to_owned(), page, reason }), state));
-            }
-            match (state.fetch)(page).await {
-                Ok(p) => {
-                    let ids: Vec<Option<String>> = p.items.iter().map(|item| id(item).map(str::to_owned)).collect();
-                    if !ids.is_empty() && ids.iter().any(Option::is_some) && ids == state.previous_ids {
-                        state.next_page = None;
-                        let reason = format!(
-                            "page {page} has the same {} ids as page {}: the server repeats itself",
-                            ids.len(),
-                            page - 1
-                        );
-                        return Some((Err(Error::Pagination { operation: operation.to_owned(), page, reason }), state));
-                    }
-                    state.previous_ids = ids;
-                    state.next_page = if p.more_records && !p.items.is_empty() { page.checked_add(1) } else { None };
-                    state.buffer.extend(p.items);
-                }
-                Err(e) => {
+    let state = State { fetch, next_page: Some(1), previous_ids: Vec::new() };
+    items_of_pages(futures_util::stream::unfold(state, move |mut state| async move {
+        let page = state.next_page?;
+        if page > max_pages {
+            state.next_page = None;
+            let reason = format!(
+                "Zoho still reported more_records after {max_pages} pages (the cap; CrmClient::with_max_pages raises it)"
+            );
+            return Some((Err(Error::Pagination { operation: operation.to_owned(), page, reason }), state));
+        }
+        match (state.fetch)(page).await {
+            Ok(p) => {
+                let ids: Vec<Option<String>> = p.items.iter().map(|item| id(item).map(str::to_owned)).collect();
+                if !ids.is_empty() && ids.iter().any(Option::is_some) && ids == state.previous_ids {
                     state.next_page = None;
-                    return Some((Err(e), state));
+                    let reason = format!(
+                        "page {page} has the same {} ids as page {}: the server repeats itself",
+                        ids.len(),
+                        page - 1
+                    );
+                    return Some((Err(Error::Pagination { operation: operation.to_owned(), page, reason }), state));
                 }
+                state.previous_ids = ids;
+                state.next_page = if p.more_records && !p.items.is_empty() { page.checked_add(1) } else { None };
+                Some((Ok(p.items), state))
+            }
+            Err(e) => {
+                state.next_page = None;
+                Some((Err(e), state))
             }
         }
+    }))
+}
+
+/// The items of a stream of pages, in order; a page's error is yielded as an item (the page
+/// streams here end after one). Each page's future runs once per page and its items are moved
+/// out of the page one by one: a stream that kept a buffer in `unfold`'s state rebuilt the
+/// page future, and moved the listing's whole state, for every item.
+pub(crate) fn items_of_pages<T, S>(pages: S) -> BoxStream<'static, Result<T>>
+where
+    T: Send + 'static,
+    S: Stream<Item = Result<Vec<T>>> + Send + 'static,
+{
+    Box::pin(pages.flat_map(|page| match page {
+        Ok(items) => futures_util::stream::iter(items).map(Ok).left_stream(),
+        Err(e) => futures_util::stream::once(std::future::ready(Err(e))).right_stream(),
     }))
 }
