@@ -105,6 +105,11 @@ impl CrmUser {
     }
 }
 
+/// The order of record ids: numeric (shorter first, then by digits), as Zoho sorts them.
+pub(crate) fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
 /// A stored record.
 #[derive(Clone)]
 pub(crate) struct Rec {
@@ -273,8 +278,12 @@ impl Org {
         r
     }
 
+    /// Adds a record to its module, which keeps its records in id order (new ids only grow,
+    /// so this appends): listings sorted by id read them as they are.
     pub(crate) fn push_record(&mut self, module: &'static str, rec: Rec) {
-        self.records.entry(module).or_default().push(rec);
+        let records = self.records.entry(module).or_default();
+        let at = records.partition_point(|r| id_order(&r.id, &rec.id).is_lt());
+        records.insert(at, rec);
     }
 
     pub(crate) fn user_by_email(&self, email: &str) -> Option<&CrmUser> {
@@ -502,6 +511,18 @@ mod tests {
     fn rec(data: Value) -> Rec {
         let Value::Object(data) = data else { unreachable!() };
         Rec::new("1".into(), data, 0)
+    }
+
+    #[test]
+    fn a_module_keeps_its_records_in_id_order() {
+        let mut org = super::Org::new(crate::dc::DataCenter::Us, 42, 0, "UTC", "$");
+        for id in ["5", "10", "7", "11", "1"] {
+            org.push_record("Leads", Rec::new(id.into(), Map::new(), 0));
+        }
+        let fresh = org.new_id();
+        org.push_record("Leads", Rec::new(fresh.clone(), Map::new(), 0));
+        let ids: Vec<&str> = org.records["Leads"].iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["1", "5", "7", "10", "11", fresh.as_str()], "numeric order, new ids last");
     }
 
     #[test]

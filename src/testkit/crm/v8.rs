@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::ctx::{Ctx, compare_values, fields_param, invalid_param, listed, project, required_param, state_filter};
 use super::search::search_matcher;
-use crate::testkit::state::{self, Org, PageToken};
+use crate::testkit::state::{self, Org, PageToken, id_order};
 use crate::testkit::time::format_iso;
 use crate::testkit::wire::Resp;
 
@@ -115,14 +115,17 @@ pub(crate) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
         }
     };
     let mut recs = listed(org, module, keep, ids.as_deref());
-    recs.sort_by(|a, b| {
-        let o = if sort_by == "id" {
-            a.id.len().cmp(&b.id.len()).then_with(|| a.id.cmp(&b.id))
-        } else {
-            compare_values(a.data().get(sort_by), b.data().get(sort_by)).then_with(|| a.id.cmp(&b.id))
-        };
-        if desc { o.reverse() } else { o }
-    });
+    if sort_by == "id" {
+        // A module keeps its records in id order (`Org::push_record`).
+        if desc {
+            recs.reverse();
+        }
+    } else {
+        recs.sort_by(|a, b| {
+            let o = compare_values(a.data().get(sort_by), b.data().get(sort_by)).then_with(|| id_order(&a.id, &b.id));
+            if desc { o.reverse() } else { o }
+        });
+    }
     if let Some(t) = ims {
         recs.retain(|r| r.modified_s > t);
         if recs.is_empty() {
