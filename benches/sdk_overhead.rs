@@ -30,7 +30,8 @@ use zohocrm::testkit::{SimConfig, Simulator};
 use zohocrm::{CrmClient, DataCenter, Environment};
 
 /// The raw side: what a hand-written client does for the same calls, with the same request
-/// headers as the SDK's (user agent, accept, authorization).
+/// headers as the SDK's (user agent, accept, authorization), in the SDK's order, and the query
+/// parameters in the SDK's order too: the simulator sees the same bytes from both sides.
 #[derive(Clone)]
 struct Raw {
     http: reqwest::Client,
@@ -57,9 +58,9 @@ impl Raw {
         let response = self
             .http
             .get(format!("{}/crm/v2/users", self.base))
-            .query(&[("type", "CurrentUser"), ("page", "1"), ("per_page", "1")])
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
             .header(reqwest::header::ACCEPT, "application/json")
+            .query(&[("page", "1"), ("per_page", "1"), ("type", "CurrentUser")])
+            .header(reqwest::header::AUTHORIZATION, &self.auth)
             .send()
             .await
             .expect("send");
@@ -72,9 +73,9 @@ impl Raw {
         let response = self
             .http
             .get(format!("{}/crm/v2/Leads", self.base))
+            .header(reqwest::header::ACCEPT, "application/json")
             .query(&[("page", "1"), ("per_page", "200")])
             .header(reqwest::header::AUTHORIZATION, &self.auth)
-            .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .expect("send");
