@@ -99,6 +99,10 @@ pub(crate) struct Resp {
 
 impl Resp {
     pub(crate) fn json(status: u16, value: &Value) -> Resp {
+        Resp::json_of(status, value)
+    }
+    /// [`Resp::json`] for any serializable answer (written out without building a JSON tree).
+    pub(crate) fn json_of<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Resp {
         Resp {
             status,
             headers: Vec::new(),

@@ -2,6 +2,7 @@
 //! clock, API version, scopes), paging and `If-Modified-Since`, scope and permission checks,
 //! record projection and filters, and Zoho's error envelopes.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::shape::{Shape, shape};
@@ -189,13 +190,14 @@ pub(crate) fn page_of(key: &str, items: Vec<Value>, page: usize, per_page: usize
 }
 
 /// [`page_of`], turning into JSON only the items on the page (a listing of N records
-/// projects 200 of them per page, not N).
-pub(crate) fn page_of_with<T>(
+/// projects 200 of them per page, not N), and writing them out as they are (borrowed items
+/// are not copied into a JSON tree first).
+pub(crate) fn page_of_with<T, J: Serialize>(
     key: &str,
     items: Vec<T>,
     page: usize,
     per_page: usize,
-    to_json: impl FnMut(T) -> Value,
+    to_json: impl FnMut(T) -> J,
 ) -> Resp {
     let start = (page - 1).saturating_mul(per_page);
     if start >= items.len() {
@@ -203,12 +205,32 @@ pub(crate) fn page_of_with<T>(
     }
     let end = (start + per_page).min(items.len());
     let more = end < items.len();
-    let slice: Vec<Value> = items.into_iter().skip(start).take(end - start).map(to_json).collect();
-    let count = slice.len();
-    Resp::json(
-        200,
-        &json!({key: slice, "info": {"per_page": per_page, "count": count, "page": page, "more_records": more}}),
-    )
+    let slice: Vec<J> = items.into_iter().skip(start).take(end - start).map(to_json).collect();
+    let info = json!({"per_page": per_page, "count": slice.len(), "page": page, "more_records": more});
+    Resp::json_of(200, &Listing { key, items: &slice, info: &info })
+}
+
+/// `{key: items, "info": info}`, keys in the order a JSON object of this crate writes them
+/// (sorted), as `json!` would have built it.
+struct Listing<'a, J> {
+    key: &'a str,
+    items: &'a [J],
+    info: &'a Value,
+}
+
+impl<J: Serialize> Serialize for Listing<'_, J> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(2))?;
+        if self.key < "info" {
+            map.serialize_entry(self.key, self.items)?;
+            map.serialize_entry("info", self.info)?;
+        } else {
+            map.serialize_entry("info", self.info)?;
+            map.serialize_entry(self.key, self.items)?;
+        }
+        map.end()
+    }
 }
 
 /// HTTP status of a write: every item succeeded → `ok`, some → 207, none → 400.
@@ -262,8 +284,17 @@ pub(crate) fn with_module(
 
 /// A record as returned: every field, or only `fields=` (plus `id`).
 pub(crate) fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
+    match projected(rec, fields) {
+        Projected::Whole(data) => Value::Object(data.clone()),
+        Projected::Picked(data) => Value::Object(data),
+    }
+}
+
+/// [`project`] for an answer that is only written out: a whole record is borrowed from the
+/// store, not copied first.
+pub(crate) fn projected<'a>(rec: &'a Rec, fields: Option<&[String]>) -> Projected<'a> {
     match fields {
-        None => Value::Object(rec.data().clone()),
+        None => Projected::Whole(rec.data()),
         Some(names) => {
             let mut m = Map::new();
             m.insert("id".into(), Value::String(rec.id.clone()));
@@ -272,9 +303,17 @@ pub(crate) fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
                     m.insert(k.clone(), v.clone());
                 }
             }
-            Value::Object(m)
+            Projected::Picked(m)
         }
     }
+}
+
+/// A record as [`projected`] gives it; written as its JSON object.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub(crate) enum Projected<'a> {
+    Whole(&'a Map<String, Value>),
+    Picked(Map<String, Value>),
 }
 
 pub(crate) fn fields_param(ctx: &Ctx<'_>) -> Option<Vec<String>> {
@@ -326,4 +365,25 @@ pub(crate) fn listed<'a>(
             records.iter().filter(|r| keep(r)).filter(|r| ids.is_none_or(|ids| ids.contains(&r.id))).collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::page_of;
+    use crate::testkit::wire::RespBody;
+
+    /// A listing is written straight from its items, byte for byte what the JSON tree of the
+    /// same answer writes (sorted keys: `data` before `info`, `info` before `users`).
+    #[test]
+    fn listings_write_what_their_json_tree_would() {
+        for key in ["data", "users"] {
+            let items: Vec<Value> = (1..=3).map(|i| json!({"id": i.to_string(), "b": [i], "a": null})).collect();
+            let resp = page_of(key, items.clone(), 1, 2);
+            let RespBody::Json(body) = resp.body else { panic!("not JSON") };
+            let tree = json!({key: items[..2], "info": {"per_page": 2, "count": 2, "page": 1, "more_records": true}});
+            assert_eq!(String::from_utf8(body).unwrap(), serde_json::to_string(&tree).unwrap(), "{key}");
+        }
+    }
 }

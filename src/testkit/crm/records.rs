@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::ctx::{
     Ctx, MAX_WRITE, compare_values, fields_param, invalid_param, item_error, limit_exceeded, listed, page_of_with,
-    project, state_filter, write_items, write_status,
+    project, projected, state_filter, write_items, write_status,
 };
 use super::shape::Shape;
 use crate::testkit::criteria;
@@ -43,7 +43,7 @@ pub(super) fn list_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str) -
         }
     }
     let fields = fields_param(ctx);
-    page_of_with("data", recs, page, per_page, |r| project(r, fields.as_deref()))
+    page_of_with("data", recs, page, per_page, |r| projected(r, fields.as_deref()))
 }
 
 pub(super) fn get_record(org: &mut Org, ctx: &Ctx<'_>, module: &'static str, id: &str) -> Resp {
@@ -418,5 +418,5 @@ pub(super) fn deleted_records(org: &mut Org, ctx: &Ctx<'_>, module: &'static str
         .rev()
         .map(|(_, e)| e)
         .collect();
-    page_of_with("data", items, page, per_page, Value::clone)
+    page_of_with("data", items, page, per_page, |e| e)
 }
