@@ -2,6 +2,8 @@
 //! clock, API version, scopes), paging and `If-Modified-Since`, scope and permission checks,
 //! record projection and filters, and Zoho's error envelopes.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -284,17 +286,14 @@ pub(crate) fn with_module(
 
 /// A record as returned: every field, or only `fields=` (plus `id`).
 pub(crate) fn project(rec: &Rec, fields: Option<&[String]>) -> Value {
-    match projected(rec, fields) {
-        Projected::Whole(data) => Value::Object(data.clone()),
-        Projected::Picked(data) => Value::Object(data),
-    }
+    Value::Object(projected(rec, fields).into_owned())
 }
 
 /// [`project`] for an answer that is only written out: a whole record is borrowed from the
 /// store, not copied first.
-pub(crate) fn projected<'a>(rec: &'a Rec, fields: Option<&[String]>) -> Projected<'a> {
+pub(crate) fn projected<'a>(rec: &'a Rec, fields: Option<&[String]>) -> Cow<'a, Map<String, Value>> {
     match fields {
-        None => Projected::Whole(rec.data()),
+        None => Cow::Borrowed(rec.data()),
         Some(names) => {
             let mut m = Map::new();
             m.insert("id".into(), Value::String(rec.id.clone()));
@@ -303,17 +302,9 @@ pub(crate) fn projected<'a>(rec: &'a Rec, fields: Option<&[String]>) -> Projecte
                     m.insert(k.clone(), v.clone());
                 }
             }
-            Projected::Picked(m)
+            Cow::Owned(m)
         }
     }
-}
-
-/// A record as [`projected`] gives it; written as its JSON object.
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-pub(crate) enum Projected<'a> {
-    Whole(&'a Map<String, Value>),
-    Picked(Map<String, Value>),
 }
 
 pub(crate) fn fields_param(ctx: &Ctx<'_>) -> Option<Vec<String>> {
