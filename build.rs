@@ -314,8 +314,9 @@ mod codegen {
                                  match key.as_str() {{\n\
                                      {arms}\n\
                                      _ => {{\n\
+                                         let key = key.into_string();\n\
                                          let value: ::serde_json::Value = access.next_value()?;\n\
-                                         f_extra_fields.insert(key.into_string(), value);\n\
+                                         f_extra_fields.insert(key, value);\n\
                                      }}\n\
                                  }}\n\
                              }}\n\

@@ -880,8 +880,9 @@ which case `expires_in` is milliseconds. Unknown fields are kept.
                             "error" => f_error = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -925,8 +926,9 @@ which case `expires_in` is milliseconds. Unknown fields are kept.
                             "locations" => f_locations = access.next_value()?,
                             "result" => f_result = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -995,8 +997,9 @@ which case `expires_in` is milliseconds. Unknown fields are kept.
                             "status" => f_status = access.next_value()?,
                             "token_type" => f_token_type = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }

@@ -3085,8 +3085,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = Some(access.next_value()?),
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3145,8 +3146,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3190,8 +3192,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3238,8 +3241,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3291,8 +3295,9 @@ pub mod types {
                             "field_label" => f_field_label = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3333,8 +3338,9 @@ pub mod types {
                         match key.as_str() {
                             "fields" => f_fields = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3378,8 +3384,9 @@ pub mod types {
                             "page" => f_page = access.next_value()?,
                             "per_page" => f_per_page = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3422,8 +3429,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3462,8 +3470,9 @@ pub mod types {
                         match key.as_str() {
                             "layouts" => f_layouts = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3529,8 +3538,9 @@ pub mod types {
                             "singular_label" => f_singular_label = access.next_value()?,
                             "viewable" => f_viewable = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3578,8 +3588,9 @@ pub mod types {
                         match key.as_str() {
                             "modules" => f_modules = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3619,8 +3630,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3671,8 +3683,9 @@ pub mod types {
                             "primary_email" => f_primary_email = access.next_value()?,
                             "time_zone" => f_time_zone = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3714,8 +3727,9 @@ pub mod types {
                         match key.as_str() {
                             "org" => f_org = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3753,8 +3767,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3792,8 +3807,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3833,8 +3849,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3881,8 +3898,9 @@ pub mod types {
                             }
                             "trigger" => f_trigger = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3941,8 +3959,9 @@ pub mod types {
                             "status" => f_status = access.next_value()?,
                             "time_zone" => f_time_zone = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -3988,8 +4007,9 @@ pub mod types {
                         match key.as_str() {
                             "users" => f_users = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -4029,8 +4049,9 @@ pub mod types {
                             "info" => f_info = access.next_value()?,
                             "users" => f_users = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -4069,8 +4090,9 @@ pub mod types {
                         match key.as_str() {
                             "users" => f_users = Some(access.next_value()?),
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -4123,8 +4145,9 @@ pub mod types {
                             "status" => f_status = access.next_value()?,
                             "users" => f_users = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }

@@ -27410,8 +27410,9 @@ pub mod types {
                         match key.as_str() {
                             "modules" => f_modules = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27463,8 +27464,9 @@ pub mod types {
                                 f_set_layout_permissions = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27514,8 +27516,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27608,8 +27611,9 @@ pub mod types {
                                 f_resource_path_index = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27672,8 +27676,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "Owner" => f_owner = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27731,8 +27736,9 @@ pub mod types {
                             "modified_time" => f_modified_time = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27778,8 +27784,9 @@ pub mod types {
                             "info" => f_info = access.next_value()?,
                             "user_groups" => f_user_groups = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27820,8 +27827,9 @@ pub mod types {
                             "lookup_field" => f_lookup_field = access.next_value()?,
                             "related_field" => f_related_field = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27868,8 +27876,9 @@ pub mod types {
                             }
                             "suffix" => f_suffix = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27914,8 +27923,9 @@ pub mod types {
                                 f_restricted_event_types = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -27955,8 +27965,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28005,8 +28016,9 @@ pub mod types {
                             "status" => f_status = access.next_value()?,
                             "table" => f_table = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28105,8 +28117,9 @@ pub mod types {
                             "system_defined" => f_system_defined = access.next_value()?,
                             "system_name" => f_system_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28177,8 +28190,9 @@ pub mod types {
                             "group_operator" => f_group_operator = access.next_value()?,
                             "value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28222,8 +28236,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28266,8 +28281,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "_pin" => f_pin = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28311,8 +28327,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28376,8 +28393,9 @@ pub mod types {
                                 f_unpin_recent_item = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28424,8 +28442,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28473,8 +28492,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "required" => f_required = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28519,8 +28539,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28564,8 +28585,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28605,8 +28627,9 @@ pub mod types {
                         match key.as_str() {
                             "permanent" => f_permanent = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28658,8 +28681,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28704,8 +28728,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28750,8 +28775,9 @@ pub mod types {
                                 f_record_operations_supported = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28803,8 +28829,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28852,8 +28879,9 @@ pub mod types {
                             "show" => f_show = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28895,8 +28923,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28939,8 +28968,9 @@ pub mod types {
                             "Contacts" => f_contacts = access.next_value()?,
                             "Deals" => f_deals = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -28980,8 +29010,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29275,8 +29306,9 @@ pub mod types {
                             "visible" => f_visible = access.next_value()?,
                             "webhook" => f_webhook = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29397,8 +29429,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "permission_type" => f_permission_type = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29438,8 +29471,9 @@ pub mod types {
                         match key.as_str() {
                             "fields" => f_fields = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29483,8 +29517,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29525,8 +29560,9 @@ pub mod types {
                         match key.as_str() {
                             "fields" => f_fields = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29566,8 +29602,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29612,8 +29649,9 @@ pub mod types {
                             "actual_value" => f_actual_value = access.next_value()?,
                             "display_value" => f_display_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29654,8 +29692,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29698,8 +29737,9 @@ pub mod types {
                             }
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29742,8 +29782,9 @@ pub mod types {
                                 f_restricted_in_export = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29788,8 +29829,9 @@ pub mod types {
                             }
                             "module" => f_module = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29844,8 +29886,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "module_name" => f_module_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29897,8 +29940,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29948,8 +29992,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -29994,8 +30039,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30095,8 +30141,9 @@ pub mod types {
                             }
                             "visible" => f_visible = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30163,8 +30210,9 @@ pub mod types {
                             "Invoices" => f_invoices = access.next_value()?,
                             "SalesOrders" => f_sales_orders = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30474,8 +30522,9 @@ pub mod types {
                             "visible" => f_visible = access.next_value()?,
                             "webhook" => f_webhook = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30595,8 +30644,9 @@ pub mod types {
                         match key.as_str() {
                             "pinned_column" => f_pinned_column = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30643,8 +30693,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30685,8 +30736,9 @@ pub mod types {
                         match key.as_str() {
                             "layouts" => f_layouts = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30726,8 +30778,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30766,8 +30819,9 @@ pub mod types {
                         match key.as_str() {
                             "layouts" => f_layouts = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30825,8 +30879,9 @@ pub mod types {
                                 f_users_license_purchased = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30874,8 +30929,9 @@ pub mod types {
                                 f_pick_list_values = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30924,8 +30980,9 @@ pub mod types {
                             "Total_Count" => f_total_count = access.next_value()?,
                             "Updated_Count" => f_updated_count = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -30975,8 +31032,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31031,8 +31089,9 @@ pub mod types {
                             "Modified_By" => f_modified_by = access.next_value()?,
                             "Modified_Time" => f_modified_time = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31077,8 +31136,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31119,8 +31179,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31167,8 +31228,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "module_name" => f_module_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31213,8 +31275,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31258,8 +31321,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31301,8 +31365,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31555,8 +31620,9 @@ pub mod types {
                             }
                             "zia_view" => f_zia_view = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31661,8 +31727,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -31957,8 +32024,9 @@ pub mod types {
                             "visible" => f_visible = access.next_value()?,
                             "webhook" => f_webhook = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32075,8 +32143,9 @@ pub mod types {
                         match key.as_str() {
                             "fields" => f_fields = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32121,8 +32190,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "sequence_number" => f_sequence_number = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32166,8 +32236,9 @@ pub mod types {
                             "sort_by" => f_sort_by = access.next_value()?,
                             "sort_order" => f_sort_order = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32207,8 +32278,9 @@ pub mod types {
                         match key.as_str() {
                             "modules" => f_modules = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32248,8 +32320,9 @@ pub mod types {
                         match key.as_str() {
                             "fields" => f_fields = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32292,8 +32365,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32338,8 +32412,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32380,8 +32455,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32449,8 +32525,9 @@ pub mod types {
                             "lookup_apiname" => f_lookup_apiname = access.next_value()?,
                             "record_access" => f_record_access = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32502,8 +32579,9 @@ pub mod types {
                             "web_create" => f_web_create = access.next_value()?,
                             "web_update" => f_web_update = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32668,8 +32746,9 @@ pub mod types {
                             "zia_zgid" => f_zia_zgid = access.next_value()?,
                             "zip" => f_zip = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32752,8 +32831,9 @@ pub mod types {
                         match key.as_str() {
                             "file" => f_file = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32791,8 +32871,9 @@ pub mod types {
                         match key.as_str() {
                             "org" => f_org = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32838,8 +32919,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32880,8 +32962,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -32971,8 +33054,9 @@ pub mod types {
                             "sys_ref_name" => f_sys_ref_name = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33029,8 +33113,9 @@ pub mod types {
                             "restricted" => f_restricted = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33082,8 +33167,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33129,8 +33215,9 @@ pub mod types {
                             "reorder_rows" => f_reorder_rows = access.next_value()?,
                             "tooltip" => f_tooltip = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33186,8 +33273,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "Tag" => f_tag = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33234,8 +33322,9 @@ pub mod types {
                         match key.as_str() {
                             "file" => f_file = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33303,8 +33392,9 @@ pub mod types {
                             "sort_by" => f_sort_by = access.next_value()?,
                             "sort_order" => f_sort_order = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33354,8 +33444,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33408,8 +33499,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33480,8 +33572,9 @@ pub mod types {
                             "Modified_By" => f_modified_by = access.next_value()?,
                             "Modified_Time" => f_modified_time = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33530,8 +33623,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33616,8 +33710,9 @@ pub mod types {
                             "status" => f_status = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33674,8 +33769,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33746,8 +33842,9 @@ pub mod types {
                             "tab_traversal" => f_tab_traversal = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33803,8 +33900,9 @@ pub mod types {
                             "subordinates" => f_subordinates = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33859,8 +33957,9 @@ pub mod types {
                                 f_share_preference_enabled = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33902,8 +34001,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33944,8 +34044,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -33988,8 +34089,9 @@ pub mod types {
                             "sequence_number" => f_sequence_number = access.next_value()?,
                             "value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34031,8 +34133,9 @@ pub mod types {
                             "background" => f_background = access.next_value()?,
                             "font_color" => f_font_color = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34087,8 +34190,9 @@ pub mod types {
                             "modified_time" => f_modified_time = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34136,8 +34240,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "subordinates" => f_subordinates = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34177,8 +34282,9 @@ pub mod types {
                         match key.as_str() {
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34228,8 +34334,9 @@ pub mod types {
                             "selected_tab" => f_selected_tab = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34420,8 +34527,9 @@ pub mod types {
                             "zip" => f_zip = access.next_value()?,
                             "zuid" => f_zuid = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34510,8 +34618,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34555,8 +34664,9 @@ pub mod types {
                             "page" => f_page = access.next_value()?,
                             "per_page" => f_per_page = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34603,8 +34713,9 @@ pub mod types {
                             "last_name" => f_last_name = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34647,8 +34758,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34689,8 +34801,9 @@ pub mod types {
                             "info" => f_info = access.next_value()?,
                             "users" => f_users = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34735,8 +34848,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34777,8 +34891,9 @@ pub mod types {
                         match key.as_str() {
                             "users" => f_users = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34822,8 +34937,9 @@ pub mod types {
                             "quick_create" => f_quick_create = access.next_value()?,
                             "view" => f_view = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }

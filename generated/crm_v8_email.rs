@@ -14904,8 +14904,9 @@ pub mod types {
                         match key.as_str() {
                             "from_addresses" => f_from_addresses = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -14943,8 +14944,9 @@ pub mod types {
                         match key.as_str() {
                             "message_id" => f_message_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -14984,8 +14986,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "module" => f_module = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15026,8 +15029,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15072,8 +15076,9 @@ pub mod types {
                             "linked_record" => f_linked_record = access.next_value()?,
                             "module" => f_module = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15119,8 +15124,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15161,8 +15167,9 @@ pub mod types {
                         match key.as_str() {
                             "Emails" => f_emails = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15206,8 +15213,9 @@ pub mod types {
                             }
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15257,8 +15265,9 @@ pub mod types {
                             "resource" => f_resource = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15304,8 +15313,9 @@ pub mod types {
                         match key.as_str() {
                             "module" => f_module = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15351,8 +15361,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15399,8 +15410,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15445,8 +15457,9 @@ pub mod types {
                             "linked_record" => f_linked_record = access.next_value()?,
                             "record" => f_record = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15490,8 +15503,9 @@ pub mod types {
                                 f_unsubscribe_links = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15533,8 +15547,9 @@ pub mod types {
                             "type" => f_type_ = access.next_value()?,
                             "user_name" => f_user_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15578,8 +15593,9 @@ pub mod types {
                             "type" => f_type_ = access.next_value()?,
                             "user_name" => f_user_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15623,8 +15639,9 @@ pub mod types {
                                 f_unsubscribe_links = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15662,8 +15679,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15704,8 +15722,9 @@ pub mod types {
                         match key.as_str() {
                             "file" => f_file = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15805,8 +15824,9 @@ pub mod types {
                             "time" => f_time = access.next_value()?,
                             "to" => f_to = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15883,8 +15903,9 @@ pub mod types {
                             "font" => f_font = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -15925,8 +15946,9 @@ pub mod types {
                         match key.as_str() {
                             "email_compose" => f_email_compose = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16006,8 +16028,9 @@ pub mod types {
                             "template" => f_template = access.next_value()?,
                             "to" => f_to = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16065,8 +16088,9 @@ pub mod types {
                             "file_size" => f_file_size = access.next_value()?,
                             "service_name" => f_service_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16105,8 +16129,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16144,8 +16169,9 @@ pub mod types {
                         match key.as_str() {
                             "__email_drafts" => f_email_drafts = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16189,8 +16215,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16233,8 +16260,9 @@ pub mod types {
                         match key.as_str() {
                             "__email_drafts" => f_email_drafts = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16274,8 +16302,9 @@ pub mod types {
                             "email" => f_email = access.next_value()?,
                             "user_name" => f_user_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16318,8 +16347,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "size" => f_size = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16367,8 +16397,9 @@ pub mod types {
                             "per_page" => f_per_page = access.next_value()?,
                             "prev_index" => f_prev_index = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16414,8 +16445,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16457,8 +16489,9 @@ pub mod types {
                             "Emails" => f_emails = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16502,8 +16535,9 @@ pub mod types {
                                 f_emails_sharing_details = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16547,8 +16581,9 @@ pub mod types {
                                 f_share_from_users = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16591,8 +16626,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "_type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16692,8 +16728,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "subject" => f_subject = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16756,8 +16793,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "size" => f_size = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16804,8 +16842,9 @@ pub mod types {
                             "page" => f_page = access.next_value()?,
                             "per_page" => f_per_page = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16848,8 +16887,9 @@ pub mod types {
                             "email_templates" => f_email_templates = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16901,8 +16941,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16946,8 +16987,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -16988,8 +17030,9 @@ pub mod types {
                             "family" => f_family = access.next_value()?,
                             "size" => f_size = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17036,8 +17079,9 @@ pub mod types {
                             "type" => f_type_ = access.next_value()?,
                             "user_name" => f_user_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17082,8 +17126,9 @@ pub mod types {
                         match key.as_str() {
                             "associations" => f_associations = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17123,8 +17168,9 @@ pub mod types {
                                 f_unsubscribe_links = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17164,8 +17210,9 @@ pub mod types {
                                 f_unsubscribe_links = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17203,8 +17250,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17252,8 +17300,9 @@ pub mod types {
                             "record" => f_record = access.next_value()?,
                             "view_type" => f_view_type = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17296,8 +17345,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17338,8 +17388,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17380,8 +17431,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17430,8 +17482,9 @@ pub mod types {
                             "sent" => f_sent = access.next_value()?,
                             "tracked" => f_tracked = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17482,8 +17535,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17526,8 +17580,9 @@ pub mod types {
                         match key.as_str() {
                             "report_link" => f_report_link = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17567,8 +17622,9 @@ pub mod types {
                         match key.as_str() {
                             "send_mail_merge" => f_send_mail_merge = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17610,8 +17666,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17653,8 +17710,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17709,8 +17767,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "Tag" => f_tag = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17754,8 +17813,9 @@ pub mod types {
                         match key.as_str() {
                             "time" => f_time = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17799,8 +17859,9 @@ pub mod types {
                             }
                             "message_id" => f_message_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17844,8 +17905,9 @@ pub mod types {
                             "email" => f_email = access.next_value()?,
                             "reason" => f_reason = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17890,8 +17952,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17932,8 +17995,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -17971,8 +18035,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18016,8 +18081,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18060,8 +18126,9 @@ pub mod types {
                         match key.as_str() {
                             "sign_mail_merge" => f_sign_mail_merge = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18119,8 +18186,9 @@ pub mod types {
                             "sub_category" => f_sub_category = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18181,8 +18249,9 @@ pub mod types {
                             "modified_time" => f_modified_time = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18228,8 +18297,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18268,8 +18338,9 @@ pub mod types {
                         match key.as_str() {
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18307,8 +18378,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18354,8 +18426,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18399,8 +18472,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18438,8 +18512,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18539,8 +18614,9 @@ pub mod types {
                                 f_submission_redirect_url = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18598,8 +18674,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18642,8 +18719,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18689,8 +18767,9 @@ pub mod types {
                         match key.as_str() {
                             "email_compose" => f_email_compose = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18740,8 +18819,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18786,8 +18866,9 @@ pub mod types {
                                 f_unsubscribe_links = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18829,8 +18910,9 @@ pub mod types {
                                 f_unsubscribe_links = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -18870,8 +18952,9 @@ pub mod types {
                             "email" => f_email = access.next_value()?,
                             "user_name" => f_user_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }

@@ -34709,8 +34709,9 @@ pub mod types {
                         match key.as_str() {
                             "merge" => f_merge = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34751,8 +34752,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34792,8 +34794,9 @@ pub mod types {
                             "lookup_field" => f_lookup_field = access.next_value()?,
                             "related_field" => f_related_field = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34874,8 +34877,9 @@ pub mod types {
                             "$state" => f_state = access.next_value()?,
                             "$type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34932,8 +34936,9 @@ pub mod types {
                         match key.as_str() {
                             "file" => f_file = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -34977,8 +34982,9 @@ pub mod types {
                             "page" => f_page = access.next_value()?,
                             "per_page" => f_per_page = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35023,8 +35029,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35066,8 +35073,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35114,8 +35122,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35156,8 +35165,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35199,8 +35209,9 @@ pub mod types {
                             "start_number" => f_start_number = access.next_value()?,
                             "suffix" => f_suffix = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35244,8 +35255,9 @@ pub mod types {
                             "rule" => f_rule = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35293,8 +35305,9 @@ pub mod types {
                             "transition_id" => f_transition_id = access.next_value()?,
                             "transitions" => f_transitions = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35343,8 +35356,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35401,8 +35415,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "parent_api_name" => f_parent_api_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35444,8 +35459,9 @@ pub mod types {
                         match key.as_str() {
                             "blueprint" => f_blueprint = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35492,8 +35508,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35542,8 +35559,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35591,8 +35609,9 @@ pub mod types {
                             "cadences" => f_cadences = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35639,8 +35658,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35685,8 +35705,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35727,8 +35748,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35770,8 +35792,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "sequence_number" => f_sequence_number = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35811,8 +35834,9 @@ pub mod types {
                         match key.as_str() {
                             "contact_roles" => f_contact_roles = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35858,8 +35882,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35903,8 +35928,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35944,8 +35970,9 @@ pub mod types {
                         match key.as_str() {
                             "contact_roles" => f_contact_roles = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -35983,8 +36010,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36022,8 +36050,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36067,8 +36096,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36109,8 +36139,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36152,8 +36183,9 @@ pub mod types {
                                 f_zia_org_enrichment = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36195,8 +36227,9 @@ pub mod types {
                                 f_zia_people_enrichment = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36240,8 +36273,9 @@ pub mod types {
                             "status" => f_status = access.next_value()?,
                             "table" => f_table = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36286,8 +36320,9 @@ pub mod types {
                             "precision" => f_precision = access.next_value()?,
                             "rounding_option" => f_rounding_option = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36332,8 +36367,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36397,8 +36433,9 @@ pub mod types {
                                 f_unpin_recent_item = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36443,8 +36480,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "_data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36487,8 +36525,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36526,8 +36565,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36565,8 +36605,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36604,8 +36645,9 @@ pub mod types {
                         match key.as_str() {
                             "recycle_bin" => f_recycle_bin = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36643,8 +36685,9 @@ pub mod types {
                         match key.as_str() {
                             "recycle_bin" => f_recycle_bin = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36684,8 +36727,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "json_path" => f_json_path = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36724,8 +36768,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36769,8 +36814,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "social" => f_social = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36813,8 +36859,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "website" => f_website = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36857,8 +36904,9 @@ pub mod types {
                             "linkedin" => f_linkedin = access.next_value()?,
                             "twitter" => f_twitter = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36898,8 +36946,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -36965,8 +37014,9 @@ pub mod types {
                             }
                             "$zia_visions" => f_zia_visions = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37018,8 +37068,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37061,8 +37112,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37127,8 +37179,9 @@ pub mod types {
                             "sort_by" => f_sort_by = access.next_value()?,
                             "sort_order" => f_sort_order = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37176,8 +37229,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37218,8 +37272,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37260,8 +37315,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "json_path" => f_json_path = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37302,8 +37358,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "json_path" => f_json_path = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37355,8 +37412,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37400,8 +37458,9 @@ pub mod types {
                             "days" => f_days = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37440,8 +37499,9 @@ pub mod types {
                         match key.as_str() {
                             "expected_fields" => f_expected_fields = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37489,8 +37549,9 @@ pub mod types {
                             "start_date" => f_start_date = access.next_value()?,
                             "title" => f_title = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37538,8 +37599,9 @@ pub mod types {
                             "show" => f_show = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37713,8 +37775,9 @@ pub mod types {
                             "visible" => f_visible = access.next_value()?,
                             "webhook" => f_webhook = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37800,8 +37863,9 @@ pub mod types {
                         match key.as_str() {
                             "file" => f_file = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37857,8 +37921,9 @@ pub mod types {
                             }
                             "_value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37904,8 +37969,9 @@ pub mod types {
                             "new" => f_new = access.next_value()?,
                             "old" => f_old = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37950,8 +38016,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "permission_type" => f_permission_type = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -37994,8 +38061,9 @@ pub mod types {
                         match key.as_str() {
                             "file" => f_file = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38033,8 +38101,9 @@ pub mod types {
                         match key.as_str() {
                             "merge" => f_merge = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38080,8 +38149,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38127,8 +38197,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "job_id" => f_job_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38169,8 +38240,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38213,8 +38285,9 @@ pub mod types {
                             "expression" => f_expression = access.next_value()?,
                             "return_type" => f_return_type = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38255,8 +38328,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38295,8 +38369,9 @@ pub mod types {
                         match key.as_str() {
                             "count" => f_count = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38336,8 +38411,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38376,8 +38452,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38425,8 +38502,9 @@ pub mod types {
                             "json_path" => f_json_path = access.next_value()?,
                             "regex" => f_regex = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38473,8 +38551,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38523,8 +38602,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38570,8 +38650,9 @@ pub mod types {
                             "Invoices" => f_invoices = access.next_value()?,
                             "Sales_Orders" => f_sales_orders = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38612,8 +38693,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38656,8 +38738,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38699,8 +38782,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38747,8 +38831,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "module" => f_module = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38791,8 +38876,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38837,8 +38923,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38883,8 +38970,9 @@ pub mod types {
                                 f_pick_list_values = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38931,8 +39019,9 @@ pub mod types {
                             "status" => f_status = access.next_value()?,
                             "total_count" => f_total_count = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -38982,8 +39071,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39027,8 +39117,9 @@ pub mod types {
                         match key.as_str() {
                             "job_id" => f_job_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39068,8 +39159,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "_data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39118,8 +39210,9 @@ pub mod types {
                             }
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39162,8 +39255,9 @@ pub mod types {
                             "_fields" => f_fields = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39210,8 +39304,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "module_name" => f_module_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39256,8 +39351,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39303,8 +39399,9 @@ pub mod types {
                             "display_label" => f_display_label = access.next_value()?,
                             "modules" => f_modules = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39364,8 +39461,9 @@ pub mod types {
                             "linking_module" => f_linking_module = access.next_value()?,
                             "lookup_apiname" => f_lookup_apiname = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39410,8 +39508,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39458,8 +39557,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39542,8 +39642,9 @@ pub mod types {
                             "$state" => f_state = access.next_value()?,
                             "$voice_note" => f_voice_note = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39602,8 +39703,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39658,8 +39760,9 @@ pub mod types {
                                 f_resource_path_index = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39729,8 +39832,9 @@ pub mod types {
                             "sort_by" => f_sort_by = access.next_value()?,
                             "sort_order" => f_sort_order = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39780,8 +39884,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39823,8 +39928,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39871,8 +39977,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39925,8 +40032,9 @@ pub mod types {
                             "Modified_By" => f_modified_by = access.next_value()?,
                             "Modified_Time" => f_modified_time = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -39972,8 +40080,9 @@ pub mod types {
                             "process_exit" => f_process_exit = access.next_value()?,
                             "state" => f_state = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40065,8 +40174,9 @@ pub mod types {
                             "sys_ref_name" => f_sys_ref_name = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40135,8 +40245,9 @@ pub mod types {
                             "sequence_number" => f_sequence_number = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40183,8 +40294,9 @@ pub mod types {
                             "restricted" => f_restricted = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40254,8 +40366,9 @@ pub mod types {
                             "is_continuous" => f_is_continuous = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40306,8 +40419,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40346,8 +40460,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40389,8 +40504,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40460,8 +40576,9 @@ pub mod types {
                             "sort_by" => f_sort_by = access.next_value()?,
                             "sort_order" => f_sort_order = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40551,8 +40668,9 @@ pub mod types {
                                 f_record_locking_rule_id_s = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40632,8 +40750,9 @@ pub mod types {
                             "sort_by" => f_sort_by = access.next_value()?,
                             "sort_order" => f_sort_order = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40683,8 +40802,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40737,8 +40857,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40796,8 +40917,9 @@ pub mod types {
                             "Modified_By" => f_modified_by = access.next_value()?,
                             "Modified_Time" => f_modified_time = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40839,8 +40961,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40887,8 +41010,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40945,8 +41069,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "Tag" => f_tag = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -40992,8 +41117,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "tags" => f_tags = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41038,8 +41164,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41090,8 +41217,9 @@ pub mod types {
                             "success_count" => f_success_count = access.next_value()?,
                             "wf_scheduler" => f_wf_scheduler = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41138,8 +41266,9 @@ pub mod types {
                             "page" => f_page = access.next_value()?,
                             "per_page" => f_per_page = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41184,8 +41313,9 @@ pub mod types {
                             "info" => f_info = access.next_value()?,
                             "recycle_bin" => f_recycle_bin = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41241,8 +41371,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "owner" => f_owner = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41293,8 +41424,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41335,8 +41467,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41378,8 +41511,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41427,8 +41561,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41479,8 +41614,9 @@ pub mod types {
                                 f_resource_path_index = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41525,8 +41661,9 @@ pub mod types {
                         match key.as_str() {
                             "file" => f_file = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41566,8 +41703,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41614,8 +41752,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41665,8 +41804,9 @@ pub mod types {
                             }
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41793,8 +41933,9 @@ pub mod types {
                             "$state" => f_state = access.next_value()?,
                             "$zia_visions" => f_zia_visions = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41860,8 +42001,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41906,8 +42048,9 @@ pub mod types {
                             "reject" => f_reject = access.next_value()?,
                             "resubmit" => f_resubmit = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -41970,8 +42113,9 @@ pub mod types {
                                 f_previous_page_token = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42017,8 +42161,9 @@ pub mod types {
                             "data" => f_data = access.next_value()?,
                             "info" => f_info = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42065,8 +42210,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42126,8 +42272,9 @@ pub mod types {
                             "Modified_By" => f_modified_by = access.next_value()?,
                             "Modified_Time" => f_modified_time = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42170,8 +42317,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42211,8 +42359,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42269,8 +42418,9 @@ pub mod types {
                             "type" => f_type_ = access.next_value()?,
                             "user" => f_user = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42323,8 +42473,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42377,8 +42528,9 @@ pub mod types {
                                 f_resource_path_index = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42424,8 +42576,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42467,8 +42620,9 @@ pub mod types {
                             "share" => f_share = access.next_value()?,
                             "shareable_user" => f_shareable_user = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42515,8 +42669,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42560,8 +42715,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42607,8 +42763,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42651,8 +42808,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42693,8 +42851,9 @@ pub mod types {
                             "media_type" => f_media_type = access.next_value()?,
                             "media_url" => f_media_url = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42741,8 +42900,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "trigger_type" => f_trigger_type = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42783,8 +42943,9 @@ pub mod types {
                         match key.as_str() {
                             "mass_delete" => f_mass_delete = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42826,8 +42987,9 @@ pub mod types {
                             "Contacts" => f_contacts = access.next_value()?,
                             "Deals" => f_deals = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42869,8 +43031,9 @@ pub mod types {
                             "background" => f_background = access.next_value()?,
                             "font_color" => f_font_color = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42911,8 +43074,9 @@ pub mod types {
                             "allowed_count" => f_allowed_count = access.next_value()?,
                             "count" => f_count = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -42953,8 +43117,9 @@ pub mod types {
                             "info" => f_info = access.next_value()?,
                             "tags" => f_tags = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43001,8 +43166,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43057,8 +43223,9 @@ pub mod types {
                             "modified_by" => f_modified_by = access.next_value()?,
                             "modified_time" => f_modified_time = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43101,8 +43268,9 @@ pub mod types {
                         match key.as_str() {
                             "tags" => f_tags = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43156,8 +43324,9 @@ pub mod types {
                             "modified_time" => f_modified_time = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43213,8 +43382,9 @@ pub mod types {
                             "selected_tab" => f_selected_tab = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43283,8 +43453,9 @@ pub mod types {
                             "source" => f_source = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43348,8 +43519,9 @@ pub mod types {
                                 f_previous_page_token = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43396,8 +43568,9 @@ pub mod types {
                             "module" => f_module = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43439,8 +43612,9 @@ pub mod types {
                             "api_name" => f_api_name = access.next_value()?,
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43481,8 +43655,9 @@ pub mod types {
                             "info" => f_info = access.next_value()?,
                             "__timeline" => f_timeline = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43523,8 +43698,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "value" => f_value = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43613,8 +43789,9 @@ pub mod types {
                             "text_color_code" => f_text_color_code = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43666,8 +43843,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43707,8 +43885,9 @@ pub mod types {
                         match key.as_str() {
                             "casesensitive" => f_casesensitive = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43749,8 +43928,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43792,8 +43972,9 @@ pub mod types {
                         match key.as_str() {
                             "data" => f_data = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -43835,8 +44016,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44024,8 +44206,9 @@ pub mod types {
                             "zip" => f_zip = access.next_value()?,
                             "zuid" => f_zuid = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44120,8 +44303,9 @@ pub mod types {
                             "last_name" => f_last_name = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44168,8 +44352,9 @@ pub mod types {
                             "quick_create" => f_quick_create = access.next_value()?,
                             "view" => f_view = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44220,8 +44405,9 @@ pub mod types {
                             "pin_code" => f_pin_code = access.next_value()?,
                             "state" => f_state = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44269,8 +44455,9 @@ pub mod types {
                             "page" => f_page = access.next_value()?,
                             "per_page" => f_per_page = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44319,8 +44506,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44361,8 +44549,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44406,8 +44595,9 @@ pub mod types {
                                 f_zia_org_enrichment = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44464,8 +44654,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44513,8 +44704,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44563,8 +44755,9 @@ pub mod types {
                             "name" => f_name = access.next_value()?,
                             "website" => f_website = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44688,8 +44881,9 @@ pub mod types {
                                 f_years_in_industry = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44763,8 +44957,9 @@ pub mod types {
                             "description" => f_description = access.next_value()?,
                             "title" => f_title = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44813,8 +45008,9 @@ pub mod types {
                             "description" => f_description = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44861,8 +45057,9 @@ pub mod types {
                             "media_type" => f_media_type = access.next_value()?,
                             "media_url" => f_media_url = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44917,8 +45114,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -44969,8 +45167,9 @@ pub mod types {
                             "primary" => f_primary = access.next_value()?,
                             "region" => f_region = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45014,8 +45213,9 @@ pub mod types {
                             "id" => f_id = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45122,8 +45322,9 @@ pub mod types {
                             "social_media" => f_social_media = access.next_value()?,
                             "website" => f_website = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45189,8 +45390,9 @@ pub mod types {
                             "industries" => f_industries = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45240,8 +45442,9 @@ pub mod types {
                             "description" => f_description = access.next_value()?,
                             "name" => f_name = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45286,8 +45489,9 @@ pub mod types {
                             "email" => f_email = access.next_value()?,
                             "type" => f_type_ = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45332,8 +45536,9 @@ pub mod types {
                             "page" => f_page = access.next_value()?,
                             "per_page" => f_per_page = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45383,8 +45588,9 @@ pub mod types {
                                 f_zia_people_enrichment = access.next_value()?;
                             }
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45431,8 +45637,9 @@ pub mod types {
                             "message" => f_message = access.next_value()?,
                             "status" => f_status = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
@@ -45473,8 +45680,9 @@ pub mod types {
                         match key.as_str() {
                             "id" => f_id = access.next_value()?,
                             _ => {
+                                let key = key.into_string();
                                 let value: ::serde_json::Value = access.next_value()?;
-                                f_extra_fields.insert(key.into_string(), value);
+                                f_extra_fields.insert(key, value);
                             }
                         }
                     }
