@@ -11,6 +11,8 @@
 //!
 //! `cargo bench --bench sdk_overhead --features testkit` — read the ratios.
 //! `cargo bench --bench sdk_overhead --features testkit -- --test` — CI smoke.
+//! `ZOHOCRM_OVERHEAD_ONLY=page-1,page-32 cargo bench --bench sdk_overhead --features testkit` —
+//! only those cases (`user-1`, `user-32`, `page-1`, `page-32`, `user-cpu`, `page-cpu`, `decode`).
 //! `CARGO_PROFILE_BENCH_LTO=fat CARGO_PROFILE_BENCH_CODEGEN_UNITS=1 cargo bench --bench
 //! sdk_overhead --features testkit` — the same with link-time optimization, as an application's
 //! release profile may build it (the SDK's layers inline into one another and into `reqwest`).
@@ -246,9 +248,24 @@ async fn raw_call(raw: &Raw, call: Call) -> usize {
     }
 }
 
+/// Whether `case` (`user-1`, `user-32`, `page-1`, `page-32`, `user-cpu`, `page-cpu`,
+/// `decode`) is to run: all of them unless `ZOHOCRM_OVERHEAD_ONLY` names some, comma-separated
+/// (to repeat one case quickly while looking into it).
+fn wanted(case: &str) -> bool {
+    std::env::var("ZOHOCRM_OVERHEAD_ONLY").map_or(true, |only| only.split(',').any(|c| c.trim() == case))
+}
+
+/// The case name of `call` for [`wanted`].
+fn case(call: Call, what: &str) -> String {
+    format!("{}-{what}", if call == Call::Page { "page" } else { "user" })
+}
+
 fn interleaved(rt: &tokio::runtime::Runtime, crm: &CrmClient, raw: &Raw, smoke: bool) -> Vec<String> {
     let mut lines = Vec::new();
     for (call, tasks) in [(Call::CurrentUser, 1), (Call::CurrentUser, 32), (Call::Page, 1), (Call::Page, 32)] {
+        if !wanted(&case(call, &tasks.to_string())) {
+            continue;
+        }
         let (rounds, calls) = match (smoke, call, tasks) {
             (true, _, _) => (2, 2),
             (false, Call::CurrentUser, 1) => (60, 100),
@@ -402,6 +419,9 @@ fn main() {
     let mut lines = interleaved(&rt, &crm, &raw, smoke);
     if !shared {
         for (call, batches, calls) in [(Call::CurrentUser, 4, 2000), (Call::Page, 4, 25)] {
+            if !wanted(&case(call, "cpu")) {
+                continue;
+            }
             let (batches, calls) = if smoke { (1, 2) } else { (batches, calls) };
             lines.push(client_cpu(&rt, &crm, &raw, call, batches, calls));
         }
@@ -419,9 +439,11 @@ fn main() {
             .expect("send");
         response.bytes().await.expect("body")
     });
-    let mut c = Criterion::default().configure_from_args();
-    decode(&mut c, &body);
-    c.final_summary();
+    if wanted("decode") {
+        let mut c = Criterion::default().configure_from_args();
+        decode(&mut c, &body);
+        c.final_summary();
+    }
     println!(
         "overhead: page body {} bytes; simulator on {}",
         body.len(),
