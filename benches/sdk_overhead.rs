@@ -2,12 +2,15 @@
 //! hand-written `reqwest` + `serde_json` making the same calls — same token, same simulator, same
 //! connection-pool settings — sequentially and with 32 concurrent tasks, interleaved in the same
 //! run (the simulator's answer time dominates and drifts; interleaving cancels the drift).
-//! Sequentially, each SDK call is paired with a raw call (who goes first alternates) and every
-//! call is timed, so the ratio of the median calls is not moved by bursts of machine noise;
-//! with 32 tasks, whole batches alternate (throughput). Last, the on-CPU time per call of the
+//! Every comparison has a third side, the control: a second raw client (its own connection
+//! pool) measured exactly like the first, so each run also prints an A/A ratio — how far the
+//! machine's noise alone moves a ratio in that run.
+//! Sequentially, the three sides take turns call by call (in six orders) and every call is
+//! timed, so the ratio of the median calls is not moved by bursts of machine noise; with 32
+//! tasks, whole batches take turns (throughput). Last, the on-CPU time per call of the
 //! clients' threads and, apart, of the simulator's (`zoho-sim`) threads.
 //! Then, with criterion, the decode of the same 200-record body alone, SDK type against a plain
-//! `serde_json` map, which is where the SDK's extra cost on the page lives.
+//! `serde_json` map.
 //!
 //! `cargo bench --bench sdk_overhead --features testkit` — read the ratios.
 //! `cargo bench --bench sdk_overhead --features testkit -- --test` — CI smoke.
@@ -102,19 +105,64 @@ async fn sdk_call(crm: &CrmClient, call: Call) -> usize {
     }
 }
 
-/// Time of `calls` calls per task over `tasks` tasks (wall time / total calls).
-async fn batch(sdk: Option<&CrmClient>, raw: &Raw, call: Call, tasks: usize, calls: usize) -> f64 {
+async fn raw_call(raw: &Raw, call: Call) -> usize {
+    match call {
+        Call::CurrentUser => raw.current_user().await,
+        Call::Page => raw.page().await,
+    }
+}
+
+/// Who makes a call: the SDK, the raw client, or the control — a second raw client with a
+/// connection pool of its own, measured exactly like the other two. The control's ratio to
+/// the raw client (an A/A comparison: the same code on both sides) is how far this machine's
+/// noise alone moves a ratio in that run; an SDK ratio inside that spread is not a cost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Side {
+    Sdk,
+    Raw,
+    Control,
+}
+
+impl Side {
+    /// The three sides in the `round`-th of their six orders (cycling): over six rounds each
+    /// side goes first, second and third twice and follows each other side equally often, so
+    /// no side always runs right after the same one (which moved an A/A ratio by 10 % here).
+    fn order(round: usize) -> [Side; 3] {
+        use Side::{Control as C, Raw as R, Sdk as S};
+        [[S, R, C], [S, C, R], [R, S, C], [R, C, S], [C, S, R], [C, R, S]][round % 6]
+    }
+}
+
+/// The clients of the three sides.
+#[derive(Clone)]
+struct Sides {
+    sdk: CrmClient,
+    raw: Raw,
+    control: Raw,
+}
+
+impl Sides {
+    async fn call(&self, side: Side, call: Call) -> usize {
+        match side {
+            Side::Sdk => sdk_call(&self.sdk, call).await,
+            Side::Raw => raw_call(&self.raw, call).await,
+            Side::Control => raw_call(&self.control, call).await,
+        }
+    }
+}
+
+/// Per-side measurements, indexed by `Side as usize`.
+type PerSide<T> = [T; 3];
+
+/// Time of `calls` calls per task over `tasks` tasks of `side` (wall time / total calls).
+async fn batch(sides: &Sides, side: Side, call: Call, tasks: usize, calls: usize) -> f64 {
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..tasks {
-        let (sdk, raw) = (sdk.cloned(), raw.clone());
+        let sides = sides.clone();
         set.spawn(async move {
             for _ in 0..calls {
-                let n = match &sdk {
-                    Some(crm) => sdk_call(crm, call).await,
-                    None => raw_call(&raw, call).await,
-                };
-                black_box(n);
+                black_box(sides.call(side, call).await);
             }
         });
     }
@@ -124,59 +172,110 @@ async fn batch(sdk: Option<&CrmClient>, raw: &Raw, call: Call, tasks: usize, cal
     start.elapsed().as_nanos() as f64 / (tasks * calls) as f64
 }
 
-/// One task making `pairs` SDK/raw call pairs back to back, each call timed; who goes first
-/// alternates from pair to pair. Returns the SDK's and the raw client's call times (ns).
-async fn paired(sdk: &CrmClient, raw: &Raw, call: Call, pairs: usize) -> (Vec<f64>, Vec<f64>) {
-    let (sdk, raw) = (sdk.clone(), raw.clone());
+/// One task making `rounds` rounds of one call per side back to back, each call timed, in
+/// [`Side::order`]. Returns each side's call times (ns).
+async fn in_turns(sides: &Sides, call: Call, rounds: usize) -> PerSide<Vec<f64>> {
+    let sides = sides.clone();
     let task = tokio::spawn(async move {
-        let (mut sdk_ns, mut raw_ns) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs));
-        for pair in 0..pairs {
-            for side in [pair % 2 == 0, pair % 2 == 1] {
+        let mut ns: PerSide<Vec<f64>> = std::array::from_fn(|_| Vec::with_capacity(rounds));
+        for round in 0..rounds {
+            for side in Side::order(round) {
                 let start = Instant::now();
-                let n = if side { sdk_call(&sdk, call).await } else { raw_call(&raw, call).await };
-                let ns = start.elapsed().as_nanos() as f64;
+                let n = sides.call(side, call).await;
+                ns[side as usize].push(start.elapsed().as_nanos() as f64);
                 black_box(n);
-                if side { sdk_ns.push(ns) } else { raw_ns.push(ns) }
             }
         }
-        (sdk_ns, raw_ns)
+        ns
     });
     task.await.expect("task")
 }
 
-/// The sequential comparison: every call paired with the other side's next call, so a burst of
-/// machine noise (this is a shared 2-vCPU VM) hits both sides alike. Reports the total ratio
-/// (sum of SDK call times / sum of raw call times) and the ratio of the median calls.
-fn sequential(
-    rt: &tokio::runtime::Runtime,
-    crm: &CrmClient,
-    raw: &Raw,
-    call: Call,
-    rounds: usize,
-    pairs: usize,
-) -> String {
-    rt.block_on(paired(crm, raw, call, pairs.min(20)));
-    let (mut sdk_ns, mut raw_ns) = (Vec::new(), Vec::new());
+/// `a / b` of the totals and of the medians of two sets of call times (sorted in place).
+fn ratios(a: &mut [f64], b: &mut [f64]) -> (f64, f64) {
+    let total = a.iter().sum::<f64>() / b.iter().sum::<f64>();
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    (total, support::quantile(a, 0.5) / support::quantile(b, 0.5))
+}
+
+/// The sequential comparison: every call is followed by the other sides' next calls, so a
+/// burst of machine noise (this is a 2-vCPU VM) hits every side alike. Reports the total ratio
+/// (sum of SDK call times / sum of raw call times), the ratio of the median calls and the
+/// control's same two ratios.
+fn sequential(rt: &tokio::runtime::Runtime, sides: &Sides, call: Call, rounds: usize, calls: usize) -> String {
+    rt.block_on(in_turns(sides, call, calls.min(20)));
+    let mut ns: PerSide<Vec<f64>> = Default::default();
     for _ in 0..rounds {
-        let (s, r) = rt.block_on(paired(crm, raw, call, pairs));
-        sdk_ns.extend(s);
-        raw_ns.extend(r);
+        for (all, some) in ns.iter_mut().zip(rt.block_on(in_turns(sides, call, calls))) {
+            all.extend(some);
+        }
     }
-    let total = |v: &[f64]| v.iter().sum::<f64>();
-    let ratio_total = total(&sdk_ns) / total(&raw_ns);
-    sdk_ns.sort_by(f64::total_cmp);
-    raw_ns.sort_by(f64::total_cmp);
+    let [mut sdk, mut raw, mut control] = ns;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64 / 1e3;
+    let (sdk_mean, raw_mean) = (mean(&sdk), mean(&raw));
+    let (total, median) = ratios(&mut sdk, &mut raw);
+    let (control_total, control_median) = ratios(&mut control, &mut raw.clone());
     let q = |v: &[f64], p| support::quantile(v, p);
     format!(
-        "overhead: {call:?}, 1 task(s), {rounds} rounds x {pairs} call pairs: sdk {:.1} µs/call, raw {:.1} µs/call, \
-         ratio {ratio_total:.3} (total), {:.3} (median call: sdk {:.1} µs, raw {:.1} µs; p25 {:.3}, p75 {:.3})",
-        total(&sdk_ns) / sdk_ns.len() as f64 / 1e3,
-        total(&raw_ns) / raw_ns.len() as f64 / 1e3,
-        q(&sdk_ns, 0.5) / q(&raw_ns, 0.5),
-        q(&sdk_ns, 0.5) / 1e3,
-        q(&raw_ns, 0.5) / 1e3,
-        q(&sdk_ns, 0.25) / q(&raw_ns, 0.25),
-        q(&sdk_ns, 0.75) / q(&raw_ns, 0.75),
+        "overhead: {call:?}, 1 task(s), {rounds} rounds x {calls} calls a side: sdk {sdk_mean:.1} µs/call, raw {raw_mean:.1} µs/call, \
+         ratio {total:.3} (total), {median:.3} (median call: sdk {:.1} µs, raw {:.1} µs; p25 {:.3}, p75 {:.3}); \
+         control (raw again, A/A) {control_total:.3} (total), {control_median:.3} (median call)",
+        q(&sdk, 0.5) / 1e3,
+        q(&raw, 0.5) / 1e3,
+        q(&sdk, 0.25) / q(&raw, 0.25),
+        q(&sdk, 0.75) / q(&raw, 0.75),
+    )
+}
+
+/// The concurrent comparison: throughput of whole batches of `tasks` tasks, one side per batch,
+/// in [`Side::order`] from round to round (a task's call time here includes waiting behind
+/// the other tasks, so calls are not paired).
+fn concurrent(
+    rt: &tokio::runtime::Runtime,
+    sides: &Sides,
+    call: Call,
+    tasks: usize,
+    rounds: usize,
+    calls: usize,
+) -> String {
+    rt.block_on(async {
+        for side in Side::order(0) {
+            batch(sides, side, call, tasks, 1).await;
+        }
+    });
+    let mut ns: PerSide<Vec<f64>> = Default::default();
+    for round in 0..rounds {
+        rt.block_on(async {
+            for side in Side::order(round) {
+                ns[side as usize].push(batch(sides, side, call, tasks, calls).await);
+            }
+        });
+    }
+    let [sdk, raw, control] = &ns;
+    let total = |v: &[f64]| v.iter().sum::<f64>();
+    let per_round = |a: &[f64]| {
+        let mut r: Vec<f64> = a.iter().zip(raw).map(|(a, r)| a / r).collect();
+        r.sort_by(f64::total_cmp);
+        r
+    };
+    let (sdk_rounds, control_rounds) = (per_round(sdk), per_round(control));
+    let q = |v: &[f64], p| support::quantile(v, p);
+    format!(
+        "overhead: {call:?}, {tasks} task(s), {rounds} rounds x {} calls a side: sdk {:.1} µs/call, raw {:.1} µs/call, \
+         ratio {:.3} (total), {:.3} (median of rounds, IQR {:.3}–{:.3}); control (raw again, A/A) {:.3} (total), \
+         {:.3} (median of rounds, IQR {:.3}–{:.3})",
+        calls * tasks,
+        total(sdk) / sdk.len() as f64 / 1e3,
+        total(raw) / raw.len() as f64 / 1e3,
+        total(sdk) / total(raw),
+        q(&sdk_rounds, 0.5),
+        q(&sdk_rounds, 0.25),
+        q(&sdk_rounds, 0.75),
+        total(control) / total(raw),
+        q(&control_rounds, 0.5),
+        q(&control_rounds, 0.25),
+        q(&control_rounds, 0.75),
     )
 }
 
@@ -193,59 +292,44 @@ fn cpu_ns() -> (u64, u64) {
     (client, sim)
 }
 
-/// Client CPU per sequential call, SDK against raw: batches of `calls` calls of one side,
-/// alternating, on-CPU time of the clients' threads (the simulator runs on its own). Wall time
-/// hides part of the client's work behind the server's; this is all of it, kernel included.
-fn client_cpu(
-    rt: &tokio::runtime::Runtime,
-    crm: &CrmClient,
-    raw: &Raw,
-    call: Call,
-    batches: usize,
-    calls: usize,
-) -> String {
-    let (mut sdk_ns, mut raw_ns, mut sdk_sim_ns, mut raw_sim_ns) = (0u64, 0u64, 0u64, 0u64);
-    for batch in 0..batches * 2 {
-        let sdk_side = batch % 2 == 0;
-        let (crm, raw) = (crm.clone(), raw.clone());
-        let before = cpu_ns();
-        rt.block_on(async move {
-            tokio::spawn(async move {
-                for _ in 0..calls {
-                    let n = if sdk_side { sdk_call(&crm, call).await } else { raw_call(&raw, call).await };
-                    black_box(n);
-                }
-            })
-            .await
-            .expect("task")
-        });
-        let after = cpu_ns();
-        let (used, sim_used) = (after.0.saturating_sub(before.0), after.1.saturating_sub(before.1));
-        if sdk_side {
-            sdk_ns += used;
-            sdk_sim_ns += sim_used;
-        } else {
-            raw_ns += used;
-            raw_sim_ns += sim_used;
+/// Client CPU per sequential call: batches of `calls` calls of one side, in [`Side::order`],
+/// on-CPU time of the clients' threads (the simulator runs on its own). Wall time hides part of
+/// the client's work behind the server's; this is all of it, kernel included.
+fn client_cpu(rt: &tokio::runtime::Runtime, sides: &Sides, call: Call, batches: usize, calls: usize) -> String {
+    let (mut client, mut sim): (PerSide<u64>, PerSide<u64>) = Default::default();
+    for round in 0..batches {
+        for side in Side::order(round) {
+            let sides = sides.clone();
+            let before = cpu_ns();
+            rt.block_on(async move {
+                tokio::spawn(async move {
+                    for _ in 0..calls {
+                        black_box(sides.call(side, call).await);
+                    }
+                })
+                .await
+                .expect("task")
+            });
+            let after = cpu_ns();
+            client[side as usize] += after.0.saturating_sub(before.0);
+            sim[side as usize] += after.1.saturating_sub(before.1);
         }
     }
     let per_call = |ns: u64| ns as f64 / (batches * calls) as f64 / 1e3;
+    let ratio = |a: u64| a as f64 / client[Side::Raw as usize].max(1) as f64;
     format!(
         "overhead: {call:?}, client CPU per call ({batches} x {calls} calls per side, on-CPU time of the clients' threads): \
-         sdk {:.1} µs, raw {:.1} µs, ratio {:.3}; the simulator's CPU for the same calls: sdk {:.1} µs, raw {:.1} µs",
-        per_call(sdk_ns),
-        per_call(raw_ns),
-        sdk_ns as f64 / raw_ns.max(1) as f64,
-        per_call(sdk_sim_ns),
-        per_call(raw_sim_ns),
+         sdk {:.1} µs, raw {:.1} µs, ratio {:.3}, control (raw again, A/A) {:.1} µs, ratio {:.3}; \
+         the simulator's CPU for the same calls: sdk {:.1} µs, raw {:.1} µs, control {:.1} µs",
+        per_call(client[Side::Sdk as usize]),
+        per_call(client[Side::Raw as usize]),
+        ratio(client[Side::Sdk as usize]),
+        per_call(client[Side::Control as usize]),
+        ratio(client[Side::Control as usize]),
+        per_call(sim[Side::Sdk as usize]),
+        per_call(sim[Side::Raw as usize]),
+        per_call(sim[Side::Control as usize]),
     )
-}
-
-async fn raw_call(raw: &Raw, call: Call) -> usize {
-    match call {
-        Call::CurrentUser => raw.current_user().await,
-        Call::Page => raw.page().await,
-    }
 }
 
 /// Whether `case` (`user-1`, `user-32`, `page-1`, `page-32`, `user-cpu`, `page-cpu`,
@@ -260,7 +344,7 @@ fn case(call: Call, what: &str) -> String {
     format!("{}-{what}", if call == Call::Page { "page" } else { "user" })
 }
 
-fn interleaved(rt: &tokio::runtime::Runtime, crm: &CrmClient, raw: &Raw, smoke: bool) -> Vec<String> {
+fn interleaved(rt: &tokio::runtime::Runtime, sides: &Sides, smoke: bool) -> Vec<String> {
     let mut lines = Vec::new();
     for (call, tasks) in [(Call::CurrentUser, 1), (Call::CurrentUser, 32), (Call::Page, 1), (Call::Page, 32)] {
         if !wanted(&case(call, &tasks.to_string())) {
@@ -268,50 +352,17 @@ fn interleaved(rt: &tokio::runtime::Runtime, crm: &CrmClient, raw: &Raw, smoke: 
         }
         let (rounds, calls) = match (smoke, call, tasks) {
             (true, _, _) => (2, 2),
-            (false, Call::CurrentUser, 1) => (60, 100),
+            // Multiples of six: whole cycles of `Side::order`.
+            (false, Call::CurrentUser, 1) => (60, 96),
             (false, Call::CurrentUser, _) => (60, 10),
-            (false, Call::Page, 1) => (60, 20),
-            (false, Call::Page, _) => (40, 2),
+            (false, Call::Page, 1) => (60, 18),
+            (false, Call::Page, _) => (42, 2),
         };
-        if tasks == 1 {
-            lines.push(sequential(rt, crm, raw, call, rounds, calls));
-            continue;
-        }
-        // Concurrent: throughput of whole batches, interleaved batch by batch (a task's call
-        // time here includes waiting behind the other tasks, so calls are not paired).
-        rt.block_on(async {
-            batch(Some(crm), raw, call, tasks, 1).await;
-            batch(None, raw, call, tasks, 1).await;
+        lines.push(if tasks == 1 {
+            sequential(rt, sides, call, rounds, calls)
+        } else {
+            concurrent(rt, sides, call, tasks, rounds, calls)
         });
-        let (mut sdk_ns, mut raw_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds {
-            let (s, r) = rt.block_on(async {
-                // Alternate who goes first, so neither always follows the other.
-                if round % 2 == 0 {
-                    let s = batch(Some(crm), raw, call, tasks, calls).await;
-                    (s, batch(None, raw, call, tasks, calls).await)
-                } else {
-                    let r = batch(None, raw, call, tasks, calls).await;
-                    (batch(Some(crm), raw, call, tasks, calls).await, r)
-                }
-            });
-            sdk_ns.push(s);
-            raw_ns.push(r);
-            ratios.push(s / r);
-        }
-        let total = |v: &[f64]| v.iter().sum::<f64>();
-        ratios.sort_by(f64::total_cmp);
-        lines.push(format!(
-            "overhead: {call:?}, {tasks} task(s), {rounds} rounds x {} calls: sdk {:.1} µs/call, raw {:.1} µs/call, \
-             ratio {:.3} (total), {:.3} (median of rounds, IQR {:.3}–{:.3})",
-            calls * tasks,
-            total(&sdk_ns) / sdk_ns.len() as f64 / 1e3,
-            total(&raw_ns) / raw_ns.len() as f64 / 1e3,
-            total(&sdk_ns) / total(&raw_ns),
-            support::quantile(&ratios, 0.5),
-            support::quantile(&ratios, 0.25),
-            support::quantile(&ratios, 0.75),
-        ));
     }
     lines
 }
@@ -383,21 +434,22 @@ fn main() {
     let s = rt.block_on(support::connect(sim, Arc::new(MemoryStore::new()), "bench"));
     let crm = rt.block_on(s.zoho.client(&s.key)).expect("client");
     let token = rt.block_on(s.zoho.tokens().access_token(&s.key)).expect("token");
-    // The raw client is built like the SDK's (same builder, pool and timeouts as Zoho's defaults).
-    let http = zohocrm::transport::http_client_builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(30))
-        .timeout(Duration::from_secs(60))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .user_agent(concat!("zohocrm-rust/", env!("CARGO_PKG_VERSION")))
-        .no_proxy()
-        .build()
-        .expect("http");
-    let raw = Raw {
-        http,
+    // The raw clients are built like the SDK's (same builder, pool and timeouts as Zoho's
+    // defaults), each with a connection pool of its own.
+    let raw_client = || Raw {
+        http: zohocrm::transport::http_client_builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("zohocrm-rust/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()
+            .expect("http"),
         base: s.sim.api_url(DataCenter::Us, Environment::Production),
         auth: format!("Zoho-oauthtoken {}", token.secret().expose()),
     };
+    let raw = raw_client();
     if let Ok(what) = std::env::var("ZOHOCRM_OVERHEAD_PROFILE") {
         let body = rt.block_on(async {
             raw.http
@@ -416,14 +468,15 @@ fn main() {
         return;
     }
     let loads = s.zoho.tokens().store_load_count();
-    let mut lines = interleaved(&rt, &crm, &raw, smoke);
+    let sides = Sides { sdk: crm, raw: raw.clone(), control: raw_client() };
+    let mut lines = interleaved(&rt, &sides, smoke);
     if !shared {
-        for (call, batches, calls) in [(Call::CurrentUser, 4, 2000), (Call::Page, 4, 25)] {
+        for (call, batches, calls) in [(Call::CurrentUser, 6, 1500), (Call::Page, 6, 18)] {
             if !wanted(&case(call, "cpu")) {
                 continue;
             }
             let (batches, calls) = if smoke { (1, 2) } else { (batches, calls) };
-            lines.push(client_cpu(&rt, &crm, &raw, call, batches, calls));
+            lines.push(client_cpu(&rt, &sides, call, batches, calls));
         }
     }
     assert_eq!(s.zoho.tokens().refresh_count(), 0, "no refresh during the comparison");

@@ -18,17 +18,20 @@ pub(crate) struct Key<'de>(Cow<'de, str>);
 
 impl Key<'_> {
     /// The key.
+    #[inline]
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The key as an owned string (for the map of unknown fields).
+    #[inline]
     pub(crate) fn into_string(self) -> String {
         self.0.into_owned()
     }
 }
 
 impl<'de> Deserialize<'de> for Key<'de> {
+    #[inline]
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
         impl<'de> Visitor<'de> for KeyVisitor {
@@ -38,14 +41,17 @@ impl<'de> Deserialize<'de> for Key<'de> {
                 f.write_str("an object key")
             }
 
+            #[inline]
             fn visit_borrowed_str<E: Error>(self, v: &'de str) -> Result<Self::Value, E> {
                 Ok(Key(Cow::Borrowed(v)))
             }
 
+            #[inline]
             fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(Key(Cow::Owned(v.to_owned())))
             }
 
+            #[inline]
             fn visit_string<E: Error>(self, v: String) -> Result<Self::Value, E> {
                 Ok(Key(Cow::Owned(v)))
             }
