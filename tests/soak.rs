@@ -24,7 +24,7 @@ use zohocrm::client::{Criteria, Record, RecordQuery, Search};
 use zohocrm::dc::{DataCenter, Environment};
 use zohocrm::retry::RetryPolicy;
 use zohocrm::store::{SqliteStore, TokenStore};
-use zohocrm::testkit::{self, Decision, Fault, Route, Simulator};
+use zohocrm::testkit::{self, Decision, Fault, Route, SimConfig, Simulator};
 use zohocrm::{CrmClient, Error, TokenKey, Zoho};
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -116,7 +116,8 @@ async fn soak_mixed_calls_through_simulated_hours() {
     let minutes = env_or("ZOHOCRM_SOAK_MINUTES", 30).max(1);
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let sim = Simulator::start().await.unwrap();
+    // The run reads the log by position, minute after minute: keep every request.
+    let sim = Simulator::start_with(SimConfig { request_log: usize::MAX, ..SimConfig::default() }).await.unwrap();
     let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(dir.path().join("soak.sqlite3")).await.unwrap());
     let zoho = Zoho::builder(common::credentials())
         .endpoints(common::endpoints(&sim))

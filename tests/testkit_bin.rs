@@ -115,3 +115,20 @@ async fn refuses_unknown_arguments() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: zoho-sim"));
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn keeps_the_last_requests_it_is_told_to_and_counts_them_all() {
+    let (mut child, info) = spawn(&["--request-log=2"]).await;
+    let (http, control) = (client(), info["control"].as_str().unwrap().to_owned());
+    let us = info["accounts"]["us"].as_str().unwrap();
+    for _ in 0..5 {
+        assert!(http.get(format!("{us}/oauth/serverinfo")).send().await.unwrap().status().is_success());
+    }
+    let log: Value = http.get(format!("{control}/requests")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(log.as_array().map(Vec::len), Some(2), "{log}");
+    assert!(log.as_array().unwrap().iter().all(|r| r["route"] == "server_info"), "{log}");
+    signal(&mut child, "-TERM").await;
+    let out = Command::new(env!("CARGO_BIN_EXE_zoho-sim")).arg("--request-log=many").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--request-log expects a number, got `many`"));
+}

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use testkit_common::*;
 use zohocrm::dc::{DataCenter, Environment};
 use zohocrm::testkit::{
-    ClientRegistration, DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Decision, Route, SimError, Simulator,
+    ClientRegistration, DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Decision, Route, SimConfig, SimError, Simulator,
     default_client_secret,
 };
 
@@ -454,6 +454,36 @@ async fn ten_refreshes_per_refresh_token_per_ten_minutes_then_throttle() {
     assert_eq!(refresh(&sim, DataCenter::Ca, &t.refresh).await.0, 200);
     assert_eq!(refresh(&sim, DataCenter::Ca, &t.refresh).await.0, 400);
     assert_eq!(sim.count_grant("refresh_token"), 13);
+}
+
+#[tokio::test]
+async fn the_log_keeps_the_latest_requests_and_counts_every_one() {
+    let sim = Simulator::start_with(SimConfig { request_log: 4, ..SimConfig::default() }).await.unwrap();
+    let t = login(&sim, "ca.user@zylker.example", Environment::Production, USERS_READ).await;
+    let before = sim.count(Route::Any);
+    for _ in 0..3 {
+        assert_eq!(refresh(&sim, DataCenter::Ca, &t.refresh).await.0, 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(crm_get(&t.api_domain, &t.access, "/users?type=CurrentUser").await.0, 200);
+    }
+    // Counted, kept or not.
+    assert_eq!(sim.count(Route::Any), before + 6);
+    assert_eq!((sim.count(Route::Token), sim.count(Route::Users)), (4, 3));
+    assert_eq!((sim.count_grant("authorization_code"), sim.count_grant("refresh_token")), (1, 3));
+    // Kept: the last four, oldest first.
+    let kept: Vec<(Route, Option<String>)> = sim.requests().into_iter().map(|r| (r.route, r.grant_type)).collect();
+    assert_eq!(
+        kept,
+        [
+            (Route::Token, Some("refresh_token".to_owned())),
+            (Route::Users, None),
+            (Route::Users, None),
+            (Route::Users, None),
+        ]
+    );
+    sim.clear_requests();
+    assert_eq!((sim.count(Route::Any), sim.count_grant("refresh_token"), sim.requests().len()), (0, 0, 0));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! table as one line of JSON on stdout.
 //!
 //! ```text
-//! cargo run --features testkit --bin zoho-sim -- [--port N]
+//! cargo run --features testkit --bin zoho-sim -- [--port N] [--request-log N]
 //! ```
 
 use std::io::Write as _;
@@ -11,24 +11,29 @@ use std::process::ExitCode;
 use zohocrm::testkit::{SimConfig, Simulator};
 
 fn usage() -> &'static str {
-    "usage: zoho-sim [--port N]\n  Runs the Zoho simulator on 127.0.0.1 (port N, or a free port), prints one JSON line with its endpoints, default client and users, and serves until SIGINT/SIGTERM."
+    "usage: zoho-sim [--port N] [--request-log N]\n  Runs the Zoho simulator on 127.0.0.1 (port N, or a free port), prints one JSON line with its endpoints, default client and users, and serves until SIGINT/SIGTERM.\n  --request-log N: how many of the most recent requests GET /_sim/requests keeps (default 10000; counts cover them all)."
 }
 
 fn parse_args() -> Result<SimConfig, String> {
     let mut config = SimConfig::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match arg.as_str() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{what} needs a value"));
+        match name.as_str() {
             "--port" | "-p" => {
-                let v = args.next().ok_or("--port needs a value")?;
+                let v = value("--port")?;
                 config.port = v.parse().map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
             }
-            s if s.starts_with("--port=") => {
-                let v = &s["--port=".len()..];
-                config.port = v.parse().map_err(|_| format!("--port expects a number from 0 to 65535, got `{v}`"))?;
+            "--request-log" => {
+                let v = value("--request-log")?;
+                config.request_log = v.parse().map_err(|_| format!("--request-log expects a number, got `{v}`"))?;
             }
             "--help" | "-h" => return Err(String::new()),
-            other => return Err(format!("unknown argument `{other}`")),
+            _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
     Ok(config)

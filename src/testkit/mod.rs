@@ -53,6 +53,7 @@ mod consent;
 mod criteria;
 mod crm;
 mod html;
+mod request_log;
 mod schema;
 mod seed;
 mod server;
@@ -72,8 +73,8 @@ use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 
 use shared::Shared;
 pub use types::{
-    ClientRegistration, DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, Decision, Fault, IssuedTokens, LoggedRequest,
-    MAX_LATENCY, Route, SimConfig, SimError, SimUser, default_client_secret,
+    ClientRegistration, DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, DEFAULT_REQUEST_LOG, Decision, Fault, IssuedTokens,
+    LoggedRequest, MAX_LATENCY, Route, SimConfig, SimError, SimUser, default_client_secret,
 };
 
 /// A running simulator. Dropping it stops the server.
@@ -272,22 +273,25 @@ impl Simulator {
         self.shared.clear_faults();
     }
 
-    /// Every logged request, oldest first.
+    /// The logged requests, oldest first: the most recent [`SimConfig::request_log`] of them
+    /// (10,000 by default).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.requests()
     }
 
-    /// How many logged requests hit `route` ([`Route::Any`]: all).
+    /// How many requests hit `route` ([`Route::Any`]: all) since the start or the last
+    /// [`clear_requests`](Self::clear_requests), including those the log no longer keeps.
     pub fn count(&self, route: Route) -> usize {
         self.shared.count(route)
     }
 
-    /// How many token requests carried this `grant_type` (whatever their outcome).
+    /// How many token requests carried this `grant_type` (whatever their outcome) since the
+    /// start or the last [`clear_requests`](Self::clear_requests).
     pub fn count_grant(&self, grant_type: &str) -> usize {
         self.shared.count_grant(grant_type)
     }
 
-    /// Empties the request log.
+    /// Empties the request log and resets its counts.
     pub fn clear_requests(&self) {
         self.shared.clear_requests();
     }

@@ -1,7 +1,7 @@
-//! The simulator's shared core: the world ([`State`]) behind one mutex, the simulated clock and
-//! the listener's port, with every operation the Rust [`Simulator`](super::Simulator) API offers.
-//! The `/_sim` HTTP controls parse their request and call the same methods, so both stay one
-//! behaviour.
+//! The simulator's shared core: the world ([`State`]) behind one mutex, the request log behind
+//! another, the simulated clock and the listener's port, with every operation the Rust
+//! [`Simulator`](super::Simulator) API offers. The `/_sim` HTTP controls parse their request and
+//! call the same methods, so both stay one behaviour.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -14,6 +14,7 @@ use crate::dc::{DataCenter, EndpointTable, Environment};
 use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 
 use super::consent;
+use super::request_log::RequestLog;
 use super::seed::{self, NewCrmUser};
 use super::state::{self, Account, Code, Grant, PendingFault, State};
 use super::types::{
@@ -23,6 +24,8 @@ use super::types::{
 /// State shared by the simulator handle and its server tasks.
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The request log, under a lock of its own (logging does not wait for the world).
+    log: Mutex<RequestLog>,
     clock: ManualClock,
     port: u16,
     /// The client programmatic consent uses (built once: building one is slow).
@@ -37,7 +40,8 @@ impl Shared {
             None => ManualClock::starting_now(),
         };
         let state = seed::initial_state(config, clock.now_ms());
-        Shared { state: Mutex::new(state), clock, port, http: OnceLock::new() }
+        let log = Mutex::new(RequestLog::new(config.request_log));
+        Shared { state: Mutex::new(state), log, clock, port, http: OnceLock::new() }
     }
 
     fn http(&self) -> Result<reqwest::Client, SimError> {
@@ -314,28 +318,28 @@ impl Shared {
         Some(fault)
     }
 
+    fn request_log(&self) -> MutexGuard<'_, RequestLog> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn requests(&self) -> Vec<LoggedRequest> {
-        self.lock().log.clone()
+        self.request_log().recent()
     }
 
     pub(crate) fn log(&self, entry: LoggedRequest) {
-        self.lock().log.push(entry);
+        self.request_log().push(entry);
     }
 
     pub(crate) fn count(&self, route: Route) -> usize {
-        self.lock().log.iter().filter(|r| route == Route::Any || r.route == route).count()
+        self.request_log().count(route)
     }
 
     pub(crate) fn count_grant(&self, grant_type: &str) -> usize {
-        self.lock()
-            .log
-            .iter()
-            .filter(|r| r.route == Route::Token && r.grant_type.as_deref() == Some(grant_type))
-            .count()
+        self.request_log().count_grant(grant_type)
     }
 
     pub(crate) fn clear_requests(&self) {
-        self.lock().log.clear();
+        self.request_log().clear();
     }
 
     // ------------------------------------------------------------ records

@@ -1,5 +1,6 @@
 //! The simulator's mutable world: registered clients, accounts, sign-in sessions, codes and
-//! tokens (with Zoho's limits), orgs with their data, the request log and pending faults.
+//! tokens (with Zoho's limits), orgs with their data and pending faults (the request log is
+//! kept apart, in `request_log`).
 //!
 //! Nothing here implements `Debug`: token values are map keys. Secret values are held as
 //! [`SecretString`] where they are stored as data.
@@ -11,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::dc::{DataCenter, Environment};
 
 use super::schema::{FieldDef, ModuleDef};
-use super::types::{ClientRegistration, Fault, LoggedRequest, Route};
+use super::types::{ClientRegistration, Fault, Route};
 
 /// Access tokens live one hour.
 pub(crate) const ACCESS_TOKEN_SECS: i64 = 3600;
@@ -327,7 +328,6 @@ pub(crate) struct State {
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub access_tokens: HashMap<String, AccessToken>,
     pub seq: u64,
-    pub log: Vec<LoggedRequest>,
     pub faults: VecDeque<PendingFault>,
     /// Clock start (epoch seconds): seeded data is older.
     pub start_s: i64,

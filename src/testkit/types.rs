@@ -43,6 +43,12 @@ pub struct SimConfig {
     pub other_org_records: usize,
     /// Register [`DEFAULT_CLIENT_ID`] at start.
     pub register_default_client: bool,
+    /// How many of the most recent requests the log keeps for
+    /// [`Simulator::requests`](super::Simulator::requests) (default [`DEFAULT_REQUEST_LOG`],
+    /// 10,000; older ones are dropped first). The counts ([`Simulator::count`](super::Simulator::count),
+    /// [`Simulator::count_grant`](super::Simulator::count_grant)) cover every request since the
+    /// start or the last clear, however many the log keeps.
+    pub request_log: usize,
 }
 
 impl Default for SimConfig {
@@ -56,6 +62,7 @@ impl Default for SimConfig {
             us_deals: 20,
             other_org_records: 5,
             register_default_client: true,
+            request_log: DEFAULT_REQUEST_LOG,
         }
     }
 }
@@ -157,6 +164,10 @@ pub enum Fault {
     /// HTTP 200 with an HTML body (`Content-Type: text/html`) instead of JSON.
     NonJsonBody,
 }
+
+/// Requests the log keeps for [`Simulator::requests`](super::Simulator::requests) unless
+/// [`SimConfig::request_log`] says otherwise.
+pub const DEFAULT_REQUEST_LOG: usize = 10_000;
 
 /// The longest [`Fault::Latency`] the simulator will wait.
 pub const MAX_LATENCY: Duration = Duration::from_secs(30);

@@ -433,7 +433,6 @@ pub(crate) fn initial_state(config: &SimConfig, now_ms: i64) -> State {
         refresh_tokens: Default::default(),
         access_tokens: Default::default(),
         seq: 0,
-        log: Vec::new(),
         faults: Default::default(),
         start_s,
         us_counts: us,
