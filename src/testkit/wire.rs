@@ -98,11 +98,8 @@ pub(crate) struct Resp {
 }
 
 impl Resp {
-    pub(crate) fn json(status: u16, value: &Value) -> Resp {
-        Resp::json_of(status, value)
-    }
-    /// [`Resp::json`] for any serializable answer (written out without building a JSON tree).
-    pub(crate) fn json_of<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Resp {
+    /// A JSON answer: any serializable value, written out as it is (no JSON tree built first).
+    pub(crate) fn json<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Resp {
         Resp {
             status,
             headers: Vec::new(),

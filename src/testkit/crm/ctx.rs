@@ -209,7 +209,7 @@ pub(crate) fn page_of_with<T, J: Serialize>(
     let more = end < items.len();
     let slice: Vec<J> = items.into_iter().skip(start).take(end - start).map(to_json).collect();
     let info = json!({"per_page": per_page, "count": slice.len(), "page": page, "more_records": more});
-    Resp::json_of(200, &Listing { key, items: &slice, info: &info })
+    Resp::json(200, &Listing { key, items: &slice, info: &info })
 }
 
 /// `{key: items, "info": info}`, keys in the order a JSON object of this crate writes them
