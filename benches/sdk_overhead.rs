@@ -191,14 +191,6 @@ async fn in_turns(sides: &Sides, call: Call, rounds: usize) -> PerSide<Vec<f64>>
     task.await.expect("task")
 }
 
-/// `a / b` of the totals and of the medians of two sets of call times (sorted in place).
-fn ratios(a: &mut [f64], b: &mut [f64]) -> (f64, f64) {
-    let total = a.iter().sum::<f64>() / b.iter().sum::<f64>();
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
-    (total, support::quantile(a, 0.5) / support::quantile(b, 0.5))
-}
-
 /// The sequential comparison: every call is followed by the other sides' next calls, so a
 /// burst of machine noise (this is a 2-vCPU VM) hits every side alike. Reports the total ratio
 /// (sum of SDK call times / sum of raw call times), the ratio of the median calls and the
@@ -211,20 +203,24 @@ fn sequential(rt: &tokio::runtime::Runtime, sides: &Sides, call: Call, rounds: u
             all.extend(some);
         }
     }
-    let [mut sdk, mut raw, mut control] = ns;
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64 / 1e3;
-    let (sdk_mean, raw_mean) = (mean(&sdk), mean(&raw));
-    let (total, median) = ratios(&mut sdk, &mut raw);
-    let (control_total, control_median) = ratios(&mut control, &mut raw.clone());
+    for side in &mut ns {
+        side.sort_by(f64::total_cmp);
+    }
+    let [sdk, raw, control] = &ns;
     let q = |v: &[f64], p| support::quantile(v, p);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64 / 1e3;
+    let (sdk_mean, raw_mean) = (mean(sdk), mean(raw));
+    // Over the raw client: the ratio of the totals and of the median calls.
+    let ratios = |v: &[f64]| (v.iter().sum::<f64>() / raw.iter().sum::<f64>(), q(v, 0.5) / q(raw, 0.5));
+    let ((total, median), (control_total, control_median)) = (ratios(sdk), ratios(control));
     format!(
         "overhead: {call:?}, 1 task(s), {rounds} rounds x {calls} calls a side: sdk {sdk_mean:.1} µs/call, raw {raw_mean:.1} µs/call, \
          ratio {total:.3} (total), {median:.3} (median call: sdk {:.1} µs, raw {:.1} µs; p25 {:.3}, p75 {:.3}); \
          control (raw again, A/A) {control_total:.3} (total), {control_median:.3} (median call)",
-        q(&sdk, 0.5) / 1e3,
-        q(&raw, 0.5) / 1e3,
-        q(&sdk, 0.25) / q(&raw, 0.25),
-        q(&sdk, 0.75) / q(&raw, 0.75),
+        q(sdk, 0.5) / 1e3,
+        q(raw, 0.5) / 1e3,
+        q(sdk, 0.25) / q(raw, 0.25),
+        q(sdk, 0.75) / q(raw, 0.75),
     )
 }
 
