@@ -59,8 +59,38 @@ pub struct Token {
 }
 
 impl Token {
-    /// Milliseconds of validity left at `now_ms` (negative when expired).
+    /// Milliseconds of validity left at `now_ms` (negative when expired; saturating, so an
+    /// imported row with an absurd expiry cannot overflow it).
     pub fn remaining_ms(&self, now_ms: i64) -> i64 {
-        self.expires_at_ms - now_ms
+        self.expires_at_ms.saturating_sub(now_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dc::{DataCenter, Environment};
+
+    fn token(expires_at_ms: i64) -> Token {
+        Token {
+            key: TokenKey::new("u", DataCenter::Us, Environment::Production),
+            access_token: None,
+            refresh_token: None,
+            expires_at_ms,
+            api_domain: String::new(),
+            accounts_server: String::new(),
+            scopes: Vec::new(),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn remaining_time_saturates_instead_of_overflowing() {
+        // An imported row may carry any i64 expiry; the arithmetic must not panic or wrap.
+        assert_eq!(token(i64::MIN).remaining_ms(1), i64::MIN);
+        assert_eq!(token(i64::MAX).remaining_ms(-1), i64::MAX);
+        assert_eq!(token(10_000).remaining_ms(4_000), 6_000);
+        assert_eq!(token(1_000).remaining_ms(4_000), -3_000);
     }
 }
