@@ -323,6 +323,10 @@ impl Retrier {
     }
 
     fn on_error(&self, error: &reqwest::Error, kind: Kind) -> Option<(Reason, Option<Duration>)> {
+        if error.is_builder() {
+            // The request cannot be built (a URL too long for HTTP): the same input fails again.
+            return None;
+        }
         if error.is_connect() {
             // Nothing was sent: safe for every kind but a code exchange (it is not retried at all).
             return (kind != Kind::Once).then_some((Reason::Connect, None));
@@ -357,6 +361,22 @@ fn retryable_status(status: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_that_cannot_be_built_is_not_retried() {
+        let error = crate::transport::http_client_builder()
+            .build()
+            .expect("client")
+            .get("http://127.0.0.1:9/")
+            .header("x", "a\nb")
+            .build()
+            .expect_err("a newline cannot go in a header");
+        assert!(error.is_builder());
+        let r = Retrier::new(RetryPolicy::default());
+        for kind in [Kind::Idempotent, Kind::Write, Kind::Once] {
+            assert!(r.on_error(&error, kind).is_none(), "{kind:?}");
+        }
+    }
 
     #[test]
     fn backoff_is_jittered_and_capped() {

@@ -366,3 +366,21 @@ async fn a_listing_fetches_the_next_page_only_when_its_items_are_wanted() {
     assert_eq!(third.id.as_deref(), Some("2a"));
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
+
+/// Input that makes a URL longer than HTTP allows (65,534 bytes) cannot be sent: it is bad
+/// input, refused before anything leaves, and never retried.
+#[tokio::test]
+async fn input_too_long_for_a_url_is_refused_not_retried() {
+    let h = harness().await;
+    let (crm, _) = us_client(&h).await;
+    h.sim.clear_requests();
+    let long = "1".repeat(70_000);
+    let e = crm.record("Leads", &long).await.unwrap_err();
+    assert!(is_invalid_input(&e), "{e:?}");
+    assert!(!e.may_have_been_sent(), "nothing left the process: {e:?}");
+    assert!(!e.is_retryable(), "{e:?}");
+    assert!(!e.to_string().contains(&long[..64]), "the input is not echoed back whole: {e}");
+    let search = crm.search_page("Leads", &Search::Word(long.clone()), 1, 10).await.unwrap_err();
+    assert!(is_invalid_input(&search) && !search.may_have_been_sent(), "{search:?}");
+    assert!(crm_paths(&h).is_empty(), "nothing reached the simulator");
+}

@@ -246,8 +246,21 @@ impl Error {
         Self::Config { message: message.into() }
     }
 
-    /// Classifies a reqwest error.
+    /// Classifies a reqwest error. One raised while building the request (a URL longer than
+    /// HTTP allows, 65,534 bytes; a value that cannot go in a header) means the input cannot
+    /// be sent at all: [`Error::InvalidInput`], nothing sent, not retryable.
     pub(crate) fn transport(operation: &str, source: reqwest::Error) -> Self {
+        if source.is_builder() {
+            let source = source.without_url();
+            let detail = std::error::Error::source(&source).map(ToString::to_string).unwrap_or_default();
+            return Self::InvalidInput {
+                parameter: operation.to_owned(),
+                reason: format!(
+                    "the request cannot be sent over HTTP ({source}{}{detail}): an input is too long for a URL (HTTP allows 65,534 bytes) or cannot go in one",
+                    if detail.is_empty() { "" } else { ": " }
+                ),
+            };
+        }
         let kind = if source.is_timeout() {
             TransportKind::Timeout
         } else if source.is_connect() {
