@@ -430,3 +430,45 @@ async fn pg_commit_after_the_lease_session_was_terminated_keeps_the_token() {
     assert_eq!(access(&store(&schema).await.get(&k).await.unwrap().unwrap()), "minted");
     within("next lease", a.begin_refresh(&k)).await.unwrap().release().await.unwrap();
 }
+
+/// Every `log` record of the process (the PostgreSQL driver logs through `log`, not tracing).
+struct CapturedLog(std::sync::Mutex<Vec<String>>);
+
+impl log::Log for CapturedLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {}", record.target(), record.args());
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+    }
+    fn flush(&self) {}
+}
+
+static CAPTURED: CapturedLog = CapturedLog(std::sync::Mutex::new(Vec::new()));
+
+/// An application that turns on debug logging sees the driver's statements and their
+/// parameters: the token columns must be there as `[redacted]`, never as text.
+#[tokio::test]
+async fn pg_debug_logs_never_show_tokens() {
+    let Some(schema) = TestSchema::new("logs").await else {
+        return;
+    };
+    let _ = log::set_logger(&CAPTURED);
+    log::set_max_level(log::LevelFilter::Debug);
+    let s = store(&schema).await;
+    let k = key("logs", DataCenter::Eu, Environment::Production);
+    s.put(&token(&k, "1000.logged-access-secret", "1000.logged-refresh-secret", 1)).await.unwrap();
+    let lease = s.begin_refresh(&k).await.unwrap();
+    lease.commit(&token(&k, "1000.logged-access-secret-2", "1000.logged-refresh-secret", 2)).await.unwrap();
+    assert!(s.get(&k).await.unwrap().is_some());
+    let lines = CAPTURED.0.lock().unwrap().clone();
+    assert!(
+        lines.iter().any(|l| l.starts_with("tokio_postgres") && l.contains("with parameters")),
+        "the driver logged its statements at debug level (else this test proves nothing): {} lines",
+        lines.len()
+    );
+    for line in &lines {
+        assert!(!line.contains("logged-access-secret") && !line.contains("logged-refresh-secret"), "{line}");
+    }
+}

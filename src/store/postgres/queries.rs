@@ -65,6 +65,7 @@ impl Inner {
         let r = StoredRow::from_token(token, self.cipher.as_ref())?;
         let stmt = client.prepare_cached(&self.sql.put).await.map_err(&err)?;
         let (access, refresh) = r.exposed_secrets();
+        let (access, refresh) = (Redacted(access), Redacted(refresh));
         let params: [&(dyn ToSql + Sync); COLUMN_COUNT] = [
             &r.user_key,
             &r.dc,
@@ -88,4 +89,31 @@ impl Inner {
         let n = client.execute(&stmt, &[&user, &dc, &env]).await.map_err(&err)?;
         Ok(n > 0)
     }
+}
+
+/// A secret text column as a statement parameter: sent as the text it holds, shown as
+/// `[redacted]`. The driver logs every statement's parameters with `{:?}` at debug level
+/// (`log` target `tokio_postgres`), which an application's debug logging would otherwise print.
+struct Redacted<'a>(Option<&'a str>);
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "[redacted]" } else { "None" })
+    }
+}
+
+impl ToSql for Redacted<'_> {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.0.to_sql(ty, out)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <Option<&str> as ToSql>::accepts(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
 }
