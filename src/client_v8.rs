@@ -344,23 +344,41 @@ impl CrmV8Client {
     }
 
     /// Every row of a COQL query, in calls of `LIMIT` rows (the query's, or 2,000) with a
-    /// growing `OFFSET`, up to Zoho's reach of 100,000 rows.
+    /// growing `OFFSET`, up to Zoho's reach of 100,000 rows: the last call asks only for what
+    /// is left of the reach, and when Zoho still has more rows there the stream ends with
+    /// [`Error::Pagination`] (narrow the query, by id or time ranges, to read the rest). A query
+    /// COQL refuses ends it with [`Error::InvalidInput`] before anything is sent.
     pub fn coql_stream(&self, query: Coql) -> BoxStream<'static, Result<v8::Record>> {
         let limit = query.limit_value().unwrap_or(crate::coql::MAX_LIMIT);
         let start = query.offset_value().unwrap_or(0);
+        let reach = crate::coql::MAX_REACH;
+        // The query as the caller wrote it: one COQL refuses is refused here, not skipped.
+        let refused = query.to_query().err();
         let this = self.clone();
-        let state = (this, query, Some(start));
-        items_of_pages(futures_util::stream::unfold(state, move |(this, query, next)| async move {
-            let offset = next?;
-            if u64::from(offset) + u64::from(limit) > u64::from(crate::coql::MAX_REACH) {
-                return None;
+        let state = (this, query, Some(start), refused);
+        items_of_pages(futures_util::stream::unfold(state, move |(this, query, next, refused)| async move {
+            if let Some(e) = refused {
+                return Some((Err(e), (this, query, None, None)));
             }
-            let page = match this.coql(&query.clone().limit(limit).offset(offset)).await {
+            let offset = next?;
+            let left = reach.saturating_sub(offset);
+            if left == 0 {
+                let e = Error::Pagination {
+                    operation: "coql".into(),
+                    page: 0,
+                    reason: format!(
+                        "Zoho has more rows past the {reach} a COQL query reaches (LIMIT + OFFSET); narrow the query to read them"
+                    ),
+                };
+                return Some((Err(e), (this, query, None, None)));
+            }
+            let call = limit.min(left);
+            let page = match this.coql(&query.clone().limit(call).offset(offset)).await {
                 Ok(p) => p,
-                Err(e) => return Some((Err(e), (this, query, None))),
+                Err(e) => return Some((Err(e), (this, query, None, None))),
             };
-            let next = (page.more_records() && !page.items.is_empty()).then(|| offset + limit);
-            Some((Ok(page.items), (this, query, next)))
+            let next = (page.more_records() && !page.items.is_empty()).then(|| offset + call);
+            Some((Ok(page.items), (this, query, next, None)))
         }))
     }
 

@@ -127,3 +127,90 @@ async fn v8_reads_writes_and_typed_errors() {
     ));
     let _ = sim;
 }
+
+/// A COQL endpoint that always has more rows: answers each query with as many rows as its
+/// `limit` asks (ids from its offset) and `more_records: true`, and keeps every query text.
+async fn endless_coql() -> (zohocrm::client_v8::CrmV8Client, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::sync::{Arc, Mutex};
+    use zohocrm::store::{MemoryStore, TokenStore};
+    use zohocrm::{AccessToken, ClientCredentials, RefreshToken, Token, TokenKey};
+    let queries = Arc::new(Mutex::new(Vec::new()));
+    let seen = queries.clone();
+    let app = axum::Router::new().route(
+        "/crm/v8/coql",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let seen = seen.clone();
+            async move {
+                let text = body["select_query"].as_str().unwrap_or_default().to_owned();
+                let number = |word: &str| -> u64 {
+                    let mut words = text.split_whitespace();
+                    words.find(|w| *w == word).and_then(|_| words.next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+                };
+                let (limit, offset) = (number("limit"), number("offset"));
+                seen.lock().unwrap().push(text.clone());
+                let data: Vec<_> = (offset..offset + limit).map(|i| serde_json::json!({"id": i.to_string()})).collect();
+                axum::Json(serde_json::json!({
+                    "data": data,
+                    "info": {"count": limit, "more_records": true}
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let endpoints =
+        zohocrm::dc::Endpoints::zoho().with_api_domain(DataCenter::Us, Environment::Production, &base).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let key = TokenKey::new("coql", DataCenter::Us, Environment::Production);
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    store
+        .put(&Token {
+            key: key.clone(),
+            access_token: Some(AccessToken::new("1000.aaaa.bbbb")),
+            refresh_token: Some(RefreshToken::new("1000.cccc.dddd")),
+            expires_at_ms: now_ms + 3_600_000,
+            api_domain: base,
+            accounts_server: "https://accounts.zoho.com".into(),
+            scopes: vec!["ZohoCRM.coql.READ".into()],
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+        })
+        .await
+        .unwrap();
+    let zoho = Zoho::builder(ClientCredentials::new("1000.CLIENT", "secret"))
+        .endpoints(endpoints)
+        .shared_store(store)
+        .build()
+        .unwrap();
+    (zoho.client_v8(&key).await.unwrap(), queries)
+}
+
+/// Zoho's COQL reaches 100,000 rows (`LIMIT` + `OFFSET`): the stream's last call asks only for
+/// what is left of it, and when rows remain beyond it the stream ends with a typed error, never
+/// silently short.
+#[tokio::test]
+async fn a_coql_stream_ends_at_zohos_reach_with_an_error_not_silently() {
+    let (crm, queries) = endless_coql().await;
+    let rows: Vec<_> = crm.coql_stream(Coql::select(["Last_Name"]).from("Leads").offset(97_000)).collect().await;
+    let (ok, errors): (Vec<_>, Vec<_>) = rows.into_iter().partition(Result::is_ok);
+    assert_eq!(ok.len(), 3_000, "every row up to the reach");
+    assert!(matches!(errors.as_slice(), [Err(zohocrm::Error::Pagination { .. })]), "{errors:?}");
+    let sent = queries.lock().unwrap().clone();
+    assert!(sent[0].ends_with("limit 2000 offset 97000") && sent[1].ends_with("limit 1000 offset 99000"), "{sent:?}");
+    assert_eq!(sent.len(), 2);
+
+    // Starting closer than one default call to the reach: one shorter call, not nothing.
+    queries.lock().unwrap().clear();
+    let rows: Vec<_> = crm.coql_stream(Coql::select(["Last_Name"]).from("Leads").offset(99_500)).collect().await;
+    assert_eq!(rows.iter().filter(|r| r.is_ok()).count(), 500);
+    assert!(matches!(rows.last(), Some(Err(zohocrm::Error::Pagination { .. }))), "{:?}", rows.last());
+    assert_eq!(queries.lock().unwrap().as_slice(), ["select Last_Name from Leads limit 500 offset 99500"]);
+
+    // A query COQL refuses is refused by the stream too, before anything is sent.
+    queries.lock().unwrap().clear();
+    let rows: Vec<_> =
+        crm.coql_stream(Coql::select(["Last_Name"]).from("Leads").offset(99_950).limit(100)).collect().await;
+    assert!(matches!(rows.as_slice(), [Err(zohocrm::Error::InvalidInput { .. })]), "{rows:?}");
+    assert!(queries.lock().unwrap().is_empty());
+}
