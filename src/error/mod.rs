@@ -271,7 +271,8 @@ impl Error {
         Self::Transport {
             operation: operation.to_owned(),
             kind,
-            may_have_been_sent: kind != TransportKind::Connect,
+            // A connect timeout is a timeout too, and like any connect error nothing was sent.
+            may_have_been_sent: !source.is_connect(),
             source: Arc::new(source.without_url()),
         }
     }
@@ -470,6 +471,36 @@ impl From<CallbackError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connect timeout is both a connect error and a timeout in reqwest: nothing was sent.
+    #[tokio::test]
+    async fn a_connect_timeout_was_not_sent() {
+        // A listener whose accept queue is full and never accepted: a new connection's SYN is
+        // dropped, so connecting times out (on loopback, nothing leaves the machine).
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut queued = Vec::new();
+        for _ in 0..4 {
+            if let Ok(Ok(s)) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), tokio::net::TcpStream::connect(addr)).await
+            {
+                queued.push(s);
+            }
+        }
+        let http = crate::transport::http_client_builder()
+            .connect_timeout(std::time::Duration::from_millis(300))
+            .no_proxy()
+            .build()
+            .unwrap();
+        let error = http.get(format!("http://{addr}/")).send().await.expect_err("the connection is never accepted");
+        assert!(error.is_connect() && error.is_timeout(), "{error:?}");
+        let e = Error::transport("get_org", error);
+        assert!(matches!(e, Error::Transport { kind: TransportKind::Timeout, .. }), "{e:?}");
+        assert!(!e.may_have_been_sent(), "the connection never opened: {e:?}");
+        drop((queued, listener));
+    }
 
     #[test]
     fn invalid_input_is_not_retryable_and_was_not_sent() {
