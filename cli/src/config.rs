@@ -248,6 +248,7 @@ fn read_endpoints(path: &Path) -> Result<(Endpoints, Option<FileClient>), Failur
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read the endpoint file {}: {e}", path.display())))?;
     let file: EndpointFile = serde_json::from_str(text.trim()).map_err(|e| {
+        let e = without_quoted_values(&e.to_string());
         Failure::usage(format!("the endpoint file {} is not an endpoint table: {e}", path.display()))
             .hint("give the JSON line `zoho-sim` prints, or {\"accounts\":{dc:url},\"api\":{dc:{env:url}}}")
     })?;
@@ -255,6 +256,24 @@ fn read_endpoints(path: &Path) -> Result<(Endpoints, Option<FileClient>), Failur
     let endpoints = Endpoints::from_table(&table)
         .map_err(|e| Failure::usage(format!("the endpoint file {} is not usable: {e}", path.display())))?;
     Ok((endpoints, file.client))
+}
+
+/// A JSON error message with every quoted value replaced by `"…"`: serde quotes the text it
+/// found (`invalid type: string "…", expected a map`), and in an endpoint file that text can be
+/// a client secret. What was expected and where (line, column) stay.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    let mut inside = true;
+    for part in parts {
+        out.push('"');
+        out.push_str(if inside { "…" } else { part });
+        inside = !inside;
+    }
+    out
 }
 
 /// Parses a data center location (`us`, `eu`, `in`, `au`, `cn`, `jp`, `ca`, `sa`).

@@ -520,3 +520,18 @@ fn completions_are_printed() {
         assert!(out.stdout.contains("zohocrm") && out.stdout.contains("records"), "{shell}");
     }
 }
+
+#[test]
+fn a_malformed_endpoint_file_is_explained_without_its_values() {
+    let w = World::start();
+    let text = std::fs::read_to_string(&w.endpoints).expect("endpoint file");
+    let mut file: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
+    // A secret where a map of data center to secret belongs.
+    file["client"]["client_secret"] = serde_json::json!("1000.s3cr3t-in-the-wrong-place");
+    let bad = w.endpoints.with_file_name("bad.json");
+    std::fs::write(&bad, file.to_string()).expect("write");
+    let out = w.run(&["whoami", "--endpoints", bad.to_str().expect("utf-8 path")]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("endpoint file") && out.stderr.contains("line 1"), "{}", out.stderr);
+    assert!(!out.stderr.contains("s3cr3t") && !out.stdout.contains("s3cr3t"), "{}", out.stderr);
+}
