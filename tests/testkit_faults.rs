@@ -300,6 +300,10 @@ async fn control_request_log_is_redacted_then_cleared() {
     assert!(log.iter().any(|r| r["route"] == "server_info" && r["status"] == 502));
     assert!(log.iter().all(|r| r.get("grant_type").is_some() && r.get("environment").is_some()));
     assert!(!serde_json::to_string(log).unwrap().contains(q["code"].as_str()));
+    // The OAuth state (the app's CSRF secret) stays out of the log too.
+    let authorize = log.iter().find(|r| r["query"].as_str().is_some_and(|q| q.contains("state="))).unwrap();
+    assert!(authorize["query"].as_str().unwrap().contains("state=[redacted]"), "{authorize}");
+    assert!(!authorize["query"].as_str().unwrap().contains("state=s1"), "{authorize}");
     http.delete(format!("{control}/requests")).send().await.unwrap();
     assert_eq!(sim.requests().len(), 0);
 }

@@ -19,7 +19,7 @@ pub(crate) fn http_client() -> Result<reqwest::Client, SimError> {
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()
-        .map_err(|e| SimError::Http(e.to_string()))
+        .map_err(|e| SimError::Http(e.without_url().to_string()))
 }
 
 enum Step {
@@ -63,7 +63,7 @@ impl Browser<'_> {
                 Step::Get(u) => (client.get(u.clone()).send().await, u),
                 Step::Post(u, fields) => (client.post(u.clone()).form(&fields).send().await, u),
             };
-            let resp = sent.map_err(|e| SimError::Http(e.to_string()))?;
+            let resp = sent.map_err(|e| SimError::Http(e.without_url().to_string()))?;
             let status = resp.status();
             if status.is_redirection() {
                 let location = resp
@@ -82,7 +82,7 @@ impl Browser<'_> {
                 // Left the simulator: this is the app's redirect_uri.
                 return Ok(if url::Url::parse(&location).is_ok() { location } else { next.to_string() });
             }
-            let page = resp.text().await.map_err(|e| SimError::Http(e.to_string()))?;
+            let page = resp.text().await.map_err(|e| SimError::Http(e.without_url().to_string()))?;
             if let Some(code) = html::error_code(&page) {
                 return Err(SimError::ErrorPage { code });
             }

@@ -91,8 +91,18 @@ fn fault_response(fault: &Fault) -> Resp {
 }
 
 /// Keys whose values never reach the log.
-const SECRET_KEYS: &[&str] =
-    &["client_secret", "code", "refresh_token", "token", "access_token", "sim_session", "password"];
+const SECRET_KEYS: &[&str] = &[
+    "client_secret",
+    "code",
+    "refresh_token",
+    "token",
+    "access_token",
+    "sim_session",
+    "password",
+    // The app's CSRF secret for one authorization, and PKCE's verifier.
+    "state",
+    "code_verifier",
+];
 
 /// The query string with secret values replaced by `[redacted]`.
 fn redact_query(query: &str) -> String {
