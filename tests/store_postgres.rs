@@ -472,3 +472,29 @@ async fn pg_debug_logs_never_show_tokens() {
         assert!(!line.contains("logged-access-secret") && !line.contains("logged-refresh-secret"), "{line}");
     }
 }
+
+/// A caller that gives up while waiting for a lease (a handler timeout dropping an `insert`
+/// or `disconnect`) must not leave the lock behind in a pooled session: PostgreSQL grants the
+/// pending `pg_advisory_lock` after the holder lets go, and a pooled session that got it would
+/// hold it for as long as it lives.
+#[tokio::test]
+async fn pg_a_lease_wait_given_up_leaves_no_lock_behind() {
+    let Some(schema) = TestSchema::new("cancel").await else {
+        return;
+    };
+    let options = PostgresOptions { lock_timeout: Duration::from_secs(5), ..PostgresOptions::default() };
+    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options.clone()).await.unwrap();
+    let b = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap();
+    let k = key("cal", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "a", "r", 1)).await.unwrap();
+    let lease = a.begin_refresh(&k).await.unwrap();
+    // B waits for the lock, then gives up (its future is dropped mid-wait).
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), b.begin_refresh(&k)).await;
+    assert!(gave_up.is_err(), "B was still waiting");
+    lease.release().await.unwrap();
+    // B's abandoned wait must not end up holding the lock: A gets it again (A's own pool, so
+    // a re-entrant grant on B's session could not hide a leftover lock).
+    let again = tokio::time::timeout(Duration::from_secs(10), a.begin_refresh(&k)).await;
+    let again = again.expect("A got the lease again").expect("lease");
+    again.release().await.unwrap();
+}

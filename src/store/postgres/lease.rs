@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::{GenericClient, Object};
 
-use super::pool::{discard, reset_or_discard};
+use super::pool::{MayHoldLock, discard, reset_or_discard};
 use super::{Inner, PostgresStore};
 use crate::store::locks::KeyGuard;
 use crate::store::sql::{Ending, Finish, SqlLease};
@@ -32,13 +32,14 @@ impl Inner {
     }
 
     /// Gives back the key's session lock and returns the connection to the pool; a connection
-    /// whose unlock fails is closed instead (PostgreSQL then releases the lock).
+    /// whose unlock fails, or is abandoned mid-way, is closed instead (PostgreSQL then
+    /// releases the lock).
     pub(super) async fn unlock(&self, conn: Object, key: &TokenKey) {
-        match conn.execute("SELECT pg_advisory_unlock($1)", &[&self.lock_id(key)]).await {
-            Ok(_) => drop(conn),
+        let mut conn = MayHoldLock::new(conn);
+        match conn.conn().execute("SELECT pg_advisory_unlock($1)", &[&self.lock_id(key)]).await {
+            Ok(_) => conn.release(),
             Err(e) => {
                 tracing::debug!(error = %e, "could not release a PostgreSQL refresh lock; closing its connection");
-                discard(conn);
             }
         }
     }
@@ -49,8 +50,9 @@ impl PostgresStore {
     /// connection, and starts the `lease_max_hold` watchdog.
     pub(super) async fn begin_lease(&self, key: &TokenKey) -> Result<Box<dyn RefreshLease>, StoreError> {
         let guard = self.inner.locks.lock(key).await;
-        let mut conn = self.inner.take("take the refresh lock").await?;
-        let current = match self.inner.lock_and_read(&mut conn, key).await {
+        // Closed, not pooled, if this future is dropped while the lock is being taken.
+        let mut conn = MayHoldLock::new(self.inner.take("take the refresh lock").await?);
+        let current = match self.inner.lock_and_read(conn.conn(), key).await {
             Ok(current) => current,
             Err(e) => {
                 // The session may hold the lock (a session lock survives a rollback).
@@ -58,7 +60,7 @@ impl PostgresStore {
                 return Err(e);
             }
         };
-        let slot = Arc::new(tokio::sync::Mutex::new(Some(conn)));
+        let slot = Arc::new(tokio::sync::Mutex::new(Some(conn.keep())));
         let watchdog = {
             let (inner, slot, key) = (Arc::clone(&self.inner), Arc::clone(&slot), key.clone());
             tokio::spawn(async move {
@@ -114,21 +116,22 @@ impl SqlLease for PgLease {
             watchdog.abort();
         }
         let inner = Arc::clone(&self.inner);
-        let held = self.slot.lock().await.take();
+        // Closed, not pooled, if this future is dropped before the lock is given back.
+        let held = self.slot.lock().await.take().map(MayHoldLock::new);
         let result = match held {
-            Some(conn) if !conn.is_closed() => {
-                let result = run(&inner, &conn, &self.key, &finish).await;
-                if result.is_err() && session_ended(&conn).await {
+            Some(mut conn) if !conn.is_closed() => {
+                let result = run(&inner, conn.conn(), &self.key, &finish).await;
+                if result.is_err() && session_ended(conn.conn()).await {
                     // The session died under the statement; PostgreSQL rolled it back.
-                    discard(conn);
+                    drop(conn);
                     fresh(&inner, &self.key, &finish).await
                 } else {
-                    inner.unlock(conn, &self.key).await;
+                    inner.unlock(conn.keep(), &self.key).await;
                     result
                 }
             }
             Some(dead) => {
-                discard(dead);
+                drop(dead);
                 fresh(&inner, &self.key, &finish).await
             }
             None => fresh(&inner, &self.key, &finish).await,

@@ -83,7 +83,7 @@ mod pool;
 mod queries;
 mod tls;
 
-use pool::{PgFailure, reset_or_discard};
+use pool::{MayHoldLock, PgFailure, reset_or_discard};
 pub use tls::SslMode;
 use tls::{split_ssl_mode, tls_connector};
 
@@ -259,11 +259,13 @@ impl PostgresStore {
             locks: KeyLocks::default(),
             sql,
         });
-        let mut conn = inner.take("connect").await?;
-        let migrated = inner.migrate(&mut conn).await;
+        let mut conn = MayHoldLock::new(inner.take("connect").await?);
+        let migrated = inner.migrate(conn.conn()).await;
         if migrated.is_err() {
             // Awaited, so the transaction's locks are gone before the error is returned.
             reset_or_discard(conn).await;
+        } else {
+            conn.release();
         }
         migrated?;
         Ok(Self { inner })

@@ -18,12 +18,55 @@ pub(super) fn discard(conn: Object) {
     drop(Object::take(conn));
 }
 
+/// A pooled connection whose session may hold (or be about to get) an advisory lock. Dropped
+/// — by a caller that gave up, mid-statement — it is closed, not returned to the pool: a
+/// `pg_advisory_lock` still waiting on the server is granted once the holder lets go, and a
+/// pooled session would then keep the lock for as long as it lives. Only [`Self::release`],
+/// after the lock is given back, returns it to the pool.
+pub(super) struct MayHoldLock(Option<Object>);
+
+impl MayHoldLock {
+    pub(super) fn new(conn: Object) -> Self {
+        Self(Some(conn))
+    }
+
+    /// The connection. Only `release`, `keep` (both by value) and `drop` empty the slot, so it
+    /// is always there while the guard can be borrowed.
+    #[allow(clippy::expect_used)]
+    pub(super) fn conn(&mut self) -> &mut Object {
+        self.0.as_mut().expect("a guarded connection is present until consumed")
+    }
+
+    /// Whether the driver already saw the connection close.
+    pub(super) fn is_closed(&self) -> bool {
+        self.0.as_ref().is_none_or(|c| c.is_closed())
+    }
+
+    /// Returns the connection to the pool: its session holds no lock.
+    pub(super) fn release(mut self) {
+        drop(self.0.take());
+    }
+
+    /// The connection, for a holder that keeps the lock (and closes or unlocks it itself).
+    #[allow(clippy::expect_used)] // See `conn`: the slot is full until the guard is consumed.
+    pub(super) fn keep(mut self) -> Object {
+        self.0.take().expect("a guarded connection is present until consumed")
+    }
+}
+
+impl Drop for MayHoldLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            discard(conn);
+        }
+    }
+}
+
 /// Rolls back any open transaction and drops every advisory lock of the session, then returns
-/// the connection to the pool; closes it if that fails.
-pub(super) async fn reset_or_discard(conn: Object) {
-    match conn.batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()").await {
-        Ok(()) => drop(conn),
-        Err(_) => discard(conn),
+/// the connection to the pool; closes it if that fails (or if the caller gives up meanwhile).
+pub(super) async fn reset_or_discard(mut conn: MayHoldLock) {
+    if conn.conn().batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()").await.is_ok() {
+        conn.release();
     }
 }
 
