@@ -307,3 +307,43 @@ async fn an_online_grant_has_no_refresh_token_and_is_not_an_error() {
     let err = crm.current_user().await.unwrap_err();
     assert!(matches!(err, Error::ReauthorizationRequired { .. }), "{err:?}");
 }
+
+/// Two instances of an app share the store. An online grant (no refresh token) expires; the
+/// second instance is told to authorize again and remembers that. The user logs in again
+/// through the first instance: the second must use the new token, not stay refused until it
+/// restarts.
+#[tokio::test]
+async fn a_connection_refused_in_one_instance_comes_back_when_another_reconnects_it() {
+    use std::sync::Arc;
+    use zohocrm::store::{MemoryStore, TokenStore};
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let h = common::harness_with(store.clone()).await;
+    let other = Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .shared_store(store)
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let email = user_in(&h.sim, DataCenter::Us);
+    let login = || async {
+        let (url, pending) = h
+            .zoho
+            .authorization(testkit::DEFAULT_REDIRECT_URI)
+            .scopes(SCOPES.iter().copied())
+            .access_type(zohocrm::oauth::AccessType::Online)
+            .build(h.zoho.endpoints())
+            .unwrap();
+        let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
+        h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap()
+    };
+    let token = login().await;
+    assert!(other.client(&token.key).await.unwrap().current_user().await.unwrap().is_some());
+    h.sim.advance(Duration::from_secs(3601));
+    let err = other.tokens().access_token(&token.key).await.unwrap_err();
+    assert!(matches!(err, Error::ReauthorizationRequired { .. }), "{err:?}");
+    // The user logs in again, through the first instance.
+    let again = login().await;
+    let served = other.tokens().access_token(&token.key).await.expect("the new login is used");
+    assert_eq!(served.secret().expose(), again.access_token.as_ref().unwrap().expose());
+}

@@ -7,11 +7,11 @@ use std::sync::atomic::Ordering;
 
 use crate::error::{Error, RateLimitScope, Result};
 use crate::refresh::DEFAULT_THROTTLE_BACKOFF;
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::AccessToken;
 use crate::token::{Token, TokenKey};
 
 use super::entry::Entry;
-use super::{ManagerInner, Outcome, Remembered, ValidToken, access_of, is_rejected, millis, stale_at};
+use super::{ManagerInner, Outcome, Refused, Remembered, ValidToken, access_of, is_rejected, millis, stale_at};
 
 /// The refresh flight of one connection, run as its own task: it completes (and stores what
 /// Zoho minted) even when every caller waiting for it has gone away.
@@ -33,7 +33,7 @@ pub(super) async fn run_flight(
 }
 
 /// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).
-fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<RefreshToken>) {
+fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<Refused>) {
     let now = inner.clock.now_ms();
     let until_ms = match error {
         Error::ReauthorizationRequired { .. } => i64::MAX,
@@ -69,13 +69,13 @@ pub(super) async fn read_store(inner: &ManagerInner, key: &TokenKey) -> Result<(
 }
 
 /// The refresh itself, with the connection's writer lock held. On failure, also returns the
-/// refresh token Zoho refused (for `ReauthorizationRequired`).
+/// stored token that was refused (for `ReauthorizationRequired`).
 async fn refresh_locked(
     inner: &ManagerInner,
     key: &TokenKey,
     entry: &Entry,
     rejected: Option<&AccessToken>,
-) -> std::result::Result<Arc<Token>, (Error, Option<RefreshToken>)> {
+) -> std::result::Result<Arc<Token>, (Error, Option<Refused>)> {
     let now = inner.clock.now_ms();
     // Someone else may have refreshed (or reconnected) while we waited.
     if let Some(token) = entry.fresh(now).filter(|t| !is_rejected(t, rejected)) {
@@ -122,8 +122,7 @@ async fn refresh_locked(
                 return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
             }
             // The old token stays in the store and in the cache, untouched.
-            let refused = current.refresh_token.clone();
-            return Err((error, refused));
+            return Err((error, Some(Refused::of(&current))));
         }
     };
     // Persist before anyone uses it; if that fails, nobody does.

@@ -129,9 +129,40 @@ struct Remembered {
     error: Error,
     /// Until when (epoch ms); `i64::MAX` for a connection that must be authorized again.
     until_ms: i64,
-    /// For `ReauthorizationRequired`: the refresh token Zoho refused (a stored token with another
-    /// one means the connection was replaced, possibly by another process).
-    refused: Option<RefreshToken>,
+    /// For `ReauthorizationRequired`: the stored token that was refused. A stored token written
+    /// after it, or with another refresh token, means the connection was replaced (possibly by
+    /// another process, possibly by a new online grant, which has no refresh token at all).
+    refused: Option<Refused>,
+}
+
+/// The stored token a refresh was refused for: its refresh token and when it was written.
+/// The default (no token known) is replaced only by a token with a refresh token.
+#[derive(Clone, Debug)]
+pub(super) struct Refused {
+    refresh_token: Option<RefreshToken>,
+    updated_at_ms: i64,
+}
+
+impl Default for Refused {
+    fn default() -> Self {
+        Self { refresh_token: None, updated_at_ms: i64::MAX }
+    }
+}
+
+impl Refused {
+    pub(super) fn of(token: &Token) -> Self {
+        Self { refresh_token: token.refresh_token.clone(), updated_at_ms: token.updated_at_ms }
+    }
+
+    /// Whether `stored` replaced the refused token: written later, or another refresh token.
+    fn replaced_by(&self, stored: &Token) -> bool {
+        let other_refresh_token = match (&stored.refresh_token, &self.refresh_token) {
+            (Some(stored), Some(refused)) => !stored.ct_eq(refused),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        stored.updated_at_ms > self.updated_at_ms || other_refresh_token
+    }
 }
 
 /// Counters for observability and tests.
@@ -480,7 +511,7 @@ impl TokenManager {
         // possibly by another process: look at the store (cheap next to a token request).
         self.inner.counters.store_loads.fetch_add(1, Ordering::Relaxed);
         match self.inner.store.get_shared(key).await {
-            Ok(Some(stored)) if stored.refresh_token.as_ref().is_some_and(|rt| !rt.ct_eq(&refused)) => {
+            Ok(Some(stored)) if refused.replaced_by(&stored) => {
                 self.forget_failure(key);
                 let stale_at = self.stale_at(&stored);
                 entry.set(stored, stale_at);
