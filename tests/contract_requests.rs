@@ -394,3 +394,34 @@ async fn optional_parameters_are_omitted_and_required_ones_enforced() {
     }
     assert!(server.take().is_empty(), "nothing may be sent when a required parameter is missing");
 }
+
+/// RFC 6749's answer for a refresh token that is invalid, expired or revoked is `invalid_grant`:
+/// like Zoho's own `invalid_code`, it means the user must authorize again (not a failure to
+/// retry every few seconds).
+#[tokio::test]
+async fn an_invalid_grant_answer_to_a_refresh_means_authorize_again() {
+    use zohocrm::dc::{DataCenter, Endpoints, Environment};
+    let server = CaptureServer::json_ok(r#"{"error":"invalid_grant"}"#).await;
+    let endpoints = Endpoints::zoho().with_accounts_server(DataCenter::Us, server.base_url()).expect("endpoints");
+    let zoho = zohocrm::Zoho::builder(zohocrm::ClientCredentials::new("1000.CLIENT", CLIENT_SECRET))
+        .endpoints(endpoints)
+        .build()
+        .expect("zoho");
+    let key = zohocrm::TokenKey::new("u", DataCenter::Us, Environment::Production);
+    let token = zohocrm::Token {
+        key: key.clone(),
+        access_token: None,
+        refresh_token: Some(zohocrm::RefreshToken::new(REFRESH_TOKEN)),
+        expires_at_ms: 0,
+        api_domain: "https://www.zohoapis.com".into(),
+        accounts_server: server.base_url().to_owned(),
+        scopes: Vec::new(),
+        created_at_ms: 0,
+        updated_at_ms: 0,
+    };
+    let err = zoho.oauth().refresh(&token).await.expect_err("refused");
+    assert!(
+        matches!(&err, zohocrm::Error::ReauthorizationRequired { zoho_error: Some(e), .. } if e == "invalid_grant"),
+        "{err:?}"
+    );
+}

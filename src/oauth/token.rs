@@ -77,7 +77,10 @@ impl OAuthClient {
             refresh_token: Some(refresh_token),
         };
         let response = match self.call_token(dc, body, "refresh_token").await {
-            Err(Error::OAuth { error, .. }) if error == "invalid_code" || error == "invalid_token" => {
+            // Zoho's `invalid_code` (and `invalid_token`), and RFC 6749's `invalid_grant`.
+            Err(Error::OAuth { error, .. })
+                if error == "invalid_code" || error == "invalid_token" || error == "invalid_grant" =>
+            {
                 return Err(Error::ReauthorizationRequired {
                     key: token.key.clone(),
                     reason: format!(
