@@ -34,9 +34,9 @@ impl Inner {
     /// Gives back the key's session lock and returns the connection to the pool; a connection
     /// whose unlock fails, or is abandoned mid-way, is closed instead (PostgreSQL then
     /// releases the lock).
-    pub(super) async fn unlock(&self, conn: Object, key: &TokenKey) {
-        let mut conn = MayHoldLock::new(conn);
-        match conn.conn().execute("SELECT pg_advisory_unlock($1)", &[&self.lock_id(key)]).await {
+    pub(super) async fn unlock(&self, mut conn: MayHoldLock, key: &TokenKey) {
+        let Ok(client) = conn.conn() else { return };
+        match client.execute("SELECT pg_advisory_unlock($1)", &[&self.lock_id(key)]).await {
             Ok(_) => conn.release(),
             Err(e) => {
                 tracing::debug!(error = %e, "could not release a PostgreSQL refresh lock; closing its connection");
@@ -52,7 +52,7 @@ impl PostgresStore {
         let guard = self.inner.locks.lock(key).await;
         // Closed, not pooled, if this future is dropped while the lock is being taken.
         let mut conn = MayHoldLock::new(self.inner.take("take the refresh lock").await?);
-        let current = match self.inner.lock_and_read(conn.conn(), key).await {
+        let current = match self.inner.lock_and_read(conn.conn()?, key).await {
             Ok(current) => current,
             Err(e) => {
                 // The session may hold the lock (a session lock survives a rollback).
@@ -60,7 +60,7 @@ impl PostgresStore {
                 return Err(e);
             }
         };
-        let slot = Arc::new(tokio::sync::Mutex::new(Some(conn.keep())));
+        let slot = Arc::new(tokio::sync::Mutex::new(conn.keep()));
         let watchdog = {
             let (inner, slot, key) = (Arc::clone(&self.inner), Arc::clone(&slot), key.clone());
             tokio::spawn(async move {
@@ -72,7 +72,7 @@ impl PostgresStore {
                         max_hold = ?inner.lease_max_hold,
                         "PostgreSQL refresh lease held past lease_max_hold; its lock and connection are handed back (a later commit still writes)"
                     );
-                    inner.unlock(conn, &key).await;
+                    inner.unlock(MayHoldLock::new(conn), &key).await;
                 }
             })
         };
@@ -120,13 +120,20 @@ impl SqlLease for PgLease {
         let held = self.slot.lock().await.take().map(MayHoldLock::new);
         let result = match held {
             Some(mut conn) if !conn.is_closed() => {
-                let result = run(&inner, conn.conn(), &self.key, &finish).await;
-                if result.is_err() && session_ended(conn.conn()).await {
+                let result = match conn.conn() {
+                    Ok(client) => run(&inner, client, &self.key, &finish).await,
+                    Err(e) => Err(e),
+                };
+                let ended = match conn.conn() {
+                    Ok(client) => result.is_err() && session_ended(client).await,
+                    Err(_) => true,
+                };
+                if ended {
                     // The session died under the statement; PostgreSQL rolled it back.
                     drop(conn);
                     fresh(&inner, &self.key, &finish).await
                 } else {
-                    inner.unlock(conn.keep(), &self.key).await;
+                    inner.unlock(conn, &self.key).await;
                     result
                 }
             }
@@ -190,7 +197,7 @@ impl Drop for PgLease {
             Ok(runtime) => {
                 let (inner, key) = (Arc::clone(&self.inner), self.key.clone());
                 runtime.spawn(async move {
-                    inner.unlock(conn, &key).await;
+                    inner.unlock(MayHoldLock::new(conn), &key).await;
                     drop(guard);
                 });
             }

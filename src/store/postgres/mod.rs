@@ -260,7 +260,10 @@ impl PostgresStore {
             sql,
         });
         let mut conn = MayHoldLock::new(inner.take("connect").await?);
-        let migrated = inner.migrate(conn.conn()).await;
+        let migrated = match conn.conn() {
+            Ok(client) => inner.migrate(client).await,
+            Err(e) => Err(e),
+        };
         if migrated.is_err() {
             // Awaited, so the transaction's locks are gone before the error is returned.
             reset_or_discard(conn).await;

@@ -30,14 +30,19 @@ impl MayHoldLock {
         Self(Some(conn))
     }
 
-    /// The connection. Only `release`, `keep` (both by value) and `drop` empty the slot, so it
-    /// is always there while the guard can be borrowed.
-    #[allow(clippy::expect_used)]
-    pub(super) fn conn(&mut self) -> &mut Object {
-        self.0.as_mut().expect("a guarded connection is present until consumed")
+    /// The connection. Only `release` and `keep` (both by value) and `drop` empty the slot, so
+    /// the error is not expected; it is typed all the same.
+    pub(super) fn conn(&mut self) -> Result<&mut Object, StoreError> {
+        self.0.as_mut().ok_or_else(|| {
+            database_error(
+                BACKEND,
+                "use a locked connection",
+                PgFailure("the connection was already handed back".into()),
+            )
+        })
     }
 
-    /// Whether the driver already saw the connection close.
+    /// Whether the driver already saw the connection close (or there is none).
     pub(super) fn is_closed(&self) -> bool {
         self.0.as_ref().is_none_or(|c| c.is_closed())
     }
@@ -48,9 +53,8 @@ impl MayHoldLock {
     }
 
     /// The connection, for a holder that keeps the lock (and closes or unlocks it itself).
-    #[allow(clippy::expect_used)] // See `conn`: the slot is full until the guard is consumed.
-    pub(super) fn keep(mut self) -> Object {
-        self.0.take().expect("a guarded connection is present until consumed")
+    pub(super) fn keep(mut self) -> Option<Object> {
+        self.0.take()
     }
 }
 
@@ -65,7 +69,8 @@ impl Drop for MayHoldLock {
 /// Rolls back any open transaction and drops every advisory lock of the session, then returns
 /// the connection to the pool; closes it if that fails (or if the caller gives up meanwhile).
 pub(super) async fn reset_or_discard(mut conn: MayHoldLock) {
-    if conn.conn().batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()").await.is_ok() {
+    let Ok(client) = conn.conn() else { return };
+    if client.batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()").await.is_ok() {
         conn.release();
     }
 }
