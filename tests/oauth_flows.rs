@@ -287,10 +287,8 @@ async fn disconnect_revokes_at_the_dc_and_deletes_the_token() {
     assert!(matches!(err, Error::NotConnected { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn an_online_grant_has_no_refresh_token_and_is_not_an_error() {
-    let h = harness().await;
-    let email = user_in(&h.sim, DataCenter::Us);
+/// The browser flow with `access_type=online` for `email`, stored as user `u`.
+async fn online_login(h: &common::Harness, email: &str) -> zohocrm::Token {
     let (url, pending) = h
         .zoho
         .authorization(testkit::DEFAULT_REDIRECT_URI)
@@ -298,8 +296,15 @@ async fn an_online_grant_has_no_refresh_token_and_is_not_an_error() {
         .access_type(zohocrm::oauth::AccessType::Online)
         .build(h.zoho.endpoints())
         .unwrap();
-    let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
-    let token = h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap();
+    let redirect = h.sim.consent(&url, email, Environment::Production, Decision::Accept).await.unwrap();
+    h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_online_grant_has_no_refresh_token_and_is_not_an_error() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let token = online_login(&h, &email).await;
     assert!(token.refresh_token.is_none());
     let crm = h.zoho.client(&token.key).await.unwrap();
     assert!(crm.current_user().await.unwrap().is_some());
@@ -326,24 +331,13 @@ async fn a_connection_refused_in_one_instance_comes_back_when_another_reconnects
         .build()
         .unwrap();
     let email = user_in(&h.sim, DataCenter::Us);
-    let login = || async {
-        let (url, pending) = h
-            .zoho
-            .authorization(testkit::DEFAULT_REDIRECT_URI)
-            .scopes(SCOPES.iter().copied())
-            .access_type(zohocrm::oauth::AccessType::Online)
-            .build(h.zoho.endpoints())
-            .unwrap();
-        let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
-        h.zoho.complete_authorization("u", &redirect, &pending).await.unwrap()
-    };
-    let token = login().await;
+    let token = online_login(&h, &email).await;
     assert!(other.client(&token.key).await.unwrap().current_user().await.unwrap().is_some());
     h.sim.advance(Duration::from_secs(3601));
     let err = other.tokens().access_token(&token.key).await.unwrap_err();
     assert!(matches!(err, Error::ReauthorizationRequired { .. }), "{err:?}");
     // The user logs in again, through the first instance.
-    let again = login().await;
+    let again = online_login(&h, &email).await;
     let served = other.tokens().access_token(&token.key).await.expect("the new login is used");
     assert_eq!(served.secret().expose(), again.access_token.as_ref().unwrap().expose());
 }

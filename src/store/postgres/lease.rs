@@ -120,13 +120,13 @@ impl SqlLease for PgLease {
         let held = self.slot.lock().await.take().map(MayHoldLock::new);
         let result = match held {
             Some(mut conn) if !conn.is_closed() => {
-                let result = match conn.conn() {
-                    Ok(client) => run(&inner, client, &self.key, &finish).await,
-                    Err(e) => Err(e),
-                };
-                let ended = match conn.conn() {
-                    Ok(client) => result.is_err() && session_ended(client).await,
-                    Err(_) => true,
+                let (result, ended) = match conn.conn() {
+                    Ok(client) => {
+                        let result = run(&inner, client, &self.key, &finish).await;
+                        let ended = result.is_err() && session_ended(client).await;
+                        (result, ended)
+                    }
+                    Err(e) => (Err(e), true),
                 };
                 if ended {
                     // The session died under the statement; PostgreSQL rolled it back.
