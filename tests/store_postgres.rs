@@ -7,6 +7,8 @@
 //! `SKIPPED (ZOHOCRM_SKIP_POSTGRES=1): <test>` line on stderr.
 #![cfg(feature = "postgres")]
 
+#[cfg(feature = "testkit")]
+mod common;
 mod store_support;
 
 use std::sync::Arc;
@@ -405,6 +407,154 @@ async fn pg_lease_max_hold_frees_the_lock_and_a_late_commit_still_writes() {
     other.release().await.unwrap();
     within("late commit", lease.commit(&token(&k, "minted", "r", 2))).await.unwrap();
     assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "minted");
+}
+
+/// A lease that lost its lock (held past `lease_max_hold`) while another instance stored a new
+/// consent must not write its stale result over it: the late commit and the late delete are
+/// refused with `LeaseLost`, and the reconnected token stays.
+#[tokio::test]
+async fn pg_a_late_commit_after_a_lost_lease_never_overwrites_a_newer_token() {
+    let Some(schema) = TestSchema::new("lostlease").await else {
+        return;
+    };
+    let options = PostgresOptions { lease_max_hold: Duration::from_millis(100), ..PostgresOptions::default() };
+    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap();
+    let b = store(&schema).await;
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "old", "r", 1)).await.unwrap();
+    let late_commit = a.begin_refresh(&k).await.unwrap();
+    // Another instance waits out the hold and stores the user's new consent through its lease.
+    let other = within("lease after max hold", b.begin_refresh(&k)).await.unwrap();
+    other.commit(&token(&k, "reconnected", "r2", 3)).await.unwrap();
+    let err = within("late commit", late_commit.commit(&token(&k, "minted", "r", 2))).await.unwrap_err();
+    assert!(lease_lost(&err), "{err:?}");
+    assert_eq!(refresh(&b.get(&k).await.unwrap().unwrap()), "r2", "the new consent was overwritten");
+    assert!(err.to_string().contains("ann@us/production"), "{err}");
+
+    // The same for a disconnect that lost its lease: the newer row is not deleted.
+    let late_delete = a.begin_refresh(&k).await.unwrap();
+    let other = within("lease after max hold", b.begin_refresh(&k)).await.unwrap();
+    other.commit(&token(&k, "again", "r3", 4)).await.unwrap();
+    let err = within("late delete", late_delete.delete()).await.unwrap_err();
+    assert!(lease_lost(&err), "{err:?}");
+    assert_eq!(refresh(&b.get(&k).await.unwrap().unwrap()), "r3", "the new consent was deleted");
+}
+
+/// What [`refresh_past_its_lease`] leaves: A's call result, the token stored at the end, A's
+/// client, and the simulator and schema they use (bind `_schema` to keep the schema alive).
+#[cfg(feature = "testkit")]
+struct PastItsLease {
+    result: zohocrm::Result<Option<zohocrm::client::Org>>,
+    stored: Option<zohocrm::Token>,
+    crm: zohocrm::CrmClient,
+    h: common::Harness,
+    _schema: TestSchema,
+}
+
+/// What another instance does while the first one's refresh is at Zoho, past its lease.
+#[cfg(feature = "testkit")]
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Meanwhile {
+    /// The user connects again without `prompt=consent`: the stored grant stays, a new access
+    /// token is stored.
+    Reconnect,
+    /// The user connects again with `prompt=consent`: a new refresh token, and Zoho revokes the
+    /// old one (the refresh in flight is answered `invalid_code`).
+    Reconsent,
+    /// The user is disconnected.
+    Disconnect,
+}
+
+/// Starts a call on instance A whose refresh Zoho answers only after A's lease was handed
+/// back (`lease_max_hold`), does `meanwhile` through instance B (which waits for that lease),
+/// and checks that A's late answer did not undo it.
+#[cfg(feature = "testkit")]
+async fn refresh_past_its_lease(test: &str, meanwhile: Meanwhile) -> Option<PastItsLease> {
+    use zohocrm::testkit::{self, Decision, Fault, Route};
+    let schema = TestSchema::new(test).await?;
+    let hold = Duration::from_millis(150);
+    let options = PostgresOptions { lease_max_hold: hold, ..PostgresOptions::default() };
+    let a = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap();
+    let h = common::harness_with(Arc::new(a)).await;
+    let email = common::user_in(&h.sim, DataCenter::Us);
+    let old = common::connect(&h, "u", &email, Environment::Production).await;
+    let b = zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .store(store(&schema).await)
+        .build()
+        .unwrap();
+
+    let crm = h.zoho.client(&old.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    h.sim.inject(Route::Token, Fault::Latency(hold * 4), 1);
+    let call = tokio::spawn({
+        let crm = crm.clone();
+        async move { crm.org().await }
+    });
+    while h.sim.pending_faults() > 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // A's refresh is at Zoho and holds the lease until the watchdog hands it back.
+    let stored_by_b = if meanwhile == Meanwhile::Disconnect {
+        within("disconnect", b.disconnect(&old.key)).await.unwrap();
+        None
+    } else {
+        let mut request = b.authorization(testkit::DEFAULT_REDIRECT_URI).scopes(common::SCOPES.iter().copied());
+        if meanwhile == Meanwhile::Reconsent {
+            request = request.prompt_consent();
+        }
+        let (url, pending) = request.build(b.endpoints()).unwrap();
+        let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
+        Some(within("reconnect", b.complete_authorization("u", &redirect, &pending)).await.unwrap())
+    };
+    let result = within("the late refresh", call).await.unwrap();
+    let stored = b.tokens().store().get(&old.key).await.unwrap();
+    match (&stored, &stored_by_b) {
+        (Some(stored), Some(by_b)) => assert!(
+            stored.access_token.as_ref().unwrap().ct_eq(by_b.access_token.as_ref().unwrap())
+                && stored.refresh_token.as_ref().unwrap().ct_eq(by_b.refresh_token.as_ref().unwrap()),
+            "{meanwhile:?}: the late refresh overwrote what the other instance stored"
+        ),
+        (None, None) => {}
+        _ => panic!("{meanwhile:?}: the late refresh undid what the other instance did"),
+    }
+    Some(PastItsLease { result, stored, crm, h, _schema: schema })
+}
+
+/// End to end, on PostgreSQL: an instance's refresh outlives its lease while the user
+/// reconnects through another instance. The late answer does not overwrite what the other
+/// stored (the late commit is refused); the first instance's call goes through with the stored
+/// token, and later calls ask Zoho nothing more.
+#[cfg(feature = "testkit")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_refresh_that_outlived_its_lease_yields_to_a_reconnect_elsewhere() {
+    for (test, meanwhile) in [("lostreconnect", Meanwhile::Reconnect), ("lostreconsent", Meanwhile::Reconsent)] {
+        let Some(PastItsLease { result, crm, h, _schema: _kept, .. }) = refresh_past_its_lease(test, meanwhile).await
+        else {
+            return;
+        };
+        result.unwrap_or_else(|e| panic!("{meanwhile:?}: the call fails instead of using the stored token: {e}"));
+        crm.org().await.unwrap();
+        assert_eq!(h.sim.count_grant("refresh_token"), 1, "{meanwhile:?}: a refresh after the stored token was used");
+    }
+}
+
+/// ... and a disconnect elsewhere stays a disconnect: the late refresh does not bring the
+/// connection back, and the first instance's call says the user is not connected.
+#[cfg(feature = "testkit")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_refresh_that_outlived_its_lease_does_not_undo_a_disconnect_elsewhere() {
+    let Some(PastItsLease { result, stored, crm, _schema: _kept, .. }) =
+        refresh_past_its_lease("lostdisconnect", Meanwhile::Disconnect).await
+    else {
+        return;
+    };
+    assert!(stored.is_none());
+    assert!(matches!(result, Err(zohocrm::Error::NotConnected { .. })), "{result:?}");
+    let again = crm.org().await;
+    assert!(matches!(again, Err(zohocrm::Error::NotConnected { .. })), "{again:?}");
 }
 
 /// The lease's session is ended by the server (an admin, a proxy, a failover): the commit

@@ -461,6 +461,45 @@ async fn sqlite_an_expired_lease_is_taken_over() {
     assert_eq!(left, 0, "the commit gave the lease back");
 }
 
+/// A lease that expired and was taken over by another instance, which stored a new consent,
+/// must not write its stale result over it (nor delete it); when nobody wrote in between, the
+/// late commit still lands.
+#[tokio::test]
+async fn sqlite_a_late_commit_after_a_lost_lease_never_overwrites_a_newer_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.sqlite3");
+    let (a, b) = (SqliteStore::open(&path).await.unwrap(), SqliteStore::open(&path).await.unwrap());
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    a.put(&token(&k, "old", "r", 1)).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let expire = || conn.execute("UPDATE zohocrm_tokens_leases SET expires_at_ms = 1", []).unwrap();
+
+    let late_commit = a.begin_refresh(&k).await.unwrap();
+    expire();
+    let other = within("take over", b.begin_refresh(&k)).await.unwrap();
+    other.commit(&token(&k, "reconnected", "r2", 3)).await.unwrap();
+    let err = late_commit.commit(&token(&k, "minted", "r", 2)).await.unwrap_err();
+    assert!(lease_lost(&err), "{err:?}");
+    assert_eq!(refresh(&b.get(&k).await.unwrap().unwrap()), "r2", "the new consent was overwritten");
+
+    let late_delete = a.begin_refresh(&k).await.unwrap();
+    expire();
+    let other = within("take over", b.begin_refresh(&k)).await.unwrap();
+    other.commit(&token(&k, "again", "r3", 4)).await.unwrap();
+    let err = late_delete.delete().await.unwrap_err();
+    assert!(lease_lost(&err), "{err:?}");
+    assert_eq!(refresh(&b.get(&k).await.unwrap().unwrap()), "r3", "the new consent was deleted");
+
+    // Taken over and given back unchanged: the late commit still writes.
+    let late = a.begin_refresh(&k).await.unwrap();
+    expire();
+    within("take over", b.begin_refresh(&k)).await.unwrap().release().await.unwrap();
+    late.commit(&token(&k, "minted", "r3", 5)).await.unwrap();
+    assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "minted");
+    let left: i64 = conn.query_row("SELECT count(*) FROM zohocrm_tokens_leases", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "a lease row was left behind");
+}
+
 /// A database written by schema version 1 gains the lease table on open.
 #[tokio::test]
 async fn sqlite_version_1_files_migrate_to_version_2() {

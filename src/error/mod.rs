@@ -446,6 +446,7 @@ fn duplicate_store_error(e: &StoreError) -> StoreError {
         S::InvalidIdentifier { what, name } => S::InvalidIdentifier { what, name: name.clone() },
         S::KeyMismatch { lease, token } => S::KeyMismatch { lease: lease.clone(), token: token.clone() },
         S::Import { line, reason } => S::Import { line: *line, reason: reason.clone() },
+        S::LeaseLost { backend, action, key } => S::LeaseLost { backend, action, key: key.clone() },
         S::Tls { backend, reason } => S::Tls { backend, reason: reason.clone() },
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use crate::error::{Error, RateLimitScope, Result};
 use crate::refresh::DEFAULT_THROTTLE_BACKOFF;
 use crate::secret::AccessToken;
+use crate::store::StoreError;
 use crate::token::{Token, TokenKey};
 
 use super::entry::Entry;
@@ -121,16 +122,53 @@ async fn refresh_locked(
                 tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
                 return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
             }
+            if matches!(error, Error::ReauthorizationRequired { .. })
+                && let Some(outcome) = changed_meanwhile(inner, key, entry, &current).await
+            {
+                return outcome;
+            }
             // The old token stays in the store and in the cache, untouched.
             return Err((error, Some(Refused::of(&current))));
         }
     };
     // Persist before anyone uses it; if that fails, nobody does.
-    let refreshed = lease.commit_shared(refreshed).await.map_err(|e| (e.into(), None))?;
+    let refreshed = match lease.commit_shared(refreshed).await {
+        Ok(refreshed) => refreshed,
+        Err(lost @ StoreError::LeaseLost { .. }) => {
+            return changed_meanwhile(inner, key, entry, &current).await.unwrap_or(Err((lost.into(), None)));
+        }
+        Err(e) => return Err((e.into(), None)),
+    };
     let refreshed_stale_at = stale_at(&inner.policy, &refreshed);
     entry.set(refreshed.clone(), refreshed_stale_at);
     tracing::debug!(connection = %key, "access token refreshed and stored");
     Ok(refreshed)
+}
+
+/// What the store holds now, if it no longer holds `current`, the token this flight refreshed
+/// from: another instance refreshed, reconnected or disconnected the user while Zoho answered
+/// (its lease lost, or Zoho refusing the grant that reconnect replaced). That wins over this
+/// flight's outcome: the stored token if it is usable, `NotConnected` if the row is gone.
+/// `None` if the store still holds `current`, or could not tell.
+async fn changed_meanwhile(
+    inner: &ManagerInner,
+    key: &TokenKey,
+    entry: &Entry,
+    current: &Token,
+) -> Option<std::result::Result<Arc<Token>, (Error, Option<Refused>)>> {
+    match read_store(inner, key).await {
+        Err(gone @ Error::NotConnected { .. }) => {
+            entry.clear();
+            Some(Err((gone, None)))
+        }
+        Ok((stored, stored_stale_at)) if Refused::of(current).replaced_by(&stored) => {
+            tracing::info!(connection = %key, "the stored token changed during the refresh; using the stored one");
+            entry.set(stored.clone(), stored_stale_at);
+            let usable = inner.clock.now_ms() < stored_stale_at && stored.access_token.is_some();
+            usable.then_some(Ok(stored))
+        }
+        Ok(_) | Err(_) => None,
+    }
 }
 
 /// After a failed refresh: the cached access token if it is still valid, the failure was

@@ -102,6 +102,18 @@ pub enum StoreError {
         /// The token's key.
         token: String,
     },
+    /// A refresh lease ended after it had lost its lock (it was held past the store's limit,
+    /// or its database session ended), and another writer changed the key's token meanwhile:
+    /// the late commit or delete was refused, so it cannot undo that newer write. Nothing was
+    /// written; read the stored token again.
+    LeaseLost {
+        /// `SQLite` or `PostgreSQL`.
+        backend: &'static str,
+        /// What the lease was ending with.
+        action: &'static str,
+        /// The key, as `user@dc/environment`.
+        key: String,
+    },
     /// Importing tokens from a Zoho SDK store failed.
     Import {
         /// The 1-based line (CSV) or row number (database) that failed; 0 for the whole input.
@@ -168,6 +180,10 @@ impl fmt::Display for StoreError {
                     "refresh lease for {lease} was committed with a token for {token}; commit the lease's own key"
                 )
             }
+            Self::LeaseLost { backend, action, key } => write!(
+                f,
+                "{backend} token store did not {action} for {key}: the refresh lease was lost (held past its limit, or its database session ended) and another writer has changed the token since; nothing was written, read the stored token again"
+            ),
             Self::Import { line, reason } if *line == 0 => {
                 write!(f, "token import failed: {reason}")
             }

@@ -273,6 +273,13 @@ impl Simulator {
         self.shared.clear_faults();
     }
 
+    /// How many injected faults still wait for their request. A fault is taken when its
+    /// request arrives, so this going down tells a test that the request is at the simulator:
+    /// e.g. held by a [`Fault::Latency`], which logs the request only once it is answered.
+    pub fn pending_faults(&self) -> usize {
+        self.shared.pending_faults()
+    }
+
     /// The logged requests, oldest first: the most recent [`SimConfig::request_log`] of them
     /// (10,000 by default).
     pub fn requests(&self) -> Vec<LoggedRequest> {

@@ -301,6 +301,10 @@ impl Shared {
         self.lock().faults.clear();
     }
 
+    pub(crate) fn pending_faults(&self) -> usize {
+        self.lock().faults.iter().map(|f| f.remaining).sum()
+    }
+
     /// Takes the next pending fault for `route` (its own faults first, then `Any`).
     pub(crate) fn take_fault(&self, route: Route) -> Option<Fault> {
         let mut st = self.lock();

@@ -38,6 +38,11 @@ pub fn refresh(t: &Token) -> &str {
 }
 
 /// Fails the test if `fut` takes longer than 5 s (a lease that never released, say).
+/// Whether a late lease end was refused because another writer changed the row meanwhile.
+pub fn lease_lost(err: &StoreError) -> bool {
+    matches!(err, StoreError::LeaseLost { .. })
+}
+
 pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(5), fut)
         .await

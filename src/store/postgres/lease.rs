@@ -7,9 +7,9 @@ use std::sync::Arc;
 use deadpool_postgres::{GenericClient, Object};
 
 use super::pool::{MayHoldLock, discard, reset_or_discard};
-use super::{Inner, PostgresStore};
+use super::{BACKEND, Inner, PostgresStore};
 use crate::store::locks::KeyGuard;
-use crate::store::sql::{Ending, Finish, SqlLease};
+use crate::store::sql::{Ending, Finish, SqlLease, lease_lost, unchanged_since_lease};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -70,7 +70,7 @@ impl PostgresStore {
                     tracing::warn!(
                         key = %key,
                         max_hold = ?inner.lease_max_hold,
-                        "PostgreSQL refresh lease held past lease_max_hold; its lock and connection are handed back (a later commit still writes)"
+                        "PostgreSQL refresh lease held past lease_max_hold; its lock and connection are handed back (a later commit writes only if nobody changed the token meanwhile)"
                     );
                     inner.unlock(MayHoldLock::new(conn), &key).await;
                 }
@@ -131,7 +131,7 @@ impl SqlLease for PgLease {
                 if ended {
                     // The session died under the statement; PostgreSQL rolled it back.
                     drop(conn);
-                    fresh(&inner, &self.key, &finish).await
+                    fresh(&inner, &self.key, self.current.as_ref(), &finish).await
                 } else {
                     inner.unlock(conn, &self.key).await;
                     result
@@ -139,9 +139,9 @@ impl SqlLease for PgLease {
             }
             Some(dead) => {
                 drop(dead);
-                fresh(&inner, &self.key, &finish).await
+                fresh(&inner, &self.key, self.current.as_ref(), &finish).await
             }
-            None => fresh(&inner, &self.key, &finish).await,
+            None => fresh(&inner, &self.key, self.current.as_ref(), &finish).await,
         };
         drop(self.guard.take());
         result
@@ -161,19 +161,26 @@ async fn run(
     }
 }
 
-/// The lease's session is gone (and with it the lock): do the write on another connection.
-async fn fresh(inner: &Inner, key: &TokenKey, finish: &Finish<&Token>) -> Result<bool, StoreError> {
+/// The lease's session is gone (and with it the lock): end the lease on another connection,
+/// under the key's lock again, and only if nobody changed the row since the lease read it
+/// ([`StoreError::LeaseLost`] otherwise).
+async fn fresh(
+    inner: &Inner,
+    key: &TokenKey,
+    then: Option<&Token>,
+    finish: &Finish<&Token>,
+) -> Result<bool, StoreError> {
     if matches!(finish, Finish::Release) {
         return Ok(false);
     }
-    tracing::debug!(key = %key, "PostgreSQL refresh lease's session ended; writing on a fresh connection");
+    tracing::debug!(key = %key, "PostgreSQL refresh lease's lock is gone; ending it on a fresh connection");
     // Whatever ended the lease's session (a failover, an admin) may have ended idle pooled
     // sessions too, and the pool notices only when one is used: try the next one.
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let conn = inner.take("commit the refreshed token").await?;
-        let result = run(inner, &conn, key, finish).await;
+        let mut conn = inner.take(finish.action()).await?;
+        let result = fenced(inner, &mut conn, key, then, finish).await;
         if result.is_err() && attempt < 4 && session_ended(&conn).await {
             tracing::debug!(key = %key, attempt, "pooled PostgreSQL session was closed; trying another");
             discard(conn);
@@ -181,6 +188,29 @@ async fn fresh(inner: &Inner, key: &TokenKey, finish: &Finish<&Token>) -> Result
         }
         return result;
     }
+}
+
+/// `finish` in one transaction holding the key's lock (as a transaction lock, waiting at most
+/// `lock_timeout` for a lease holder), if the row is still the one the lease read.
+async fn fenced(
+    inner: &Inner,
+    conn: &mut Object,
+    key: &TokenKey,
+    then: Option<&Token>,
+    finish: &Finish<&Token>,
+) -> Result<bool, StoreError> {
+    let err = inner.err(finish.action());
+    let tx = conn.transaction().await.map_err(&err)?;
+    let timeout = format!("{}ms", inner.lock_timeout.as_millis().max(1));
+    tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&timeout]).await.map_err(&err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&inner.lock_id(key)]).await.map_err(&err)?;
+    if !unchanged_since_lease(inner.read(&tx, key).await?.as_ref(), then) {
+        tracing::warn!(key = %key, "a PostgreSQL refresh lease that lost its lock ended after another writer changed the token; nothing written");
+        return Err(lease_lost(BACKEND, key, finish));
+    }
+    let result = run(inner, &tx, key, finish).await?;
+    tx.commit().await.map_err(&err)?;
+    Ok(result)
 }
 
 impl Drop for PgLease {

@@ -37,18 +37,21 @@
 //! connection and followed by `pg_advisory_unlock`. If the lease's session is gone by then
 //! (the server or a proxy ended it, the network dropped it, or the lease outlived
 //! [`PostgresOptions::lease_max_hold`]), the statement runs on a fresh pooled connection
-//! instead: **a minted token is never lost** because of the lease's connection. Single flight
-//! holds as long as the lease's session lives; when it dies PostgreSQL releases the lock, and
-//! another instance may start a refresh of its own meanwhile. Both tokens are valid (Zoho
-//! keeps the refresh token and allows several live access tokens), the last commit wins, and
-//! nothing is half-written.
+//! instead, in a transaction that takes the key's lock again (`pg_advisory_xact_lock`): **a
+//! minted token is never lost** because of the lease's connection. Single flight holds as
+//! long as the lease's session lives; when it dies PostgreSQL releases the lock, and another
+//! instance may refresh, reconnect or disconnect the user meanwhile. So the late statement
+//! runs only if the row is still the one the lease read; otherwise it is refused with
+//! [`StoreError::LeaseLost`] and writes nothing: a late result of the old grant never
+//! overwrites a newer consent, and never deletes it. (The token manager then uses the stored
+//! token.)
 //!
 //! `lease_max_hold` (default 30 s) bounds how long a lease keeps its pooled connection: the
 //! OAuth token call is bounded by the client's token timeout (default 20 s), so a lease that
 //! is still open after that is abandoned work, and its connection and lock are handed back by
 //! a watchdog. Keep `lease_max_hold` above the token timeout plus a margin; a lower value only
-//! weakens single flight (the commit still lands). A holder that dies outright loses its
-//! connection, and PostgreSQL releases the lock at once.
+//! weakens single flight (the commit still lands unless the token changed meanwhile). A
+//! holder that dies outright loses its connection, and PostgreSQL releases the lock at once.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), zohocrm::store::StoreError> {

@@ -12,7 +12,8 @@ pub(crate) mod row;
 
 use super::StoreError;
 use crate::dc::{DataCenter, Environment};
-use crate::token::TokenKey;
+use crate::secret::{AccessToken, RefreshToken};
+use crate::token::{Token, TokenKey};
 
 /// The SQL differences between the two backends.
 #[derive(Clone, Copy, Debug)]
@@ -135,8 +136,7 @@ pub(crate) enum Finish<T> {
 }
 
 impl<T> Finish<T> {
-    /// What the store is doing, for error messages (SQLite's; PostgreSQL names each statement).
-    #[cfg(feature = "sqlite")]
+    /// What the store is doing, for error messages.
     pub(crate) fn action(&self) -> &'static str {
         match self {
             Self::Write(_) => "commit the refreshed token",
@@ -144,6 +144,35 @@ impl<T> Finish<T> {
             Self::Release => "release the refresh lease",
         }
     }
+}
+
+/// Whether the token stored `now` is the one a lease read when it was granted (`then`): no other
+/// writer stored or removed the key in between. A lease that lost its lock ends only then, so
+/// a late commit cannot undo a newer consent or a disconnect; [`StoreError::LeaseLost`]
+/// otherwise.
+pub(crate) fn unchanged_since_lease(now: Option<&Token>, then: Option<&Token>) -> bool {
+    fn same<S>(a: Option<&S>, b: Option<&S>, eq: impl Fn(&S, &S) -> bool) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+    match (now, then) {
+        (None, None) => true,
+        (Some(now), Some(then)) => {
+            now.updated_at_ms == then.updated_at_ms
+                && now.expires_at_ms == then.expires_at_ms
+                && same(now.access_token.as_ref(), then.access_token.as_ref(), AccessToken::ct_eq)
+                && same(now.refresh_token.as_ref(), then.refresh_token.as_ref(), RefreshToken::ct_eq)
+        }
+        _ => false,
+    }
+}
+
+/// The refusal of a lost lease's late end: see [`unchanged_since_lease`].
+pub(crate) fn lease_lost<T>(backend: &'static str, key: &TokenKey, finish: &Finish<T>) -> StoreError {
+    StoreError::LeaseLost { backend, action: finish.action(), key: key.to_string() }
 }
 
 /// A driver error as a [`StoreError::Database`] source: boxed, so no driver type shows in the

@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, params};
 use super::owner::{alive, now_ms};
 use super::{BACKEND, Inner, LEASE_TTL, SqliteStore, blocking, busy_or_db, key_row};
 use crate::store::locks::KeyGuard;
-use crate::store::sql::{Ending, Finish, SqlLease, key_params};
+use crate::store::sql::{Ending, Finish, SqlLease, key_params, lease_lost, unchanged_since_lease};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -93,11 +93,32 @@ impl Inner {
     /// Does `finish` (write, delete or nothing) and gives `owner`'s lease back, in one
     /// transaction. Only `owner`'s lease row is removed: a lease that expired and was taken
     /// over belongs to its new holder. Returns whether a token row was deleted.
-    pub(super) fn finish_lease(&self, key: &TokenKey, owner: &str, finish: &Finish<Token>) -> Result<bool, StoreError> {
+    ///
+    /// A lease whose row is no longer `owner`'s (it expired and another holder took it over)
+    /// writes or deletes only if the token row is still the one it read (`then`), and is
+    /// refused with [`StoreError::LeaseLost`] otherwise: a late result cannot undo a newer
+    /// consent or a disconnect.
+    pub(super) fn finish_lease(
+        &self,
+        key: &TokenKey,
+        owner: &str,
+        then: Option<&Token>,
+        finish: &Finish<Token>,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.take()?;
         let result = (|| {
             let busy = |e| busy_or_db(finish.action(), e, self.busy_timeout);
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(busy)?;
+            if !matches!(finish, Finish::Release) {
+                let holder: Option<String> = tx
+                    .prepare_cached(&self.sql.lease_get)
+                    .and_then(|mut st| st.query_row(key_row(key), |r| r.get(0)).optional())
+                    .map_err(busy)?;
+                if holder.as_deref() != Some(owner) && !unchanged_since_lease(self.read(&tx, key)?.as_ref(), then) {
+                    tracing::warn!(key = %key, "an SQLite refresh lease that expired ended after another writer changed the token; nothing written");
+                    return Err(lease_lost(BACKEND, key, finish));
+                }
+            }
             let deleted = match finish {
                 Finish::Write(token) => {
                     self.write(&tx, token)?;
@@ -155,7 +176,8 @@ impl SqlLease for SqliteLease {
             Finish::Delete => Finish::Delete,
             Finish::Release => Finish::Release,
         };
-        let result = blocking(move || inner.finish_lease(&key, &owner, &finish)).await;
+        let then = self.current.take();
+        let result = blocking(move || inner.finish_lease(&key, &owner, then.as_ref(), &finish)).await;
         drop(self); // releases the in-process lock only after the lease row is gone
         result
     }
@@ -172,7 +194,7 @@ impl Drop for SqliteLease {
         let (inner, key, owner, guard) =
             (Arc::clone(&self.inner), self.key.clone(), self.owner.clone(), self.guard.take());
         let give_back = move || {
-            if let Err(e) = inner.finish_lease(&key, &owner, &Finish::Release) {
+            if let Err(e) = inner.finish_lease(&key, &owner, None, &Finish::Release) {
                 tracing::debug!(error = %e, "could not give back a dropped SQLite refresh lease; it will expire");
             }
             drop(guard);
@@ -207,7 +229,7 @@ mod tests {
         // Lease 1 outlived its expiry: lease 2 takes the row over.
         conn.execute("UPDATE zohocrm_tokens_leases SET expires_at_ms = 1", []).unwrap();
         assert!(inner.try_take_lease(&k, &second).unwrap().is_some(), "lease 2");
-        inner.finish_lease(&k, &first, &Finish::Release).unwrap(); // lease 1's late give-back
+        inner.finish_lease(&k, &first, None, &Finish::Release).unwrap(); // lease 1's late give-back
         let held: i64 = conn.query_row("SELECT count(*) FROM zohocrm_tokens_leases", [], |r| r.get(0)).unwrap();
         assert_eq!(held, 1, "lease 1's give-back removed lease 2's row");
     }
