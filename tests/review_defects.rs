@@ -447,13 +447,17 @@ async fn the_builder_debug_hides_proxy_credentials() {
     let _ = Arc::new(builder);
 }
 
-/// An accounts server on loopback that answers every request with `body` (HTTP 200).
-async fn fake_accounts(body: String) -> String {
+/// An accounts server on loopback that answers every request with `body` (HTTP 200); its base
+/// URL and how many requests it got.
+async fn fake_accounts(body: String) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/accounts/us", listener.local_addr().unwrap());
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let mut buf = [0u8; 8192];
             let _ = s.read(&mut buf).await;
             let response = format!(
@@ -463,7 +467,42 @@ async fn fake_accounts(body: String) -> String {
             let _ = s.write_all(response.as_bytes()).await;
         }
     });
-    base
+    (base, asked)
+}
+
+/// A refresh that Zoho answers with the `api_domain` of another data center says the stored
+/// connection is in the wrong place, and will say so again: the error is remembered until the
+/// connection is replaced, instead of a new token request after every `failure_memory`
+/// (Zoho allows about ten per ten minutes).
+#[tokio::test]
+async fn a_refresh_answered_for_another_data_center_is_remembered_until_a_reconnect() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let token = connect(&h, "u", &email, Environment::Production).await;
+    let eu_api = h.sim.api_url(DataCenter::Eu, Environment::Production);
+    let (base, asked) =
+        fake_accounts(format!(r#"{{"access_token":"1000.eu-access","expires_in":3600,"api_domain":"{eu_api}"}}"#))
+            .await;
+    let zoho = zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim).with_accounts_server(DataCenter::Us, &base).unwrap())
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .shared_store(h.zoho.tokens().store().clone())
+        .build()
+        .unwrap();
+    let crm = zoho.client(&token.key).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600));
+    for round in 0..3 {
+        let err = crm.org().await.unwrap_err();
+        assert!(matches!(err, Error::DataCenter(DcError::ApiDomainMismatch { .. })), "round {round}: {err:?}");
+        h.sim.advance(past_failure_memory());
+    }
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1, "token requests for one wrong answer");
+
+    // The user connects again (through the simulator's accounts server): the refusal is lifted.
+    reconnect(&h, "u", &email, true).await;
+    crm.org().await.expect("the replaced connection works");
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -471,7 +510,7 @@ async fn an_empty_refresh_token_in_a_refresh_answer_does_not_replace_ours() {
     let h = harness().await;
     let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
     let api = h.sim.api_url(DataCenter::Us, Environment::Production);
-    let base = fake_accounts(format!(
+    let (base, _) = fake_accounts(format!(
         r#"{{"access_token":"1000.new-access","refresh_token":"","expires_in":3600,"api_domain":"{api}"}}"#
     ))
     .await;

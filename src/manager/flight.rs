@@ -36,8 +36,11 @@ pub(super) async fn run_flight(
 /// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).
 fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<Refused>) {
     let now = inner.clock.now_ms();
+    // Zoho refused the grant, or put the connection in another data center or environment
+    // than it is stored under: asking again gets the same answer until it is replaced.
+    let until_replaced = matches!(error, Error::ReauthorizationRequired { .. } | Error::DataCenter(_));
     let until_ms = match error {
-        Error::ReauthorizationRequired { .. } => i64::MAX,
+        _ if until_replaced => i64::MAX,
         Error::RateLimited { retry_after, .. } => now.saturating_add(millis(*retry_after)),
         Error::NotConnected { .. } => return,
         _ => now.saturating_add(millis(inner.policy.failure_memory)),
@@ -49,8 +52,7 @@ fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option
     if map.len() >= inner.capacity {
         map.retain(|_, r| r.until_ms > now);
     }
-    let refused =
-        if matches!(error, Error::ReauthorizationRequired { .. }) { Some(refused.unwrap_or_default()) } else { None };
+    let refused = if until_replaced { Some(refused.unwrap_or_default()) } else { None };
     map.insert(key.clone(), Remembered { error: error.clone(), until_ms, refused });
 }
 

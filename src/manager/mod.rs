@@ -21,8 +21,9 @@
 //! **Failures are remembered**, so an accounts outage does not turn 1,000 callers into 1,000
 //! token requests: a failed refresh is remembered for [`RefreshPolicy::failure_memory`]
 //! (default 5 s), Zoho's throttle until the back-off has passed, and
-//! [`Error::ReauthorizationRequired`] until the connection is replaced (a new consent in this or
-//! any other process sharing the store). While the access token is still valid, a refresh that
+//! [`Error::ReauthorizationRequired`] (and a refresh answer that places the connection in
+//! another data center or environment, [`Error::DataCenter`]) until the connection is replaced
+//! (a new consent in this or any other process sharing the store). While the access token is still valid, a refresh that
 //! failed for a transient reason (network, 5xx, throttle, store) does not fail the call: the
 //! still-valid token is used.
 //!
@@ -127,9 +128,10 @@ type Outcome = Result<Arc<Token>, Error>;
 #[derive(Debug)]
 struct Remembered {
     error: Error,
-    /// Until when (epoch ms); `i64::MAX` for a connection that must be authorized again.
+    /// Until when (epoch ms); `i64::MAX` for a connection that must be authorized again (or
+    /// that Zoho placed in another data center or environment).
     until_ms: i64,
-    /// For `ReauthorizationRequired`: the stored token that was refused. A stored token written
+    /// For those: the stored token that was refused. A stored token written
     /// after it, or with another refresh token, means the connection was replaced (possibly by
     /// another process, possibly by a new online grant, which has no refresh token at all).
     refused: Option<Refused>,
