@@ -159,6 +159,12 @@ pub trait RefreshLease: Send {
     ///
     /// `token.key` must be the lease's key ([`StoreError::KeyMismatch`] otherwise). On error
     /// nothing was written and the lock is released.
+    ///
+    /// A lease of the SQL stores can outlive its lock (PostgreSQL's `lease_max_hold` or a
+    /// session that ended; an SQLite lease that expired): its late commit writes only if the
+    /// row is still the one [`current`](Self::current) showed, and is refused with
+    /// [`StoreError::LeaseLost`] if another writer changed it meanwhile. The same holds for
+    /// [`delete`](Self::delete).
     async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError>;
 
     /// [`commit`](Self::commit), returning the token as now stored, for the manager to cache:
