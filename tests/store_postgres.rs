@@ -383,6 +383,42 @@ async fn pg_store_on_an_existing_pool() {
     conformance(&a, &b).await;
 }
 
+/// A statement the database does not answer in time (here: a table locked by an admin's or a
+/// migration's transaction) ends in `Busy` after `statement_timeout`, instead of the call, and
+/// every call behind it, hanging; the store works again once the lock is gone.
+#[tokio::test]
+async fn pg_a_blocked_statement_ends_in_busy_after_the_statement_timeout() {
+    let Some(schema) = TestSchema::new("stmt").await else {
+        return;
+    };
+    let options = PostgresOptions {
+        statement_timeout: Duration::from_millis(200),
+        lock_timeout: Duration::from_millis(200),
+        ..PostgresOptions::default()
+    };
+    let store = PostgresStore::connect_with(&schema.conn_str, &schema.name, options).await.unwrap();
+    let k = key("ann", DataCenter::Us, Environment::Production);
+    store.put(&token(&k, "a", "r", 1)).await.unwrap();
+    let mut admin = schema.client().await;
+    // The server ends the admin's session (and its lock) if the test stops early, so a failing
+    // test fails instead of hanging in the schema's clean-up.
+    admin.batch_execute("SET idle_in_transaction_session_timeout = '4s'").await.unwrap();
+    let tx = admin.transaction().await.unwrap();
+    tx.batch_execute(&format!("LOCK TABLE \"{}\".zohocrm_tokens IN ACCESS EXCLUSIVE MODE", schema.name)).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = within("get", store.get(&k)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Busy { backend: "PostgreSQL", .. }), "{err}");
+    let err = within("put", store.put(&token(&k, "b", "r", 2))).await.unwrap_err();
+    assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+    let err = within("list", store.list()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+    let err = within("lease", store.begin_refresh(&k)).await.err().expect("no lease while the table is locked");
+    assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(700), "each call waited its timeout");
+    tx.rollback().await.unwrap();
+    assert_eq!(access(&within("get", store.get(&k)).await.unwrap().unwrap()), "a");
+}
+
 /// A lease kept past `lease_max_hold` gives its connection and lock back; its late commit
 /// still writes the token.
 #[tokio::test]

@@ -18,13 +18,27 @@ impl Inner {
         lock_id(&["zohocrm-refresh", &self.schema, &self.table, &key.user, key.dc.location(), key.environment.as_str()])
     }
 
+    /// Lets the statements of `tx` wait up to `lock_timeout` for a lock (another instance's
+    /// lease), beyond the sessions' `statement_timeout`.
+    async fn bound_lock_wait(&self, tx: &impl GenericClient, action: &'static str) -> Result<(), StoreError> {
+        let lock_wait = self.lock_timeout.as_millis().max(1);
+        let statement = lock_wait.saturating_add(self.statement_timeout.as_millis());
+        let (lock_wait, statement) = (format!("{lock_wait}ms"), format!("{statement}ms"));
+        tx.execute(
+            "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+            &[&lock_wait, &statement],
+        )
+        .await
+        .map(drop)
+        .map_err(self.err(action))
+    }
+
     /// Takes the key's session-level advisory lock (waiting at most `lock_timeout`) and reads
     /// the row, in one short transaction; the session is outside any transaction afterwards.
     async fn lock_and_read(&self, conn: &mut Object, key: &TokenKey) -> Result<Option<Token>, StoreError> {
         let err = self.err("take the refresh lock");
         let tx = conn.transaction().await.map_err(&err)?;
-        let timeout = format!("{}ms", self.lock_timeout.as_millis().max(1));
-        tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&timeout]).await.map_err(&err)?;
+        self.bound_lock_wait(&tx, "take the refresh lock").await?;
         tx.execute("SELECT pg_advisory_lock($1)", &[&self.lock_id(key)]).await.map_err(&err)?;
         let current = self.read(&tx, key).await?;
         tx.commit().await.map_err(&err)?;
@@ -201,8 +215,7 @@ async fn fenced(
 ) -> Result<bool, StoreError> {
     let err = inner.err(finish.action());
     let tx = conn.transaction().await.map_err(&err)?;
-    let timeout = format!("{}ms", inner.lock_timeout.as_millis().max(1));
-    tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&timeout]).await.map_err(&err)?;
+    inner.bound_lock_wait(&tx, finish.action()).await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&inner.lock_id(key)]).await.map_err(&err)?;
     if !unchanged_since_lease(inner.read(&tx, key).await?.as_ref(), then) {
         tracing::warn!(key = %key, "a PostgreSQL refresh lease that lost its lock ended after another writer changed the token; nothing written");

@@ -120,6 +120,14 @@ pub struct PostgresOptions {
     /// The longest a refresh lease keeps its pooled connection and lock (see the module docs);
     /// keep it above the OAuth token timeout (default 20 s). Default 30 s.
     pub lease_max_hold: Duration,
+    /// The longest one statement of the store may run before the server cancels it and the
+    /// call ends in [`StoreError::Busy`]: a table locked by a migration or an admin's
+    /// transaction, or an overloaded server, then fails calls instead of hanging them (and
+    /// every caller waiting for the same connection's refresh). Set on the sessions of the
+    /// store's own pool unless the connection string sets `statement_timeout` (in `options`);
+    /// with [`PostgresStore::from_pool`], configure it on your pool. Waiting for another
+    /// instance's refresh lease is bounded by `lock_timeout` instead. Default 10 s.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -135,6 +143,7 @@ impl Default for PostgresOptions {
             root_certificates: None,
             connect_timeout: Duration::from_secs(10),
             lease_max_hold: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -152,6 +161,7 @@ impl fmt::Debug for PostgresOptions {
             .field("custom_roots", &self.root_certificates.as_ref().map(|r| r.len()))
             .field("connect_timeout", &self.connect_timeout)
             .field("lease_max_hold", &self.lease_max_hold)
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }
@@ -176,6 +186,8 @@ struct Inner {
     table: String,
     cipher: Option<Cipher>,
     lock_timeout: Duration,
+    /// `PostgresOptions::statement_timeout`, for `Busy` errors of cancelled statements.
+    statement_timeout: Duration,
     pool_wait: Duration,
     lease_max_hold: Duration,
     /// The TLS mode in force (`None` for a caller's pool).
@@ -218,6 +230,11 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
+        let session_options = config.get_options().unwrap_or_default();
+        if !session_options.contains("statement_timeout") {
+            let limit = options.statement_timeout.as_millis().max(1);
+            config.options(format!("{session_options} -c statement_timeout={limit}").trim_start());
+        }
         let tls = tls_connector(mode, options.root_certificates.clone())?;
         // Verified: a pooled session is checked with a round trip before use, so one ended by the
         // server (failover, admin, idle timeout) is replaced instead of failing the next call.
@@ -256,6 +273,7 @@ impl PostgresStore {
             table: options.table,
             cipher,
             lock_timeout: options.lock_timeout,
+            statement_timeout: options.statement_timeout,
             pool_wait: options.pool_wait,
             lease_max_hold: options.lease_max_hold,
             ssl_mode,

@@ -106,12 +106,12 @@ impl Inner {
             };
             return StoreError::Tls { backend: BACKEND, reason };
         }
-        pg_error("connect", e, self.lock_timeout)
+        pg_error("connect", e, self.lock_timeout, self.statement_timeout)
     }
 
     /// Maps a driver error of `action` (lock timeouts become [`StoreError::Busy`]).
     pub(super) fn err(&self, action: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
-        move |e| pg_error(action, &e, self.lock_timeout)
+        move |e| pg_error(action, &e, self.lock_timeout, self.statement_timeout)
     }
 }
 
@@ -127,10 +127,13 @@ impl fmt::Display for PgFailure {
 
 impl std::error::Error for PgFailure {}
 
-fn pg_error(action: &'static str, e: &tokio_postgres::Error, waited: Duration) -> StoreError {
+fn pg_error(action: &'static str, e: &tokio_postgres::Error, lock_wait: Duration, statement: Duration) -> StoreError {
     let message = match e.as_db_error() {
         Some(db) if db.code() == &SqlState::LOCK_NOT_AVAILABLE => {
-            return StoreError::Busy { backend: BACKEND, action, waited };
+            return StoreError::Busy { backend: BACKEND, action, waited: lock_wait };
+        }
+        Some(db) if db.code() == &SqlState::QUERY_CANCELED => {
+            return StoreError::Busy { backend: BACKEND, action, waited: statement };
         }
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => e.to_string(),
