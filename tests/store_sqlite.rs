@@ -462,8 +462,8 @@ async fn sqlite_an_expired_lease_is_taken_over() {
 }
 
 /// A lease that expired and was taken over by another instance, which stored a new consent,
-/// must not write its stale result over it (nor delete it); when nobody wrote in between, the
-/// late commit still lands.
+/// must not write its stale result over it (nor delete it); when the grant did not change in
+/// between (nobody wrote, or a refresh of the same grant), the late commit still lands.
 #[tokio::test]
 async fn sqlite_a_late_commit_after_a_lost_lease_never_overwrites_a_newer_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -490,11 +490,19 @@ async fn sqlite_a_late_commit_after_a_lost_lease_never_overwrites_a_newer_token(
     assert!(lease_lost(&err), "{err:?}");
     assert_eq!(refresh(&b.get(&k).await.unwrap().unwrap()), "r3", "the new consent was deleted");
 
+    // A refresh of the same grant meanwhile does not stop a late commit: a new consent stored
+    // late still wins over it.
+    let late_consent = a.begin_refresh(&k).await.unwrap();
+    expire();
+    within("take over", b.begin_refresh(&k)).await.unwrap().commit(&token(&k, "refreshed", "r3", 5)).await.unwrap();
+    late_consent.commit(&token(&k, "consent", "r4", 6)).await.unwrap();
+    assert_eq!(refresh(&b.get(&k).await.unwrap().unwrap()), "r4", "the late consent was lost");
+
     // Taken over and given back unchanged: the late commit still writes.
     let late = a.begin_refresh(&k).await.unwrap();
     expire();
     within("take over", b.begin_refresh(&k)).await.unwrap().release().await.unwrap();
-    late.commit(&token(&k, "minted", "r3", 5)).await.unwrap();
+    late.commit(&token(&k, "minted", "r4", 7)).await.unwrap();
     assert_eq!(access(&b.get(&k).await.unwrap().unwrap()), "minted");
     let left: i64 = conn.query_row("SELECT count(*) FROM zohocrm_tokens_leases", [], |r| r.get(0)).unwrap();
     assert_eq!(left, 0, "a lease row was left behind");

@@ -103,8 +103,9 @@ pub enum StoreError {
         token: String,
     },
     /// A refresh lease ended after it had lost its lock (it was held past the store's limit,
-    /// or its database session ended), and another writer changed the key's token meanwhile:
-    /// the late commit or delete was refused, so it cannot undo that newer write. Nothing was
+    /// or its database session ended), and another writer stored another grant for the key
+    /// (a new consent) or removed it meanwhile: the late commit or delete was refused, so it
+    /// cannot undo that newer write. Nothing was
     /// written; read the stored token again.
     LeaseLost {
         /// `SQLite` or `PostgreSQL`.
@@ -182,7 +183,7 @@ impl fmt::Display for StoreError {
             }
             Self::LeaseLost { backend, action, key } => write!(
                 f,
-                "{backend} token store did not {action} for {key}: the refresh lease was lost (held past its limit, or its database session ended) and another writer has changed the token since; nothing was written, read the stored token again"
+                "{backend} token store did not {action} for {key}: the refresh lease was lost (held past its limit, or its database session ended) and another writer has since stored another grant or removed it; nothing was written, read the stored token again"
             ),
             Self::Import { line, reason } if *line == 0 => {
                 write!(f, "token import failed: {reason}")

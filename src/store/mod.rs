@@ -162,8 +162,9 @@ pub trait RefreshLease: Send {
     ///
     /// A lease of the SQL stores can outlive its lock (PostgreSQL's `lease_max_hold` or a
     /// session that ended; an SQLite lease that expired): its late commit writes only if the
-    /// row is still the one [`current`](Self::current) showed, and is refused with
-    /// [`StoreError::LeaseLost`] if another writer changed it meanwhile. The same holds for
+    /// row still holds the grant [`current`](Self::current) showed (the same refresh token),
+    /// and is refused with [`StoreError::LeaseLost`] if another writer stored another grant or
+    /// removed the row meanwhile. The same holds for
     /// [`delete`](Self::delete).
     async fn commit(self: Box<Self>, token: &Token) -> Result<(), StoreError>;
 

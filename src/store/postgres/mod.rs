@@ -41,7 +41,8 @@
 //! minted token is never lost** because of the lease's connection. Single flight holds as
 //! long as the lease's session lives; when it dies PostgreSQL releases the lock, and another
 //! instance may refresh, reconnect or disconnect the user meanwhile. So the late statement
-//! runs only if the row is still the one the lease read; otherwise it is refused with
+//! runs only if the row still holds the grant the lease read (the same refresh token: a
+//! refresh of it meanwhile does not count); otherwise it is refused with
 //! [`StoreError::LeaseLost`] and writes nothing: a late result of the old grant never
 //! overwrites a newer consent, and never deletes it. (The token manager then uses the stored
 //! token.)

@@ -12,7 +12,6 @@ pub(crate) mod row;
 
 use super::StoreError;
 use crate::dc::{DataCenter, Environment};
-use crate::secret::{AccessToken, RefreshToken};
 use crate::token::{Token, TokenKey};
 
 /// The SQL differences between the two backends.
@@ -146,26 +145,25 @@ impl<T> Finish<T> {
     }
 }
 
-/// Whether the token stored `now` is the one a lease read when it was granted (`then`): no other
-/// writer stored or removed the key in between. A lease that lost its lock ends only then, so
-/// a late commit cannot undo a newer consent or a disconnect; [`StoreError::LeaseLost`]
+/// Whether the row stored `now` still holds the connection a lease read when it was granted
+/// (`then`): the same grant, that is the same refresh token (for an online grant, which has
+/// none, the same access token), and not removed or created meanwhile. A lease that lost its
+/// lock ends only then, so its late commit cannot undo a newer consent or a disconnect, while
+/// a refresh of the same grant meanwhile does not stop it (both tokens are valid; a new
+/// consent committed late must still win over such a refresh). [`StoreError::LeaseLost`]
 /// otherwise.
 pub(crate) fn unchanged_since_lease(now: Option<&Token>, then: Option<&Token>) -> bool {
-    fn same<S>(a: Option<&S>, b: Option<&S>, eq: impl Fn(&S, &S) -> bool) -> bool {
-        match (a, b) {
-            (Some(a), Some(b)) => eq(a, b),
-            (None, None) => true,
-            _ => false,
-        }
-    }
     match (now, then) {
         (None, None) => true,
-        (Some(now), Some(then)) => {
-            now.updated_at_ms == then.updated_at_ms
-                && now.expires_at_ms == then.expires_at_ms
-                && same(now.access_token.as_ref(), then.access_token.as_ref(), AccessToken::ct_eq)
-                && same(now.refresh_token.as_ref(), then.refresh_token.as_ref(), RefreshToken::ct_eq)
-        }
+        (Some(now), Some(then)) => match (&now.refresh_token, &then.refresh_token) {
+            (Some(a), Some(b)) => a.ct_eq(b),
+            (None, None) => match (&now.access_token, &then.access_token) {
+                (Some(a), Some(b)) => a.ct_eq(b),
+                (None, None) => true,
+                _ => false,
+            },
+            _ => false,
+        },
         _ => false,
     }
 }
