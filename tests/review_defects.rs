@@ -471,9 +471,9 @@ async fn fake_accounts(body: String) -> (String, Arc<std::sync::atomic::AtomicUs
 }
 
 /// A refresh that Zoho answers with the `api_domain` of another data center says the stored
-/// connection is in the wrong place, and will say so again: the error is remembered until the
-/// connection is replaced, instead of a new token request after every `failure_memory`
-/// (Zoho allows about ten per ten minutes).
+/// connection is in the wrong place, and will most likely say so again: the error is
+/// remembered for the throttle back-off or until the connection is replaced, instead of a new
+/// token request after every `failure_memory` (Zoho allows about ten per ten minutes).
 #[tokio::test]
 async fn a_refresh_answered_for_another_data_center_is_remembered_until_a_reconnect() {
     let h = harness().await;
@@ -498,11 +498,15 @@ async fn a_refresh_answered_for_another_data_center_is_remembered_until_a_reconn
         h.sim.advance(past_failure_memory());
     }
     assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1, "token requests for one wrong answer");
+    // After the throttle back-off it is asked again (the answer could have been a passing fault).
+    h.sim.advance(RefreshPolicy::default().throttle_backoff);
+    assert!(matches!(crm.org().await.unwrap_err(), Error::DataCenter(DcError::ApiDomainMismatch { .. })));
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
 
     // The user connects again (through the simulator's accounts server): the refusal is lifted.
     reconnect(&h, "u", &email, true).await;
     crm.org().await.expect("the replaced connection works");
-    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -524,4 +528,80 @@ async fn an_empty_refresh_token_in_a_refresh_answer_does_not_replace_ours() {
     let fresh = oauth.refresh(&token).await.unwrap();
     assert!(fresh.refresh_token.unwrap().ct_eq(token.refresh_token.as_ref().unwrap()));
     assert_eq!(fresh.access_token.unwrap().expose(), "1000.new-access");
+}
+
+/// A store whose next `get_shared`, once armed, reads and then waits for a go-ahead: the
+/// window between a cache fill's store read and its caching, held open.
+#[derive(Debug, Default)]
+struct GatedStore {
+    inner: zohocrm::store::MemoryStore,
+    armed: std::sync::atomic::AtomicBool,
+    read: tokio::sync::Notify,
+    go: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl zohocrm::store::TokenStore for GatedStore {
+    async fn get(&self, key: &zohocrm::TokenKey) -> Result<Option<Token>, zohocrm::store::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn get_shared(&self, key: &zohocrm::TokenKey) -> Result<Option<Arc<Token>>, zohocrm::store::StoreError> {
+        let token = self.inner.get_shared(key).await;
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.read.notify_one();
+            self.go.notified().await;
+        }
+        token
+    }
+    async fn put(&self, token: &Token) -> Result<(), zohocrm::store::StoreError> {
+        self.inner.put(token).await
+    }
+    async fn delete(&self, key: &zohocrm::TokenKey) -> Result<bool, zohocrm::store::StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self) -> Result<Vec<zohocrm::TokenKey>, zohocrm::store::StoreError> {
+        self.inner.list().await
+    }
+    async fn begin_refresh(
+        &self,
+        key: &zohocrm::TokenKey,
+    ) -> Result<Box<dyn zohocrm::store::RefreshLease>, zohocrm::store::StoreError> {
+        self.inner.begin_refresh(key).await
+    }
+}
+
+/// A cache fill (`TokenManager::load`, behind `Zoho::client`) that read the store just before
+/// a new consent was stored and cached must not put the older token back over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_fill_never_puts_an_older_token_over_a_new_consent() {
+    let store = Arc::new(GatedStore::default());
+    let h = common::harness_with(store.clone()).await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let old = connect(&h, "u", &email, Environment::Production).await;
+    // Another instance on the same store, with nothing cached yet.
+    let other = zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .shared_store(store.clone())
+        .build()
+        .unwrap();
+    store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let fill = tokio::spawn({
+        let other = other.clone();
+        let key = old.key.clone();
+        async move { other.tokens().load(&key).await }
+    });
+    store.read.notified().await; // the fill has read the old token
+    let mut consent = old.clone();
+    consent.access_token = Some(zohocrm::AccessToken::new("1000.consented-meanwhile"));
+    other.tokens().insert(consent).await.unwrap();
+    store.go.notify_one();
+    fill.await.unwrap().unwrap();
+    let cached = other.tokens().load(&old.key).await.unwrap();
+    assert_eq!(
+        cached.access_token.as_ref().unwrap().expose(),
+        "1000.consented-meanwhile",
+        "the cache fill put the older token back"
+    );
 }

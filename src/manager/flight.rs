@@ -37,10 +37,13 @@ pub(super) async fn run_flight(
 fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option<Refused>) {
     let now = inner.clock.now_ms();
     // Zoho refused the grant, or put the connection in another data center or environment
-    // than it is stored under: asking again gets the same answer until it is replaced.
+    // than it is stored under: asking again gets the same answer until it is replaced (the
+    // latter most likely: asked again only after the throttle back-off, in case it was a
+    // passing fault).
     let until_replaced = matches!(error, Error::ReauthorizationRequired { .. } | Error::DataCenter(_));
     let until_ms = match error {
-        _ if until_replaced => i64::MAX,
+        Error::ReauthorizationRequired { .. } => i64::MAX,
+        Error::DataCenter(_) => now.saturating_add(millis(inner.policy.throttle_backoff)),
         Error::RateLimited { retry_after, .. } => now.saturating_add(millis(*retry_after)),
         Error::NotConnected { .. } => return,
         _ => now.saturating_add(millis(inner.policy.failure_memory)),
@@ -57,7 +60,7 @@ fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option
 }
 
 /// Reads `key` from the store into its cache entry; returns the token and when it goes stale.
-pub(super) async fn load_into(inner: &ManagerInner, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
+async fn load_into(inner: &ManagerInner, key: &TokenKey, entry: &Entry) -> Result<(Arc<Token>, i64)> {
     let (token, stale_at) = read_store(inner, key).await?;
     entry.set(token.clone(), stale_at);
     Ok((token, stale_at))
@@ -102,10 +105,13 @@ async fn refresh_locked(
     let now = inner.clock.now_ms();
     let current_stale_at = stale_at(&inner.policy, &current);
     if now < current_stale_at && current.access_token.is_some() && !is_rejected(&current, rejected) {
-        // Another process refreshed it while we waited for the lease.
-        lease.release().await.map_err(|e| (e.into(), None))?;
+        // Another process refreshed it while we waited for the lease: use it, even if giving
+        // the lease back fails (the lease expires, or its session closes).
         let current = Arc::new(current);
         entry.set(current.clone(), current_stale_at);
+        if let Err(e) = lease.release().await {
+            tracing::warn!(connection = %key, error = %e, "could not release the refresh lease");
+        }
         return Ok(current);
     }
 

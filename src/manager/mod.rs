@@ -21,9 +21,10 @@
 //! **Failures are remembered**, so an accounts outage does not turn 1,000 callers into 1,000
 //! token requests: a failed refresh is remembered for [`RefreshPolicy::failure_memory`]
 //! (default 5 s), Zoho's throttle until the back-off has passed, and
-//! [`Error::ReauthorizationRequired`] (and a refresh answer that places the connection in
-//! another data center or environment, [`Error::DataCenter`]) until the connection is replaced
-//! (a new consent in this or any other process sharing the store). While the access token is still valid, a refresh that
+//! [`Error::ReauthorizationRequired`] until the connection is replaced (a new consent in this
+//! or any other process sharing the store); a refresh answer that places the connection in
+//! another data center or environment ([`Error::DataCenter`]) for the throttle back-off (one
+//! token request per 10 minutes) or until the connection is replaced. While the access token is still valid, a refresh that
 //! failed for a transient reason (network, 5xx, throttle, store) does not fail the call: the
 //! still-valid token is used.
 //!
@@ -55,7 +56,7 @@ mod flight;
 
 use cache::Cache;
 use entry::{Entry, Flight};
-use flight::{grace, load_into, read_store, run_flight};
+use flight::{grace, read_store, run_flight};
 
 /// When to refresh, and how to back off.
 ///
@@ -128,10 +129,10 @@ type Outcome = Result<Arc<Token>, Error>;
 #[derive(Debug)]
 struct Remembered {
     error: Error,
-    /// Until when (epoch ms); `i64::MAX` for a connection that must be authorized again (or
-    /// that Zoho placed in another data center or environment).
+    /// Until when (epoch ms); `i64::MAX` for a connection that must be authorized again.
     until_ms: i64,
-    /// For those: the stored token that was refused. A stored token written
+    /// For those, and for a refresh answer that placed the connection in another data center
+    /// or environment: the stored token that was refused. A stored token written
     /// after it, or with another refresh token, means the connection was replaced (possibly by
     /// another process, possibly by a new online grant, which has no refresh token at all).
     refused: Option<Refused>,
@@ -382,7 +383,11 @@ impl TokenManager {
         if let Some(token) = entry.cached() {
             return Ok(token);
         }
-        load_into(&self.inner, key, &entry).await.map(|(token, _)| token)
+        // Outside the writer lock: a refresh or a new consent may have cached a newer token
+        // since the store was read; it stays.
+        let (token, stale_at) = read_store(&self.inner, key).await?;
+        entry.fill(token.clone(), stale_at);
+        Ok(entry.cached().unwrap_or(token))
     }
 
     fn entry(&self, key: &TokenKey) -> Arc<Entry> {
