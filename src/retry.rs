@@ -15,6 +15,8 @@
 //!   (seconds or an HTTP date) when it sends one. A `Retry-After` longer than
 //!   [`RetryPolicy::max_retry_after`], or a wait that would pass [`RetryPolicy::max_total`], ends
 //!   the retries: the caller gets the typed error ([`crate::Error::RateLimited`] with the wait).
+//!   A retry's own time is bounded by what is left of `max_total` too (the first attempt by
+//!   its own timeout only).
 //! - **How often.** At most [`RetryPolicy::max_attempts`] attempts (default 3), and a retry
 //!   budget shared by every request of one [`crate::Zoho`] (a token bucket, as in the AWS
 //!   SDKs' standard mode): each retry spends 5 tokens (10 after a timeout), each success
@@ -46,7 +48,8 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// The longest back-off between two attempts. Default 10 s.
     pub max_backoff: Duration,
-    /// No retry starts after this much time since the first attempt. Default 30 s.
+    /// No retry starts after this much time since the first attempt, and a retry is cut at
+    /// it (as a timeout). Default 30 s.
     pub max_total: Duration,
     /// The longest `Retry-After` the SDK waits for itself; a longer one goes to the caller.
     /// Default 20 s.
@@ -291,6 +294,10 @@ impl Retrier {
             drop(result);
             tokio::time::sleep(wait).await;
             request = next;
+            // A retry gets what is left of `max_total` (the first attempt, its own timeout).
+            let left = self.policy.max_total.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+            let limit = request.timeout().map_or(left, |own| (*own).min(left));
+            *request.timeout_mut() = Some(limit);
             attempt += 1;
         }
     }
@@ -376,6 +383,47 @@ mod tests {
         for kind in [Kind::Idempotent, Kind::Write, Kind::Once] {
             assert!(r.on_error(&error, kind).is_none(), "{kind:?}");
         }
+    }
+
+    /// A server on loopback that answers its first request with 503 after `first`, and every
+    /// later one with 200 after `later`.
+    async fn slow_server(first: Duration, later: Duration) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                n += 1;
+                let (wait, status) = if n == 1 { (first, "503 Service Unavailable") } else { (later, "200 OK") };
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    tokio::time::sleep(wait).await;
+                    let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        url
+    }
+
+    /// `max_total` bounds the retries, not only when they start: a retry gets what is left of
+    /// it. (A token refresh, whose `max_total` is the token timeout, could otherwise hold the
+    /// store's refresh lease for two token timeouts, past `lease_max_hold`.)
+    #[tokio::test]
+    async fn a_retry_gets_only_what_is_left_of_max_total() {
+        let url = slow_server(Duration::from_millis(300), Duration::from_secs(3)).await;
+        let client = crate::transport::http_client_builder().build().expect("client");
+        let policy = RetryPolicy::default()
+            .with_backoff(Duration::from_millis(1), Duration::from_millis(1))
+            .with_max_total(Duration::from_millis(700));
+        let request = client.get(&url).timeout(Duration::from_secs(10)).build().expect("request");
+        let started = Instant::now();
+        let (result, _) = Retrier::new(policy).send(&client, request, Kind::Idempotent, false).await;
+        let took = started.elapsed();
+        assert!(result.as_ref().is_err_and(reqwest::Error::is_timeout), "{result:?}");
+        assert!(took < Duration::from_millis(1500), "the retry ran past max_total: {took:?}");
     }
 
     #[test]
