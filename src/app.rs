@@ -362,7 +362,7 @@ impl Zoho {
     /// refresh and retries as [`Zoho::client`].
     #[cfg(feature = "v8-core")]
     pub async fn client_v8(&self, key: &TokenKey) -> Result<crate::client_v8::CrmV8Client> {
-        Ok(crate::client_v8::CrmV8Client::new(self.client(key).await?))
+        Ok(crate::client_v8::CrmV8Client::from(self.client(key).await?))
     }
 
     /// Every connection of the application user `user` (one per DC × environment they

@@ -154,11 +154,14 @@ pub struct CrmV8Client {
     crm: CrmClient,
 }
 
-impl CrmV8Client {
-    pub(crate) fn new(crm: CrmClient) -> Self {
+/// The v8 client of a v2 client's connection (what [`crate::Zoho::client_v8`] returns).
+impl From<CrmClient> for CrmV8Client {
+    fn from(crm: CrmClient) -> Self {
         Self { crm }
     }
+}
 
+impl CrmV8Client {
     /// The connection this client acts for.
     pub fn key(&self) -> &crate::TokenKey {
         self.crm.key()
@@ -168,6 +171,13 @@ impl CrmV8Client {
     /// hooks: authorization, refresh-and-replay, retries, path checks, tracing.
     pub fn raw(&self) -> crate::crm_v8::core::Client {
         self.crm.raw_v8_core()
+    }
+
+    /// This client with listings capped at `pages` pages (default
+    /// [`crate::client::MAX_PAGES`]): a listing whose server still says "more" after that
+    /// many pages ends with [`Error::Pagination`] instead of running on.
+    pub fn with_max_pages(self, pages: u32) -> Self {
+        Self { crm: self.crm.with_max_pages(pages) }
     }
 
     /// The v2 client of the same connection.
@@ -272,53 +282,81 @@ impl CrmV8Client {
         Box::pin(self.records(module, query).map(|r| r.and_then(|record| typed::<T>("get_records", &record))))
     }
 
+    /// The listing behind [`Self::records`] and [`Self::records_from`]. A page that ends it
+    /// with an error (Zoho says "more" but gives no way to reach it, or sends a page token
+    /// twice) is yielded before that error; a page repeating the previous one's records, or
+    /// "more" after [`CrmClient::max_pages`] pages, ends it with [`Error::Pagination`].
     fn walk(&self, module: &str, query: V8Query, start: PageAt) -> BoxStream<'static, Result<v8::Record>> {
         struct State {
             this: CrmV8Client,
             module: String,
             query: V8Query,
             next: Option<PageAt>,
+            /// The error that ends the listing, yielded after the page that told of it.
+            ending: Option<Error>,
+            /// Pages fetched so far.
+            pages: u32,
+            previous_ids: Vec<Option<String>>,
             seen_tokens: std::collections::HashSet<String>,
+        }
+        let mut seen_tokens = std::collections::HashSet::new();
+        if let PageAt::Token(token) = &start {
+            seen_tokens.insert(token.clone());
         }
         let state = State {
             this: self.clone(),
             module: module.to_owned(),
             query,
             next: Some(start),
-            seen_tokens: Default::default(),
+            ending: None,
+            pages: 0,
+            previous_ids: Vec::new(),
+            seen_tokens,
         };
-        items_of_pages(futures_util::stream::unfold(state, |mut s| async move {
+        let stop = |page: u32, reason: String| Error::Pagination { operation: "get_records".into(), page, reason };
+        items_of_pages(futures_util::stream::unfold(state, move |mut s| async move {
+            if let Some(ending) = s.ending.take() {
+                return Some((Err(ending), s));
+            }
             let at = s.next.take()?;
+            let page_no = s.pages.saturating_add(1);
+            let max_pages = s.this.crm.max_pages();
+            if page_no > max_pages {
+                let reason = format!(
+                    "Zoho still reported more_records after {max_pages} pages (the cap; CrmV8Client::with_max_pages raises it)"
+                );
+                return Some((Err(stop(page_no, reason)), s));
+            }
+            s.pages = page_no;
             let page = match s.this.records_page(&s.module, &s.query, &at).await {
                 Ok(p) => p,
                 Err(e) => return Some((Err(e), s)),
             };
+            let ids: Vec<Option<String>> = page.items.iter().map(|r| r.id.clone()).collect();
+            if !ids.is_empty() && ids.iter().any(Option::is_some) && ids == s.previous_ids {
+                let reason = format!(
+                    "page {page_no} has the same {} ids as page {}: the server repeats itself",
+                    ids.len(),
+                    page_no - 1
+                );
+                return Some((Err(stop(page_no, reason)), s));
+            }
+            s.previous_ids = ids;
             let per_page = s.query.per_page.unwrap_or(200);
             if page.more_records() && !page.items.is_empty() {
-                s.next = match (page.next_page_token(), &at) {
-                    (Some(token), _) => {
-                        if !s.seen_tokens.insert(token.to_owned()) {
-                            let e = Error::Pagination {
-                                operation: "get_records".into(),
-                                page: 0,
-                                reason: "Zoho sent the same page token twice".into(),
-                            };
-                            return Some((Err(e), s));
-                        }
-                        Some(PageAt::Token(token.to_owned()))
+                match (page.next_page_token(), &at) {
+                    (Some(token), _) if !s.seen_tokens.insert(token.to_owned()) => {
+                        s.ending = Some(stop(page_no, "Zoho sent the same page token twice".into()));
                     }
+                    (Some(token), _) => s.next = Some(PageAt::Token(token.to_owned())),
                     (None, PageAt::Number(n)) if (n + 1).saturating_mul(per_page) <= PAGE_NUMBER_REACH => {
-                        Some(PageAt::Number(n + 1))
+                        s.next = Some(PageAt::Number(n + 1));
                     }
                     (None, _) => {
-                        let e = Error::Pagination {
-                            operation: "get_records".into(),
-                            page: 0,
-                            reason: "Zoho has more records but sent no page token to reach them".into(),
-                        };
-                        return Some((Err(e), s));
+                        let reason = "Zoho has more records but sent no page token to reach them".into();
+                        s.ending = Some(stop(page_no, reason));
                     }
-                };
+                }
             }
             Some((Ok(page.items), s))
         }))

@@ -25,7 +25,7 @@ pub(crate) fn encode_segment(value: &str) -> String {
 }
 
 /// Whether `value` is `.` or `..` once percent-decoded (any number of times, any case).
-fn is_dot_segment(value: &str) -> bool {
+pub(crate) fn is_dot_segment(value: &str) -> bool {
     if !value.contains('%') {
         return value == "." || value == "..";
     }

@@ -3,8 +3,9 @@
 //! Every request of both generated clients passes through one retry loop (from the
 //! progenitor `exec` hooks), so the policy lives here and nowhere else:
 //!
-//! - **What is retried.** Idempotent requests (GET, HEAD, DELETE — Zoho deletes by id — token
-//!   refresh, revoke, serverinfo) on HTTP 429, 500, 502, 503, 504 and on connection failures.
+//! - **What is retried.** Idempotent requests (GET, HEAD, DELETE — Zoho deletes by id — a
+//!   COQL query, which reads with a POST, token refresh, revoke, serverinfo) on HTTP 429, 500,
+//!   502, 503, 504 and on connection failures.
 //!   A success whose body breaks off before its end counts as a connection failure.
 //!   Writes (POST, PUT, PATCH: insert, update, upsert, actions) are retried only when the
 //!   request certainly never left (the connection could not be opened), unless the caller
@@ -131,7 +132,18 @@ pub(crate) enum Kind {
     Once,
 }
 
+/// CRM operations that read with a POST (a COQL query): retried as reads.
+const READS_BY_POST: &[&str] = &["coql", "coql_get_records"];
+
 impl Kind {
+    /// The kind of a CRM request: by method, except for the operations that read with a POST.
+    pub(crate) fn of_crm(method: &reqwest::Method, operation: &str) -> Self {
+        if *method == reqwest::Method::POST && READS_BY_POST.contains(&operation) {
+            return Self::Idempotent;
+        }
+        Self::of_method(method)
+    }
+
     /// The kind of a CRM request, by method.
     pub(crate) fn of_method(method: &reqwest::Method) -> Self {
         match *method {
@@ -455,5 +467,8 @@ mod tests {
         assert_eq!(Kind::of_method(&reqwest::Method::DELETE), Kind::Idempotent);
         assert_eq!(Kind::of_method(&reqwest::Method::POST), Kind::Write);
         assert_eq!(Kind::of_method(&reqwest::Method::PUT), Kind::Write);
+        assert_eq!(Kind::of_crm(&reqwest::Method::POST, "coql"), Kind::Idempotent);
+        assert_eq!(Kind::of_crm(&reqwest::Method::POST, "coql_get_records"), Kind::Idempotent);
+        assert_eq!(Kind::of_crm(&reqwest::Method::POST, "insert_records"), Kind::Write);
     }
 }

@@ -301,6 +301,12 @@ async fn endless_server(page_ids: fn(u32) -> Vec<String>) -> (zohocrm::CrmClient
             }
         }),
     );
+    (loopback_client(app).await, hits)
+}
+
+/// A connection whose api_domain is `app`, served on loopback (a valid token, nothing to
+/// refresh).
+async fn loopback_client(app: axum::Router) -> zohocrm::CrmClient {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -325,7 +331,97 @@ async fn endless_server(page_ids: fn(u32) -> Vec<String>) -> (zohocrm::CrmClient
         .shared_store(store)
         .build()
         .unwrap();
-    (zoho.client(&key).await.unwrap(), hits)
+    zoho.client(&key).await.unwrap()
+}
+
+/// What the loopback v8 API answers for a page: its ids, whether there are more, the next
+/// page token.
+#[cfg(feature = "v8-core")]
+type V8Answer = (Vec<String>, bool, Option<String>);
+
+/// A v8 records API on loopback: `answer(page number, page token)` says what that page holds.
+/// Returns the v8 client and its hit count.
+#[cfg(feature = "v8-core")]
+async fn v8_server(
+    answer: fn(Option<u32>, Option<String>) -> V8Answer,
+) -> (zohocrm::client_v8::CrmV8Client, Arc<AtomicU32>) {
+    use axum::extract::Query;
+    let hits = Arc::new(AtomicU32::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/crm/v8/Leads",
+        axum::routing::get(move |Query(q): Query<std::collections::HashMap<String, String>>| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let page = q.get("page").and_then(|p| p.parse().ok());
+                let (ids, more, token) = answer(page, q.get("page_token").cloned());
+                let data: Vec<_> = ids.into_iter().map(|id| serde_json::json!({"id": id})).collect();
+                axum::Json(serde_json::json!({
+                    "data": data,
+                    "info": {"per_page": 200, "count": data.len(), "more_records": more, "next_page_token": token}
+                }))
+            }
+        }),
+    );
+    (zohocrm::client_v8::CrmV8Client::from(loopback_client(app).await), hits)
+}
+
+/// A v8 listing that has to stop (page numbers exhausted and no page token, or a page token
+/// sent twice) still yields the records of the page that told it so, then the typed error.
+#[cfg(feature = "v8-core")]
+#[tokio::test]
+async fn a_v8_listing_yields_the_last_page_before_its_pagination_error() {
+    use zohocrm::client_v8::V8Query;
+    // Page numbers 1..=10 (2,000 records' reach at 200 a page), each "more", never a token.
+    let (v8, hits) = v8_server(|page, _| {
+        let n = page.unwrap_or(0);
+        (vec![format!("{n}a"), format!("{n}b")], true, None)
+    })
+    .await;
+    let items: Vec<_> = v8.records("Leads", V8Query::fields(["Last_Name"])).collect().await;
+    assert_eq!(items.len(), 21, "ten pages of two, then the error: {items:?}");
+    assert!(items[..20].iter().all(Result::is_ok), "{items:?}");
+    assert!(matches!(&items[20], Err(Error::Pagination { page: 10, .. })), "{:?}", items[20]);
+    assert_eq!(hits.load(Ordering::SeqCst), 10);
+
+    // Page 1 points at token t, and the page at t points at t again.
+    let (v8, _) = v8_server(|_, token| match token {
+        None => (vec!["1".into()], true, Some("t".into())),
+        Some(_) => (vec!["2".into()], true, Some("t".into())),
+    })
+    .await;
+    let items: Vec<_> = v8.records("Leads", V8Query::fields(["Last_Name"])).collect().await;
+    assert_eq!(items.len(), 3, "both pages, then the error: {items:?}");
+    assert!(matches!(&items[2], Err(Error::Pagination { page: 2, .. })), "{:?}", items[2]);
+}
+
+/// A v8 listing whose server always has "more" (a new page token each time) stops at the
+/// client's page cap, like the v2 listings, instead of running forever.
+#[cfg(feature = "v8-core")]
+#[tokio::test]
+async fn a_v8_listing_that_never_ends_stops_at_the_page_cap() {
+    use zohocrm::client_v8::V8Query;
+    let (v8, hits) = v8_server(|_, token| {
+        let n: u32 = token.as_deref().and_then(|t| t.strip_prefix('t')).and_then(|n| n.parse().ok()).unwrap_or(0);
+        (vec![format!("{n}a"), format!("{n}b")], true, Some(format!("t{}", n + 1)))
+    })
+    .await;
+    let v8 = v8.with_max_pages(3);
+    let items: Vec<_> = v8.records("Leads", V8Query::fields(["Last_Name"])).collect().await;
+    assert_eq!(items.len(), 7, "three pages of two, then the error: {items:?}");
+    assert!(matches!(&items[6], Err(Error::Pagination { page: 4, .. })), "{:?}", items[6]);
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "no request past the cap");
+
+    // A page that repeats the previous one's records stops it too.
+    let (v8, _) = v8_server(|_, token| {
+        let n: u32 = token.as_deref().and_then(|t| t.strip_prefix('t')).and_then(|n| n.parse().ok()).unwrap_or(0);
+        (vec!["same".into()], true, Some(format!("t{}", n + 1)))
+    })
+    .await;
+    let items: Vec<_> = v8.records("Leads", V8Query::fields(["Last_Name"])).collect().await;
+    assert_eq!(items.len(), 2, "the first page, then the error: {items:?}");
+    assert!(matches!(&items[1], Err(Error::Pagination { page: 2, .. })), "{:?}", items[1]);
 }
 
 #[tokio::test]

@@ -214,3 +214,14 @@ async fn a_coql_stream_ends_at_zohos_reach_with_an_error_not_silently() {
     assert!(matches!(rows.as_slice(), [Err(zohocrm::Error::InvalidInput { .. })]), "{rows:?}");
     assert!(queries.lock().unwrap().is_empty());
 }
+
+/// COQL reads with a POST: a 502 (or a timeout) is retried like any read, not only a 429 as
+/// for writes (one bad gateway answer ended a whole `coql_stream`).
+#[tokio::test]
+async fn a_coql_query_is_retried_like_a_read() {
+    let (sim, crm) = eu_sandbox().await;
+    sim.inject(Route::Coql, zohocrm::testkit::Fault::Status(502), 1);
+    let before = sim.count(Route::Coql);
+    crm.coql(&Coql::select(["Last_Name"]).from("Leads").limit(5)).await.expect("the 502 is retried");
+    assert_eq!(sim.count(Route::Coql) - before, 2, "the 502, then the retry");
+}

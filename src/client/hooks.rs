@@ -132,7 +132,7 @@ pub(crate) async fn exec_crm<C: ClientInfo<CrmContext>>(
     request: reqwest::Request,
     operation: &str,
 ) -> reqwest::Result<(reqwest::Response, bool)> {
-    let kind = Kind::of_method(request.method());
+    let kind = Kind::of_crm(request.method(), operation);
     // With a token source, the retry layer hands back an unsent copy for the replay after a
     // rejected token.
     let (response, replay) = inner.retry.send(client.client(), request, kind, inner.auth.is_some()).await;
@@ -166,7 +166,7 @@ async fn after_unauthorized<C: ClientInfo<CrmContext>>(
             Ok(fresh) => {
                 if set_authorization(&mut replay, fresh.secret()).is_ok() {
                     tracing::info!("access token rejected by Zoho; refreshed and replaying once");
-                    let kind = Kind::of_method(replay.method());
+                    let kind = Kind::of_crm(replay.method(), operation);
                     let (response, _) = inner.retry.send(client.client(), replay, kind, false).await;
                     return inspect(inner, operation, RateLimitScope::Api, response?).await.map(|r| (r, true));
                 }

@@ -253,23 +253,27 @@ pub struct RawResponse {
 }
 
 /// The URL of a [`CrmClient::request`]: `path_and_query` below `base`, never elsewhere.
+///
+/// An error quotes the path, never the query (search terms, emails and phone numbers go
+/// there, and errors end up in logs).
 fn raw_url(base: &str, path_and_query: &str) -> Result<reqwest::Url> {
+    let (path, _query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let shown: String = path.chars().filter(|c| !c.is_control()).take(200).collect();
     let refuse = |why: &str| {
         Error::invalid_input(
             "path",
-            format!("{path_and_query:?} {why}; give a path below the API domain such as /crm/v2/org"),
+            format!("the path {shown:?} {why}; give a path below the API domain such as /crm/v2/org"),
         )
     };
-    let (path, _query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     if !path.starts_with("/crm/") {
         return Err(refuse("does not start with /crm/"));
     }
     if path_and_query.contains(['#', '\\']) || path_and_query.chars().any(char::is_control) {
-        return Err(refuse("contains `#`, `\\` or a control character"));
+        return Err(refuse("(or its query) contains `#`, `\\` or a control character"));
     }
     for segment in path[1..].split('/') {
         let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
-        if decoded.is_empty() || decoded == "." || decoded == ".." || decoded.contains(['/', '\\']) {
+        if decoded.is_empty() || crate::path::is_dot_segment(segment) || decoded.contains(['/', '\\']) {
             return Err(refuse("has an empty, dot or encoded-slash segment"));
         }
     }
@@ -354,10 +358,18 @@ mod tests {
             "@evil.example/crm/v2/org",
             ".evil.example/crm/v2/org",
             "/crm/v2/org\n",
+            "/crm/v2/%252e%252e/x",
+            "/crm/v2/%25252E/x",
         ] {
             let err = raw_url(BASE, bad).expect_err(bad);
             assert!(matches!(err, crate::Error::InvalidInput { .. }), "{bad}: {err}");
         }
+        // The error quotes the path, never the query (search terms, emails go there).
+        let err = raw_url(BASE, "/crm/v2/../Leads/search?email=ann@example.com").expect_err("a dot segment");
+        assert!(err.to_string().contains("/crm/v2/../Leads/search"), "{err}");
+        assert!(!err.to_string().contains("ann@example.com"), "{err}");
+        let err = raw_url(BASE, "/crm/v2/Leads/search?email=ann@example.com#x").expect_err("a fragment");
+        assert!(!err.to_string().contains("ann@example.com"), "{err}");
     }
 
     /// A typed decode straight from the bytes: empty is `None`, a mismatch names where it is
