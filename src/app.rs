@@ -291,7 +291,9 @@ impl Zoho {
     }
 
     /// Handles Zoho's redirect: verifies state, resolves the DC, exchanges the code at that DC,
-    /// stores the token for `user` and returns it.
+    /// stores the token for `user` and returns it. A grant that cannot be stored (another
+    /// environment than the request asked for, a store error) is revoked at its data center,
+    /// best effort, and the error returned.
     pub async fn complete_authorization(
         &self,
         user: &str,
@@ -300,8 +302,44 @@ impl Zoho {
     ) -> Result<Token> {
         let code = Callback::parse(redirect)?.verify(pending, &self.inner.endpoints)?;
         let token = self.inner.oauth.exchange_code(user, &code).await?;
-        pending.check_environment(&token)?;
-        self.inner.manager.insert(token).await
+        let checked = pending.check_environment(&token);
+        self.store_or_revoke(token, checked).await
+    }
+
+    /// Stores a grant just minted from a single-use code (if `checked`); if it is not stored
+    /// (another environment than asked, a store error), revokes it at its data center, best
+    /// effort: an unusable grant must not count toward Zoho's 20 refresh tokens per user and
+    /// client, where it would push out the oldest, possibly a stored connection. A grant the
+    /// store holds after all (a commit that landed although its answer was lost) is kept.
+    async fn store_or_revoke(&self, minted: Token, checked: Result<()>) -> Result<Token> {
+        let Some(refresh_token) = minted.refresh_token.clone() else {
+            // No new grant: Zoho sent no refresh token (the stored one is kept by `insert`).
+            checked?;
+            return self.inner.manager.insert(minted).await;
+        };
+        let key = minted.key.clone();
+        let error = match checked {
+            Ok(()) => match self.inner.manager.insert(minted.clone()).await {
+                Ok(stored) => return Ok(stored),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        let stored = self.inner.manager.store().get(&key).await;
+        let held = match &stored {
+            Ok(Some(token)) => token.refresh_token.as_ref().is_some_and(|rt| rt.ct_eq(&refresh_token)),
+            Ok(None) => false,
+            Err(_) => true, // cannot tell: keep it rather than revoke a stored connection
+        };
+        if !held {
+            match self.inner.oauth.revoke(&minted).await {
+                Ok(()) => tracing::info!(connection = %key, "revoked a new grant that was not stored"),
+                Err(e) => {
+                    tracing::warn!(connection = %key, error = %e, "could not revoke a new grant that was not stored")
+                }
+            }
+        }
+        Err(error)
     }
 
     /// Connects `user` from a **Self Client** grant code (Zoho's API console → Self Client →
@@ -320,7 +358,7 @@ impl Zoho {
     /// ```
     pub async fn connect_self_client(&self, user: &str, code: &CodeGrant) -> Result<Token> {
         let token = self.inner.oauth.exchange_code(user, code).await?;
-        self.inner.manager.insert(token).await
+        self.store_or_revoke(token, Ok(())).await
     }
 
     /// Connects `user` from a refresh token the application already holds (from another SDK,

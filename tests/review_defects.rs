@@ -326,6 +326,9 @@ async fn an_explicit_environment_is_checked_against_what_zoho_returns() {
         "{err:?}"
     );
     assert!(h.zoho.tokens().store().list().await.unwrap().is_empty(), "nothing stored");
+    // The grant minted for the wrong environment is revoked, not left to count toward Zoho's
+    // 20 refresh tokens per user.
+    assert_eq!(h.sim.count(Route::Revoke), 1, "the unusable grant was not revoked");
 
     let (url, pending) = h
         .zoho
