@@ -226,17 +226,28 @@ impl CrmV8Client {
     ///
     /// Scope: a records READ scope (`ZohoCRM.modules.ALL`, `ZohoCRM.modules.READ`, ...).
     pub async fn count(&self, module: &str) -> Result<u64> {
-        let module = api_name("module", module)?;
-        let body: Option<serde_json::Value> =
-            self.get("record_count", &format!("/crm/v8/{module}/actions/count")).await?;
-        let count = body.as_ref().and_then(|b| b.get("count"));
-        match count {
-            None => Ok(0),
-            Some(v) => v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .ok_or_else(|| Error::decode("record_count", 200, v.to_string().as_bytes(), "count is not a number")),
+        /// Zoho's count answer; `count` is required (a number, or a number in a string).
+        #[derive(serde::Deserialize)]
+        struct Count {
+            #[serde(deserialize_with = "count_number")]
+            count: u64,
         }
+        fn count_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+            #[derive(serde::Deserialize)]
+            #[serde(untagged)]
+            enum Number {
+                Int(u64),
+                Text(String),
+            }
+            match <Number as serde::Deserialize>::deserialize(d)? {
+                Number::Int(n) => Ok(n),
+                Number::Text(s) => s.trim().parse().map_err(|_| serde::de::Error::custom("count is not a number")),
+            }
+        }
+        let module = api_name("module", module)?;
+        // An empty answer (204) counts nothing; a body without `count` is a decode error.
+        let body: Option<Count> = self.get("record_count", &format!("/crm/v8/{module}/actions/count")).await?;
+        Ok(body.map_or(0, |b| b.count))
     }
 
     /// One record by id (`None` when it does not exist).

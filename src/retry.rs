@@ -135,10 +135,15 @@ pub(crate) enum Kind {
 /// CRM operations that read with a POST (a COQL query): retried as reads.
 const READS_BY_POST: &[&str] = &["coql", "coql_get_records"];
 
+/// Whether a CRM request reads with a POST (a COQL query).
+pub(crate) fn reads_by_post(method: &reqwest::Method, operation: &str) -> bool {
+    *method == reqwest::Method::POST && READS_BY_POST.contains(&operation)
+}
+
 impl Kind {
     /// The kind of a CRM request: by method, except for the operations that read with a POST.
     pub(crate) fn of_crm(method: &reqwest::Method, operation: &str) -> Self {
-        if *method == reqwest::Method::POST && READS_BY_POST.contains(&operation) {
+        if reads_by_post(method, operation) {
             return Self::Idempotent;
         }
         Self::of_method(method)

@@ -480,3 +480,71 @@ async fn input_too_long_for_a_url_is_refused_not_retried() {
     assert!(is_invalid_input(&search) && !search.may_have_been_sent(), "{search:?}");
     assert!(crm_paths(&h).is_empty(), "nothing reached the simulator");
 }
+
+/// A read answered HTTP 400 with a `data` array is an error, not a write whose records all
+/// failed: only a write's 400 carries one result per record. The error carries Zoho's code
+/// from the first item.
+#[tokio::test]
+async fn a_read_answered_400_with_a_data_array_is_an_error() {
+    let failed = || {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({
+                "data": [{"code": "INVALID_QUERY", "details": {"api_name": "Email"}, "message": "invalid query formed", "status": "error"}]
+            })),
+        )
+    };
+    let app = axum::Router::new().route(
+        "/crm/v2/Leads/search",
+        axum::routing::get(move || async move { failed() }).post(move || async move { failed() }),
+    );
+    let crm = loopback_client(app).await;
+    let read = crm.request(http::Method::GET, "/crm/v2/Leads/search?email=a@example.com", None).await;
+    match read {
+        Err(Error::Api { status: 400, code, message, .. }) => {
+            assert_eq!(code, "INVALID_QUERY");
+            assert_eq!(message, "invalid query formed");
+        }
+        other => panic!("a GET answered 400 must be an error: {other:?}"),
+    }
+    // A write's 400 with one result per record stays an answer to read record by record.
+    let write = crm
+        .request(http::Method::POST, "/crm/v2/Leads/search", Some(&serde_json::json!({"data": [{}]})))
+        .await
+        .expect("a write whose records all failed is an answer");
+    assert_eq!(write.status, 400);
+}
+
+/// `count()` reads Zoho's `count`; an answer without one is a decode error with the answer's
+/// status, not a silent 0.
+#[cfg(feature = "v8-core")]
+#[tokio::test]
+async fn a_v8_count_without_a_count_is_a_decode_error() {
+    let app = axum::Router::new()
+        .route(
+            "/crm/v8/Leads/actions/count",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"count": 42})) }),
+        )
+        .route(
+            "/crm/v8/Deals/actions/count",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"count": "7"})) }),
+        )
+        .route(
+            "/crm/v8/Tasks/actions/count",
+            axum::routing::get(|| async {
+                (axum::http::StatusCode::ACCEPTED, axum::Json(serde_json::json!({"info": {}})))
+            }),
+        )
+        .route("/crm/v8/Calls/actions/count", axum::routing::get(|| async { axum::http::StatusCode::NO_CONTENT }));
+    let v8 = zohocrm::client_v8::CrmV8Client::from(loopback_client(app).await);
+    assert_eq!(v8.count("Leads").await.unwrap(), 42);
+    assert_eq!(v8.count("Deals").await.unwrap(), 7);
+    assert_eq!(v8.count("Calls").await.unwrap(), 0, "204: nothing to count");
+    match v8.count("Tasks").await {
+        Err(Error::Decode { status: 202, operation, reason, .. }) => {
+            assert_eq!(operation, "record_count");
+            assert!(reason.contains("count"), "{reason}");
+        }
+        other => panic!("an answer without a count must be a decode error: {other:?}"),
+    }
+}

@@ -125,8 +125,9 @@ impl CrmClient {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<RawResponse> {
+        let write = is_write(&method, operation);
         let (status, bytes) = self.exchange(operation, method, path_and_query, body).await?;
-        answer(operation, status, &bytes)
+        answer(operation, write, status, &bytes)
     }
 
     /// [`CrmClient::request_as`], decoding a 2xx answer straight from its bytes into `T`, as
@@ -140,10 +141,11 @@ impl CrmClient {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Option<T>> {
+        let write = is_write(&method, operation);
         let (status, bytes) = self.exchange(operation, method, path_and_query, body).await?;
         if !(200..300).contains(&status) {
             // An error (returned here), or a write whose records all failed (decoded below).
-            answer(operation, status, &bytes)?;
+            answer(operation, write, status, &bytes)?;
         }
         decode_bytes(operation, status, &bytes)
     }
@@ -211,10 +213,17 @@ fn decode_bytes<T: serde::de::DeserializeOwned>(operation: &str, status: u16, by
         .map_err(|e| Error::decode(operation, status, bytes, crate::error::decode_reason::<T>(bytes, &e)))
 }
 
+/// Whether the request writes: only a write's HTTP 400 may carry one result per record
+/// (a COQL query is a read, though a POST).
+fn is_write(method: &http::Method, operation: &str) -> bool {
+    !matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS)
+        && !crate::retry::reads_by_post(method, operation)
+}
+
 /// What [`CrmClient::request_as`] returns for an answer: 2xx (and a write's HTTP 400 with one
-/// result per record) with its JSON body; Zoho's envelope as [`Error::Api`]; anything else
-/// [`Error::Decode`].
-fn answer(operation: &str, status: u16, bytes: &[u8]) -> Result<RawResponse> {
+/// result per record) with its JSON body; Zoho's envelope as [`Error::Api`] (for a read, also
+/// the first item of a `data` array); anything else [`Error::Decode`].
+fn answer(operation: &str, write: bool, status: u16, bytes: &[u8]) -> Result<RawResponse> {
     let body = if is_empty_body(bytes) {
         None
     } else {
@@ -225,10 +234,12 @@ fn answer(operation: &str, status: u16, bytes: &[u8]) -> Result<RawResponse> {
     };
     // Zoho answers a write whose records all failed with HTTP 400 and one result per record.
     let per_record = status == 400 && body.as_ref().is_some_and(|b| b.get("data").is_some_and(|d| d.is_array()));
-    if (200..300).contains(&status) || per_record {
+    if (200..300).contains(&status) || (write && per_record) {
         return Ok(RawResponse { status, body });
     }
-    let envelope = body.as_ref().and_then(|b| {
+    // A read answered with per-item errors: the first item's code is the answer's.
+    let first_item = body.as_ref().and_then(|b| b.get("data")?.as_array()?.first());
+    let envelope = body.as_ref().filter(|b| b.get("code").is_some()).or(first_item).and_then(|b| {
         let code = b.get("code")?.as_str()?.to_owned();
         let message = b.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
         Some((code, message, b.get("details").cloned().unwrap_or(serde_json::Value::Null)))
@@ -398,12 +409,17 @@ mod tests {
         assert!(shown.contains(r#"string "[redacted]""#), "the reason quotes no long value: {shown}");
         let api = answer(
             "op",
+            false,
             401,
             br#"{"code":"INVALID_TOKEN","message":"invalid oauth token","details":{},"status":"error"}"#,
         );
         assert_eq!(api.unwrap_err().zoho_code(), Some("INVALID_TOKEN"));
         let all_failed = br#"{"data":[{"code":"MANDATORY_NOT_FOUND","details":{},"message":"required field not found","status":"error"}]}"#;
-        assert_eq!(answer("op", 400, all_failed).unwrap().status, 400);
-        assert!(matches!(answer("op", 502, b"<html>bad gateway</html>").unwrap_err(), crate::Error::Decode { .. }));
+        assert_eq!(answer("op", true, 400, all_failed).unwrap().status, 400);
+        assert_eq!(answer("op", false, 400, all_failed).unwrap_err().zoho_code(), Some("MANDATORY_NOT_FOUND"));
+        assert!(matches!(
+            answer("op", false, 502, b"<html>bad gateway</html>").unwrap_err(),
+            crate::Error::Decode { .. }
+        ));
     }
 }
