@@ -129,6 +129,15 @@ pub struct PostgresOptions {
     /// with [`PostgresStore::from_pool`], configure it on your pool. Waiting for another
     /// instance's refresh lease is bounded by `lock_timeout` instead. Default 10 s.
     pub statement_timeout: Duration,
+    /// How long the network may stay silent before a session of the store's own pool is
+    /// treated as dead: data sent but not acknowledged (`TCP_USER_TIMEOUT`, Linux) and an
+    /// idle session's TCP keepalives (first probe after this, then every third of it). A
+    /// server gone without a word (failover, a dropped route) then fails the call within
+    /// about this long, instead of after the kernel's ~15 minutes of retransmissions or the
+    /// 2 hours of default keepalive. Applies where the connection string sets no
+    /// `tcp_user_timeout` or `keepalives_idle`; ignored by [`PostgresStore::from_pool`].
+    /// Default 30 s.
+    pub dead_peer_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -145,6 +154,7 @@ impl Default for PostgresOptions {
             connect_timeout: Duration::from_secs(10),
             lease_max_hold: Duration::from_secs(30),
             statement_timeout: Duration::from_secs(10),
+            dead_peer_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -163,7 +173,25 @@ impl fmt::Debug for PostgresOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("lease_max_hold", &self.lease_max_hold)
             .field("statement_timeout", &self.statement_timeout)
+            .field("dead_peer_timeout", &self.dead_peer_timeout)
             .finish()
+    }
+}
+
+/// Bounds how long a session waits on a silent network ([`PostgresOptions::dead_peer_timeout`]),
+/// keeping what the connection string set.
+fn detect_dead_peers(config: &mut Config, limit: Duration) {
+    /// libpq's and tokio-postgres' default, i.e. "not set".
+    const DEFAULT_KEEPALIVE_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
+    let limit = limit.max(Duration::from_secs(1));
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(limit);
+    }
+    if config.get_keepalives() && config.get_keepalives_idle() == DEFAULT_KEEPALIVE_IDLE {
+        config.keepalives_idle(limit);
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval((limit / 3).max(Duration::from_secs(1)));
+        }
     }
 }
 
@@ -231,6 +259,7 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
+        detect_dead_peers(&mut config, options.dead_peer_timeout);
         let session_options = config.get_options().unwrap_or_default();
         if !session_options.contains("statement_timeout") {
             let limit = options.statement_timeout.as_millis().max(1);
@@ -407,5 +436,31 @@ impl RowSource for Row {
 
     fn int(&self, index: usize) -> Result<i64, tokio_postgres::Error> {
         self.try_get(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_network_is_bounded_unless_the_connection_string_says_otherwise() {
+        let mut config = Config::from_str("host=127.0.0.1 user=app").unwrap();
+        detect_dead_peers(&mut config, Duration::from_secs(30));
+        assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_secs(30)));
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(30));
+        assert_eq!(config.get_keepalives_interval(), Some(Duration::from_secs(10)));
+
+        let mut config =
+            Config::from_str("host=127.0.0.1 tcp_user_timeout=5 keepalives_idle=600 keepalives_interval=60").unwrap();
+        detect_dead_peers(&mut config, Duration::from_secs(30));
+        assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_secs(5)));
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(600));
+        assert_eq!(config.get_keepalives_interval(), Some(Duration::from_secs(60)));
+
+        let mut config = Config::from_str("host=127.0.0.1 keepalives=0").unwrap();
+        detect_dead_peers(&mut config, Duration::from_secs(30));
+        assert!(!config.get_keepalives());
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(7200), "keepalives off stay off");
     }
 }
