@@ -608,3 +608,49 @@ async fn a_cache_fill_never_puts_an_older_token_over_a_new_consent() {
         "the cache fill put the older token back"
     );
 }
+
+/// A code exchange that Zoho answers with a grant this connection cannot use (its api_domain
+/// in another data center) fails with the typed error, and the grant Zoho minted is revoked:
+/// it would otherwise stay live and count toward Zoho's 20 refresh tokens per user and client.
+#[tokio::test]
+async fn a_grant_minted_for_an_unusable_api_domain_is_revoked() {
+    use axum::routing::post;
+    let h = harness().await;
+    let eu_api = h.sim.api_url(DataCenter::Eu, Environment::Production);
+    let revoked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = revoked.clone();
+    let app = axum::Router::new()
+        .route(
+            "/accounts/us/oauth/v2/token",
+            post(move || async move {
+                axum::Json(serde_json::json!({
+                    "access_token": "1000.minted-access", "refresh_token": "1000.minted-refresh",
+                    "expires_in": 3600, "api_domain": eu_api, "token_type": "Bearer"
+                }))
+            }),
+        )
+        .route(
+            "/accounts/us/oauth/v2/token/revoke",
+            post(move |form: axum::extract::Form<std::collections::HashMap<String, String>>| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(form.get("token").cloned().unwrap_or_default());
+                    axum::Json(serde_json::json!({"status": "success"}))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/accounts/us", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let zoho = zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim).with_accounts_server(DataCenter::Us, &base).unwrap())
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let code = CodeGrant::self_client(DataCenter::Us, "1000.a-self-client-code", SCOPES.iter().copied());
+    let err = zoho.connect_self_client("u", &code).await.unwrap_err();
+    assert!(matches!(err, Error::DataCenter(DcError::ApiDomainMismatch { .. })), "{err:?}");
+    assert_eq!(*revoked.lock().unwrap(), vec!["1000.minted-refresh".to_owned()], "the minted grant is revoked");
+    assert!(zoho.tokens().store().list().await.unwrap().is_empty(), "nothing stored");
+}

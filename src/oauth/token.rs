@@ -27,6 +27,22 @@ impl OAuthClient {
             refresh_token: None,
         };
         let response = self.call_token(dc, body, "authorization_code").await?;
+        match self.grant_of(user, code, &response) {
+            Ok(token) => Ok(token),
+            Err(e) => {
+                // Zoho minted a grant this connection cannot use (its api_domain is unknown or
+                // in another data center, its lifetime unreadable): revoke it, best effort, so
+                // it does not count toward Zoho's 20 refresh tokens per user and client (past
+                // which Zoho deletes the oldest, possibly a working connection).
+                self.revoke_unusable(user, dc, &response).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The token of a code exchange's answer, checked against the code's data center.
+    fn grant_of(&self, user: &str, code: &CodeGrant, response: &accounts::types::TokenResponse) -> Result<Token> {
+        let dc = code.dc;
         let now = self.clock.now_ms();
         let api_domain = match response.api_domain.as_deref() {
             Some(d) => d.trim_end_matches('/').to_owned(),
@@ -40,18 +56,42 @@ impl OAuthClient {
                 belongs_to: api_dc,
             }));
         }
-        let access_token = response.access_token.clone();
         Ok(Token {
             key: TokenKey::new(user, dc, environment),
-            access_token,
+            access_token: response.access_token.clone(),
             refresh_token: response.refresh_token.clone(),
-            expires_at_ms: now.saturating_add(expires_in_ms(&response)?),
+            expires_at_ms: now.saturating_add(expires_in_ms(response)?),
             api_domain,
             accounts_server: self.endpoints.accounts_server(dc).to_owned(),
-            scopes: scopes_of(&response, &code.scopes),
+            scopes: scopes_of(response, &code.scopes),
             created_at_ms: now,
             updated_at_ms: now,
         })
+    }
+
+    /// Revokes, best effort, the grant of a code-exchange answer that could not be used.
+    async fn revoke_unusable(&self, user: &str, dc: DataCenter, response: &accounts::types::TokenResponse) {
+        let Some(refresh_token) = response.refresh_token.clone().filter(|rt| !rt.is_empty()) else {
+            return; // An online grant's access token expires within the hour.
+        };
+        let now = self.clock.now_ms();
+        let grant = Token {
+            key: TokenKey::new(user, dc, Environment::Production),
+            access_token: None,
+            refresh_token: Some(refresh_token),
+            expires_at_ms: now,
+            api_domain: String::new(),
+            accounts_server: self.endpoints.accounts_server(dc).to_owned(),
+            scopes: Vec::new(),
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        match self.revoke(&grant).await {
+            Ok(()) => tracing::info!(dc = dc.location(), "revoked a new grant that could not be used"),
+            Err(e) => {
+                tracing::warn!(dc = dc.location(), error = %e, "could not revoke a new grant that could not be used")
+            }
+        }
     }
 
     /// Mints a new access token from `token`'s refresh token. The refresh token is kept.
