@@ -465,7 +465,8 @@ impl CrmV8Client {
         self.write("update_records", http::Method::PUT, format!("/crm/v8/{module}"), batch(records)?).await
     }
 
-    /// Inserts or updates up to 100 records, matched on `duplicate_check_fields`.
+    /// Inserts or updates up to 100 records, matched on `duplicate_check_fields` (empty: the
+    /// module's own, e.g. `Email` for Leads, as in v2).
     ///
     /// Scope: a records CREATE scope.
     pub async fn upsert_records<R: serde::Serialize>(
@@ -476,7 +477,10 @@ impl CrmV8Client {
     ) -> Result<Vec<ActionResult>> {
         let module = api_name("module", module)?;
         let mut body = batch(records)?;
-        body["duplicate_check_fields"] = serde_json::json!(duplicate_check_fields);
+        // Left out when empty: Zoho then uses the module's own duplicate-check fields.
+        if !duplicate_check_fields.is_empty() {
+            body["duplicate_check_fields"] = serde_json::json!(duplicate_check_fields);
+        }
         self.write("upsert_records", http::Method::POST, format!("/crm/v8/{module}/upsert"), body).await
     }
 

@@ -225,3 +225,18 @@ async fn a_coql_query_is_retried_like_a_read() {
     crm.coql(&Coql::select(["Last_Name"]).from("Leads").limit(5)).await.expect("the 502 is retried");
     assert_eq!(sim.count(Route::Coql) - before, 2, "the 502, then the retry");
 }
+
+/// An upsert without duplicate-check fields matches on the module's own (Leads: `Email`), as
+/// in v2: the SDK leaves the key out instead of sending an empty list, which asked the
+/// simulator (and possibly Zoho) to check nothing and insert a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v8_upsert_without_check_fields_uses_the_modules_own() {
+    let (sim, crm) = eu_sandbox().await;
+    let lead = serde_json::json!({"Last_Name": "Okafor", "Email": "okafor@zylker.example"});
+    let first = crm.upsert_records("Leads", &[lead.clone()], &[]).await.unwrap();
+    let id = first[0].id().unwrap().to_owned();
+    let again = crm.upsert_records("Leads", &[lead], &[]).await.unwrap();
+    assert!(again[0].is_success(), "{again:?}");
+    assert_eq!(again[0].id(), Some(id.as_str()), "the same lead, updated: {again:?}");
+    let _ = sim;
+}
