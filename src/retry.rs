@@ -3,13 +3,14 @@
 //! Every request of both generated clients passes through one retry loop (from the
 //! progenitor `exec` hooks), so the policy lives here and nowhere else:
 //!
-//! - **What is retried.** Idempotent requests (GET, HEAD, DELETE — Zoho deletes by id — a
-//!   COQL query, which reads with a POST, token refresh, revoke, serverinfo) on HTTP 429, 500,
-//!   502, 503, 504 and on connection failures.
+//! - **What is retried.** Idempotent requests (GET, HEAD, a COQL query, which reads with a
+//!   POST, token refresh, revoke, serverinfo) on HTTP 429, 500, 502, 503, 504 and on
+//!   connection failures.
 //!   A success whose body breaks off before its end counts as a connection failure.
-//!   Writes (POST, PUT, PATCH: insert, update, upsert, actions) are retried only when the
-//!   request certainly never left (the connection could not be opened), unless the caller
-//!   opts in with [`RetryPolicy::retry_writes`]. The authorization-code exchange is never
+//!   Writes (POST, PUT, PATCH: insert, update, upsert, actions; and DELETE, whose repeat after
+//!   Zoho deleted answers the ids as invalid) are retried only on HTTP 429 (Zoho did nothing)
+//!   or when the request certainly never left (the connection could not be opened), unless
+//!   the caller opts in with [`RetryPolicy::retry_writes`]. The authorization-code exchange is never
 //!   retried: codes are single-use.
 //! - **When.** Exponential back-off with full jitter (a random wait between zero and
 //!   `initial_backoff × 2^attempt`, capped at `max_backoff`), or the server's `Retry-After`
@@ -124,9 +125,11 @@ impl RetryPolicy {
 /// What kind of request is being sent, for the retry decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// Safe to repeat (GET, HEAD, DELETE by id, refresh, revoke, serverinfo).
+    /// Safe to repeat (GET, HEAD, a COQL query, refresh, revoke, serverinfo).
     Idempotent,
-    /// May create or change data twice (POST, PUT, PATCH).
+    /// May create or change data twice (POST, PUT, PATCH), or answers differently when
+    /// repeated (DELETE: a repeat after Zoho deleted finds the ids invalid, which reads as a
+    /// failure of records that were deleted).
     Write,
     /// Never repeated once it may have been sent (the authorization-code exchange).
     Once,
@@ -152,9 +155,7 @@ impl Kind {
     /// The kind of a CRM request, by method.
     pub(crate) fn of_method(method: &reqwest::Method) -> Self {
         match *method {
-            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::DELETE | reqwest::Method::OPTIONS => {
-                Self::Idempotent
-            }
+            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS => Self::Idempotent,
             _ => Self::Write,
         }
     }
@@ -469,7 +470,7 @@ mod tests {
     #[test]
     fn kinds_by_method() {
         assert_eq!(Kind::of_method(&reqwest::Method::GET), Kind::Idempotent);
-        assert_eq!(Kind::of_method(&reqwest::Method::DELETE), Kind::Idempotent);
+        assert_eq!(Kind::of_method(&reqwest::Method::DELETE), Kind::Write);
         assert_eq!(Kind::of_method(&reqwest::Method::POST), Kind::Write);
         assert_eq!(Kind::of_method(&reqwest::Method::PUT), Kind::Write);
         assert_eq!(Kind::of_crm(&reqwest::Method::POST, "coql"), Kind::Idempotent);

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{connect, harness, harness_with, user_in};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use zohocrm::client::{Criteria, RecordQuery, Search, UserType};
+use zohocrm::client::{Criteria, Record, RecordQuery, Search, UserType};
 use zohocrm::dc::{DataCenter, Environment};
 use zohocrm::error::{RateLimitScope, TransportKind};
 use zohocrm::manager::RefreshPolicy;
@@ -529,4 +529,42 @@ async fn building_a_client_sends_nothing_and_never_refreshes() {
     assert!(h.sim.requests().is_empty(), "no request until a call is made");
     crm.org().await.unwrap();
     assert_eq!(h.sim.count_grant("refresh_token"), 1, "the first call refreshed");
+}
+
+/// A DELETE whose answer is lost (a timeout after Zoho deleted) is not repeated: a repeat
+/// finds the records gone and Zoho answers their ids as invalid, which read as "N of N
+/// failed" for records that were deleted. The caller gets the timeout, marked as possibly
+/// performed, and decides (as for any write; `with_retry_writes(true)` opts in).
+#[tokio::test]
+async fn a_delete_whose_answer_is_lost_is_not_repeated_into_false_failures() {
+    let h = harness().await;
+    let zoho = Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .retry_policy(
+            zohocrm::retry::RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .shared_store(h.zoho.tokens().store().clone())
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let token = connect(&h, "u", &user_in(&h.sim, DataCenter::Us), Environment::Production).await;
+    let crm = zoho.client(&token.key).await.unwrap();
+    let created = crm.insert_records("Leads", vec![Record::new().set("Last_Name", "Gone")]).await.unwrap();
+    let id = created[0].id().unwrap().to_owned();
+    let deletes = |h: &common::Harness| h.sim.requests().iter().filter(|r| r.method == "DELETE").count();
+
+    h.sim.inject(Route::Records, Fault::Latency(Duration::from_millis(800)), 1);
+    let err = crm.delete_records("Leads", &[&id]).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { kind: TransportKind::Timeout, may_have_been_sent: true, .. }), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(700)).await; // the delayed request lands
+    assert_eq!(deletes(&h), 1, "not repeated");
+    assert!(crm.record("Leads", &id).await.unwrap().is_none(), "the first attempt deleted it");
+
+    // A DELETE that surely did not happen (HTTP 429) is still retried.
+    let other = crm.insert_records("Leads", vec![Record::new().set("Last_Name", "Kept")]).await.unwrap();
+    let other_id = other[0].id().unwrap().to_owned();
+    h.sim.inject(Route::Records, Fault::TooManyRequests { retry_after_secs: 0 }, 1);
+    let deleted = crm.delete_records("Leads", &[&other_id]).await.unwrap();
+    assert!(deleted[0].is_success(), "{deleted:?}");
 }
