@@ -692,3 +692,60 @@ async fn pg_a_lease_wait_given_up_leaves_no_lock_behind() {
     let again = again.expect("A got the lease again").expect("lease");
     again.release().await.unwrap();
 }
+
+/// Drops a test role (and what was granted to it) when dropped.
+struct TestRole {
+    conn_str: String,
+    name: String,
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        let (conn_str, name) = (self.conn_str.clone(), self.name.clone());
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await?;
+                tokio::spawn(conn);
+                client.batch_execute(&format!("DROP OWNED BY \"{name}\"; DROP ROLE IF EXISTS \"{name}\"")).await
+            })
+        })
+        .join();
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("could not drop test role {}: {done:?}", self.name);
+        }
+    }
+}
+
+/// An application role with only USAGE on the schema and read/write on its tables (the
+/// tables set up by a migration role) opens the store and uses it: opening used to run
+/// `CREATE TABLE IF NOT EXISTS` every time, which PostgreSQL refuses without CREATE on the
+/// schema ("permission denied for schema"), even when the table exists.
+#[tokio::test]
+async fn pg_a_role_without_create_rights_opens_a_store_set_up_before() {
+    let Some(schema) = TestSchema::new("leastpriv").await else {
+        return;
+    };
+    drop(store(&schema).await); // the migration role sets the schema up
+    let role = TestRole { conn_str: schema.conn_str.clone(), name: format!("{}_app", schema.name) };
+    let (s, r) = (&schema.name, &role.name);
+    schema
+        .client()
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE \"{r}\" LOGIN; GRANT USAGE ON SCHEMA \"{s}\" TO \"{r}\"; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{s}\" TO \"{r}\""
+        ))
+        .await
+        .unwrap();
+    let app_conn = format!("{} user={r}", schema.conn_str);
+    let app = PostgresStore::connect(&app_conn, s).await.expect("the application role opens the store");
+    let token = token(&key("u", DataCenter::Eu, Environment::Production), "1000.a", "1000.r", 9_000_000);
+    app.put(&token).await.unwrap();
+    assert_eq!(app.get(&token.key).await.unwrap().unwrap().api_domain, token.api_domain);
+    let lease = app.begin_refresh(&token.key).await.unwrap();
+    assert!(lease.current().is_some());
+    lease.release().await.unwrap();
+    drop(app);
+    drop(role);
+}

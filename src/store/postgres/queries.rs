@@ -29,7 +29,17 @@ impl Inner {
         }
         let schema_table = format!("\"{schema}\".zohocrm_schema");
         let steps = [migrate::token_table_ddl(&POSTGRES, &format!("\"{schema}\".\"{table}\""))];
-        client.batch_execute(&migrate::schema_table_ddl(&POSTGRES, &schema_table)).await.map_err(&err)?;
+        // Likewise CREATE TABLE IF NOT EXISTS needs CREATE on the schema: an application role
+        // with read/write on tables a migration role set up must not need it.
+        let has_versions = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&schema_table])
+            .await
+            .map_err(&err)?
+            .try_get::<_, bool>(0)
+            .map_err(&err)?;
+        if !has_versions {
+            client.batch_execute(&migrate::schema_table_ddl(&POSTGRES, &schema_table)).await.map_err(&err)?;
+        }
         let found: i64 = client
             .query_opt(&migrate::select_version_sql(&POSTGRES, &schema_table), &[table])
             .await
