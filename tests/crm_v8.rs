@@ -233,7 +233,7 @@ async fn a_coql_query_is_retried_like_a_read() {
 async fn a_v8_upsert_without_check_fields_uses_the_modules_own() {
     let (sim, crm) = eu_sandbox().await;
     let lead = serde_json::json!({"Last_Name": "Okafor", "Email": "okafor@zylker.example"});
-    let first = crm.upsert_records("Leads", &[lead.clone()], &[]).await.unwrap();
+    let first = crm.upsert_records("Leads", std::slice::from_ref(&lead), &[]).await.unwrap();
     let id = first[0].id().unwrap().to_owned();
     let again = crm.upsert_records("Leads", &[lead], &[]).await.unwrap();
     assert!(again[0].is_success(), "{again:?}");

@@ -50,9 +50,15 @@ impl Inner {
     /// releases the lock).
     pub(super) async fn unlock(&self, mut conn: MayHoldLock, key: &TokenKey) {
         let Ok(client) = conn.conn() else { return };
-        match client.execute("SELECT pg_advisory_unlock($1)", &[&self.lock_id(key)]).await {
-            Ok(_) => conn.release(),
-            Err(e) => {
+        match client.query_one("SELECT pg_advisory_unlock($1)", &[&self.lock_id(key)]).await.map(|r| r.try_get(0)) {
+            Ok(Ok(true)) => conn.release(),
+            // The session does not hold the lock it took: the statements ran on different server
+            // sessions (a pooler in transaction mode, such as PgBouncer's `pool_mode =
+            // transaction`), which leaves the lock on whichever session took it.
+            Ok(Ok(false)) => tracing::warn!(
+                "a PostgreSQL refresh lock was not held by the session that took it: the store needs                  session-level connections (direct, or a pooler in session mode); closing the connection"
+            ),
+            Ok(Err(e)) | Err(e) => {
                 tracing::debug!(error = %e, "could not release a PostgreSQL refresh lock; closing its connection");
             }
         }

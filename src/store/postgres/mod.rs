@@ -33,6 +33,12 @@
 //! `idle_in_transaction_session_timeout` (which kills sessions idling *in* a transaction, and
 //! with them a transaction-scoped lock and the token written in it).
 //!
+//! A session-level lock needs session-level connections: connect directly, or through a
+//! pooler in session mode. Behind a pooler in transaction mode (PgBouncer's `pool_mode =
+//! transaction`) the lock and its unlock can land on different server sessions; the store
+//! notices (the unlock reports no lock held), logs a warning and closes its connection, but
+//! the lock stays with the pooler's server session and single flight is not guaranteed.
+//!
 //! Commit and delete are one atomic statement each (an upsert, a delete), run on the lease's
 //! connection and followed by `pg_advisory_unlock`. If the lease's session is gone by then
 //! (the server or a proxy ended it, the network dropped it, or the lease outlived
