@@ -42,111 +42,18 @@ use serde::de::DeserializeOwned;
 
 use crate::client::{ActionResult, CrmClient, items_of_pages};
 use crate::coql::Coql;
-use crate::crm_v8::core::types::{self as v8, RecordInfo};
+use crate::crm_v8::core::types as v8;
 use crate::error::{Error, Result};
+
+mod listing;
+
+use listing::{Listed, Listing, listing_query};
+pub use listing::{PageAt, V8Page, V8Query};
 
 /// The most fields one v8 listing may ask for.
 pub const MAX_FIELDS: usize = 50;
 /// The last record v8 reaches with page numbers; past it, only page tokens work.
 pub const PAGE_NUMBER_REACH: u32 = 2_000;
-
-/// Options of a v8 records listing. `fields` is required by v8.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-#[must_use]
-pub struct V8Query {
-    /// Field API names to return (1..=50).
-    pub fields: Vec<String>,
-    /// Sort by `id`, `Created_Time` or `Modified_Time`.
-    pub sort_by: Option<String>,
-    /// Ascending instead of Zoho's default descending order.
-    pub ascending: bool,
-    /// Records per page (1..=200; default 200).
-    pub per_page: Option<u32>,
-    /// Custom view id.
-    pub cvid: Option<String>,
-}
-
-impl V8Query {
-    /// A listing of these fields (API names).
-    pub fn fields<I, S>(fields: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        Self { fields: fields.into_iter().map(|f| f.as_ref().to_owned()).collect(), ..Self::default() }
-    }
-
-    /// Sorted by `field` (`id`, `Created_Time` or `Modified_Time`).
-    pub fn sort_by(mut self, field: &str, ascending: bool) -> Self {
-        self.sort_by = Some(field.to_owned());
-        self.ascending = ascending;
-        self
-    }
-
-    /// `per_page` records per call (1..=200).
-    pub fn per_page(mut self, n: u32) -> Self {
-        self.per_page = Some(n);
-        self
-    }
-
-    fn check(&self) -> Result<u32> {
-        if self.fields.is_empty() || self.fields.len() > MAX_FIELDS {
-            return Err(Error::InvalidInput {
-                parameter: "fields".into(),
-                reason: format!("v8 listings need 1..={MAX_FIELDS} field API names, got {}", self.fields.len()),
-            });
-        }
-        for f in &self.fields {
-            if !crate::coql::is_api_name(f) {
-                return Err(Error::InvalidInput {
-                    parameter: "fields".into(),
-                    reason: format!("{f:?} is not a field API name"),
-                });
-            }
-        }
-        let per_page = self.per_page.unwrap_or(200);
-        if per_page == 0 || per_page > 200 {
-            return Err(Error::InvalidInput {
-                parameter: "per_page".into(),
-                reason: format!("{per_page} is outside 1..=200"),
-            });
-        }
-        Ok(per_page)
-    }
-}
-
-/// Where a page starts: a page number (for the first 2,000 records) or Zoho's page token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PageAt {
-    /// Page number, from 1.
-    Number(u32),
-    /// A `next_page_token` from a previous page.
-    Token(String),
-}
-
-/// One page of a v8 listing.
-#[derive(Clone, Debug)]
-pub struct V8Page<T> {
-    /// The records on this page (empty when Zoho answered 204).
-    pub items: Vec<T>,
-    /// Zoho's `info` (`more_records`, `next_page_token`, `page_token_expiry`, ...).
-    pub info: Option<RecordInfo>,
-}
-
-impl<T> V8Page<T> {
-    /// Whether Zoho has more records.
-    pub fn more_records(&self) -> bool {
-        self.info.as_ref().and_then(|i| i.more_records).unwrap_or(false)
-    }
-
-    /// The token for the next page, when Zoho gave one: keep it to resume later with
-    /// [`CrmV8Client::records_from`].
-    pub fn next_page_token(&self) -> Option<&str> {
-        self.info.as_ref()?.next_page_token.as_deref()
-    }
-}
 
 /// The CRM v8 client of one connection. Cheap to clone. From [`crate::Zoho::client_v8`].
 #[derive(Clone, Debug)]
@@ -254,8 +161,17 @@ impl CrmV8Client {
     ///
     /// Scope: a records READ scope.
     pub async fn record(&self, module: &str, id: &str) -> Result<Option<v8::Record>> {
+        self.record_as(module, id).await
+    }
+
+    /// One record by id, decoded from Zoho's JSON straight into your own type (fields by API
+    /// name; every key as Zoho sent it, `"Tag": []` and `null`s included). `None` when it does
+    /// not exist.
+    ///
+    /// Scope: a records READ scope.
+    pub async fn record_as<T: DeserializeOwned>(&self, module: &str, id: &str) -> Result<Option<T>> {
         let (module, id) = (api_name("module", module)?, record_id(id)?);
-        let page: Option<v8::RecordResponseWrapper> = self.get("get_record", &format!("/crm/v8/{module}/{id}")).await?;
+        let page: Option<Listing<T>> = self.get("get_record", &format!("/crm/v8/{module}/{id}")).await?;
         Ok(page.and_then(|p| p.data.into_iter().next()))
     }
 
@@ -263,10 +179,23 @@ impl CrmV8Client {
     ///
     /// Scope: a records READ scope.
     pub async fn records_page(&self, module: &str, query: &V8Query, at: &PageAt) -> Result<V8Page<v8::Record>> {
+        self.records_page_as(module, query, at).await
+    }
+
+    /// [`Self::records_page`], each record decoded from Zoho's JSON straight into your own
+    /// type (every key as Zoho sent it).
+    ///
+    /// Scope: a records READ scope.
+    pub async fn records_page_as<T: DeserializeOwned>(
+        &self,
+        module: &str,
+        query: &V8Query,
+        at: &PageAt,
+    ) -> Result<V8Page<T>> {
         let per_page = query.check()?;
         let module = api_name("module", module)?;
         let path = format!("/crm/v8/{module}?{}", listing_query(query, per_page, at)?);
-        let page: Option<v8::RecordResponseWrapper> = self.get("get_records", &path).await?;
+        let page: Option<Listing<T>> = self.get("get_records", &path).await?;
         Ok(match page {
             Some(p) => V8Page { items: p.data, info: p.info },
             None => V8Page { items: Vec::new(), info: None },
@@ -290,14 +219,15 @@ impl CrmV8Client {
         T: DeserializeOwned + Send + 'static,
     {
         use futures_util::StreamExt;
-        Box::pin(self.records(module, query).map(|r| r.and_then(|record| typed::<T>("get_records", &record))))
+        let rows = self.walk::<serde_json::Map<String, serde_json::Value>>(module, query, PageAt::Number(1));
+        Box::pin(rows.map(|r| r.and_then(|row| typed::<T>("get_records", row))))
     }
 
     /// The listing behind [`Self::records`] and [`Self::records_from`]. A page that ends it
     /// with an error (Zoho says "more" but gives no way to reach it, or sends a page token
     /// twice) is yielded before that error; a page repeating the previous one's records, or
     /// "more" after [`CrmClient::max_pages`] pages, ends it with [`Error::Pagination`].
-    fn walk(&self, module: &str, query: V8Query, start: PageAt) -> BoxStream<'static, Result<v8::Record>> {
+    fn walk<R: Listed>(&self, module: &str, query: V8Query, start: PageAt) -> BoxStream<'static, Result<R>> {
         struct State {
             this: CrmV8Client,
             module: String,
@@ -339,11 +269,11 @@ impl CrmV8Client {
                 return Some((Err(stop(page_no, reason)), s));
             }
             s.pages = page_no;
-            let page = match s.this.records_page(&s.module, &s.query, &at).await {
+            let page = match s.this.records_page_as::<R>(&s.module, &s.query, &at).await {
                 Ok(p) => p,
                 Err(e) => return Some((Err(e), s)),
             };
-            let ids: Vec<Option<String>> = page.items.iter().map(|r| r.id.clone()).collect();
+            let ids: Vec<Option<String>> = page.items.iter().map(|r| r.listed_id().map(str::to_owned)).collect();
             if !ids.is_empty() && ids.iter().any(Option::is_some) && ids == s.previous_ids {
                 let reason = format!(
                     "page {page_no} has the same {} ids as page {}: the server repeats itself",
@@ -389,7 +319,11 @@ impl CrmV8Client {
 
     /// Runs a COQL query and decodes each row into your own type.
     pub async fn coql_as<T: DeserializeOwned>(&self, query: &Coql) -> Result<Vec<T>> {
-        self.coql(query).await?.items.iter().map(|r| typed::<T>("coql", r)).collect()
+        let text = query.to_query()?;
+        let body = serde_json::json!({ "select_query": text });
+        let page: Option<Listing<T>> =
+            self.crm.request_typed("coql", http::Method::POST, "/crm/v8/coql", Some(&body)).await?;
+        Ok(page.map(|p| p.data).unwrap_or_default())
     }
 
     /// Every row of a COQL query, in calls of `LIMIT` rows (the query's, or 2,000) with a
@@ -509,30 +443,6 @@ impl CrmV8Client {
     }
 }
 
-/// The query string of a listing page.
-fn listing_query(query: &V8Query, per_page: u32, at: &PageAt) -> Result<String> {
-    let mut params = url::form_urlencoded::Serializer::new(String::new());
-    params.append_pair("fields", &query.fields.join(",")).append_pair("per_page", &per_page.to_string());
-    match at {
-        PageAt::Number(0) => {
-            return Err(Error::InvalidInput { parameter: "page".into(), reason: "pages are numbered from 1".into() });
-        }
-        PageAt::Number(n) => {
-            params.append_pair("page", &n.to_string());
-        }
-        PageAt::Token(t) => {
-            params.append_pair("page_token", t);
-        }
-    }
-    if let Some(sort) = &query.sort_by {
-        params.append_pair("sort_by", sort).append_pair("sort_order", if query.ascending { "asc" } else { "desc" });
-    }
-    if let Some(cvid) = &query.cvid {
-        params.append_pair("cvid", cvid);
-    }
-    Ok(params.finish())
-}
-
 /// `{"data": [...]}` for up to 100 records.
 fn batch<R: serde::Serialize>(records: &[R]) -> Result<serde_json::Value> {
     if records.len() > crate::client::MAX_RECORDS_PER_WRITE {
@@ -581,9 +491,8 @@ fn decode<T: DeserializeOwned>(operation: &str, status: u16, body: Option<serde_
     })
 }
 
-/// A record decoded into the caller's type.
-fn typed<T: DeserializeOwned>(operation: &str, record: &v8::Record) -> Result<T> {
-    let value = serde_json::to_value(record)
-        .map_err(|e| Error::decode(operation, 200, b"", format!("the record does not serialize: {e}")))?;
-    decode::<T>(operation, 200, Some(value))?.ok_or_else(|| Error::decode(operation, 200, b"", "the record is empty"))
+/// A listed record (as Zoho sent it) decoded into the caller's type.
+fn typed<T: DeserializeOwned>(operation: &str, row: serde_json::Map<String, serde_json::Value>) -> Result<T> {
+    decode::<T>(operation, 200, Some(serde_json::Value::Object(row)))?
+        .ok_or_else(|| Error::decode(operation, 200, b"", "the record is empty"))
 }

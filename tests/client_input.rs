@@ -548,3 +548,50 @@ async fn a_v8_count_without_a_count_is_a_decode_error() {
         other => panic!("an answer without a count must be a decode error: {other:?}"),
     }
 }
+
+/// The v8 `*_as` calls decode Zoho's JSON straight into the caller's type: a real record's
+/// `"Tag": []` and `null` members arrive as Zoho sent them (a detour through the generated
+/// record type dropped them, so a type without `#[serde(default)]` on `Tag` failed on every
+/// untagged record).
+#[cfg(feature = "v8-core")]
+#[tokio::test]
+async fn v8_records_decode_into_your_type_with_every_key_zoho_sent() {
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code, reason = "read through Debug")]
+    struct Lead {
+        id: String,
+        #[serde(rename = "Tag")]
+        tags: Vec<serde_json::Value>,
+        #[serde(rename = "Lead_Source")]
+        source: Option<String>,
+        #[serde(rename = "Created_By")]
+        created_by: serde_json::Value,
+    }
+    let page: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/zoho_v8/records_leads_search.json")).unwrap();
+    let mut record = page["data"][0].clone();
+    record["Created_By"] = serde_json::Value::Null;
+    let id = record["id"].as_str().unwrap().to_owned();
+    let body =
+        serde_json::json!({"data": [record], "info": {"per_page": 200, "count": 1, "page": 1, "more_records": false}});
+    let (listing, coql) = (body.clone(), body.clone());
+    let app = axum::Router::new()
+        .route("/crm/v8/Leads", axum::routing::get(move || async move { axum::Json(listing) }))
+        .route(&format!("/crm/v8/Leads/{id}"), axum::routing::get(move || async move { axum::Json(body) }))
+        .route("/crm/v8/coql", axum::routing::post(move || async move { axum::Json(coql) }));
+    let v8 = zohocrm::client_v8::CrmV8Client::from(loopback_client(app).await);
+    let query = zohocrm::client_v8::V8Query::fields(["Last_Name", "Tag"]);
+
+    let listed: Vec<Lead> = v8.records_as::<Lead>("Leads", query.clone()).map(Result::unwrap).collect().await;
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].tags.is_empty() && listed[0].source.is_none() && listed[0].created_by.is_null());
+    let one: Lead = v8.record_as("Leads", &id).await.unwrap().expect("the record");
+    assert_eq!(one.id, id);
+    let page = v8.records_page_as::<Lead>("Leads", &query, &zohocrm::client_v8::PageAt::Number(1)).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let rows: Vec<Lead> =
+        v8.coql_as(&zohocrm::coql::Coql::select(["Last_Name", "Tag"]).from("Leads").limit(10)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    // The generated type keeps working for those who want it.
+    assert_eq!(v8.record("Leads", &id).await.unwrap().unwrap().id.as_deref(), Some(id.as_str()));
+}

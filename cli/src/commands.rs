@@ -612,7 +612,19 @@ impl Run {
                     // v8 requires `fields`: without --fields, the module's fields from its
                     // metadata (every field up to Zoho's 50), so the rows match v2's.
                     let asked = if fields.is_empty() {
-                        crate::v8::default_fields(crm, &module).await.map_err(|e| self.v8_fields_failure(e))?
+                        let (names, total) =
+                            crate::v8::default_fields(crm, &module).await.map_err(|e| self.v8_fields_failure(e))?;
+                        if total > names.len() {
+                            // Never silent: the rows would lack fields v2's rows have.
+                            eprintln!(
+                                "warning: {module} has {total} fields and CRM v8 returns at most {} per listing: \
+                                 these rows hold id and the first {} in metadata order; choose with --fields, \
+                                 or use --api-version 2 for every field",
+                                names.len(),
+                                names.len() - 1
+                            );
+                        }
+                        names
                     } else {
                         fields.clone()
                     };
@@ -621,13 +633,15 @@ impl Run {
                         query = query.sort_by(sort, asc);
                     }
                     if all {
-                        let stream = crm.records(&module, query).map(|r| r.and_then(crate::v8::to_record));
+                        let stream = crm.records_as::<Record>(&module, query);
                         self.write_records(out, stream, &fields, true).await?;
                     } else {
-                        let page =
-                            crm.records_page(&module, &query, &PageAt::Number(page)).await.map_err(|e| self.sdk(e))?;
+                        let page = crm
+                            .records_page_as::<Record>(&module, &query, &PageAt::Number(page))
+                            .await
+                            .map_err(|e| self.sdk(e))?;
                         let more = page.more_records();
-                        let stream = futures_util::stream::iter(page.items.into_iter().map(crate::v8::to_record));
+                        let stream = futures_util::stream::iter(page.items.into_iter().map(Ok));
                         self.write_records(out, stream, &fields, false).await?;
                         more_hint(more);
                     }
@@ -637,7 +651,7 @@ impl Run {
             RecordsCommand::Get { module, id } => {
                 let record = match &crm {
                     Crm::V2(c) => c.record(&module, &id).await,
-                    Crm::V8(c) => c.record(&module, &id).await.and_then(|r| r.map(crate::v8::to_record).transpose()),
+                    Crm::V8(c) => c.record_as::<Record>(&module, &id).await,
                 }
                 .map_err(|e| self.sdk(e))?;
                 let record = record.ok_or_else(|| {

@@ -143,39 +143,13 @@ pub fn search(crm: &CrmV8Client, module: &str, search: &Search) -> Result<BoxStr
 }
 
 /// The fields a v8 listing asks for when `--fields` is not given: the module's fields from
-/// its metadata (`GET /crm/v8/settings/fields?module=…`), `id` first, at most 50 (Zoho's limit).
-pub async fn default_fields(crm: &CrmV8Client, module: &str) -> Result<Vec<String>> {
+/// its metadata (`GET /crm/v8/settings/fields?module=…`), `id` first, at most 50 (Zoho's
+/// limit); and how many the module has (`id` included), to tell the user when some are left out.
+pub async fn default_fields(crm: &CrmV8Client, module: &str) -> Result<(Vec<String>, usize)> {
     let fields = crm.fields(module).await?;
     let mut names = vec!["id".to_owned()];
     names.extend(fields.into_iter().filter_map(|f| f.api_name).filter(|n| n != "id" && is_api_name(n)));
+    let total = names.len();
     names.truncate(MAX_FIELDS);
-    Ok(names)
-}
-
-/// A v8 record in the CLI's record type (the same JSON object, for the same output as v2).
-pub fn to_record(record: zohocrm::crm_v8::core::types::Record) -> Result<Record> {
-    let value = serde_json::to_value(record).map_err(|e| decode_error("get_records", e))?;
-    serde_json::from_value(value).map_err(|e| decode_error("get_records", e))
-}
-
-fn decode_error(operation: &str, e: serde_json::Error) -> Error {
-    Error::Decode { operation: operation.to_owned(), status: 200, body: String::new(), reason: e.to_string() }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn v8_records_keep_every_key() {
-        let v8: zohocrm::crm_v8::core::types::Record = serde_json::from_value(serde_json::json!({
-            "id": "1", "Last_Name": "Boyle", "Owner": {"id": "9", "name": "Ann", "email": "a@x"}, "$state": "save"
-        }))
-        .unwrap();
-        let r = to_record(v8).unwrap();
-        assert_eq!(r.id.as_deref(), Some("1"));
-        assert_eq!(r.get_str("Last_Name"), Some("Boyle"));
-        assert_eq!(r.get("$state"), Some(&serde_json::json!("save")));
-        assert_eq!(r.get("Owner").and_then(|o| o.get("email")), Some(&serde_json::json!("a@x")));
-    }
+    Ok((names, total))
 }
