@@ -654,3 +654,49 @@ async fn a_grant_minted_for_an_unusable_api_domain_is_revoked() {
     assert_eq!(*revoked.lock().unwrap(), vec!["1000.minted-refresh".to_owned()], "the minted grant is revoked");
     assert!(zoho.tokens().store().list().await.unwrap().is_empty(), "nothing stored");
 }
+
+/// A stored row nobody can read (here: sealed with a key the store no longer has, as after a
+/// key rotation gone wrong) is reported as that error by calls, but does not lock the user
+/// out: a new consent replaces it, a disconnect removes it. Both used to fail on the row, so
+/// every retried reconnect left one more live grant at Zoho.
+#[cfg(all(feature = "sqlite", feature = "encryption"))]
+#[tokio::test]
+async fn a_connection_nobody_can_read_can_be_replaced_or_removed() {
+    use zohocrm::store::{SqliteOptions, SqliteStore, StoreError, TokenCipher, TokenStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.sqlite3");
+    let sealed = |b: u8| SqliteOptions { cipher: Some(TokenCipher::new([b; 32])), ..SqliteOptions::default() };
+    let first: Arc<dyn TokenStore> = Arc::new(SqliteStore::open_with(&path, sealed(1)).await.unwrap());
+    let h = common::harness_with(first).await;
+    let email = user_in(&h.sim, DataCenter::Us);
+    let ann = connect(&h, "ann", &email, Environment::Production).await;
+    let bob = connect(&h, "bob", &email, Environment::Production).await;
+
+    // The store is opened with another key: neither row opens.
+    let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open_with(&path, sealed(2)).await.unwrap());
+    let zoho = zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .shared_store(store.clone())
+        .build()
+        .unwrap();
+    let err = zoho.client(&ann.key).await.unwrap_err();
+    assert!(matches!(err, Error::Store(StoreError::WrongKey { .. })), "{err:?}");
+
+    // Ann consents again: the new grant replaces the row, and calls work.
+    let request = zoho.authorization(testkit::DEFAULT_REDIRECT_URI).scopes(SCOPES.iter().copied()).prompt_consent();
+    let (url, pending) = request.build(zoho.endpoints()).unwrap();
+    let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
+    let renewed =
+        zoho.complete_authorization("ann", &redirect, &pending).await.expect("the new consent replaces the row");
+    assert!(renewed.refresh_token.is_some());
+    zoho.client(&ann.key).await.unwrap().org().await.unwrap();
+    assert!(store.get(&ann.key).await.unwrap().is_some());
+
+    // Bob disconnects: the row goes (its grant cannot be revoked: nobody can read it).
+    let revokes = h.sim.count(Route::Revoke);
+    zoho.disconnect(&bob.key).await.expect("the unreadable row is removed");
+    assert!(store.get(&bob.key).await.unwrap().is_none());
+    assert_eq!(h.sim.count(Route::Revoke), revokes);
+}

@@ -237,6 +237,12 @@ async fn pg_tokens_are_sealed_and_a_wrong_key_is_refused() {
     assert!(matches!(wrong.get(&k).await, Err(StoreError::WrongKey { .. })));
     let none = store(&schema).await;
     assert!(matches!(none.get(&k).await, Err(StoreError::CipherRequired { .. })));
+    // A lease still takes the unreadable row (with its error), and its commit replaces it.
+    let mut lease = wrong.begin_refresh(&k).await.unwrap();
+    assert!(lease.current().is_none());
+    assert!(matches!(lease.take_unreadable(), Some(StoreError::WrongKey { .. })));
+    lease.commit(&token(&k, "1000.new-access", "1000.new-refresh", 2)).await.unwrap();
+    assert_eq!(access(&wrong.get(&k).await.unwrap().unwrap()), "1000.new-access");
 }
 
 /// Not a test: the child side of the kill test, run through

@@ -96,11 +96,14 @@ async fn refresh_locked(
     }
 
     // Cross-process single flight: wait for, then hold, the store's refresh lease.
-    let lease = inner.store.begin_refresh(key).await.map_err(|e| (e.into(), None))?;
+    let mut lease = inner.store.begin_refresh(key).await.map_err(|e| (e.into(), None))?;
     let Some(current) = lease.current().cloned() else {
+        let unreadable = lease.take_unreadable();
         lease.release().await.map_err(|e| (e.into(), None))?;
         entry.clear();
-        return Err((Error::NotConnected { key: key.clone() }, None));
+        // A row that cannot be read is that error, not "not connected".
+        let error = unreadable.map_or_else(|| Error::NotConnected { key: key.clone() }, Error::from);
+        return Err((error, None));
     };
     let now = inner.clock.now_ms();
     let current_stale_at = stale_at(&inner.policy, &current);

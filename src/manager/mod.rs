@@ -311,7 +311,12 @@ impl TokenManager {
         let key = token.key.clone();
         let entry = self.entry(&key);
         let writer = entry.writer.lock().await;
-        let lease = self.inner.store.begin_refresh(&key).await?;
+        let mut lease = self.inner.store.begin_refresh(&key).await?;
+        if let Some(unreadable) = lease.take_unreadable() {
+            // Nobody can use that row: the new grant replaces it (its old grant, unreadable,
+            // cannot be revoked from here).
+            tracing::warn!(connection = %key, error = %unreadable, "replacing a stored connection that cannot be read");
+        }
         let mut replaced = None;
         if let Some(old) = lease.current() {
             match (&token.refresh_token, &old.refresh_token) {
@@ -347,10 +352,19 @@ impl TokenManager {
     pub async fn disconnect(&self, key: &TokenKey) -> Result<()> {
         let entry = self.entry(key);
         let writer = entry.writer.lock().await;
-        let lease = self.inner.store.begin_refresh(key).await?;
+        let mut lease = self.inner.store.begin_refresh(key).await?;
         let Some(current) = lease.current().cloned() else {
-            lease.release().await?;
+            if let Some(unreadable) = lease.take_unreadable() {
+                // A row nobody can read cannot be revoked either: remove it, so that the
+                // user can connect again (the grant at Zoho expires unused, or the user
+                // removes it under Connected Apps).
+                tracing::warn!(connection = %key, error = %unreadable, "deleting a stored connection that cannot be read; its grant could not be revoked");
+                lease.delete().await?;
+            } else {
+                lease.release().await?;
+            }
             self.forget(key);
+            self.forget_failure(key);
             return Ok(());
         };
         if let Err(e) = self.inner.refresher.revoke(&current).await {

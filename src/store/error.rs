@@ -124,6 +124,20 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether this error is about one stored row that cannot be turned back into a token
+    /// (corrupt, sealed with another key, sealed without a cipher, plaintext under a cipher),
+    /// rather than about the store itself. A refresh lease still takes such a row, so a new
+    /// consent can replace it and a disconnect can remove it
+    /// ([`RefreshLease::take_unreadable`](super::RefreshLease::take_unreadable)).
+    pub fn is_unreadable_row(&self) -> bool {
+        matches!(
+            self,
+            Self::Corrupt { .. } | Self::WrongKey { .. } | Self::CipherRequired { .. } | Self::NotSealed { .. }
+        )
+    }
+}
+
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -190,4 +190,15 @@ pub trait RefreshLease: Send {
 
     /// Releases the lock without writing.
     async fn release(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Why the stored row could not be read, when it could not
+    /// ([`StoreError::is_unreadable_row`]: corrupt, sealed with another key, ...); taken once.
+    /// [`current`](Self::current) is then `None`, and [`commit`](Self::commit) replaces the
+    /// row and [`delete`](Self::delete) removes it: a user can reconnect (or disconnect) past a
+    /// row nobody can read. A refresh reports this error instead of "not connected".
+    ///
+    /// The default, for stores whose rows are always readable, is `None`.
+    fn take_unreadable(&mut self) -> Option<StoreError> {
+        None
+    }
 }

@@ -9,7 +9,7 @@ use deadpool_postgres::{GenericClient, Object};
 use super::pool::{MayHoldLock, discard, reset_or_discard};
 use super::{BACKEND, Inner, PostgresStore};
 use crate::store::locks::KeyGuard;
-use crate::store::sql::{Ending, Finish, SqlLease, lease_lost, unchanged_since_lease};
+use crate::store::sql::{Ending, Finish, LeaseRead, SqlLease, lease_lost, lease_read, unchanged_since_lease};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -35,12 +35,12 @@ impl Inner {
 
     /// Takes the key's session-level advisory lock (waiting at most `lock_timeout`) and reads
     /// the row, in one short transaction; the session is outside any transaction afterwards.
-    async fn lock_and_read(&self, conn: &mut Object, key: &TokenKey) -> Result<Option<Token>, StoreError> {
+    async fn lock_and_read(&self, conn: &mut Object, key: &TokenKey) -> Result<LeaseRead, StoreError> {
         let err = self.err("take the refresh lock");
         let tx = conn.transaction().await.map_err(&err)?;
         self.bound_lock_wait(&tx, "take the refresh lock").await?;
         tx.execute("SELECT pg_advisory_lock($1)", &[&self.lock_id(key)]).await.map_err(&err)?;
-        let current = self.read(&tx, key).await?;
+        let current = lease_read(self.read(&tx, key).await)?;
         tx.commit().await.map_err(&err)?;
         Ok(current)
     }
@@ -72,7 +72,7 @@ impl PostgresStore {
         let guard = self.inner.locks.lock(key).await;
         // Closed, not pooled, if this future is dropped while the lock is being taken.
         let mut conn = MayHoldLock::new(self.inner.take("take the refresh lock").await?);
-        let current = match self.inner.lock_and_read(conn.conn()?, key).await {
+        let (current, unreadable) = match self.inner.lock_and_read(conn.conn()?, key).await {
             Ok(current) => current,
             Err(e) => {
                 // The session may hold the lock (a session lock survives a rollback).
@@ -100,6 +100,7 @@ impl PostgresStore {
             inner: Arc::clone(&self.inner),
             key: key.clone(),
             current,
+            unreadable,
             slot,
             watchdog: Some(watchdog),
             guard: Some(guard),
@@ -113,6 +114,7 @@ struct PgLease {
     inner: Arc<Inner>,
     key: TokenKey,
     current: Option<Token>,
+    unreadable: Option<StoreError>,
     /// The lease's connection; `None` once handed back.
     slot: Arc<tokio::sync::Mutex<Option<Object>>>,
     watchdog: Option<tokio::task::JoinHandle<()>>,
@@ -127,6 +129,10 @@ impl SqlLease for PgLease {
 
     fn current(&self) -> Option<&Token> {
         self.current.as_ref()
+    }
+
+    fn take_unreadable(&mut self) -> Option<StoreError> {
+        self.unreadable.take()
     }
 
     /// Runs `finish` as one atomic statement, on the lease's connection if its session is

@@ -183,6 +183,22 @@ pub(crate) fn database_error(
     StoreError::Database { backend, action, source: source.into() }
 }
 
+/// The row a lease read: one that cannot be read (corrupt, sealed with another key) is no
+/// token, and its error is kept for [`SqlLease::take_unreadable`], so the lease can still
+/// replace or delete it. Any other error fails the lease.
+pub(crate) fn lease_read(
+    read: Result<Option<crate::token::Token>, crate::store::StoreError>,
+) -> Result<LeaseRead, crate::store::StoreError> {
+    match read {
+        Ok(current) => Ok((current, None)),
+        Err(e) if e.is_unreadable_row() => Ok((None, Some(e))),
+        Err(e) => Err(e),
+    }
+}
+
+/// What a lease read: the token, or why the row could not be read.
+pub(crate) type LeaseRead = (Option<crate::token::Token>, Option<crate::store::StoreError>);
+
 /// What differs between the SQLite and the PostgreSQL lease; [`Ending`] makes either a
 /// [`RefreshLease`](crate::store::RefreshLease), whose commit, delete and release all end the
 /// lease through [`SqlLease::finish`].
@@ -193,6 +209,9 @@ pub(crate) trait SqlLease: Send + Sync {
 
     /// The token as stored when the lease was granted.
     fn current(&self) -> Option<&crate::token::Token>;
+
+    /// Why the stored row could not be read, if it could not (taken once).
+    fn take_unreadable(&mut self) -> Option<crate::store::StoreError>;
 
     /// Runs `finish` as one atomic statement and gives the lease back; `true` if a row was
     /// deleted.
@@ -206,6 +225,10 @@ pub(crate) struct Ending<L>(pub(crate) Box<L>);
 impl<L: SqlLease + 'static> crate::store::RefreshLease for Ending<L> {
     fn current(&self) -> Option<&crate::token::Token> {
         self.0.current()
+    }
+
+    fn take_unreadable(&mut self) -> Option<crate::store::StoreError> {
+        self.0.take_unreadable()
     }
 
     async fn commit(self: Box<Self>, token: &crate::token::Token) -> Result<(), crate::store::StoreError> {

@@ -10,7 +10,9 @@ use rusqlite::{OptionalExtension, params};
 use super::owner::{alive, now_ms};
 use super::{BACKEND, Inner, LEASE_TTL, SqliteStore, blocking, busy_or_db, key_row};
 use crate::store::locks::KeyGuard;
-use crate::store::sql::{Ending, Finish, SqlLease, key_params, lease_lost, unchanged_since_lease};
+use crate::store::sql::{
+    Ending, Finish, LeaseRead, SqlLease, key_params, lease_lost, lease_read, unchanged_since_lease,
+};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -27,12 +29,13 @@ impl SqliteStore {
             let inner = Arc::clone(&self.inner);
             let (k, o) = (key.clone(), owner.clone());
             match blocking(move || inner.try_take_lease(&k, &o)).await? {
-                Some(current) => {
+                Some((current, unreadable)) => {
                     return Ok(Box::new(Ending(Box::new(SqliteLease {
                         inner: Arc::clone(&self.inner),
                         key: key.clone(),
                         owner,
                         current,
+                        unreadable,
                         done: false,
                         guard: Some(guard),
                     }))));
@@ -60,8 +63,8 @@ impl Inner {
     }
 
     /// Takes the lease of `key` for `owner` unless a live holder has it; returns the token as
-    /// stored now.
-    pub(super) fn try_take_lease(&self, key: &TokenKey, owner: &str) -> Result<Option<Option<Token>>, StoreError> {
+    /// stored now (or why its row cannot be read).
+    pub(super) fn try_take_lease(&self, key: &TokenKey, owner: &str) -> Result<Option<LeaseRead>, StoreError> {
         let mut conn = self.take()?;
         let result = (|| {
             let busy = |e| busy_or_db("take the refresh lease", e, self.busy_timeout);
@@ -82,7 +85,7 @@ impl Inner {
             tx.prepare_cached(&self.sql.lease_take)
                 .and_then(|mut st| st.execute(params![user, dc, env, owner, pid, now + ttl]))
                 .map_err(busy)?;
-            let current = self.read(&tx, key)?;
+            let current = lease_read(self.read(&tx, key))?;
             tx.commit().map_err(busy)?;
             Ok(Some(current))
         })();
@@ -151,6 +154,7 @@ struct SqliteLease {
     key: TokenKey,
     owner: String,
     current: Option<Token>,
+    unreadable: Option<StoreError>,
     done: bool,
     /// Released only after the lease row is gone (also on the drop path).
     guard: Option<KeyGuard>,
@@ -164,6 +168,10 @@ impl SqlLease for SqliteLease {
 
     fn current(&self) -> Option<&Token> {
         self.current.as_ref()
+    }
+
+    fn take_unreadable(&mut self) -> Option<StoreError> {
+        self.unreadable.take()
     }
 
     async fn finish(mut self: Box<Self>, finish: Finish<&Token>) -> Result<bool, StoreError> {
