@@ -301,6 +301,7 @@ impl Zoho {
         pending: &PendingAuthorization,
     ) -> Result<Token> {
         let code = Callback::parse(redirect)?.verify(pending, &self.inner.endpoints)?;
+        pending.check_user(user)?;
         let token = self.inner.oauth.exchange_code(user, &code).await?;
         let checked = pending.check_environment(&token);
         self.store_or_revoke(token, checked).await

@@ -111,6 +111,47 @@ async fn denied_consent_and_state_mismatch_are_typed_and_send_nothing() {
     assert_eq!(h.sim.count(Route::Token), 0, "no code exchange may be attempted");
 }
 
+/// A pending authorization is accepted for a limited time (10 minutes by default): a redirect
+/// that arrives later, with the right `state` (leaked from a log or a history) and any code, is
+/// refused before anything is sent. Bound to an application user, it completes for that user
+/// only.
+#[tokio::test]
+async fn a_stale_or_foreign_pending_authorization_is_refused_before_any_exchange() {
+    let h = harness().await;
+    let email = user_in(&h.sim, DataCenter::Eu);
+    let request = h.zoho.authorization(testkit::DEFAULT_REDIRECT_URI).scopes(SCOPES.iter().copied());
+    let (url, pending) = request.build(h.zoho.endpoints()).unwrap();
+    let deadline = pending.expires_at_ms().expect("a deadline");
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!((9 * 60_000..=10 * 60_000).contains(&(deadline - now_ms)), "about ten minutes: {}", deadline - now_ms);
+    // The same pending authorization, as kept in a session eleven minutes ago.
+    let mut kept = serde_json::to_value(&pending).unwrap();
+    kept["expires_at_ms"] = serde_json::json!(now_ms - 60_000);
+    let stale: zohocrm::oauth::PendingAuthorization = serde_json::from_value(kept).unwrap();
+    let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
+    let err = h.zoho.complete_authorization("u", &redirect, &stale).await.unwrap_err();
+    assert!(matches!(err, Error::Callback(CallbackError::Expired)), "{err:?}");
+    assert_eq!(h.sim.count(Route::Token), 0, "no code exchange may be attempted");
+    h.zoho.complete_authorization("u", &redirect, &pending).await.expect("in time, it completes");
+
+    let request = h.zoho.authorization(testkit::DEFAULT_REDIRECT_URI).scopes(SCOPES.iter().copied()).for_user("alice");
+    let (url, pending) = request.build(h.zoho.endpoints()).unwrap();
+    assert_eq!(pending.user(), Some("alice"));
+    let redirect = h.sim.consent(&url, &email, Environment::Production, Decision::Accept).await.unwrap();
+    let tokens_before = h.sim.count(Route::Token);
+    let err = h.zoho.complete_authorization("mallory", &redirect, &pending).await.unwrap_err();
+    assert!(matches!(err, Error::Callback(CallbackError::WrongUser)), "{err:?}");
+    assert_eq!(h.sim.count(Route::Token), tokens_before, "no code exchange for the wrong user");
+    let token = h.zoho.complete_authorization("alice", &redirect, &pending).await.unwrap();
+    assert_eq!(token.key.user, "alice");
+
+    // Sessions stored before these fields existed are accepted as before.
+    let mut old = serde_json::to_value(&pending).unwrap();
+    old.as_object_mut().unwrap().retain(|k, _| k != "expires_at_ms" && k != "user");
+    let old: zohocrm::oauth::PendingAuthorization = serde_json::from_value(old).unwrap();
+    assert!(old.expires_at_ms().is_none() && old.user().is_none());
+}
+
 #[tokio::test]
 async fn look_alike_accounts_server_is_rejected_before_any_secret_is_sent() {
     let h = harness().await;

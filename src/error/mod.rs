@@ -57,6 +57,12 @@ pub enum CallbackError {
         /// What was wrong.
         reason: String,
     },
+    /// The pending authorization is past its lifetime
+    /// ([`crate::oauth::AuthorizationRequest::valid_for`]).
+    Expired,
+    /// The authorization was bound to another application user
+    /// ([`crate::oauth::AuthorizationRequest::for_user`]).
+    WrongUser,
 }
 
 impl fmt::Display for CallbackError {
@@ -73,6 +79,12 @@ impl fmt::Display for CallbackError {
                 "the redirect's `state` does not match the pending authorization (possible CSRF, or a stale or reused link); start the authorization again",
             ),
             Self::Malformed { reason } => write!(f, "the redirect from Zoho could not be parsed: {reason}"),
+            Self::Expired => f.write_str(
+                "the authorization was started too long ago (its pending state has expired); start the authorization again",
+            ),
+            Self::WrongUser => f.write_str(
+                "the authorization was started by another user of this application; start the authorization again",
+            ),
         }
     }
 }

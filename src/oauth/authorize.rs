@@ -56,7 +56,13 @@ pub struct AuthorizationRequest {
     prompt_consent: bool,
     china: bool,
     environment: Option<Environment>,
+    valid_for: std::time::Duration,
+    user: Option<String>,
 }
+
+/// How long a [`PendingAuthorization`] is accepted by default: time for the user to sign in
+/// (with a second factor) and consent, not for a link found later in a log or a history.
+pub const DEFAULT_PENDING_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 impl AuthorizationRequest {
     /// A request for `client_id`, coming back to `redirect_uri` (registered with Zoho).
@@ -69,6 +75,8 @@ impl AuthorizationRequest {
             prompt_consent: false,
             china: false,
             environment: None,
+            valid_for: DEFAULT_PENDING_LIFETIME,
+            user: None,
         }
     }
 
@@ -114,6 +122,25 @@ impl AuthorizationRequest {
         self
     }
 
+    /// How long the user has to come back (default [`DEFAULT_PENDING_LIFETIME`], 10 minutes):
+    /// a later redirect is refused ([`crate::error::CallbackError::Expired`]) even with the
+    /// right `state`, so a state that leaked (a log, a browser history, a `Referer`) cannot be
+    /// replayed later with someone else's code.
+    pub fn valid_for(mut self, lifetime: std::time::Duration) -> Self {
+        self.valid_for = lifetime;
+        self
+    }
+
+    /// Binds the authorization to the application user who starts it: completing it for
+    /// another user ([`crate::Zoho::complete_authorization`], or
+    /// [`PendingAuthorization::check_user`]) is refused
+    /// ([`crate::error::CallbackError::WrongUser`]). For apps that look the pending
+    /// authorization up by its `state` rather than keep it in the user's own session.
+    pub fn for_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
     /// The authorization URL and the state to keep until the user comes back.
     ///
     /// Fails only when the operating system's random number generator does: the CSRF `state`
@@ -140,9 +167,17 @@ impl AuthorizationRequest {
             scopes: self.scopes,
             access_type: self.access_type,
             environment: self.environment,
+            expires_at_ms: Some(
+                crate::clock::Clock::now_ms(&crate::clock::SystemClock).saturating_add(millis(self.valid_for)),
+            ),
+            user: self.user,
         };
         Ok((url, pending))
     }
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// 32 random bytes, base64url: the CSRF `state` of one authorization.
@@ -168,6 +203,13 @@ pub struct PendingAuthorization {
     /// The environment the app asked for, if any (absent in sessions stored by older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     environment: Option<Environment>,
+    /// When the redirect stops being accepted (epoch ms; absent in sessions stored by older
+    /// versions, which are accepted as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at_ms: Option<i64>,
+    /// The application user the authorization is for, if bound ([`AuthorizationRequest::for_user`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
 }
 
 impl PendingAuthorization {
@@ -189,6 +231,31 @@ impl PendingAuthorization {
     /// The environment the app asked for ([`AuthorizationRequest::environment`]), if any.
     pub fn environment(&self) -> Option<Environment> {
         self.environment
+    }
+
+    /// When the redirect stops being accepted (epoch milliseconds), if the pending
+    /// authorization carries a deadline.
+    pub fn expires_at_ms(&self) -> Option<i64> {
+        self.expires_at_ms
+    }
+
+    /// Whether the deadline has passed at `now_ms` (epoch milliseconds).
+    pub(crate) fn expired_at(&self, now_ms: i64) -> bool {
+        self.expires_at_ms.is_some_and(|deadline| now_ms > deadline)
+    }
+
+    /// The application user the authorization is bound to ([`AuthorizationRequest::for_user`]).
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Checks that the authorization is completed for the user who started it (when it was
+    /// bound to one): [`crate::error::CallbackError::WrongUser`] otherwise.
+    pub fn check_user(&self, user: &str) -> Result<()> {
+        match &self.user {
+            Some(bound) if bound != user => Err(crate::error::CallbackError::WrongUser.into()),
+            _ => Ok(()),
+        }
     }
 
     /// Checks that `token` is for the environment asked for (if one was).
@@ -213,6 +280,8 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("scopes", &self.scopes)
             .field("access_type", &self.access_type)
             .field("environment", &self.environment)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("user", &self.user)
             .finish()
     }
 }

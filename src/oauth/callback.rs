@@ -57,7 +57,11 @@ impl Callback {
         self.accounts_server.as_deref()
     }
 
-    /// Checks `state`, reports denial, and resolves the data center. Nothing is sent anywhere.
+    /// Checks `state` (and that the pending authorization has not expired), reports denial,
+    /// and resolves the data center. Nothing is sent anywhere.
+    ///
+    /// Keep each [`PendingAuthorization`] for one callback only: delete it from the session
+    /// (or your store) when the redirect arrives, whatever the outcome.
     pub fn verify(self, pending: &PendingAuthorization, endpoints: &Endpoints) -> Result<CodeGrant> {
         let state_ok = self.state.as_ref().is_some_and(|s| s.ct_eq(&pending.state));
         if let Some(error) = self.error {
@@ -69,6 +73,9 @@ impl Callback {
         }
         if !state_ok {
             return Err(CallbackError::StateMismatch.into());
+        }
+        if pending.expired_at(crate::clock::Clock::now_ms(&crate::clock::SystemClock)) {
+            return Err(CallbackError::Expired.into());
         }
         let code = self.code.filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
         let dc = endpoints.resolve_redirect(self.location.as_deref(), self.accounts_server.as_deref())?;

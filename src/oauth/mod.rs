@@ -36,7 +36,7 @@ use crate::token::Token;
 use crate::transport::{CallRecord, convert_progenitor};
 
 pub use crate::refresh::DEFAULT_THROTTLE_BACKOFF;
-pub use authorize::{AccessType, AuthorizationRequest, PendingAuthorization};
+pub use authorize::{AccessType, AuthorizationRequest, DEFAULT_PENDING_LIFETIME, PendingAuthorization};
 pub use callback::{Callback, CodeGrant};
 pub use context::AccountsContext;
 
