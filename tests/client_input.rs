@@ -224,6 +224,24 @@ async fn criteria_field_names_must_be_api_names() {
     assert_eq!(crm_paths(&h), Vec::<String>::new(), "nothing was sent");
 }
 
+/// Zoho accepts at most 10 conditions in one search criteria: an eleventh is refused before
+/// anything is sent, with what to do, instead of Zoho's error after a round trip; ten go.
+#[tokio::test]
+async fn a_search_with_more_conditions_than_zoho_accepts_is_refused_before_sending() {
+    let h = harness().await;
+    let (crm, _) = us_client(&h).await;
+    let emails = |n: usize| {
+        (1..n).fold(Criteria::equals("Email", "0@example.com"), |c, i| {
+            c.or(Criteria::equals("Email", &format!("{i}@example.com")))
+        })
+    };
+    h.sim.clear_requests();
+    let e = crm.search_page("Leads", &Search::Criteria(emails(11)), 1, 200).await.unwrap_err();
+    assert!(is_invalid_input(&e) && e.to_string().contains("at most 10"), "{e}");
+    assert_eq!(crm_paths(&h), Vec::<String>::new(), "nothing was sent");
+    crm.search_page("Leads", &Search::Criteria(emails(10)), 1, 200).await.expect("ten conditions are accepted");
+}
+
 #[tokio::test]
 async fn delete_records_refuses_ids_that_would_split_or_vanish() {
     let h = harness().await;

@@ -29,7 +29,7 @@ mod shortcuts;
 
 pub use crate::crm::types::{ActionResult, Field, Layout, Module, Org, Record, User, UserType};
 pub use context::CrmContext;
-pub use query::{Criteria, DeletedKind, Page, RecordQuery, Search};
+pub use query::{Criteria, DeletedKind, MAX_CRITERIA, Page, RecordQuery, Search};
 pub use raw::{ErrorBody, RawResponse};
 #[cfg(feature = "v8-core")]
 pub(crate) use shortcuts::items_of_pages;

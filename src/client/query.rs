@@ -82,6 +82,9 @@ pub enum Search {
 /// assert_eq!(c.to_string(), r"((Company:equals:Zylker \(EU\)\, Ltd)and(Last_Name:starts_with:Bo))");
 /// assert!(Criteria::try_equals("Last_Name:equals:x)or(Email", "y").is_err());
 /// assert!(Criteria::equals("Bad Field", "y").validate().is_err());
+/// let eleven = (1..=11).fold(Criteria::equals("Id", "0"), |c, i| c.or(Criteria::equals("Id", &i.to_string())));
+/// assert_eq!(eleven.conditions(), 12);
+/// assert!(eleven.validate().is_err(), "Zoho accepts at most 10 conditions");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
@@ -89,7 +92,12 @@ pub struct Criteria {
     text: String,
     /// Why a field name was refused, kept until the criteria is sent.
     invalid: Option<String>,
+    /// How many conditions it holds (Zoho accepts at most [`MAX_CRITERIA`] in one search).
+    conditions: usize,
 }
+
+/// The most conditions one Zoho search criteria may hold.
+pub const MAX_CRITERIA: usize = 10;
 
 /// Why `field` is not a Zoho API name, if it is not.
 fn field_name_problem(field: &str) -> Option<String> {
@@ -113,7 +121,7 @@ impl Criteria {
             }
             escaped.push(c);
         }
-        Self { text: format!("({field}:{op}:{escaped})"), invalid: field_name_problem(field) }
+        Self { text: format!("({field}:{op}:{escaped})"), invalid: field_name_problem(field), conditions: 1 }
     }
 
     fn try_leaf(field: &str, op: &str, value: &str) -> Result<Self> {
@@ -144,20 +152,43 @@ impl Criteria {
 
     /// Both must match.
     pub fn and(self, other: Criteria) -> Self {
-        Self { text: format!("({}and{})", self.text, other.text), invalid: self.invalid.or(other.invalid) }
+        Self::join(self, "and", other)
     }
 
     /// Either may match.
     pub fn or(self, other: Criteria) -> Self {
-        Self { text: format!("({}or{})", self.text, other.text), invalid: self.invalid.or(other.invalid) }
+        Self::join(self, "or", other)
     }
 
-    /// [`Error::InvalidInput`] when a field name of this criteria is not an API name.
-    pub fn validate(&self) -> Result<()> {
-        match &self.invalid {
-            Some(reason) => Err(Error::invalid_input("criteria", reason.clone())),
-            None => Ok(()),
+    fn join(self, op: &str, other: Criteria) -> Self {
+        Self {
+            text: format!("({}{op}{})", self.text, other.text),
+            invalid: self.invalid.or(other.invalid),
+            conditions: self.conditions.saturating_add(other.conditions),
         }
+    }
+
+    /// How many conditions the criteria holds.
+    pub fn conditions(&self) -> usize {
+        self.conditions
+    }
+
+    /// [`Error::InvalidInput`] when a field name of this criteria is not an API name, or when
+    /// it holds more than [`MAX_CRITERIA`] conditions (Zoho refuses those).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(reason) = &self.invalid {
+            return Err(Error::invalid_input("criteria", reason.clone()));
+        }
+        if self.conditions > MAX_CRITERIA {
+            return Err(Error::invalid_input(
+                "criteria",
+                format!(
+                    "{} conditions in one search; Zoho accepts at most {MAX_CRITERIA}: split the search, or use COQL (v8)",
+                    self.conditions
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
