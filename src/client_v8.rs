@@ -317,13 +317,28 @@ impl CrmV8Client {
         })
     }
 
-    /// Runs a COQL query and decodes each row into your own type.
-    pub async fn coql_as<T: DeserializeOwned>(&self, query: &Coql) -> Result<Vec<T>> {
-        let text = query.to_query()?;
-        let body = serde_json::json!({ "select_query": text });
+    /// Runs a COQL query given as text (typed by a user, read from a file), each row decoded
+    /// straight into your own type. Zoho parses the text, the SDK does not: prefer [`Coql`]
+    /// (identifiers checked, values escaped) for queries built from input. Sent as the read
+    /// it is (retried like one); `info` says whether more rows match than the query's `LIMIT`.
+    ///
+    /// Scope: `ZohoCRM.coql.READ` and a records READ scope of the module.
+    pub async fn coql_text<T: DeserializeOwned>(&self, query: &str) -> Result<V8Page<T>> {
+        if query.trim().is_empty() {
+            return Err(Error::InvalidInput { parameter: "query".into(), reason: "the COQL query is empty".into() });
+        }
+        let body = serde_json::json!({ "select_query": query });
         let page: Option<Listing<T>> =
             self.crm.request_typed("coql", http::Method::POST, "/crm/v8/coql", Some(&body)).await?;
-        Ok(page.map(|p| p.data).unwrap_or_default())
+        Ok(match page {
+            Some(p) => V8Page { items: p.data, info: p.info },
+            None => V8Page { items: Vec::new(), info: None },
+        })
+    }
+
+    /// Runs a COQL query and decodes each row into your own type.
+    pub async fn coql_as<T: DeserializeOwned>(&self, query: &Coql) -> Result<Vec<T>> {
+        Ok(self.coql_text(&query.to_query()?).await?.items)
     }
 
     /// Every row of a COQL query, in calls of `LIMIT` rows (the query's, or 2,000) with a

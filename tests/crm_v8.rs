@@ -224,6 +224,18 @@ async fn a_coql_query_is_retried_like_a_read() {
     let before = sim.count(Route::Coql);
     crm.coql(&Coql::select(["Last_Name"]).from("Leads").limit(5)).await.expect("the 502 is retried");
     assert_eq!(sim.count(Route::Coql) - before, 2, "the 502, then the retry");
+
+    // A query given as text (the CLI's) goes the same way, and says when more rows match.
+    sim.inject(Route::Coql, zohocrm::testkit::Fault::Status(502), 1);
+    let before = sim.count(Route::Coql);
+    let page = crm
+        .coql_text::<serde_json::Value>("select Last_Name from Leads where Last_Name is not null limit 2")
+        .await
+        .expect("the 502 is retried");
+    assert_eq!(sim.count(Route::Coql) - before, 2, "the 502, then the retry");
+    assert_eq!(page.items.len(), 2);
+    assert!(page.more_records(), "the org has more than two leads");
+    assert!(matches!(crm.coql_text::<serde_json::Value>(" ").await, Err(zohocrm::Error::InvalidInput { .. })));
 }
 
 /// An upsert without duplicate-check fields matches on the module's own (Leads: `Email`), as

@@ -837,19 +837,19 @@ impl Run {
         Ok(())
     }
 
-    /// `POST /crm/v8/coql`: the rows, in the chosen output format (none for an empty result).
+    /// `POST /crm/v8/coql`: the rows, in the chosen output format (none for an empty result),
+    /// and a note on stderr when more rows match than the query's `LIMIT`.
     async fn coql(&mut self, out: &mut Out, query: &str) -> Result<(), Failure> {
         let (_zoho, crm) = self.crm().await?;
-        let body = serde_json::json!({ "select_query": query });
-        let answer =
-            crm.v2().request(http::Method::POST, "/crm/v8/coql", Some(&body)).await.map_err(|e| self.sdk(e))?;
-        let rows: Vec<Record> = match answer.body.as_ref().and_then(|b| b.get("data")) {
-            Some(data) => serde_json::from_value(data.clone())
-                .map_err(|e| Failure::new(crate::fail::API, format!("Zoho's COQL answer did not decode: {e}")))?,
-            None => Vec::new(),
-        };
-        let stream = futures_util::stream::iter(rows.into_iter().map(Ok));
+        // COQL is a v8 endpoint whatever --api-version says.
+        let v8 = zohocrm::client_v8::CrmV8Client::from(crm.v2().clone());
+        let page = v8.coql_text::<Record>(query).await.map_err(|e| self.sdk(e))?;
+        let more = page.more_records();
+        let stream = futures_util::stream::iter(page.items.into_iter().map(Ok));
         self.write_records(out, stream, &[], false).await?;
+        if more && std::io::stderr().is_terminal() {
+            eprintln!("(more rows match: raise the query's LIMIT, or page with OFFSET)");
+        }
         Ok(())
     }
 
