@@ -56,8 +56,9 @@ pub struct RetryPolicy {
     /// The longest `Retry-After` the SDK waits for itself; a longer one goes to the caller.
     /// Default 20 s.
     pub max_retry_after: Duration,
-    /// Also retry writes that may have reached Zoho (POST, PUT, PATCH) on the same conditions
-    /// as reads. Off by default: a repeated insert can create a duplicate record.
+    /// Also retry writes that may have reached Zoho (POST, PUT, PATCH, DELETE) on the same
+    /// conditions as reads. Off by default: a repeated insert can create a duplicate record,
+    /// and a repeated delete reports the records it deleted the first time as invalid ids.
     pub retry_writes: bool,
     /// Size of the retry budget (tokens). Default 500: 100 retries in a row with no success.
     pub budget: u32,

@@ -354,10 +354,12 @@ mod encryption {
         let wrong = SqliteStore::open_with(&path, sealed(2)).await.unwrap();
         let err = wrong.get(&k).await.unwrap_err();
         assert!(matches!(err, StoreError::WrongKey { .. }), "{err}");
-        let err = wrong.begin_refresh(&k).await.err().unwrap();
-        assert!(matches!(err, StoreError::WrongKey { .. }), "{err}");
-        // The failed lease released its lock.
-        within("lease after failed lease", store.begin_refresh(&k)).await.unwrap().release().await.unwrap();
+        // A lease still takes the row, with its error (so a new consent can replace it).
+        let mut lease = wrong.begin_refresh(&k).await.unwrap();
+        assert!(lease.current().is_none());
+        assert!(matches!(lease.take_unreadable(), Some(StoreError::WrongKey { .. })));
+        lease.release().await.unwrap();
+        within("lease after the released lease", store.begin_refresh(&k)).await.unwrap().release().await.unwrap();
 
         let none = SqliteStore::open(&path).await.unwrap();
         let err = none.get(&k).await.unwrap_err();

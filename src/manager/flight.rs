@@ -100,7 +100,11 @@ async fn refresh_locked(
     let Some(current) = lease.current().cloned() else {
         let unreadable = lease.take_unreadable();
         lease.release().await.map_err(|e| (e.into(), None))?;
-        entry.clear();
+        if unreadable.is_none() {
+            // Gone from the store (a disconnect elsewhere). A row that cannot be read is a
+            // store fault instead: a cached token still valid keeps serving meanwhile.
+            entry.clear();
+        }
         // A row that cannot be read is that error, not "not connected".
         let error = unreadable.map_or_else(|| Error::NotConnected { key: key.clone() }, Error::from);
         return Err((error, None));

@@ -56,7 +56,7 @@ impl Inner {
             // sessions (a pooler in transaction mode, such as PgBouncer's `pool_mode =
             // transaction`), which leaves the lock on whichever session took it.
             Ok(Ok(false)) => tracing::warn!(
-                "a PostgreSQL refresh lock was not held by the session that took it: the store needs                  session-level connections (direct, or a pooler in session mode); closing the connection"
+                "a PostgreSQL refresh lock was not held by the session that took it: the store needs session-level connections (direct, or a pooler in session mode); closing the connection"
             ),
             Ok(Err(e)) | Err(e) => {
                 tracing::debug!(error = %e, "could not release a PostgreSQL refresh lock; closing its connection");
