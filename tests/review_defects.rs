@@ -671,6 +671,14 @@ async fn a_connection_nobody_can_read_can_be_replaced_or_removed() {
     let email = user_in(&h.sim, DataCenter::Us);
     let ann = connect(&h, "ann", &email, Environment::Production).await;
     let bob = connect(&h, "bob", &email, Environment::Production).await;
+    let cat = connect(&h, "cat", &email, Environment::Production).await;
+
+    // Another instance seals Cat's row with another key. Here the row no longer opens, but
+    // the cached token, due for a refresh and still valid, keeps serving meanwhile.
+    let crm = h.zoho.client(&cat.key).await.unwrap();
+    SqliteStore::open_with(&path, sealed(3)).await.unwrap().put(&cat).await.unwrap();
+    h.sim.advance(Duration::from_secs(3600 - 40));
+    crm.org().await.expect("the still-valid token serves while the row cannot be read");
 
     // The store is opened with another key: neither row opens.
     let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open_with(&path, sealed(2)).await.unwrap());
