@@ -9,7 +9,7 @@ use deadpool_postgres::{GenericClient, Object};
 use super::pool::{MayHoldLock, discard, reset_or_discard};
 use super::{BACKEND, Inner, PostgresStore};
 use crate::store::locks::KeyGuard;
-use crate::store::sql::{Ending, Finish, LeaseRead, SqlLease, lease_lost, lease_read, unchanged_since_lease};
+use crate::store::sql::{Ending, Finish, LeaseRead, SqlLease, lease_lost, lease_read, still_as_leased};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -100,6 +100,7 @@ impl PostgresStore {
             inner: Arc::clone(&self.inner),
             key: key.clone(),
             current,
+            saw_unreadable: unreadable.is_some(),
             unreadable,
             slot,
             watchdog: Some(watchdog),
@@ -115,6 +116,8 @@ struct PgLease {
     key: TokenKey,
     current: Option<Token>,
     unreadable: Option<StoreError>,
+    /// Whether the row could not be read when the lease was taken (kept for the late-end fence).
+    saw_unreadable: bool,
     /// The lease's connection; `None` once handed back.
     slot: Arc<tokio::sync::Mutex<Option<Object>>>,
     watchdog: Option<tokio::task::JoinHandle<()>>,
@@ -157,7 +160,7 @@ impl SqlLease for PgLease {
                 if ended {
                     // The session died under the statement; PostgreSQL rolled it back.
                     drop(conn);
-                    fresh(&inner, &self.key, self.current.as_ref(), &finish).await
+                    fresh(&inner, &self.key, self.current.as_ref(), self.saw_unreadable, &finish).await
                 } else {
                     inner.unlock(conn, &self.key).await;
                     result
@@ -165,9 +168,9 @@ impl SqlLease for PgLease {
             }
             Some(dead) => {
                 drop(dead);
-                fresh(&inner, &self.key, self.current.as_ref(), &finish).await
+                fresh(&inner, &self.key, self.current.as_ref(), self.saw_unreadable, &finish).await
             }
-            None => fresh(&inner, &self.key, self.current.as_ref(), &finish).await,
+            None => fresh(&inner, &self.key, self.current.as_ref(), self.saw_unreadable, &finish).await,
         };
         drop(self.guard.take());
         result
@@ -194,6 +197,7 @@ async fn fresh(
     inner: &Inner,
     key: &TokenKey,
     then: Option<&Token>,
+    then_unreadable: bool,
     finish: &Finish<&Token>,
 ) -> Result<bool, StoreError> {
     if matches!(finish, Finish::Release) {
@@ -206,7 +210,7 @@ async fn fresh(
     loop {
         attempt += 1;
         let mut conn = inner.take(finish.action()).await?;
-        let result = fenced(inner, &mut conn, key, then, finish).await;
+        let result = fenced(inner, &mut conn, key, then, then_unreadable, finish).await;
         if result.is_err() && attempt < 4 && session_ended(&conn).await {
             tracing::debug!(key = %key, attempt, "pooled PostgreSQL session was closed; trying another");
             discard(conn);
@@ -223,13 +227,14 @@ async fn fenced(
     conn: &mut Object,
     key: &TokenKey,
     then: Option<&Token>,
+    then_unreadable: bool,
     finish: &Finish<&Token>,
 ) -> Result<bool, StoreError> {
     let err = inner.err(finish.action());
     let tx = conn.transaction().await.map_err(&err)?;
     inner.bound_lock_wait(&tx, finish.action()).await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&inner.lock_id(key)]).await.map_err(&err)?;
-    if !unchanged_since_lease(inner.read(&tx, key).await?.as_ref(), then) {
+    if !still_as_leased(inner.read(&tx, key).await, then, then_unreadable)? {
         tracing::warn!(key = %key, "a PostgreSQL refresh lease that lost its lock ended after another writer changed the token; nothing written");
         return Err(lease_lost(BACKEND, key, finish));
     }

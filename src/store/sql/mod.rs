@@ -168,6 +168,20 @@ pub(crate) fn unchanged_since_lease(now: Option<&Token>, then: Option<&Token>) -
     }
 }
 
+/// [`unchanged_since_lease`] on the row as read now (`now`), for a lease that read `then`, or
+/// a row it could not read (`then_unreadable`): a row unreadable then and now is unchanged (a
+/// late consent still replaces it), one that became readable or unreadable meanwhile is not.
+pub(crate) fn still_as_leased(
+    now: Result<Option<Token>, crate::store::StoreError>,
+    then: Option<&Token>,
+    then_unreadable: bool,
+) -> Result<bool, crate::store::StoreError> {
+    match lease_read(now)? {
+        (_, Some(_)) => Ok(then_unreadable),
+        (now, None) => Ok(!then_unreadable && unchanged_since_lease(now.as_ref(), then)),
+    }
+}
+
 /// The refusal of a lost lease's late end: see [`unchanged_since_lease`].
 pub(crate) fn lease_lost<T>(backend: &'static str, key: &TokenKey, finish: &Finish<T>) -> StoreError {
     StoreError::LeaseLost { backend, action: finish.action(), key: key.to_string() }

@@ -10,9 +10,7 @@ use rusqlite::{OptionalExtension, params};
 use super::owner::{alive, now_ms};
 use super::{BACKEND, Inner, LEASE_TTL, SqliteStore, blocking, busy_or_db, key_row};
 use crate::store::locks::KeyGuard;
-use crate::store::sql::{
-    Ending, Finish, LeaseRead, SqlLease, key_params, lease_lost, lease_read, unchanged_since_lease,
-};
+use crate::store::sql::{Ending, Finish, LeaseRead, SqlLease, key_params, lease_lost, lease_read, still_as_leased};
 use crate::store::{RefreshLease, StoreError};
 use crate::token::{Token, TokenKey};
 
@@ -35,6 +33,7 @@ impl SqliteStore {
                         key: key.clone(),
                         owner,
                         current,
+                        saw_unreadable: unreadable.is_some(),
                         unreadable,
                         done: false,
                         guard: Some(guard),
@@ -106,6 +105,7 @@ impl Inner {
         key: &TokenKey,
         owner: &str,
         then: Option<&Token>,
+        then_unreadable: bool,
         finish: &Finish<Token>,
     ) -> Result<bool, StoreError> {
         let mut conn = self.take()?;
@@ -117,7 +117,7 @@ impl Inner {
                     .prepare_cached(&self.sql.lease_get)
                     .and_then(|mut st| st.query_row(key_row(key), |r| r.get(0)).optional())
                     .map_err(busy)?;
-                if holder.as_deref() != Some(owner) && !unchanged_since_lease(self.read(&tx, key)?.as_ref(), then) {
+                if holder.as_deref() != Some(owner) && !still_as_leased(self.read(&tx, key), then, then_unreadable)? {
                     tracing::warn!(key = %key, "an SQLite refresh lease that expired ended after another writer changed the token; nothing written");
                     return Err(lease_lost(BACKEND, key, finish));
                 }
@@ -155,6 +155,8 @@ struct SqliteLease {
     owner: String,
     current: Option<Token>,
     unreadable: Option<StoreError>,
+    /// Whether the row could not be read when the lease was taken (kept for the late-end fence).
+    saw_unreadable: bool,
     done: bool,
     /// Released only after the lease row is gone (also on the drop path).
     guard: Option<KeyGuard>,
@@ -184,8 +186,8 @@ impl SqlLease for SqliteLease {
             Finish::Delete => Finish::Delete,
             Finish::Release => Finish::Release,
         };
-        let then = self.current.take();
-        let result = blocking(move || inner.finish_lease(&key, &owner, then.as_ref(), &finish)).await;
+        let (then, then_unreadable) = (self.current.take(), self.saw_unreadable);
+        let result = blocking(move || inner.finish_lease(&key, &owner, then.as_ref(), then_unreadable, &finish)).await;
         drop(self); // releases the in-process lock only after the lease row is gone
         result
     }
@@ -202,7 +204,7 @@ impl Drop for SqliteLease {
         let (inner, key, owner, guard) =
             (Arc::clone(&self.inner), self.key.clone(), self.owner.clone(), self.guard.take());
         let give_back = move || {
-            if let Err(e) = inner.finish_lease(&key, &owner, None, &Finish::Release) {
+            if let Err(e) = inner.finish_lease(&key, &owner, None, false, &Finish::Release) {
                 tracing::debug!(error = %e, "could not give back a dropped SQLite refresh lease; it will expire");
             }
             drop(guard);
@@ -237,8 +239,48 @@ mod tests {
         // Lease 1 outlived its expiry: lease 2 takes the row over.
         conn.execute("UPDATE zohocrm_tokens_leases SET expires_at_ms = 1", []).unwrap();
         assert!(inner.try_take_lease(&k, &second).unwrap().is_some(), "lease 2");
-        inner.finish_lease(&k, &first, None, &Finish::Release).unwrap(); // lease 1's late give-back
+        inner.finish_lease(&k, &first, None, false, &Finish::Release).unwrap(); // lease 1's late give-back
         let held: i64 = conn.query_row("SELECT count(*) FROM zohocrm_tokens_leases", [], |r| r.get(0)).unwrap();
         assert_eq!(held, 1, "lease 1's give-back removed lease 2's row");
+    }
+
+    /// A lease taken over an unreadable row (a new consent replacing it) that outlives its
+    /// expiry still writes late if the row is unreadable as before; one that saw no row does
+    /// not write over a row that appeared meanwhile, readable or not.
+    #[tokio::test]
+    async fn a_late_commit_over_a_row_still_unreadable_writes() {
+        use crate::store::TokenStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let inner = &store.inner;
+        let k = TokenKey::new("ann", DataCenter::Us, Environment::Production);
+        let token = Token {
+            key: k.clone(),
+            access_token: Some(crate::AccessToken::new("1000.a")),
+            refresh_token: Some(crate::RefreshToken::new("1000.r")),
+            expires_at_ms: 9_000_000,
+            api_domain: "https://www.zohoapis.com".into(),
+            accounts_server: "https://accounts.zoho.com".into(),
+            scopes: vec!["ZohoCRM.modules.ALL".into()],
+            created_at_ms: 1,
+            updated_at_ms: 1,
+        };
+        store.put(&token).await.unwrap();
+        let conn = Connection::open(&path).unwrap();
+        conn.execute("UPDATE zohocrm_tokens SET scopes = 'not json'", []).unwrap();
+        let (first, second) = (inner.new_owner(), inner.new_owner());
+        let (current, unreadable) = inner.try_take_lease(&k, &first).unwrap().expect("lease 1");
+        assert!(current.is_none() && unreadable.is_some_and(|e| e.is_unreadable_row()));
+        // Lease 1 expires; lease 2 comes and goes without writing.
+        conn.execute("UPDATE zohocrm_tokens_leases SET expires_at_ms = 1", []).unwrap();
+        assert!(inner.try_take_lease(&k, &second).unwrap().is_some(), "lease 2");
+        inner.finish_lease(&k, &second, None, false, &Finish::Release).unwrap();
+        // A lease that saw no row is refused over the unreadable one.
+        let refused = inner.finish_lease(&k, &first, None, false, &Finish::Write(token.clone())).unwrap_err();
+        assert!(matches!(refused, StoreError::LeaseLost { .. }), "{refused:?}");
+        // Lease 1 saw it unreadable, and it still is: the late commit replaces it.
+        inner.finish_lease(&k, &first, None, true, &Finish::Write(token.clone())).unwrap();
+        assert_eq!(store.get(&k).await.unwrap().unwrap().scopes, token.scopes);
     }
 }
