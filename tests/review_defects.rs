@@ -28,6 +28,17 @@ async fn reconnect(h: &common::Harness, user_key: &str, email: &str, prompt_cons
     h.zoho.complete_authorization(user_key, &redirect, &pending).await.unwrap()
 }
 
+/// Another SDK instance (no retries) on the simulator and `store`, with nothing cached.
+fn another_instance(h: &common::Harness, store: Arc<dyn zohocrm::store::TokenStore>) -> zohocrm::Zoho {
+    zohocrm::Zoho::builder(common::credentials())
+        .endpoints(common::endpoints(&h.sim))
+        .clock(h.sim.clock())
+        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
+        .shared_store(store)
+        .build()
+        .unwrap()
+}
+
 fn past_failure_memory() -> Duration {
     RefreshPolicy::default().failure_memory + Duration::from_secs(1)
 }
@@ -582,13 +593,7 @@ async fn a_cache_fill_never_puts_an_older_token_over_a_new_consent() {
     let email = user_in(&h.sim, DataCenter::Us);
     let old = connect(&h, "u", &email, Environment::Production).await;
     // Another instance on the same store, with nothing cached yet.
-    let other = zohocrm::Zoho::builder(common::credentials())
-        .endpoints(common::endpoints(&h.sim))
-        .clock(h.sim.clock())
-        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
-        .shared_store(store.clone())
-        .build()
-        .unwrap();
+    let other = another_instance(&h, store.clone());
     store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
     let fill = tokio::spawn({
         let other = other.clone();
@@ -682,13 +687,7 @@ async fn a_connection_nobody_can_read_can_be_replaced_or_removed() {
 
     // The store is opened with another key: neither row opens.
     let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open_with(&path, sealed(2)).await.unwrap());
-    let zoho = zohocrm::Zoho::builder(common::credentials())
-        .endpoints(common::endpoints(&h.sim))
-        .clock(h.sim.clock())
-        .retry_policy(zohocrm::retry::RetryPolicy::disabled())
-        .shared_store(store.clone())
-        .build()
-        .unwrap();
+    let zoho = another_instance(&h, store.clone());
     let err = zoho.client(&ann.key).await.unwrap_err();
     assert!(matches!(err, Error::Store(StoreError::WrongKey { .. })), "{err:?}");
 

@@ -707,19 +707,12 @@ struct TestRole {
 
 impl Drop for TestRole {
     fn drop(&mut self) {
-        let (conn_str, name) = (self.conn_str.clone(), self.name.clone());
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await?;
-                tokio::spawn(conn);
-                client.batch_execute(&format!("DROP OWNED BY \"{name}\"; DROP ROLE IF EXISTS \"{name}\"")).await
-            })
-        })
-        .join();
-        if !matches!(done, Ok(Ok(()))) {
-            eprintln!("could not drop test role {}: {done:?}", self.name);
-        }
+        let name = &self.name;
+        store_support::pg::clean_up(
+            &self.conn_str,
+            format!("DROP OWNED BY \"{name}\"; DROP ROLE IF EXISTS \"{name}\""),
+            &format!("test role {name}"),
+        );
     }
 }
 

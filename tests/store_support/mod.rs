@@ -345,23 +345,33 @@ pub mod pg {
         }
     }
 
+    /// Runs `sql` for a test's clean-up (`what` names it in the message if it fails), on its own
+    /// thread and runtime so it works inside a runtime and while unwinding from a failed
+    /// assertion.
+    pub fn clean_up(conn_str: &str, sql: String, what: &str) {
+        let conn_str = conn_str.to_owned();
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await?;
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await
+            })
+        })
+        .join();
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("could not drop {what}: {done:?}");
+        }
+    }
+
     impl Drop for TestSchema {
         fn drop(&mut self) {
-            // Runs on its own thread and runtime so it works inside a runtime and while
-            // unwinding from a failed assertion.
-            let (conn_str, name) = (self.conn_str.clone(), self.name.clone());
-            let done = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async {
-                    let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await?;
-                    tokio::spawn(conn);
-                    client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).await
-                })
-            })
-            .join();
-            if !matches!(done, Ok(Ok(()))) {
-                eprintln!("could not drop test schema {}: {done:?}", self.name);
-            }
+            let name = &self.name;
+            clean_up(
+                &self.conn_str,
+                format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"),
+                &format!("test schema {name}"),
+            );
         }
     }
 }
