@@ -18,18 +18,29 @@ pub struct Callback {
 }
 
 impl Callback {
-    /// Parses the redirect: a whole URL (`https://app/cb?code=…`), or just its query (`code=…&…`).
+    /// Parses the redirect: a whole URL (`https://app/cb?code=…`), its path and query
+    /// (`/cb?code=…`), or just its query (`code=…&…`, with or without a leading `?`; values may
+    /// be percent-encoded or not, as Zoho sends `accounts-server`).
     pub fn parse(input: &str) -> Result<Callback, CallbackError> {
         let input = input.trim();
         if input.is_empty() {
             return Err(CallbackError::Malformed { reason: "the redirect URL is empty".into() });
         }
-        let query = match input.find('?') {
-            Some(i) => &input[i + 1..],
-            None if input.contains("://") => {
-                return Err(CallbackError::Malformed { reason: "the redirect URL has no query string".into() });
+        // A URL (`scheme://…`) or a path (`/cb?…`) has its query after the first `?`; anything
+        // else is the query itself, whose values may hold `://` unencoded (Zoho's
+        // `accounts-server=https://accounts.zoho.eu`, as a framework hands the raw query over).
+        let head = &input[..input.find(['=', '&']).unwrap_or(input.len())];
+        let query = if let Some(query) = input.strip_prefix('?') {
+            query
+        } else if head.contains("://") || head.starts_with('/') {
+            match input.find('?') {
+                Some(i) => &input[i + 1..],
+                None => {
+                    return Err(CallbackError::Malformed { reason: "the redirect URL has no query string".into() });
+                }
             }
-            None => input,
+        } else {
+            input
         };
         let query = query.split('#').next().unwrap_or_default();
         let mut cb = Callback::default();
@@ -142,5 +153,26 @@ mod tests {
         assert_eq!(cb.error.as_deref(), Some("access_denied"));
         assert!(Callback::parse("").is_err());
         assert!(Callback::parse("https://app.example/cb").is_err());
+    }
+
+    /// A web framework hands over the raw query string, where Zoho's documented redirect
+    /// carries `accounts-server` unencoded (`…&accounts-server=https://accounts.zoho.eu`).
+    #[test]
+    fn parses_a_bare_query_with_an_unencoded_accounts_server() {
+        let cb = Callback::parse("code=1000.a&location=eu&accounts-server=https://accounts.zoho.eu&state=s").unwrap();
+        assert_eq!(cb.location(), Some("eu"));
+        assert_eq!(cb.accounts_server(), Some("https://accounts.zoho.eu"));
+        assert!(cb.code.is_some());
+        let cb = Callback::parse("?location=in&accounts-server=https://accounts.zoho.in&code=1000.b").unwrap();
+        assert_eq!(cb.accounts_server(), Some("https://accounts.zoho.in"));
+        // A path with its query (axum's `OriginalUri`), and a whole URL carrying the same.
+        for input in [
+            "/zoho/callback?code=1000.c&location=au&accounts-server=https://accounts.zoho.com.au",
+            "http://127.0.0.1:8080/zoho/callback?code=1000.c&location=au&accounts-server=https://accounts.zoho.com.au",
+        ] {
+            let cb = Callback::parse(input).unwrap();
+            assert_eq!(cb.accounts_server(), Some("https://accounts.zoho.com.au"), "{input}");
+        }
+        assert!(Callback::parse("/zoho/callback").is_err(), "a path without a query");
     }
 }
