@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use crate::error::{Error, RateLimitScope, Result};
 use crate::refresh::DEFAULT_THROTTLE_BACKOFF;
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::store::StoreError;
 use crate::token::{Token, TokenKey};
 
@@ -24,6 +24,13 @@ pub(super) async fn run_flight(
     id: u64,
 ) -> Outcome {
     let writer = entry.writer.lock().await;
+    // A caller that looked at the failure memory before the previous flight failed, and
+    // started this one after it ended, gets that failure: Zoho is not asked again.
+    if let Some(error) = remembered_now(&inner, &key) {
+        drop(writer);
+        entry.end_flight(id);
+        return Err(error);
+    }
     let result = refresh_locked(&inner, &key, &entry, rejected.as_ref()).await;
     drop(writer);
     if let Err((error, refused)) = &result {
@@ -31,6 +38,14 @@ pub(super) async fn run_flight(
     }
     entry.end_flight(id);
     result.map_err(|(error, _)| error)
+}
+
+/// A remembered failure of `key` that still applies and is not tied to the stored token
+/// (those are checked against the store by the callers).
+fn remembered_now(inner: &ManagerInner, key: &TokenKey) -> Option<Error> {
+    let now = inner.clock.now_ms();
+    let map = inner.remembered.lock().unwrap_or_else(|p| p.into_inner());
+    map.get(key).filter(|r| r.refused.is_none() && now < r.until_ms).map(|r| r.error.clone())
 }
 
 /// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).
@@ -124,7 +139,14 @@ async fn refresh_locked(
 
     inner.counters.refreshes.fetch_add(1, Ordering::Relaxed);
     let refreshed = match inner.refresher.refresh(&current).await {
-        Ok(token) => token,
+        // Zoho's refresh answer carries no refresh token: the stored one stays, whatever the
+        // refresher (a custom one too) put there.
+        Ok(mut token) => {
+            if token.refresh_token.as_ref().is_none_or(RefreshToken::is_empty) {
+                token.refresh_token = current.refresh_token.clone();
+            }
+            token
+        }
         Err(error) => {
             if let Err(e) = lease.release().await {
                 tracing::warn!(connection = %key, error = %e, "could not release the refresh lease");
@@ -132,8 +154,13 @@ async fn refresh_locked(
             if let Error::RateLimited { retry_after, .. } = &error {
                 // Zoho's own throttle answer (HTTP 400 "too many requests", no Retry-After) means
                 // its 10-minute window: the policy's back-off. An HTTP 429 says how long to wait.
+                // Either way, the wait is at least the failure memory (a `Retry-After: 0` would
+                // let every caller ask again at once) and at most the back-off (a proxy's day).
                 let wait =
                     if *retry_after == DEFAULT_THROTTLE_BACKOFF { inner.policy.throttle_backoff } else { *retry_after };
+                let wait = wait
+                    .max(inner.policy.failure_memory)
+                    .min(inner.policy.throttle_backoff.max(inner.policy.failure_memory));
                 tracing::warn!(connection = %key, retry_after_s = wait.as_secs(), "Zoho throttled token requests; backing off");
                 return Err((Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: wait }, None));
             }
@@ -188,12 +215,18 @@ async fn changed_meanwhile(
 
 /// After a failed refresh: the cached access token if it is still valid, the failure was
 /// transient and Zoho did not reject that token.
+///
+/// An online grant (no refresh token: nothing to refresh it with) serves its access token
+/// until it expires, instead of being refused when the refresh buffer begins.
 pub(super) fn grace(entry: &Entry, now: i64, rejected: Option<&AccessToken>, error: &Error) -> Option<ValidToken> {
     let transient = error.is_retryable() || matches!(error, Error::Store(_));
-    if !transient {
+    let token = entry.still_valid(now).filter(|t| !is_rejected(t, rejected))?;
+    let online = token.refresh_token.is_none() && matches!(error, Error::ReauthorizationRequired { .. });
+    if !transient && !online {
         return None;
     }
-    let token = entry.still_valid(now).filter(|t| !is_rejected(t, rejected))?;
-    tracing::info!(error = %error, "token refresh failed; using the still-valid access token");
+    if transient {
+        tracing::info!(error = %error, "token refresh failed; using the still-valid access token");
+    }
     Some(access_of(&token))
 }
