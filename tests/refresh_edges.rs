@@ -100,7 +100,8 @@ async fn expired_connection(
 async fn a_refresh_answer_without_a_refresh_token_keeps_the_stored_one() {
     for answer in [None, Some("")] {
         let store = MemoryStore::new();
-        let (manager, _, k) = expired_connection(Arc::new(store.clone()), StubRefresher::new(Answer::Mint(answer))).await;
+        let (manager, _, k) =
+            expired_connection(Arc::new(store.clone()), StubRefresher::new(Answer::Mint(answer))).await;
         let access = manager.access_token(&k).await.unwrap();
         assert_eq!(access.secret().expose(), "1000.minted.1");
         let stored = store.get(&k).await.unwrap().unwrap();
