@@ -19,6 +19,7 @@ use crate::config::{Inputs, ProfileEntry, Settings};
 use crate::fail::{self, Context, Failure};
 use crate::output::{Format, RowWriter, pairs_of, to_row, write_object};
 use crate::v8::Crm;
+use crate::writes::{Batched, batched};
 
 type Out = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
@@ -194,15 +195,6 @@ fn more_hint(more: bool) {
     }
 }
 
-fn results_exit(results: &[zohocrm::client::ActionResult]) -> Result<(), Failure> {
-    let failed = results.iter().filter(|r| !r.is_success()).count();
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::new(fail::API, format!("{failed} of {} records failed (see the results above)", results.len())))
-    }
-}
-
 fn result_row(r: &zohocrm::client::ActionResult) -> Map<String, Value> {
     let mut row = Map::new();
     row.insert("status".into(), Value::String(r.status.clone()));
@@ -361,8 +353,15 @@ impl Run {
         };
         self.ctx.dc = Some(token.key.dc);
         self.ctx.environment = Some(token.key.environment);
-        let crm = zoho.client(&token.key).await.map_err(|e| self.sdk(e))?;
-        let me = crm.current_user().await.map_err(|e| self.sdk(e))?;
+        // The token is stored: reading the user (which needs ZohoCRM.users.READ) only names it.
+        let me = match zoho.client(&token.key).await {
+            Ok(crm) => crm.current_user().await,
+            Err(e) => Err(e),
+        }
+        .unwrap_or_else(|e| {
+            eprintln!("note: logged in, but the signed-in user could not be read: {}", self.sdk(e).message);
+            None
+        });
         let email = me.as_ref().and_then(|u| u.email.clone());
         let name = me.as_ref().and_then(|u| u.full_name.clone());
         let endpoints =
@@ -545,7 +544,8 @@ impl Run {
         Ok(())
     }
 
-    /// Writes a record listing as it streams in.
+    /// Writes a record listing as it streams in. An error partway ends the output as a complete
+    /// one (a table of the rows read, a closed JSON array), then fails with the error.
     async fn write_records<S>(&self, out: &mut Out, stream: S, fields: &[String], all: bool) -> Result<usize, Failure>
     where
         S: futures_util::Stream<Item = zohocrm::Result<Record>>,
@@ -565,8 +565,9 @@ impl Run {
                 bar.inc(1);
             }
         }
+        let mut failure = None;
         while let Some(record) = stream.next().await {
-            let record = record.map_err(|e| self.sdk(e))?;
+            let Ok(record) = record.map_err(|e| failure = Some(self.sdk(e))) else { break };
             writer.write(&to_row(&record)).map_err(io_failure)?;
             if let Some(bar) = &bar {
                 bar.inc(1);
@@ -575,7 +576,14 @@ impl Run {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        writer.finish().map_err(io_failure)
+        let count = writer.finish().map_err(io_failure)?;
+        match failure {
+            Some(f) => Err(Failure {
+                message: format!("{} (after {count} records: the output is incomplete)", f.message),
+                ..f
+            }),
+            None => Ok(count),
+        }
     }
 
     async fn records(&mut self, out: &mut Out, command: RecordsCommand) -> Result<(), Failure> {
@@ -662,15 +670,15 @@ impl Run {
             }
             RecordsCommand::Create { module, data } => {
                 let records = read_records(&data)?;
-                let mut results = Vec::new();
-                for chunk in records.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
-                    let answer = match &crm {
-                        Crm::V2(c) => c.insert_records(&module, chunk.to_vec()).await,
-                        Crm::V8(c) => c.insert_records(&module, chunk).await,
-                    };
-                    results.extend(answer.map_err(|e| self.sdk(e))?);
-                }
-                self.write_results(out, &results)
+                let (crm, module) = (&crm, module.as_str());
+                let sent = batched(&records, |chunk| async move {
+                    match crm {
+                        Crm::V2(c) => c.insert_records(module, chunk.to_vec()).await,
+                        Crm::V8(c) => c.insert_records(module, chunk).await,
+                    }
+                })
+                .await;
+                self.write_results(out, sent)
             }
             RecordsCommand::Update { module, id, data } => {
                 let mut records = read_records(&data)?;
@@ -682,7 +690,7 @@ impl Run {
                         let record = records.remove(0);
                         let results: Vec<_> =
                             c.update_record(&module, &id, record).await.map_err(|e| self.sdk(e))?.into_iter().collect();
-                        return self.write_results(out, &results);
+                        return self.write_results(out, Batched::answered(results));
                     }
                     // v8: the batch update with the id in the record (Zoho's v8 update by id
                     // takes the same body).
@@ -692,40 +700,42 @@ impl Run {
                         "every record in --data needs an \"id\" (or give the record id after the module)",
                     ));
                 }
-                let mut results = Vec::new();
-                for chunk in records.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
-                    let answer = match &crm {
-                        Crm::V2(c) => c.update_records(&module, chunk.to_vec()).await,
-                        Crm::V8(c) => c.update_records(&module, chunk).await,
-                    };
-                    results.extend(answer.map_err(|e| self.sdk(e))?);
-                }
-                self.write_results(out, &results)
+                let (crm, module) = (&crm, module.as_str());
+                let sent = batched(&records, |chunk| async move {
+                    match crm {
+                        Crm::V2(c) => c.update_records(module, chunk.to_vec()).await,
+                        Crm::V8(c) => c.update_records(module, chunk).await,
+                    }
+                })
+                .await;
+                self.write_results(out, sent)
             }
             RecordsCommand::Upsert { module, data, duplicate_check_fields } => {
                 let records = read_records(&data)?;
                 let fields: Vec<&str> = duplicate_check_fields.iter().map(String::as_str).collect();
-                let mut results = Vec::new();
-                for chunk in records.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
-                    let answer = match &crm {
-                        Crm::V2(c) => c.upsert_records(&module, chunk.to_vec(), &fields).await,
-                        Crm::V8(c) => c.upsert_records(&module, chunk, &fields).await,
-                    };
-                    results.extend(answer.map_err(|e| self.sdk(e))?);
-                }
-                self.write_results(out, &results)
+                let (crm, module, fields) = (&crm, module.as_str(), fields.as_slice());
+                let sent = batched(&records, |chunk| async move {
+                    match crm {
+                        Crm::V2(c) => c.upsert_records(module, chunk.to_vec(), fields).await,
+                        Crm::V8(c) => c.upsert_records(module, chunk, fields).await,
+                    }
+                })
+                .await;
+                self.write_results(out, sent)
             }
             RecordsCommand::Delete { module, ids } => {
-                let mut results = Vec::new();
-                for chunk in ids.chunks(zohocrm::client::MAX_RECORDS_PER_WRITE) {
+                let (crm, module) = (&crm, module.as_str());
+                let sent = batched(&ids, |chunk| {
                     let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
-                    let answer = match &crm {
-                        Crm::V2(c) => c.delete_records(&module, &chunk).await,
-                        Crm::V8(c) => c.delete_records(&module, &chunk).await,
-                    };
-                    results.extend(answer.map_err(|e| self.sdk(e))?);
-                }
-                self.write_results(out, &results)
+                    async move {
+                        match crm {
+                            Crm::V2(c) => c.delete_records(module, &chunk).await,
+                            Crm::V8(c) => c.delete_records(module, &chunk).await,
+                        }
+                    }
+                })
+                .await;
+                self.write_results(out, sent)
             }
             RecordsCommand::Search { module, equals, starts_with, email, phone, word, fields, all } => {
                 let search = if let Some(email) = email {
@@ -796,18 +806,20 @@ impl Run {
         }
     }
 
-    fn write_results(&self, out: &mut Out, results: &[zohocrm::client::ActionResult]) -> Result<(), Failure> {
+    /// Prints a write's per-record results, then fails with the error that stopped its batches,
+    /// or with exit 4 when a record failed.
+    fn write_results(&self, out: &mut Out, sent: Batched) -> Result<(), Failure> {
         let columns = if matches!(self.format, Format::Table | Format::Csv) {
             ["status", "code", "id", "message", "field"].map(String::from).to_vec()
         } else {
             Vec::new()
         };
         let mut writer = RowWriter::new(&mut *out, self.format, columns);
-        for r in results {
+        for r in &sent.results {
             writer.write(&result_row(r)).map_err(io_failure)?;
         }
         writer.finish().map_err(io_failure)?;
-        results_exit(results)
+        sent.outcome(|e| self.sdk(e))
     }
 
     async fn api(&mut self, out: &mut Out, method: &str, path: &str, data: Option<&str>) -> Result<(), Failure> {
@@ -825,16 +837,17 @@ impl Run {
             format!("{}{}", self.api_version.prefix(), path.trim_start_matches('/'))
         };
         let (_zoho, crm) = self.crm().await?;
+        let write = method != http::Method::GET;
         let answer = crm.v2().request(method, &path, body.as_ref()).await.map_err(|e| self.sdk(e))?;
-        if let Some(body) = answer.body {
+        if let Some(body) = &answer.body {
             match self.format {
-                Format::Ndjson => serde_json::to_writer(&mut *out, &body),
-                _ => serde_json::to_writer_pretty(&mut *out, &body),
+                Format::Ndjson => serde_json::to_writer(&mut *out, body),
+                _ => serde_json::to_writer_pretty(&mut *out, body),
             }
             .map_err(|e| io_failure(e.into()))?;
             writeln!(out).map_err(io_failure)?;
         }
-        Ok(())
+        crate::writes::api_exit(write, answer.status, answer.body.as_ref())
     }
 
     /// `POST /crm/v8/coql`: the rows, in the chosen output format (none for an empty result),
@@ -845,8 +858,13 @@ impl Run {
         let v8 = zohocrm::client_v8::CrmV8Client::from(crm.v2().clone());
         let page = v8.coql_text::<Record>(query).await.map_err(|e| self.sdk(e))?;
         let more = page.more_records();
+        // A table shows every column the rows carry (a listing's table picks a few).
+        let columns = match self.format {
+            Format::Table => crate::coql::columns(query, page.items.iter().map(to_row)),
+            _ => Vec::new(),
+        };
         let stream = futures_util::stream::iter(page.items.into_iter().map(Ok));
-        self.write_records(out, stream, &[], false).await?;
+        self.write_records(out, stream, &columns, false).await?;
         if more && std::io::stderr().is_terminal() {
             eprintln!("(more rows match: raise the query's LIMIT, or page with OFFSET)");
         }

@@ -8,10 +8,12 @@
 mod cli;
 mod commands;
 mod config;
+mod coql;
 mod fail;
 mod login;
 mod output;
 mod v8;
+mod writes;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;

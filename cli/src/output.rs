@@ -126,13 +126,19 @@ fn cell(value: Option<&Value>, table: bool) -> String {
     if !table {
         return text;
     }
-    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text = one_line(&text);
     if text.chars().count() > 48 {
         let cut: String = text.chars().take(47).collect();
         format!("{cut}…")
     } else {
         text
     }
+}
+
+/// `text` with every control character (line breaks, tabs, the escape that starts a terminal
+/// control sequence, the bell) replaced by a space: what a table may show of CRM data.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn csv_field(text: &str) -> String {
@@ -170,7 +176,7 @@ pub fn write_object(out: &mut impl Write, format: Format, pairs: &[(&str, Value)
         Format::Table => {
             let width = pairs.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
             for (k, v) in pairs {
-                writeln!(out, "{k:width$}  {}", cell(Some(v), false).replace(['\n', '\r'], " "))?;
+                writeln!(out, "{k:width$}  {}", one_line(&cell(Some(v), false)))?;
             }
         }
     }
@@ -207,6 +213,16 @@ mod tests {
     #[test]
     fn csv_quotes_commas_and_quotes() {
         assert_eq!(rows(Format::Csv), "id,Last_Name,Owner\n1,\"Boyle, \"\"Pat\"\"\",Ann\n22,Li,\n");
+    }
+
+    #[test]
+    fn object_tables_replace_control_characters() {
+        let mut out = Vec::new();
+        let pairs = [("name", Value::String("a\u{1b}]0;x\u{7}b\r\nc".into()))];
+        write_object(&mut out, Format::Table, &pairs).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(['\u{1b}', '\u{7}', '\r']), "{text:?}");
+        assert_eq!(text, "name  a ]0;x b  c\n");
     }
 
     #[test]
