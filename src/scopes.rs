@@ -113,13 +113,35 @@ const TABLE: &[(&str, &[AnyOf])] = &[
     ("delete_record", &[RECORDS_DELETE]),
 ];
 
-/// The scopes a CRM operation (its `operationId`, e.g. `list_records`) needs: every requirement
-/// must be met by one of its scopes. `None` for an unknown operation.
+const COQL: AnyOf = &["ZohoCRM.coql.ALL", "ZohoCRM.coql.READ"];
+
+/// The calls of the hand-written CRM v8 client ([`crate::client_v8::CrmV8Client`], named by
+/// their v8 `operationId`) and what each needs: the same as its v2 counterpart in [`TABLE`].
+const V8_SAME_AS: &[(&str, &str)] = &[
+    ("get_records", "list_records"),
+    ("get_record", "get_record"),
+    ("record_count", "list_records"),
+    ("create_records", "insert_records"),
+    ("update_records", "update_records"),
+    ("upsert_records", "upsert_records"),
+    ("delete_records", "delete_records"),
+    ("get_users", "list_users"),
+    ("get_modules", "list_modules"),
+    ("get_fields", "list_fields"),
+];
+
+/// The scopes a CRM operation (its `operationId`, e.g. `list_records`, or a v8 call of
+/// [`crate::client_v8::CrmV8Client`] such as `create_records` or `coql`) needs: every
+/// requirement must be met by one of its scopes. `None` for an unknown operation.
 pub fn required(operation: &str) -> Option<&'static [AnyOf]> {
+    if operation == "coql" {
+        return Some(&[COQL, RECORDS_READ]);
+    }
+    let operation = V8_SAME_AS.iter().find(|(v8, _)| *v8 == operation).map_or(operation, |(_, v2)| *v2);
     TABLE.iter().find(|(op, _)| *op == operation).map(|(_, needs)| *needs)
 }
 
-/// Every operation in the table.
+/// Every CRM v2 operation in the table.
 pub fn operations() -> impl Iterator<Item = &'static str> {
     TABLE.iter().map(|(op, _)| *op)
 }

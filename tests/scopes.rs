@@ -133,3 +133,24 @@ async fn the_simulator_grants_each_operation_its_documented_scope_and_no_less() 
         assert!(text.contains(needs[0][0]), "{operation}: the error names the scope it needs: {text}");
     }
 }
+
+/// The v8 client's errors name the scope too (they went out with Zoho's bare message), and
+/// `scopes::required` knows the v8 calls' names.
+#[cfg(feature = "v8-core")]
+#[tokio::test]
+async fn v8_scope_errors_name_the_scope() {
+    use zohocrm::client::Record;
+    use zohocrm::client_v8::CrmV8Client;
+    let h = common::harness().await;
+    let crm = client_with(&h, "v8-reader", &["ZohoCRM.modules.READ"]).await;
+    let v8 = CrmV8Client::from(crm);
+    let err = v8.insert_records("Leads", &[Record::new().set("Last_Name", "X")]).await.unwrap_err();
+    assert_eq!(err.zoho_code(), Some("OAUTH_SCOPE_MISMATCH"), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("create_records needs ZohoCRM.modules.ALL"), "{text}");
+    let err = v8.coql_text::<Record>("select Last_Name from Leads where Last_Name is not null").await.unwrap_err();
+    assert!(err.to_string().contains("ZohoCRM.coql"), "{err}");
+    for (v8, v2) in [("get_records", "list_records"), ("create_records", "insert_records"), ("get_users", "list_users")] {
+        assert_eq!(scopes::required(v8), scopes::required(v2), "{v8}");
+    }
+}

@@ -127,7 +127,7 @@ impl CrmClient {
     ) -> Result<RawResponse> {
         let write = is_write(&method, operation);
         let (status, bytes) = self.exchange(operation, method, path_and_query, body).await?;
-        answer(operation, write, status, &bytes)
+        answer(operation, write, status, &bytes).map_err(|e| crate::scopes::explain(operation, e))
     }
 
     /// [`CrmClient::request_as`], decoding a 2xx answer straight from its bytes into `T`, as
@@ -145,7 +145,7 @@ impl CrmClient {
         let (status, bytes) = self.exchange(operation, method, path_and_query, body).await?;
         if !(200..300).contains(&status) {
             // An error (returned here), or a write whose records all failed (decoded below).
-            answer(operation, write, status, &bytes)?;
+            answer(operation, write, status, &bytes).map_err(|e| crate::scopes::explain(operation, e))?;
         }
         decode_bytes(operation, status, &bytes)
     }

@@ -26,7 +26,8 @@ impl Record {
     }
 
     /// Sets a field by API name (`Last_Name`, a custom `Score__c`, a lookup as
-    /// `serde_json::json!({"id": "…"})`), replacing any value; `"id"` sets [`Record::id`].
+    /// `serde_json::json!({"id": "…"})`), replacing any value; `"id"` sets [`Record::id`] (a
+    /// number as its digits, `null` clears it).
     #[must_use]
     pub fn set(mut self, field: &str, value: impl Into<serde_json::Value>) -> Self {
         self.insert(field, value);
@@ -37,7 +38,13 @@ impl Record {
     pub fn insert(&mut self, field: &str, value: impl Into<serde_json::Value>) {
         let value = value.into();
         if field == "id" {
-            self.id = value.as_str().map(str::to_owned);
+            // Zoho's ids are digit strings: a number is the same id as text (not dropped),
+            // `null` clears it, anything else goes as its JSON text (Zoho answers INVALID_DATA).
+            self.id = match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(id) => Some(id),
+                other => Some(other.to_string()),
+            };
         } else {
             self.extra.insert(field.to_owned(), value);
         }
@@ -117,5 +124,19 @@ impl ActionResult {
     /// The record's id (`details.id`): the new or updated record, or the one that failed.
     pub fn id(&self) -> Option<&str> {
         self.details.as_ref()?.get("id")?.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Record;
+
+    /// Zoho's record ids are digit strings; one given as a JSON number (as a spreadsheet or
+    /// another API hands it over) is the same id, not silently none.
+    #[test]
+    fn an_id_given_as_a_number_is_kept_as_text() {
+        assert_eq!(Record::new().set("id", 3_652_397_000_000_190_367_u64).id.as_deref(), Some("3652397000000190367"));
+        assert_eq!(Record::new().set("id", "3652397000000190367").id.as_deref(), Some("3652397000000190367"));
+        assert_eq!(Record::with_id("1").set("id", serde_json::Value::Null).id, None, "null clears it");
     }
 }
