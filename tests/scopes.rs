@@ -150,7 +150,8 @@ async fn v8_scope_errors_name_the_scope() {
     assert!(text.contains("create_records needs ZohoCRM.modules.ALL"), "{text}");
     let err = v8.coql_text::<Record>("select Last_Name from Leads where Last_Name is not null").await.unwrap_err();
     assert!(err.to_string().contains("ZohoCRM.coql"), "{err}");
-    for (v8, v2) in [("get_records", "list_records"), ("create_records", "insert_records"), ("get_users", "list_users")] {
+    for (v8, v2) in [("get_records", "list_records"), ("create_records", "insert_records"), ("get_users", "list_users")]
+    {
         assert_eq!(scopes::required(v8), scopes::required(v2), "{v8}");
     }
 }

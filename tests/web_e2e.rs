@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use zohocrm::TokenKey;
 use zohocrm::dc::{DataCenter, Environment};
-use zohocrm::testkit::{Fault, Route};
+use zohocrm::testkit::{Decision, Fault, Route};
 
 /// Writes to the real stderr, past the test harness's capture: a skip must be seen.
 fn loud(message: &str) {
@@ -212,13 +212,7 @@ async fn users_from_eu_and_cn_connect_their_zoho_crm_in_chromium() {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("zohocrm-web-e2e"));
     std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let app = web::start(web::WebOptions {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        store: web::StoreChoice::Sqlite(dir.path().join("tokens.sqlite3")),
-        backend: web::Backend::Simulator,
-    })
-    .await
-    .expect("start the web example");
+    let app = start_app(web::StoreChoice::Sqlite(dir.path().join("tokens.sqlite3"))).await;
     let sim = app.simulator.clone().expect("the example starts a simulator by default");
     let base = app.url();
 
@@ -361,4 +355,245 @@ async fn users_from_eu_and_cn_connect_their_zoho_crm_in_chromium() {
 
     let _ = ui.c.close().await;
     loud(&format!("web_e2e: passed in {:.1} s; screenshots in {}", started.elapsed().as_secs_f64(), shots.display()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP (no browser): one app user's browser as a client that follows no redirect.
+
+/// The example on loopback against its in-process simulator, with its tokens in `store`.
+async fn start_app(store: web::StoreChoice) -> web::WebApp {
+    let listen = "127.0.0.1:0".parse().expect("address");
+    let options = web::WebOptions { listen, store, backend: web::Backend::Simulator };
+    web::start(options).await.expect("start the web example")
+}
+
+/// The example with its tokens in a new temporary directory (removed when dropped).
+async fn start_in_temp() -> (tempfile::TempDir, web::WebApp) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = start_app(web::StoreChoice::Sqlite(dir.path().join("tokens.sqlite3"))).await;
+    (dir, app)
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().expect("HTTP client")
+}
+
+/// The session cookie a response sets (`None`: it sets none; `Some("")`: it clears it).
+fn set_session(response: &reqwest::Response) -> Option<String> {
+    response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        v.strip_prefix("zohocrm_web_session=").map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+    })
+}
+
+fn location(response: &reqwest::Response) -> String {
+    let value = response.headers().get("location").unwrap_or_else(|| panic!("no Location ({})", response.status()));
+    value.to_str().expect("Location").to_owned()
+}
+
+/// A signed-in app user over plain HTTP.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Visitor {
+    /// Signs `user` in from the app's own page.
+    async fn sign_in(app: &web::WebApp, user: &str) -> Visitor {
+        let (http, base) = (http_client(), app.url());
+        let password = web::DEMO_USERS.iter().find(|(u, _)| *u == user).expect("a demo user").1;
+        let request =
+            http.post(format!("{base}/login")).header("origin", &base).header("sec-fetch-site", "same-origin");
+        let response = request.form(&[("user", user), ("password", password)]).send().await.expect("POST /login");
+        assert_eq!(response.status(), 303, "sign-in");
+        let cookie = set_session(&response).filter(|c| !c.is_empty()).expect("a session cookie");
+        Visitor { http, base, cookie }
+    }
+
+    async fn get(&self, url: &str) -> reqwest::Response {
+        let request = self.http.get(url).header("cookie", format!("zohocrm_web_session={}", self.cookie));
+        request.send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+
+    async fn home(&self) -> String {
+        self.get(&self.base).await.text().await.expect("the page")
+    }
+
+    /// The per-session token of the page's forms (empty if there is none).
+    async fn csrf(&self) -> String {
+        let page = self.home().await;
+        let start = page.find("name=\"csrf\" value=\"").map(|i| i + "name=\"csrf\" value=\"".len());
+        start.and_then(|s| page[s..].split('"').next()).unwrap_or_default().to_owned()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let request = self.http.post(format!("{}{path}", self.base));
+        let request = request.header("cookie", format!("zohocrm_web_session={}", self.cookie)).form(form);
+        request.send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// Connect (or Reconnect: the same form) as `email` on the simulator's pages, accepting the
+    /// consent for `environment`; returns the app's answer to Zoho's redirect.
+    async fn connect(&self, sim: &zohocrm::testkit::Simulator, environment: &str, email: &str) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let started = self.post("/connect", &[("environment", environment), ("csrf", &csrf)]).await;
+        assert_eq!(started.status(), 303, "connect starts at Zoho");
+        let env = environment.parse().expect("environment");
+        let redirect = sim.consent(&location(&started), email, env, Decision::Accept).await.expect("consent");
+        self.get(&redirect).await
+    }
+}
+
+/// Login CSRF: a page elsewhere cannot sign the browser in (as the attacker's account), because
+/// SameSite limits when a cookie is sent, not when it is set. A cross-origin or cross-site
+/// POST /login is refused with 403 and sets no cookie; the app's own form still signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_posted_from_another_site_is_refused_without_a_cookie() {
+    let (_dir, app) = start_in_temp().await;
+    let (http, url) = (http_client(), format!("{}/login", app.url()));
+    let form = [("user", "bob"), ("password", "builder")];
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let response = http.post(&url).header(name, value).form(&form).send().await.expect("POST /login");
+        assert_eq!(response.status(), 403, "{name}: {value}");
+        assert!(response.headers().get("set-cookie").is_none(), "{name}: {value} sets a cookie");
+    }
+    let own = http.post(&url).header("origin", app.url()).header("sec-fetch-site", "same-origin");
+    let response = own.form(&form).send().await.expect("POST /login");
+    assert_eq!(response.status(), 303);
+    assert!(set_session(&response).is_some_and(|c| c.starts_with("bob.")));
+}
+
+/// The forms of a signed-in user carry a per-session token: a POST riding the cookie without it
+/// (a same-site page), with a wrong one or with another session's is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_without_the_sessions_form_token_are_refused() {
+    let (_dir, app) = start_in_temp().await;
+    let sim = app.simulator.clone().expect("simulator");
+    let alice = Visitor::sign_in(&app, "alice").await;
+    let answer = alice.connect(&sim, "production", "us.user@zylker.example").await;
+    assert_eq!((answer.status().as_u16(), location(&answer)), (303, "/".to_owned()));
+    let key = TokenKey::new("alice", DataCenter::Us, Environment::Production);
+    assert_eq!(stored_keys(&app, "alice").await, vec![key.clone()]);
+
+    let bobs = Visitor::sign_in(&app, "bob").await.csrf().await;
+    for token in ["", "00", bobs.as_str()] {
+        for (path, form) in [
+            ("/disconnect", vec![("csrf", token)]),
+            ("/connect", vec![("environment", "sandbox"), ("csrf", token)]),
+            ("/logout", vec![("csrf", token)]),
+        ] {
+            let form = if token.is_empty() { form[..form.len() - 1].to_vec() } else { form };
+            let response = alice.post(path, &form).await;
+            assert_eq!(response.status(), 403, "POST {path} with token `{token}`");
+            assert!(set_session(&response).is_none(), "POST {path} touched the session cookie");
+        }
+    }
+    assert_eq!(stored_keys(&app, "alice").await, vec![key], "the connection is still stored");
+    assert!(alice.home().await.contains("id=\"app-user\">alice<"), "still signed in");
+
+    let response = alice.post("/disconnect", &[("csrf", &alice.csrf().await)]).await;
+    assert_eq!(response.status(), 303);
+    assert!(stored_keys(&app, "alice").await.is_empty(), "the page's own form disconnects");
+}
+
+/// Sign out ends the session on the server: a cookie copied before it no longer signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_copied_before_sign_out_is_refused_after_it() {
+    let (_dir, app) = start_in_temp().await;
+    let alice = Visitor::sign_in(&app, "alice").await;
+    assert!(alice.home().await.contains("id=\"app-user\">alice<"));
+    let response = alice.post("/logout", &[("csrf", &alice.csrf().await)]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(set_session(&response).as_deref(), Some(""), "sign out clears the cookie");
+    let page = alice.home().await; // the old cookie, sent again
+    assert!(page.contains("id=\"login\"") && !page.contains("id=\"app-user\""), "the old cookie still works:\n{page}");
+}
+
+/// A forged redirect (wrong or missing `state`) is refused and leaves the connection in progress
+/// alone: Zoho's real redirect afterwards still completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_callback_does_not_cancel_the_connection_in_progress() {
+    let (_dir, app) = start_in_temp().await;
+    let sim = app.simulator.clone().expect("simulator");
+    let alice = Visitor::sign_in(&app, "alice").await;
+    let started = alice.post("/connect", &[("environment", "production"), ("csrf", &alice.csrf().await)]).await;
+    assert_eq!(started.status(), 303);
+    for forged in ["code=x&state=y", "error=access_denied&state=y", "code=x"] {
+        let response = alice.get(&format!("{}/zoho/callback?{forged}", app.url())).await;
+        assert_eq!(response.status(), 400, "{forged}");
+        assert!(response.text().await.expect("page").contains("Connection refused"), "{forged}");
+    }
+    let redirect = sim
+        .consent(&location(&started), "us.user@zylker.example", Environment::Production, Decision::Accept)
+        .await
+        .expect("consent");
+    let answer = alice.get(&redirect).await;
+    assert_eq!(answer.status(), 303, "the real redirect completes the connection: {}", answer.text().await.unwrap());
+    let key = TokenKey::new("alice", DataCenter::Us, Environment::Production);
+    assert_eq!(stored_keys(&app, "alice").await, vec![key]);
+    // The SDK's own deadline is the example's, and reads as the example's "too slow".
+    assert_eq!(web::describe(&zohocrm::Error::Callback(zohocrm::error::CallbackError::Expired)).0, "Too slow");
+}
+
+/// Reconnecting as another Zoho account (one that already granted this client, so Zoho sends no
+/// refresh token without `prompt=consent`) must not keep the old account's refresh token: after
+/// the access token expires, the dashboard still shows the account reconnected as.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_as_another_zoho_account_survives_a_refresh() {
+    let (_dir, app) = start_in_temp().await;
+    let sim = app.simulator.clone().expect("simulator");
+    let (patricia, us_user) = ("patricia.boyle@zylker.example", "us.user@zylker.example");
+    let bob = Visitor::sign_in(&app, "bob").await;
+    assert_eq!(bob.connect(&sim, "production", patricia).await.status(), 303);
+    let alice = Visitor::sign_in(&app, "alice").await;
+    assert_eq!(alice.connect(&sim, "production", us_user).await.status(), 303);
+    assert!(alice.home().await.contains(us_user));
+    assert_eq!(alice.connect(&sim, "production", patricia).await.status(), 303, "reconnect as another account");
+    assert!(alice.home().await.contains(patricia));
+    sim.advance(Duration::from_secs(2 * 3600)); // past the access token's hour: the next page refreshes
+    let page = alice.home().await;
+    assert!(!page.contains("id=\"error\""), "an error after the refresh:\n{page}");
+    assert!(page.contains(patricia) && !page.contains(us_user), "the refresh went back to the old account:\n{page}");
+    assert!(bob.home().await.contains(patricia), "bob's own connection is untouched");
+}
+
+/// Each simulator run keeps its tokens in a fresh private directory, removed at exit: a row of an
+/// earlier run names that run's simulator port, which no later simulator answers. With real Zoho
+/// there is no default in the shared temp directory: the store must be named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_simulator_run_defaults_to_a_fresh_private_store() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths = Vec::new();
+    for run in 0..2 {
+        let (choice, scratch) = web::default_store(&web::Backend::Simulator).expect("a default store");
+        let web::StoreChoice::Sqlite(path) = choice.clone() else { panic!("SQLite by default, got {choice:?}") };
+        assert!(!paths.contains(&path), "run {run} reuses {}", path.display());
+        let dir = path.parent().expect("a directory").to_owned();
+        let mode = std::fs::metadata(&dir).expect("the store's directory").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{} is not private", dir.display());
+        let app = start_app(choice).await;
+        let sim = app.simulator.clone().expect("simulator");
+        let alice = Visitor::sign_in(&app, "alice").await;
+        let page = alice.home().await;
+        assert!(!page.contains("id=\"error\""), "run {run} shows an error:\n{page}");
+        assert_eq!(alice.connect(&sim, "production", "us.user@zylker.example").await.status(), 303);
+        assert!(alice.home().await.contains("us.user@zylker.example"));
+        drop(app);
+        drop(scratch);
+        assert!(!dir.exists(), "{} is left behind", dir.display());
+        paths.push(path);
+    }
+    let real = web::Backend::Zoho {
+        credentials: zohocrm::ClientCredentials::new(
+            "1000.CLIENT",
+            zohocrm::testkit::default_client_secret(DataCenter::Us),
+        ),
+        redirect_uri: "http://localhost:8080/zoho/callback".into(),
+    };
+    assert!(web::default_store(&real).is_err(), "real Zoho needs --sqlite PATH or --postgres URL");
 }
