@@ -375,7 +375,10 @@ impl CrmV8Client {
                 Ok(p) => p,
                 Err(e) => return Some((Err(e), (this, query, None, None))),
             };
-            let next = (page.more_records() && !page.items.is_empty()).then(|| offset + call);
+            // On by the rows Zoho returned, not the rows asked for: a short call with more to
+            // come must not skip the rows between.
+            let got = u32::try_from(page.items.len()).unwrap_or(call).min(call);
+            let next = (page.more_records() && got > 0).then(|| offset + got);
             Some((Ok(page.items), (this, query, next, None)))
         }))
     }

@@ -613,3 +613,36 @@ async fn v8_records_decode_into_your_type_with_every_key_zoho_sent() {
     // The generated type keeps working for those who want it.
     assert_eq!(v8.record("Leads", &id).await.unwrap().unwrap().id.as_deref(), Some(id.as_str()));
 }
+
+/// A COQL stream moves on by the rows Zoho returned, not the rows it asked for: a call that
+/// returns fewer than its `LIMIT` while saying there are more must not skip the rows between.
+#[cfg(feature = "v8-core")]
+#[tokio::test]
+async fn a_coql_stream_continues_after_the_rows_it_got() {
+    use zohocrm::coql::Coql;
+    let offsets = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = offsets.clone();
+    let app = axum::Router::new().route(
+        "/crm/v8/coql",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let seen = seen.clone();
+            async move {
+                let query = body["select_query"].as_str().unwrap_or_default().to_lowercase();
+                let offset: u32 = query.split(" offset ").nth(1).and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+                seen.lock().unwrap().push(offset);
+                // 150 rows and "more" first, then the last 10.
+                let (rows, more) = if offset == 0 { (150, true) } else { (10, false) };
+                let data: Vec<_> = (offset..offset + rows)
+                    .map(|n| serde_json::json!({"id": n.to_string(), "Last_Name": "X"}))
+                    .collect();
+                axum::Json(serde_json::json!({"data": data, "info": {"count": rows, "more_records": more}}))
+            }
+        }),
+    );
+    let v8 = zohocrm::client_v8::CrmV8Client::from(loopback_client(app).await);
+    let rows: Vec<_> = v8.coql_stream(Coql::select(["Last_Name"]).from("Leads").limit(200)).collect().await;
+    let ids: Vec<String> = rows.into_iter().map(|r| r.unwrap().id.unwrap()).collect();
+    assert_eq!(*offsets.lock().unwrap(), [0, 150], "the second call's OFFSET");
+    assert_eq!(ids.len(), 160);
+    assert_eq!(ids.last().map(String::as_str), Some("159"));
+}
