@@ -25,6 +25,8 @@ enum Answer {
     Throttled(Duration),
     /// An outage (HTTP 503 without Zoho's envelope).
     Outage,
+    /// Zoho refusing the app itself (`invalid_client`: a wrong DC secret, Multi-DC off).
+    BadClient,
 }
 
 #[derive(Debug)]
@@ -65,6 +67,13 @@ impl zohocrm::refresh::Refresher for StubRefresher {
             Answer::Throttled(wait) => {
                 Err(Error::RateLimited { scope: RateLimitScope::TokenEndpoint, retry_after: *wait })
             }
+            Answer::BadClient => Err(Error::OAuth {
+                dc: token.key.dc,
+                accounts_server: "https://accounts.zoho.eu".into(),
+                error: "invalid_client".into(),
+                description: None,
+                hint: String::new(),
+            }),
             Answer::Outage => Err(Error::Decode {
                 operation: "token".into(),
                 status: 503,
@@ -206,4 +215,22 @@ async fn a_caller_arriving_after_a_failed_flight_does_not_ask_again() {
     let (first, second) = tokio::join!(manager.access_token(&k), manager.access_token(&k));
     assert!(first.is_err() && second.is_err());
     assert_eq!(refresher.calls(), 1, "the late caller started a second token request");
+}
+
+/// Zoho refusing the application itself (`invalid_client`, `invalid_client_secret`) is not a
+/// passing fault: asking again every 5 s, for every connection in every instance, floods Zoho
+/// Accounts. It is remembered for the throttle back-off, like a data-center mismatch.
+#[tokio::test]
+async fn a_refused_client_is_remembered_for_the_back_off() {
+    let refresher = StubRefresher::new(Answer::BadClient);
+    let (manager, clock, k) = expired_connection(Arc::new(MemoryStore::new()), refresher.clone()).await;
+    let error = manager.access_token(&k).await.unwrap_err();
+    assert_eq!(error.zoho_code(), Some("invalid_client"), "{error}");
+    clock.advance(Duration::from_secs(60));
+    let again = manager.access_token(&k).await.unwrap_err();
+    assert_eq!(again.zoho_code(), Some("invalid_client"), "{again}");
+    assert_eq!(refresher.calls(), 1, "Zoho was asked again a minute later");
+    clock.advance(RefreshPolicy::default().throttle_backoff);
+    manager.access_token(&k).await.unwrap_err();
+    assert_eq!(refresher.calls(), 2, "asked again after the back-off");
 }

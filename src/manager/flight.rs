@@ -59,6 +59,12 @@ fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option
     let until_ms = match error {
         Error::ReauthorizationRequired { .. } => i64::MAX,
         Error::DataCenter(_) => now.saturating_add(millis(inner.policy.throttle_backoff)),
+        // Zoho refusing the application itself (a wrong secret for this DC, Multi-DC off) is
+        // configuration, not a passing fault: asking again every few seconds for every
+        // connection would only flood Zoho Accounts.
+        Error::OAuth { error, .. } if matches!(error.as_str(), "invalid_client" | "invalid_client_secret") => {
+            now.saturating_add(millis(inner.policy.throttle_backoff))
+        }
         Error::RateLimited { retry_after, .. } => now.saturating_add(millis(*retry_after)),
         Error::NotConnected { .. } => return,
         _ => now.saturating_add(millis(inner.policy.failure_memory)),
