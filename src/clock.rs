@@ -46,10 +46,11 @@ impl ManualClock {
         Self::new(SystemClock.now_ms())
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward; it stops at `i64::MAX` milliseconds rather than wrapping.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.0.fetch_add(ms, Ordering::SeqCst);
+        // The closure always answers `Some`, so the update cannot fail.
+        let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| Some(now.saturating_add(ms)));
     }
 
     /// Sets the clock to `now_ms`.
@@ -61,5 +62,19 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advance_saturates_instead_of_wrapping() {
+        let clock = ManualClock::new(1_700_000_000_000);
+        clock.advance(Duration::from_secs(9_223_372_036_854_775));
+        assert_eq!(clock.now_ms(), i64::MAX);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now_ms(), i64::MAX);
     }
 }

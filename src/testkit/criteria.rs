@@ -1,11 +1,15 @@
 //! Zoho's search `criteria` syntax (docs/zoho-facts.md §4.5): `((Field:equals:value)and(Field:starts_with:v))`,
 //! groups joined with `and`/`or`, `\(`, `\)`, `\,` and `\\` escapes, unescaped commas separating
-//! alternative values, at most 10 conditions.
+//! alternative values, at most 10 conditions, groups nested at most [`MAX_DEPTH`] deep.
 
 use serde_json::Value;
 
 /// The most conditions one criteria string may hold.
 pub(crate) const MAX_CONDITIONS: usize = 10;
+
+/// The deepest groups may nest (`((…))` is 2): deeper is refused before the recursive parser
+/// could exhaust the stack. Zoho documents no limit; 10 conditions need far fewer levels.
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// A comparison operator the simulator supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +44,8 @@ struct Parser {
     chars: Vec<char>,
     pos: usize,
     conditions: usize,
+    /// How many groups are open at `pos`.
+    depth: usize,
 }
 
 impl Parser {
@@ -90,10 +96,15 @@ impl Parser {
     fn group(&mut self) -> Result<Expr, CriteriaError> {
         self.skip_ws();
         self.eat('(')?;
+        if self.depth >= MAX_DEPTH {
+            return Err(err(format!("groups are nested more than {MAX_DEPTH} deep at position {}", self.pos - 1)));
+        }
+        self.depth += 1;
         self.skip_ws();
         let e = if self.peek() == Some('(') { self.criteria()? } else { self.condition()? };
         self.skip_ws();
         self.eat(')')?;
+        self.depth -= 1;
         Ok(e)
     }
 
@@ -169,7 +180,7 @@ fn collapse_and(mut v: Vec<Expr>) -> Expr {
 
 /// Parses a criteria string.
 pub(crate) fn parse(src: &str) -> Result<Expr, CriteriaError> {
-    let mut p = Parser { chars: src.chars().collect(), pos: 0, conditions: 0 };
+    let mut p = Parser { chars: src.chars().collect(), pos: 0, conditions: 0, depth: 0 };
     let e = p.criteria()?;
     p.skip_ws();
     if p.pos != p.chars.len() {
@@ -264,5 +275,19 @@ mod tests {
         assert!(parse(&format!("({eleven})")).is_err());
         let ten = (0..10).map(|i| format!("(A:equals:{i})")).collect::<Vec<_>>().join("or");
         assert!(parse(&format!("({ten})")).is_ok());
+    }
+
+    #[test]
+    fn refuses_groups_nested_past_the_limit_without_overflowing() {
+        let nested = |n: usize| format!("{}A:equals:1{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(parse(&nested(MAX_DEPTH)).unwrap(), cond("A", Op::Equals, &["1"]));
+        for n in [MAX_DEPTH + 1, 100_000] {
+            let e = parse(&nested(n)).unwrap_err();
+            assert!(e.reason.contains("nested more than 32 deep"), "{e:?}");
+        }
+        // Unclosed, and nested inside `and`/`or` chains: still refused, not a crash.
+        assert!(parse(&"(".repeat(1_000_000)).is_err());
+        let chain = "((A:equals:1)and".repeat(100_000);
+        assert!(parse(&chain).is_err());
     }
 }

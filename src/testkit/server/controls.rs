@@ -15,6 +15,11 @@ use crate::testkit::wire::{Req, Resp};
 /// Most records one `POST /_sim/seed` adds.
 const MAX_SEED: usize = 1_000_000;
 
+/// The latest instant `POST /_sim/clock/advance` moves the clock to, 9999-12-31T00:00:00Z in
+/// epoch milliseconds: later, Zoho's four-digit years (at any offset) no longer fit, and
+/// the simulator's own time arithmetic would soon overflow.
+const MAX_CLOCK_MS: i64 = 253_402_214_400_000;
+
 fn control_error(status: u16, message: &str) -> Resp {
     Resp::json(status, &json!({"error": "bad_request", "message": message}))
 }
@@ -84,6 +89,15 @@ fn advance(shared: &Shared, req: &Req, body: &Body) -> Resp {
         .and_then(|s| s.parse::<u64>().ok());
     match secs {
         Some(s) => {
+            let room_s = MAX_CLOCK_MS.saturating_sub(shared.now_ms()).max(0) / 1000;
+            if !i64::try_from(s).is_ok_and(|s| s <= room_s) {
+                return control_error(
+                    400,
+                    &format!(
+                        "seconds is too large: the simulated clock may not pass 9999-12-31T00:00:00Z (at most {room_s} seconds from now)"
+                    ),
+                );
+            }
             shared.advance(Duration::from_secs(s));
             Resp::json(200, &json!({"now_ms": shared.now_ms()}))
         }

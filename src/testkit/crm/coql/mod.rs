@@ -10,7 +10,9 @@
 //! column names are quoted (`'External'`).
 //!
 //! Limits enforced (Zoho's COQL docs): `LIMIT` ≤ 2,000 (default 200), `OFFSET + LIMIT` ≤
-//! 100,000, ≤ 50 columns, ≤ 25 criteria; each answers `LIMIT_EXCEEDED`.
+//! 100,000, ≤ 50 columns, ≤ 25 criteria; each answers `LIMIT_EXCEEDED`. Parentheses in `WHERE`
+//! nest at most 32 deep (`parse::MAX_DEPTH`, the simulator's own guard): the `(` past it is a
+//! `SYNTAX_ERROR`.
 //!
 //! Choices where Zoho's exact behaviour is unknown (also in the README's "Where it guesses"):
 //! string comparisons ignore case; a null value matches no comparison (SQL), only `IS NULL`;

@@ -9,6 +9,10 @@ use crate::testkit::wire::Resp;
 pub(crate) const DEFAULT_LIMIT: usize = 200;
 /// Most criteria in `WHERE`.
 pub(crate) const MAX_CRITERIA: usize = 25;
+/// Deepest nesting of parentheses in `WHERE` (`((a = 1))` is 2): the `(` past it is a
+/// `SYNTAX_ERROR`, before the recursive parser could exhaust the stack. Zoho documents no limit;
+/// 25 criteria paired as Zoho requires need at most 24.
+pub(crate) const MAX_DEPTH: usize = 32;
 
 pub(super) const KEYWORDS: &[&str] = &[
     "select", "from", "where", "and", "or", "not", "in", "like", "is", "null", "order", "by", "asc", "desc", "limit",
@@ -202,6 +206,8 @@ pub(super) struct Parser {
     pub(super) pos: usize,
     pub(super) end_col: usize,
     pub(super) criteria: usize,
+    /// How many parentheses of `WHERE` are open at `pos`.
+    pub(super) depth: usize,
 }
 
 impl Parser {
@@ -384,9 +390,15 @@ impl Parser {
     }
 
     fn atom(&mut self) -> Result<Cond, QErr> {
-        if self.eat_sym("(") {
+        if self.is_sym("(") {
+            if self.depth >= MAX_DEPTH {
+                return Err(self.err_here());
+            }
+            self.pos += 1;
+            self.depth += 1;
             let c = self.cond()?;
             self.expect_sym(")")?;
+            self.depth -= 1;
             return Ok(c);
         }
         let field = self.column()?;
@@ -448,6 +460,28 @@ impl Parser {
 
 pub(super) fn parse(src: &str) -> Result<Query, QErr> {
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, pos: 0, end_col: src.chars().count() + 1, criteria: 0 };
+    let mut p = Parser { toks, pos: 0, end_col: src.chars().count() + 1, criteria: 0, depth: 0 };
     p.query()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(n: usize) -> String {
+        format!("select Last_Name from Leads where {}Last_Name = 'x'{}", "(".repeat(n), ")".repeat(n))
+    }
+
+    #[test]
+    fn refuses_parentheses_nested_past_the_limit_without_overflowing() {
+        assert!(parse(&nested(MAX_DEPTH)).is_ok());
+        let at = "select Last_Name from Leads where ".len() + MAX_DEPTH + 1;
+        let e = parse(&nested(MAX_DEPTH + 1)).err();
+        assert!(matches!(&e, Some(QErr::Syntax { near, column }) if near == "(" && *column == at), "{e:?}");
+        for q in [nested(100_000), format!("select Last_Name from Leads where {}", "(".repeat(1_000_000))] {
+            assert!(matches!(parse(&q), Err(QErr::Syntax { .. })));
+        }
+        let resp = QErr::Syntax { near: "(".into(), column: at }.into_resp();
+        assert_eq!(resp.status, 400);
+    }
 }
