@@ -223,7 +223,8 @@ async fn a_caller_arriving_after_a_failed_flight_does_not_ask_again() {
 #[tokio::test]
 async fn a_refused_client_is_remembered_for_the_back_off() {
     let refresher = StubRefresher::new(Answer::BadClient);
-    let (manager, clock, k) = expired_connection(Arc::new(MemoryStore::new()), refresher.clone()).await;
+    let store = MemoryStore::new();
+    let (manager, clock, k) = expired_connection(Arc::new(store.clone()), refresher.clone()).await;
     let error = manager.access_token(&k).await.unwrap_err();
     assert_eq!(error.zoho_code(), Some("invalid_client"), "{error}");
     clock.advance(Duration::from_secs(60));
@@ -233,4 +234,10 @@ async fn a_refused_client_is_remembered_for_the_back_off() {
     clock.advance(RefreshPolicy::default().throttle_backoff);
     manager.access_token(&k).await.unwrap_err();
     assert_eq!(refresher.calls(), 2, "asked again after the back-off");
+    // A reconnect stored by another instance (a new grant, perhaps of another client) ends it.
+    let now = NOW + 61_000 + RefreshPolicy::default().throttle_backoff.as_millis() as i64;
+    store.put(&token(&k, "1000.at.reconnected", "1000.rt.new", now + 3_600_000)).await.unwrap();
+    let access = manager.access_token(&k).await.unwrap();
+    assert_eq!(access.secret().expose(), "1000.at.reconnected");
+    assert_eq!(refresher.calls(), 2);
 }

@@ -55,16 +55,16 @@ fn remember(inner: &ManagerInner, key: &TokenKey, error: &Error, refused: Option
     // than it is stored under: asking again gets the same answer until it is replaced (the
     // latter most likely: asked again only after the throttle back-off, in case it was a
     // passing fault).
-    let until_replaced = matches!(error, Error::ReauthorizationRequired { .. } | Error::DataCenter(_));
+    let refused_client = matches!(error, Error::OAuth { error, .. } if matches!(error.as_str(), "invalid_client" | "invalid_client_secret"));
+    let until_replaced =
+        refused_client || matches!(error, Error::ReauthorizationRequired { .. } | Error::DataCenter(_));
     let until_ms = match error {
         Error::ReauthorizationRequired { .. } => i64::MAX,
         Error::DataCenter(_) => now.saturating_add(millis(inner.policy.throttle_backoff)),
         // Zoho refusing the application itself (a wrong secret for this DC, Multi-DC off) is
         // configuration, not a passing fault: asking again every few seconds for every
         // connection would only flood Zoho Accounts.
-        Error::OAuth { error, .. } if matches!(error.as_str(), "invalid_client" | "invalid_client_secret") => {
-            now.saturating_add(millis(inner.policy.throttle_backoff))
-        }
+        Error::OAuth { .. } if refused_client => now.saturating_add(millis(inner.policy.throttle_backoff)),
         Error::RateLimited { retry_after, .. } => now.saturating_add(millis(*retry_after)),
         Error::NotConnected { .. } => return,
         _ => now.saturating_add(millis(inner.policy.failure_memory)),

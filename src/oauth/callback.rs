@@ -26,13 +26,14 @@ impl Callback {
         if input.is_empty() {
             return Err(CallbackError::Malformed { reason: "the redirect URL is empty".into() });
         }
-        // A URL (`scheme://…`) or a path (`/cb?…`) has its query after the first `?`; anything
+        // A URL (`scheme://…`, or pasted without its scheme: `localhost:8080/cb?…`) or a path
+        // (`/cb?…`) has its query after the first `?` (a bare query's first key holds none); anything
         // else is the query itself, whose values may hold `://` unencoded (Zoho's
         // `accounts-server=https://accounts.zoho.eu`, as a framework hands the raw query over).
         let head = &input[..input.find(['=', '&']).unwrap_or(input.len())];
         let query = if let Some(query) = input.strip_prefix('?') {
             query
-        } else if head.contains("://") || head.starts_with('/') {
+        } else if head.contains("://") || head.starts_with('/') || head.contains('?') {
             match input.find('?') {
                 Some(i) => &input[i + 1..],
                 None => {
@@ -68,13 +69,21 @@ impl Callback {
         self.accounts_server.as_deref()
     }
 
+    /// Whether this redirect carries `pending`'s `state` (compared in constant time): an app
+    /// that keeps several pending authorizations can check this before it consumes one, so a
+    /// forged redirect does not cancel the user's connection in progress. [`Callback::verify`]
+    /// checks it again, with expiry and the rest.
+    pub fn matches(&self, pending: &PendingAuthorization) -> bool {
+        self.state.as_ref().is_some_and(|s| s.ct_eq(&pending.state))
+    }
+
     /// Checks `state` (and that the pending authorization has not expired), reports denial,
     /// and resolves the data center. Nothing is sent anywhere.
     ///
     /// Keep each [`PendingAuthorization`] for one callback only: delete it from the session
     /// (or your store) when the redirect arrives, whatever the outcome.
     pub fn verify(self, pending: &PendingAuthorization, endpoints: &Endpoints) -> Result<CodeGrant> {
-        let state_ok = self.state.as_ref().is_some_and(|s| s.ct_eq(&pending.state));
+        let state_ok = self.matches(pending);
         if let Some(error) = self.error {
             // A denial still has to carry our state, or it is someone else's redirect.
             if !state_ok {
@@ -174,5 +183,12 @@ mod tests {
             assert_eq!(cb.accounts_server(), Some("https://accounts.zoho.com.au"), "{input}");
         }
         assert!(Callback::parse("/zoho/callback").is_err(), "a path without a query");
+        // Pasted without its scheme (a terminal, `zohocrm login --no-browser`).
+        let cb = Callback::parse(
+            "localhost:8080/callback?code=1000.d&location=jp&accounts-server=https://accounts.zoho.jp&state=s",
+        )
+        .unwrap();
+        assert!(cb.code.is_some());
+        assert_eq!(cb.location(), Some("jp"));
     }
 }
