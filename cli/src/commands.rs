@@ -354,14 +354,20 @@ impl Run {
         self.ctx.dc = Some(token.key.dc);
         self.ctx.environment = Some(token.key.environment);
         // The token is stored: reading the user (which needs ZohoCRM.users.READ) only names it.
-        let me = match zoho.client(&token.key).await {
+        // Without that scope the login stands; any other failure is reported once the profile
+        // is saved (the token is stored either way).
+        let looked_up = match zoho.client(&token.key).await {
             Ok(crm) => crm.current_user().await,
             Err(e) => Err(e),
-        }
-        .unwrap_or_else(|e| {
-            eprintln!("note: logged in, but the signed-in user could not be read: {}", self.sdk(e).message);
-            None
-        });
+        };
+        let (me, lookup_failure) = match looked_up {
+            Ok(me) => (me, None),
+            Err(e) if e.zoho_code() == Some("OAUTH_SCOPE_MISMATCH") => {
+                eprintln!("note: logged in, but the signed-in user could not be read: {}", self.sdk(e).message);
+                (None, None)
+            }
+            Err(e) => (None, Some(self.sdk(e))),
+        };
         let email = me.as_ref().and_then(|u| u.email.clone());
         let name = me.as_ref().and_then(|u| u.full_name.clone());
         let endpoints =
@@ -396,9 +402,18 @@ impl Run {
             )
             .map_err(io_failure)?;
             writeln!(out, "Token stored in {}.", self.settings.store_path.display()).map_err(io_failure)?;
-            Ok(())
         } else {
-            write_object(out, self.format, &row).map_err(io_failure)
+            write_object(out, self.format, &row).map_err(io_failure)?;
+        }
+        match lookup_failure {
+            Some(f) => Err(Failure {
+                message: format!(
+                    "logged in and the token stored, but reading the signed-in user failed: {}",
+                    f.message
+                ),
+                ..f
+            }),
+            None => Ok(()),
         }
     }
 

@@ -111,6 +111,25 @@ fn a_login_without_the_users_scope_is_saved() {
     assert_eq!(out.code, 0, "{out:?}");
 }
 
+/// Any other failure to read the user (an outage) is still reported — after the profile is
+/// saved, since the token is stored.
+#[test]
+fn a_login_whose_user_lookup_fails_otherwise_reports_it_and_keeps_the_profile() {
+    let w = World::start();
+    // Every attempt (the first and two retries) of the user lookup meets a 503.
+    w.sim.inject(Route::Users, Fault::Status(503), 3);
+    let (out, _) = w.login_pasted(&[], EU_USER, Decision::Accept);
+    assert_ne!(out.code, 0, "an outage is not a clean login: {out:?}");
+    assert!(
+        out.stderr.contains("logged in and the token stored, but reading the signed-in user failed"),
+        "{}",
+        out.stderr
+    );
+    let profiles = std::fs::read_to_string(w.store().with_file_name("profiles.json")).expect("profiles.json");
+    let profiles: serde_json::Value = serde_json::from_str(&profiles).expect("json");
+    assert_eq!(profiles["profiles"]["default"]["dc"], "eu", "{profiles}");
+}
+
 #[test]
 fn coql_tables_show_every_selected_column() {
     let w = World::start();
