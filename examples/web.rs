@@ -48,8 +48,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use zohocrm::dc::{DataCenter, EndpointTable, Endpoints, Environment};
 use zohocrm::error::CallbackError;
-use zohocrm::oauth::PendingAuthorization;
-use zohocrm::secret::CsrfState;
+use zohocrm::oauth::{Callback, PendingAuthorization};
 use zohocrm::store::TokenStore;
 use zohocrm::testkit::{self, Simulator};
 use zohocrm::{ClientCredentials, Error, TokenKey, Zoho};
@@ -368,6 +367,12 @@ async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, Form(form
             &format!("{}{}", error_box("Unknown user or wrong password."), login_form()),
         );
     }
+    // Signing in again ends the session this browser had: its cookie, or a copy, stops working.
+    if let Some(previous) = session::session(&state, &headers) {
+        session::end_session(&state, &previous);
+        lock(&state.pending).remove(&previous.id);
+        lock(&state.notices).remove(&previous.id);
+    }
     match session::start_session(&state, &form.user) {
         Ok(cookie) => session::with_cookie(see_other("/"), &cookie),
         Err(e) => failure(&state, "signing in", &e.to_string()),
@@ -392,7 +397,7 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap, Form(for
         FormUser::SignedOut => {}
         FormUser::Refused => return session::refused(&state),
     }
-    session::with_cookie(see_other("/"), &session::clear_cookie())
+    session::with_cookie(see_other("/"), &session::clear_cookie(&state))
 }
 
 #[derive(serde::Deserialize)]
@@ -498,11 +503,9 @@ async fn callback(State(state): State<Arc<AppState>>, headers: HeaderMap, RawQue
     }
 }
 
-/// Whether Zoho's redirect (its query) carries the `state` of `auth` (compared in constant time).
+/// Whether Zoho's redirect (its query) carries the `state` of `auth` (the SDK's own check).
 fn carries_state(query: &str, auth: &PendingAuthorization) -> bool {
-    // The last `state`, as the SDK's callback parser reads it.
-    let state = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state").last();
-    state.is_some_and(|(_, v)| CsrfState::new(v.into_owned()).ct_eq(auth.state()))
+    Callback::parse(query).is_ok_and(|callback| callback.matches(auth))
 }
 
 async fn disconnect(State(state): State<Arc<AppState>>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {

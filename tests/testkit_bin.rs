@@ -3,30 +3,11 @@
 
 mod testkit_common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use testkit_common::{client, keys, query};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use testkit_common::{client, keys, query, spawn_sim};
 use tokio::process::{Child, Command};
-
-async fn spawn(args: &[&str]) -> (Child, Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zoho-sim"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(20), BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("zoho-sim printed nothing")
-        .unwrap();
-    (child, serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("{e}: {line}")))
-}
 
 async fn signal(child: &mut Child, sig: &str) {
     let pid = child.id().unwrap().to_string();
@@ -39,7 +20,7 @@ async fn signal(child: &mut Child, sig: &str) {
 
 #[tokio::test]
 async fn prints_one_json_line_then_serves_zoho_until_sigterm() {
-    let (mut child, info) = spawn(&[]).await;
+    let (mut child, info) = spawn_sim(&[]).await;
     assert_eq!(
         keys(&info),
         ["accounts", "api", "client", "control", "users"].iter().map(|s| (*s).to_owned()).collect()
@@ -99,7 +80,7 @@ async fn prints_one_json_line_then_serves_zoho_until_sigterm() {
 #[tokio::test]
 async fn listens_on_the_given_port_and_stops_on_sigint() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (mut child, info) = spawn(&["--port", &port.to_string()]).await;
+    let (mut child, info) = spawn_sim(&["--port", &port.to_string()]).await;
     assert_eq!(info["control"], json!(format!("http://127.0.0.1:{port}/_sim")));
     assert_eq!(
         client().get(format!("http://127.0.0.1:{port}/_sim/info")).send().await.unwrap().json::<Value>().await.unwrap(),
@@ -118,7 +99,7 @@ async fn refuses_unknown_arguments() {
 
 #[tokio::test]
 async fn keeps_the_last_requests_it_is_told_to_and_counts_them_all() {
-    let (mut child, info) = spawn(&["--request-log=2"]).await;
+    let (mut child, info) = spawn_sim(&["--request-log=2"]).await;
     let (http, control) = (client(), info["control"].as_str().unwrap().to_owned());
     let us = info["accounts"]["us"].as_str().unwrap();
     for _ in 0..5 {

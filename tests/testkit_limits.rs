@@ -5,32 +5,10 @@
 
 mod testkit_common;
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use testkit_common::client;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use testkit_common::{client, spawn_sim};
 
 const EU: &str = "eu.user@zylker.example";
-
-/// Starts `zoho-sim` on a free port; (child, its JSON line).
-async fn spawn() -> (Child, Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zoho-sim"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(20), BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("zoho-sim printed nothing")
-        .unwrap();
-    (child, serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("{e}: {line}")))
-}
 
 /// Mints tokens for the EU user in production through `POST /_sim/tokens`.
 async fn tokens(info: &Value) -> Value {
@@ -81,7 +59,7 @@ fn nested(n: usize, inner: &str) -> String {
 
 #[tokio::test]
 async fn deeply_nested_search_criteria_is_invalid_query_and_the_simulator_keeps_answering() {
-    let (child, info) = spawn().await;
+    let (child, info) = spawn_sim(&[]).await;
     let t = tokens(&info).await;
     // URIs are at most 64 KiB; 30,000 `(` and `)` fit, and used to overflow the stack.
     let (status, body) = search(&t, &nested(30_000, "Last_Name:equals:Burns")).await;
@@ -98,7 +76,7 @@ async fn deeply_nested_search_criteria_is_invalid_query_and_the_simulator_keeps_
 
 #[tokio::test]
 async fn deeply_nested_coql_is_a_syntax_error_and_the_simulator_keeps_answering() {
-    let (child, info) = spawn().await;
+    let (child, info) = spawn_sim(&[]).await;
     let t = tokens(&info).await;
     let q = format!("select Last_Name from Leads where {}", nested(100_000, "Last_Name = 'Burns'"));
     let (status, body) = coql(&t, &q).await;
@@ -115,7 +93,7 @@ async fn deeply_nested_coql_is_a_syntax_error_and_the_simulator_keeps_answering(
 
 #[tokio::test]
 async fn an_absurd_clock_advance_is_refused_and_tokens_still_refresh() {
-    let (child, info) = spawn().await;
+    let (child, info) = spawn_sim(&[]).await;
     let control = info["control"].as_str().unwrap();
     let t = tokens(&info).await;
     let (_, before) = send(client().get(format!("{control}/clock"))).await;

@@ -512,6 +512,19 @@ async fn a_cookie_copied_before_sign_out_is_refused_after_it() {
     assert_eq!(set_session(&response).as_deref(), Some(""), "sign out clears the cookie");
     let page = alice.home().await; // the old cookie, sent again
     assert!(page.contains("id=\"login\"") && !page.contains("id=\"app-user\""), "the old cookie still works:\n{page}");
+    // Signing in again from a browser that has a session ends that session too.
+    let bob = Visitor::sign_in(&app, "bob").await;
+    let again = bob.http.post(format!("{}/login", bob.base)).header("origin", &bob.base);
+    let again = again.header("cookie", format!("zohocrm_web_session={}", bob.cookie));
+    let again = again.form(&[("user", "bob"), ("password", "builder")]).send().await.expect("POST /login");
+    assert_eq!(again.status(), 303);
+    assert!(bob.home().await.contains("id=\"login\""), "the first session outlived the second sign-in");
+    // Two session cookies (one planted for a parent domain, say) sign nobody in.
+    let (carol, alice) = (Visitor::sign_in(&app, "carol").await, Visitor::sign_in(&app, "alice").await);
+    let both = format!("zohocrm_web_session={}; zohocrm_web_session={}", carol.cookie, alice.cookie);
+    let page =
+        carol.http.get(&carol.base).header("cookie", both).send().await.expect("GET /").text().await.expect("page");
+    assert!(page.contains("id=\"login\""), "which of two cookies signed in?\n{page}");
 }
 
 /// A forged redirect (wrong or missing `state`) is refused and leaves the connection in progress

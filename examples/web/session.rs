@@ -17,6 +17,11 @@ use sha2::Sha256;
 
 use super::{AnyError, AppState, COOKIE, SESSION_TTL, Session, lock, message_page};
 
+/// The session cookie's name over HTTPS.
+const HOST_COOKIE: &str = "__Host-zohocrm_web_session";
+/// The most live sessions kept at once.
+const MAX_SESSIONS: usize = 10_000;
+
 /// The name of the hidden form field that carries the session's form token.
 const TOKEN_FIELD: &str = "csrf";
 
@@ -53,13 +58,21 @@ fn form_payload(session_id: &str) -> String {
 
 /// The signed-in app user: a cookie signed here, younger than [`SESSION_TTL`], of a session
 /// that was not ended.
+///
+/// Two cookies of that name (one set by a sibling subdomain for its parent domain, say) sign
+/// nobody in: the browser does not say which is ours.
 pub(super) fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
-    let value = headers
+    let name = cookie_name(state);
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
+        .filter_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='));
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
     let (payload, tag) = value.rsplit_once('.')?;
     if !verify(&state.cookie_key, payload, tag) {
         return None;
@@ -80,15 +93,29 @@ pub(super) fn start_session(state: &AppState, user: &str) -> Result<String, AnyE
     {
         let mut live = lock(&state.sessions);
         live.retain(|_, issued| now.saturating_sub(*issued) <= SESSION_TTL.as_secs());
+        // Bounded (the demo passwords are public: sign-ins in a loop must not grow it forever):
+        // past the cap, the oldest session ends.
+        if live.len() >= MAX_SESSIONS
+            && let Some(oldest) = live.iter().min_by_key(|(_, issued)| **issued).map(|(id, _)| id.clone())
+        {
+            live.remove(&oldest);
+        }
         live.insert(id.clone(), now);
     }
     let payload = format!("{user}.{id}.{now}");
     let value = format!("{payload}.{}", hex(&mac(&state.cookie_key, &payload).finalize().into_bytes()));
     Ok(format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        cookie_name(state),
         SESSION_TTL.as_secs(),
         if state.secure_cookie { "; Secure" } else { "" }
     ))
+}
+
+/// The session cookie's name: over HTTPS with the `__Host-` prefix, which browsers accept only
+/// from this host, secure, for path `/` — no sibling subdomain can plant one.
+fn cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookie { HOST_COOKIE } else { COOKIE }
 }
 
 /// Ends the session on the server: its cookie, or any copy of it, no longer signs in.
@@ -97,8 +124,12 @@ pub(super) fn end_session(state: &AppState, session: &Session) {
 }
 
 /// The `Set-Cookie` that removes the session cookie from the browser.
-pub(super) fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+pub(super) fn clear_cookie(state: &AppState) -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        cookie_name(state),
+        if state.secure_cookie { "; Secure" } else { "" }
+    )
 }
 
 /// The hidden field every form of a signed-in user carries: the session's form token.

@@ -204,3 +204,23 @@ pub fn assert_same_shape(actual: &Value, expected: &Value, at: &str) {
         (a, e) => panic!("type differs at {at}: {a} vs {e}"),
     }
 }
+
+/// Starts the `zoho-sim` binary with `args` (on a free port unless they say otherwise) and
+/// reads the JSON line it prints first: (the child, killed on drop; that line).
+pub async fn spawn_sim(args: &[&str]) -> (tokio::process::Child, Value) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoho-sim"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(20), tokio::io::BufReader::new(stdout).read_line(&mut line))
+        .await
+        .expect("zoho-sim printed nothing")
+        .unwrap();
+    (child, serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("{e}: {line}")))
+}
