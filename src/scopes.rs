@@ -115,7 +115,7 @@ const TABLE: &[(&str, &[AnyOf])] = &[
 
 const COQL: AnyOf = &["ZohoCRM.coql.ALL", "ZohoCRM.coql.READ"];
 
-/// The calls of the hand-written CRM v8 client ([`crate::client_v8::CrmV8Client`], named by
+/// The calls of the hand-written CRM v8 client (`zohocrm::client_v8::CrmV8Client`, named by
 /// their v8 `operationId`) and what each needs: the same as its v2 counterpart in [`TABLE`].
 const V8_SAME_AS: &[(&str, &str)] = &[
     ("get_records", "list_records"),
@@ -131,7 +131,7 @@ const V8_SAME_AS: &[(&str, &str)] = &[
 ];
 
 /// The scopes a CRM operation (its `operationId`, e.g. `list_records`, or a v8 call of
-/// [`crate::client_v8::CrmV8Client`] such as `create_records` or `coql`) needs: every
+/// `zohocrm::client_v8::CrmV8Client` such as `create_records` or `coql`) needs: every
 /// requirement must be met by one of its scopes. `None` for an unknown operation.
 pub fn required(operation: &str) -> Option<&'static [AnyOf]> {
     if operation == "coql" {
