@@ -25,8 +25,9 @@ pub(super) async fn run_flight(
 ) -> Outcome {
     let writer = entry.writer.lock().await;
     // A caller that looked at the failure memory before the previous flight failed, and
-    // started this one after it ended, gets that failure: Zoho is not asked again.
-    if let Some(error) = remembered_now(&inner, &key) {
+    // started this one after it ended, gets that failure: Zoho is not asked again. (One tied
+    // to the stored token was checked against the store by the caller.)
+    if let Some((error, None)) = inner.remembered_at(&key, inner.clock.now_ms()) {
         drop(writer);
         entry.end_flight(id);
         return Err(error);
@@ -38,14 +39,6 @@ pub(super) async fn run_flight(
     }
     entry.end_flight(id);
     result.map_err(|(error, _)| error)
-}
-
-/// A remembered failure of `key` that still applies and is not tied to the stored token
-/// (those are checked against the store by the callers).
-fn remembered_now(inner: &ManagerInner, key: &TokenKey) -> Option<Error> {
-    let now = inner.clock.now_ms();
-    let map = inner.remembered.lock().unwrap_or_else(|p| p.into_inner());
-    map.get(key).filter(|r| r.refused.is_none() && now < r.until_ms).map(|r| r.error.clone())
 }
 
 /// Records a failed refresh (see [`RefreshPolicy::failure_memory`]).

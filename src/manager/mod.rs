@@ -516,15 +516,7 @@ impl TokenManager {
 
     /// A remembered failure that still applies to `key`, if any.
     async fn remembered_failure(&self, key: &TokenKey, entry: &Entry, now: i64) -> Option<Error> {
-        let (error, refused) = {
-            let mut map = self.inner.remembered.lock().unwrap_or_else(|p| p.into_inner());
-            let remembered = map.get(key)?;
-            if now >= remembered.until_ms {
-                map.remove(key);
-                return None;
-            }
-            (remembered.error.clone(), remembered.refused.clone())
-        };
+        let (error, refused) = self.inner.remembered_at(key, now)?;
         let Some(refused) = refused else {
             return Some(error);
         };
@@ -540,6 +532,20 @@ impl TokenManager {
             }
             _ => Some(error),
         }
+    }
+}
+
+impl ManagerInner {
+    /// The failure remembered for `key` that still applies at `now` (an expired one is
+    /// forgotten), with the stored token it is tied to, if any.
+    fn remembered_at(&self, key: &TokenKey, now: i64) -> Option<(Error, Option<Refused>)> {
+        let mut map = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
+        let remembered = map.get(key)?;
+        if now >= remembered.until_ms {
+            map.remove(key);
+            return None;
+        }
+        Some((remembered.error.clone(), remembered.refused.clone()))
     }
 }
 
